@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Headers } from './reply.js';
+
+/** Claims of a validated JWT. */
+export type Claims = Record<string, unknown>;
+
+/** What the gateway knows about the matched API, as policies and templates see it. */
+export interface ApiInfo {
+  readonly name: string;
+  /** public path prefix, normalized, without trailing slash ('' for the root API) */
+  readonly prefix: string;
+}
+
+export interface OperationInfo {
+  readonly id: string;
+  readonly method: string;
+  /** path template relative to the API prefix, e.g. `/{id}` */
+  readonly template: string;
+}
+
+/** The backend a request goes to; `set-backend-service` may swap it. */
+export interface BackendRef {
+  readonly name: string;
+}
+
+/** The backend's response while outbound policies run. */
+export interface UpstreamResponse {
+  status: number;
+  /** lower-case header names; hop-by-hop headers already removed */
+  headers: Headers;
+  /**
+   * The body: a stream as it comes from the backend, or a Buffer once a policy has read it
+   * (e.g. validate-content), or a string/Buffer a policy substituted.
+   */
+  body: Readable | Buffer | string | null;
+}
+
+/**
+ * One request's state on its way through the pipeline. Created per request, so it is a plain
+ * class with fixed fields (monomorphic, cheap to allocate).
+ */
+export class Exchange {
+  /** lower-case header names of the request that will be sent to the backend */
+  upstreamHeaders: Headers;
+  /** the path appended to the backend URL's path (starts with `/`, or is '') */
+  backendPath: string;
+  /**
+   * The request body to forward: the incoming stream by default; a policy that had to read it
+   * (validate-content) replaces it with the Buffer it read.
+   */
+  requestBody: Readable | Buffer | null;
+  api: ApiInfo | undefined = undefined;
+  operation: OperationInfo | undefined = undefined;
+  /** path parameters of the matched operation, percent-decoded */
+  params: Record<string, string> = EMPTY;
+  backend: BackendRef | undefined = undefined;
+  /** claims of the token validated by the nearest preceding validate-jwt */
+  claims: Claims | undefined = undefined;
+  /** named variables set by policies (`output-token-variable-name`, `errors-variable-name`) */
+  vars: Record<string, unknown> | undefined = undefined;
+  /** set while outbound policies run */
+  response: UpstreamResponse | undefined = undefined;
+  /** the policy and reason that ended the request, for logs and metrics */
+  rejectedBy: string | undefined = undefined;
+  rejectCode: string | undefined = undefined;
+  /** callbacks run once the response has been sent (or the client went away) */
+  private doneCallbacks: Array<(ex: Exchange) => void> | undefined = undefined;
+  /** status actually sent to the client (set when the response is written) */
+  status = 0;
+  /** bytes of request body forwarded / response body sent */
+  bytesIn = 0;
+  bytesOut = 0;
+  /** backend time in ms (NaN when the backend was not called) */
+  backendMs = Number.NaN;
+  /** cancelled when the client goes away */
+  readonly abort = new AbortController();
+  /** the error that sent the request to `on-error`, if any */
+  error: { status: number; code: string } | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse | null,
+    readonly requestId: string,
+    /** the client's IP: the socket's address unless the socket is a trusted proxy */
+    readonly clientIp: string,
+    /** `http` or `https`, as the client connected to us */
+    readonly protocol: string,
+    /** the request method (upper-case) */
+    readonly method: string,
+    /** normalized path, as routing and every policy see it */
+    readonly path: string,
+    /** raw query string without `?` ('' when none) */
+    readonly query: string,
+    readonly startTime: number,
+  ) {
+    this.upstreamHeaders = {};
+    this.backendPath = '';
+    this.requestBody = req;
+  }
+
+  /** Run `cb` once the exchange is over (response sent or client gone). */
+  onDone(cb: (ex: Exchange) => void): void {
+    (this.doneCallbacks ??= []).push(cb);
+  }
+
+  /** @internal called by the server exactly once */
+  finish(): void {
+    const cbs = this.doneCallbacks;
+    if (cbs === undefined) return;
+    this.doneCallbacks = undefined;
+    for (const cb of cbs) {
+      try { cb(this); } catch { /* a callback never breaks the response path */ }
+    }
+  }
+
+  /** Parsed query parameters (first value per name), computed on first use. */
+  get queryParams(): URLSearchParams {
+    return (this._query ??= new URLSearchParams(this.query));
+  }
+  private _query: URLSearchParams | undefined = undefined;
+
+  /** Set a named variable. */
+  setVar(name: string, value: unknown): void {
+    (this.vars ??= {})[name] = value;
+  }
+}
+
+const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
