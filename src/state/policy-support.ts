@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigError } from '../config/errors.js';
+import type { CounterStore } from './types.js';
+
+/**
+ * What rate-limit-by-key and quota-by-key share: counter keys, increment conditions, the
+ * worker check and header-name validation.
+ */
+
+/** The counter every request shares when its `counter-key` cannot be rendered. */
+export const FALLBACK_KEY = '(missing)';
+/** Rendered keys longer than this are stored as a SHA-256 digest (bounded memory per key). */
+export const MAX_RAW_KEY = 128;
+
+/**
+ * The store key of one counter: a short, stable namespace of the policy (its location in the
+ * config) and the rendered `counter-key`. A key that does not render (a missing header or
+ * claim) maps to the one fallback counter: it never skips the limit, and no client value can
+ * name the fallback counter (rendered values are prefixed with `=`, digests with `#`).
+ */
+export function counterKey(ns: string, rendered: string | undefined): string {
+  if (rendered === undefined) return ns + FALLBACK_KEY;
+  if (rendered.length > MAX_RAW_KEY) return ns + '#' + createHash('sha256').update(rendered).digest('base64url');
+  return ns + '=' + rendered;
+}
+
+/** A short namespace for a policy at `location` (`rl:` / `q:` + 12 chars of its digest). */
+export function namespace(kind: 'rl' | 'q', location: string): string {
+  return `${kind}:${createHash('sha256').update(location).digest('base64url').slice(0, 12)}:`;
+}
+
+export const StatusList = z
+  .array(
+    z.union([
+      z.number().int().min(100).max(599),
+      z.string().regex(/^[1-5](xx|XX|\d\d)$/, 'use a status code (404) or a class ("2xx")'),
+    ]),
+  )
+  .min(1);
+
+export const IncrementCondition = z
+  .strictObject({
+    status: StatusList.describe('Response statuses that count, as codes (404) or classes ("2xx"). Other responses are not counted.'),
+  })
+  .describe(
+    'Which responses count. The call is counted before it is forwarded and refunded when the response does not match, ' +
+      'so a concurrent burst cannot overshoot the limit. Default: every response counts.',
+  );
+
+/** Compile `increment-condition` to a status test; undefined = every response counts. */
+export function compileCondition(c: { status: Array<number | string> } | undefined): ((status: number) => boolean) | undefined {
+  if (c === undefined) return undefined;
+  const table = new Uint8Array(600);
+  for (const s of c.status) {
+    if (typeof s === 'number') table[s] = 1;
+    else if (/^\d{3}$/.test(s)) table[Number(s)] = 1;
+    else {
+      const base = Number(s[0]) * 100;
+      for (let i = base; i < base + 100; i++) table[i] = 1;
+    }
+  }
+  // status 0: the client went away before a response was sent; the outcome at the backend is
+  // unknown, so the call stays counted
+  return (status) => status === 0 || (status > 0 && status < 600 && table[status] === 1);
+}
+
+/** An HTTP header name (token). */
+export const HeaderName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'not a valid header name');
+
+export const OnStoreError = z
+  .enum(['allow', 'deny'])
+  .default('allow')
+  .describe(
+    'What to do when the counter store cannot answer in time (Redis down, timeout, circuit open): allow the request ' +
+      'uncounted, or deny it with 503 `rate-limit-store-unavailable`.',
+  );
+
+/**
+ * The memory store counts per process. With several workers (`GATEHOUSE_WORKERS` > 1) each
+ * worker would enforce its own limit, `workers` times the configured one, so an exact policy is
+ * refused at load with a pointer to Redis.
+ */
+export function checkWorkers(store: CounterStore, policy: string): void {
+  const workers = Number(process.env.GATEHOUSE_WORKERS ?? '1');
+  if (store.kind === 'memory' && Number.isFinite(workers) && workers > 1) {
+    throw new ConfigError(
+      `${policy} needs one counter shared by every worker, but gateway.store is memory and gateway.workers is ${workers}: ` +
+        'each worker would admit the full limit. Set gateway.store to redis://host:port (or redis-cluster://...), or gateway.workers to 1.',
+    );
+  }
+}
+
+/** Whole seconds a client must wait, at least 1. */
+export function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** A non-negative integer from config text, or undefined. */
+export function parseCount(s: string | undefined): number | undefined {
+  if (s === undefined || !/^\d{1,15}$/.test(s)) return undefined;
+  return Number(s);
+}

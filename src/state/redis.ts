@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import { CircuitBreaker } from './breaker.js';
+import { QUOTA_ADD, QUOTA_HIT, SLIDING_HIT, SLIDING_REFUND } from './scripts.js';
+import type { CounterStore, QuotaDecision, QuotaLimits, SlidingDecision } from './types.js';
+
+export interface RedisStoreOptions {
+  kind: 'redis' | 'redis-cluster';
+  /** single server: host, port, db, credentials; cluster: the seed nodes */
+  nodes: Array<{ host: string; port: number }>;
+  db?: number;
+  username?: string;
+  password?: string;
+  tls?: boolean;
+  /** prepended to every key (default `gatehouse:`) */
+  prefix: string;
+  /** per-decision timeout in ms (default 50) */
+  timeoutMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** tests only: a clock override in epoch ms passed to the scripts instead of Redis TIME */
+  clock?: () => number;
+  /** consecutive failures that open the circuit (default 3) and how long it stays open */
+  breakerThreshold?: number;
+  breakerCooldownMs?: number;
+}
+
+type Reply = Array<number | string>;
+interface Scripts {
+  ghSlidingHit(log: string, sum: string, ...args: Array<string | number>): Promise<Reply>;
+  ghSlidingRefund(log: string, sum: string, ...args: Array<string | number>): Promise<unknown>;
+  ghQuotaHit(hash: string, ...args: Array<string | number>): Promise<Reply>;
+  ghQuotaAdd(hash: string, ...args: Array<string | number>): Promise<unknown>;
+}
+
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * Counters in Redis (one server) or Redis Cluster. One decision = one EVALSHA round trip of an
+ * atomic Lua script timed by Redis `TIME`. Every call is bounded by `timeoutMs`; after repeated
+ * failures a circuit breaker stops calling a dead Redis, and ioredis reconnects in the
+ * background, closing the circuit when the connection is ready again. Failures answer `null`
+ * (the policy applies `on-store-error`), are counted in `gatehouse_store_errors_total` and
+ * logged at most once every 10 s.
+ */
+export class RedisStore implements CounterStore {
+  readonly kind: 'redis' | 'redis-cluster';
+  private readonly client: Redis | Cluster;
+  private readonly cmd: Scripts;
+  private readonly breaker: CircuitBreaker;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly id = randomBytes(6).toString('hex');
+  private seq = 0;
+  private connected = false;
+  private closing = false;
+  private readonly logger: Logger;
+  private readonly errors;
+  private readonly up;
+  private lastLog = 0;
+  private suppressed = 0;
+  private readonly clock: (() => number) | undefined;
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    this.kind = opts.kind;
+    this.prefix = opts.prefix;
+    this.timeoutMs = opts.timeoutMs;
+    this.logger = opts.logger;
+    this.clock = opts.clock;
+    this.errors = opts.metrics.counter('gatehouse_store_errors_total', 'Counter-store calls that failed, by store and reason (timeout, circuit-open, error)', ['store', 'reason']);
+    this.up = opts.metrics.gauge('gatehouse_store_up', 'Whether the counter store is reachable and its circuit closed (1) or not (0)', ['store']);
+    this.up.set({ store: this.kind }, 0);
+    this.breaker = new CircuitBreaker(opts.breakerThreshold ?? 3, opts.breakerCooldownMs ?? 1000, Date.now, (open) => {
+      this.up.set({ store: this.kind }, open ? 0 : 1);
+      if (open) this.logger.warn({ store: this.kind }, 'counter store unavailable: circuit open, policies apply on-store-error');
+      else this.logger.info({ store: this.kind }, 'counter store available again: circuit closed');
+    });
+
+    const retryStrategy = (times: number) => Math.min(50 * times, 1000);
+    const common = {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      username: opts.username,
+      password: opts.password,
+      tls: opts.tls ? {} : undefined,
+    };
+    if (opts.kind === 'redis') {
+      const n = opts.nodes[0]!;
+      this.client = new Redis({ ...common, host: n.host, port: n.port, db: opts.db ?? 0, retryStrategy });
+    } else {
+      this.client = new Cluster(opts.nodes, {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: retryStrategy,
+        scaleReads: 'master',
+        slotsRefreshTimeout: 1000,
+        redisOptions: { ...common },
+      });
+    }
+    this.client.defineCommand('ghSlidingHit', { numberOfKeys: 2, lua: SLIDING_HIT });
+    this.client.defineCommand('ghSlidingRefund', { numberOfKeys: 2, lua: SLIDING_REFUND });
+    this.client.defineCommand('ghQuotaHit', { numberOfKeys: 1, lua: QUOTA_HIT });
+    this.client.defineCommand('ghQuotaAdd', { numberOfKeys: 1, lua: QUOTA_ADD });
+    this.cmd = this.client as unknown as Scripts;
+
+    this.client.on('ready', () => {
+      this.connected = true;
+      this.breaker.up();
+      this.up.set({ store: this.kind }, 1);
+    });
+    const down = () => {
+      if (this.closing) return;
+      if (this.connected) this.logger.warn({ store: this.kind }, 'counter store connection lost; reconnecting in the background');
+      this.connected = false;
+      this.breaker.down();
+    };
+    this.client.on('close', down);
+    this.client.on('end', down);
+    // connection errors are reported through close/ready and the per-call metric; an
+    // 'error' listener keeps ioredis from printing them unhandled
+    this.client.on('error', () => {});
+  }
+
+  ready(): boolean {
+    return this.connected && !this.breaker.isOpen;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.client.disconnect();
+  }
+
+  private key(k: string): string {
+    return `${this.prefix}{${k}}`;
+  }
+
+  private now(): string {
+    return this.clock ? String(this.clock()) : '';
+  }
+
+  private fail(reason: string, err?: unknown): null {
+    this.errors.inc({ store: this.kind, reason });
+    const t = Date.now();
+    if (t - this.lastLog >= LOG_EVERY_MS) {
+      this.logger.warn(
+        { store: this.kind, reason, suppressed: this.suppressed, err: err instanceof Error ? err.message : undefined },
+        'counter store call failed; policies apply on-store-error',
+      );
+      this.lastLog = t;
+      this.suppressed = 0;
+    } else this.suppressed++;
+    return null;
+  }
+
+  /**
+   * Run one store call with the timeout and the breaker. The timeout hands over through
+   * setImmediate, so a reply that already sits in the socket (a busy event loop) wins over the
+   * timer: only a store that is really late counts as a timeout.
+   */
+  private call<T>(fn: () => Promise<T>): Promise<T | null> {
+    if (!this.breaker.allow()) return Promise.resolve(this.fail('circuit-open'));
+    return new Promise<T | null>((resolve) => {
+      let done = false;
+      const timer = setTimeout(() => setImmediate(() => {
+        if (done) return;
+        done = true;
+        this.breaker.failure();
+        resolve(this.fail('timeout'));
+      }), this.timeoutMs);
+      let p: Promise<T>;
+      try {
+        p = fn();
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(
+        (v) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.breaker.success();
+          resolve(v);
+        },
+        (err: unknown) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.breaker.failure();
+          resolve(this.fail('error', err));
+        },
+      );
+    });
+  }
+
+  slidingHit(key: string, limit: number, periodMs: number, weight: number): Promise<SlidingDecision | null> {
+    const k = this.key(key);
+    const member = `${this.id}.${(this.seq = (this.seq + 1) % 1e12)}`;
+    return this.call(() => this.cmd.ghSlidingHit(`${k}:l`, `${k}:s`, limit, periodMs, weight, member, this.now())).then((r) =>
+      r === null
+        ? null
+        : {
+            allowed: Number(r[0]) === 1,
+            used: Number(r[1]),
+            waitMs: Number(r[2]) < 0 ? Infinity : Number(r[2]),
+            token: String(r[3] ?? ''),
+          },
+    );
+  }
+
+  async slidingRefund(key: string, _periodMs: number, token: string): Promise<void> {
+    if (token === '') return;
+    const k = this.key(key);
+    await this.call(() => this.cmd.ghSlidingRefund(`${k}:l`, `${k}:s`, token, ''));
+  }
+
+  quotaHit(key: string, l: QuotaLimits, addCalls: number): Promise<QuotaDecision | null> {
+    return this.call(() =>
+      this.cmd.ghQuotaHit(this.key(key) + ':q', l.calls ?? -1, l.bytes ?? -1, l.periodMs, l.anchorMs, addCalls, this.now()),
+    ).then((r) =>
+      r === null
+        ? null
+        : {
+            allowed: Number(r[0]) === 1,
+            calls: Number(r[1]),
+            bytes: Number(r[2]),
+            resetMs: Number(r[3]) < 0 ? Infinity : Number(r[3]),
+            period: Number(r[4]),
+          },
+    );
+  }
+
+  async quotaAdd(key: string, _l: QuotaLimits, period: number, calls: number, bytes: number): Promise<void> {
+    await this.call(() => this.cmd.ghQuotaAdd(this.key(key) + ':q', period, calls, bytes, ''));
+  }
+}
