@@ -45,6 +45,8 @@ export class Exchange {
   upstreamHeaders: Headers;
   /** the path appended to the backend URL's path (starts with `/`, or is '') */
   backendPath: string;
+  /** the query string sent to the backend, when a policy changed it (default: `query`) */
+  backendQuery: string | undefined = undefined;
   /**
    * The request body to forward: the incoming stream by default; a policy that had to read it
    * (validate-content) replaces it with the Buffer it read.
@@ -119,6 +121,16 @@ export class Exchange {
     return (this._query ??= new URLSearchParams(this.query));
   }
   private _query: URLSearchParams | undefined = undefined;
+
+  /**
+   * Headers added to whatever response the client gets (backend response or problem), e.g.
+   * rate-limit state set by an inbound policy. Merged by the server when it writes the head.
+   */
+  responseHeaders: Headers | undefined = undefined;
+
+  addResponseHeader(name: string, value: string): void {
+    (this.responseHeaders ??= {})[name.toLowerCase()] = value;
+  }
 
   /** Set a named variable. */
   setVar(name: string, value: unknown): void {

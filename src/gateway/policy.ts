@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import type { Exchange } from './exchange.js';
+import type { BackendRef, Exchange } from './exchange.js';
 import type { Reply } from './reply.js';
 import type { Template } from './template.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -35,6 +35,8 @@ export interface PolicyContext {
   store(): CounterStore;
   /** trusted proxy matcher of `gateway.trusted-proxies` */
   readonly gateway: { trustedProxies: readonly string[] };
+  /** a backend declared in `backends`, or undefined */
+  backend(name: string): BackendRef | undefined;
   /** compile a key template; a bad template throws a ConfigError */
   compileTemplate(source: string, path?: ReadonlyArray<string | number>): Template;
   /** the gateway is not ready until every registered check returns true */
@@ -59,6 +61,12 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   example?: string;
   /** config schema (zod); the policy reference is generated from it */
   schema: S;
+  /**
+   * Runs before operation matching and before the other inbound policies of its API (cors: a
+   * preflight is answered even where no operation allows OPTIONS, and every response of the API,
+   * errors included, carries its headers). Allowed in the global and API scopes only.
+   */
+  early?: boolean;
   /** this policy validates a token and sets `ex.claims` for later policies */
   providesClaims?: boolean;
   /** runs once per config load; returns the per-request handler */

@@ -1,4 +1,10 @@
 import type { PolicyDefinition } from '../policy.js';
+import { setHeader } from './set-header.js';
+import { rewriteUri } from './rewrite-uri.js';
+import { setBackendService } from './set-backend-service.js';
+import { returnResponse } from './return-response.js';
+import { mockResponse } from './mock-response.js';
+import { cors } from './cors.js';
 import { rateLimitByKey } from './rate-limit-by-key.js';
 import { quotaByKey } from './quota-by-key.js';
 
@@ -7,6 +13,12 @@ import { quotaByKey } from './quota-by-key.js';
  * the generated policy reference (docs/policies.md) all read it.
  */
 export const POLICIES: readonly PolicyDefinition[] = [
+  cors as PolicyDefinition,
+  setHeader as PolicyDefinition,
+  rewriteUri as PolicyDefinition,
+  setBackendService as PolicyDefinition,
+  returnResponse as PolicyDefinition,
+  mockResponse as PolicyDefinition,
   rateLimitByKey as PolicyDefinition,
   quotaByKey as PolicyDefinition,
 ];

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { duration, size } from './units.js';
+import { POLICY_BY_NAME } from '../gateway/policies/index.js';
+import { SECTIONS, type Section } from '../gateway/policy.js';
+import { identitySchema } from '../identity/schema.js';
+
+/**
+ * The schema of gatehouse.yaml. Every object is strict: an unknown key is an error, so a typo
+ * never silently disables a security policy. Policy entries are validated against the schema of
+ * the policy they name (see `policyList`).
+ */
+
+const port = z.number().int().min(0).max(65535);
+
+const listenAddress = z.union([
+  port,
+  z.strictObject({
+    port: port.describe('TCP port (0 picks a free one)'),
+    host: z.string().optional().describe('address to bind'),
+  }),
+]);
+
+/** One entry of a policy list: `base`, `{ base: skip }`, or `{ <policy-name>: <config> }`. */
+export type PolicyEntry =
+  | { kind: 'base' }
+  | { kind: 'skip-base' }
+  | { kind: 'policy'; name: string; config: unknown };
+
+function policyEntry(section: Section) {
+  return z.unknown().transform((v, ctx): PolicyEntry => {
+    if (v === 'base') return { kind: 'base' };
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      ctx.addIssue({ code: 'custom', message: `a policy entry is \`base\` or a map with one policy name, e.g. \`- set-header: {...}\`` });
+      return z.NEVER;
+    }
+    const keys = Object.keys(v);
+    if (keys.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `a policy entry names exactly one policy (found ${keys.length === 0 ? 'none' : keys.join(', ')}); start a new list item for each policy` });
+      return z.NEVER;
+    }
+    const name = keys[0]!;
+    const raw = (v as Record<string, unknown>)[name];
+    if (name === 'base') {
+      if (raw === 'skip') return { kind: 'skip-base' };
+      ctx.addIssue({ code: 'custom', path: [name], message: '`base` takes no config; write `- base`, or `- base: skip` to leave the outer scope out on purpose' });
+      return z.NEVER;
+    }
+    const def = POLICY_BY_NAME.get(name);
+    if (!def) {
+      const known = [...POLICY_BY_NAME.keys()].sort().join(', ');
+      ctx.addIssue({ code: 'custom', path: [name], message: `unknown policy "${name}"; known policies: ${known}` });
+      return z.NEVER;
+    }
+    if (!def.sections.includes(section)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `${name} cannot be used in ${section}; it belongs in ${def.sections.join(' or ')}` });
+      return z.NEVER;
+    }
+    const parsed = def.schema.safeParse(raw ?? {});
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ ...issue, path: [name, ...issue.path] } as z.core.$ZodRawIssue);
+      }
+      return z.NEVER;
+    }
+    return { kind: 'policy', name, config: parsed.data };
+  });
+}
+
+const policySections = z
+  .strictObject(
+    Object.fromEntries(SECTIONS.map((s) => [s, z.array(policyEntry(s)).optional()])) as Record<Section, z.ZodOptional<z.ZodArray<ReturnType<typeof policyEntry>>>>,
+  )
+  .describe('policies by section: inbound, backend, outbound, on-error');
+export type PolicySections = Partial<Record<Section, PolicyEntry[]>>;
+
+const backendSchema = z.strictObject({
+  url: z
+    .string()
+    .refine((u) => { try { const p = new URL(u); return p.protocol === 'http:' || p.protocol === 'https:'; } catch { return false; } }, 'must be an http:// or https:// URL')
+    .describe('base URL; the API path remainder is appended to its path'),
+  timeout: duration({ min: 0.001 }).default(30).describe('time allowed for the backend response headers and between body chunks'),
+  'connect-timeout': duration({ min: 0.001 }).default(5).describe('TCP/TLS connect timeout'),
+  connections: z.number().int().min(1).default(128).describe('keep-alive connections in the pool'),
+  'keep-alive-timeout': duration().default(4).describe('how long an idle backend connection is kept'),
+  retry: z.boolean().default(true).describe('retry an idempotent body-less request once on a fresh connection when the connection failed before any byte was sent'),
+  'preserve-host': z.boolean().default(false).describe("send the client's Host header instead of the backend's"),
+  tls: z
+    .strictObject({
+      ca: z.union([z.string(), z.array(z.string())]).optional().describe('CA bundle file(s) to verify the backend'),
+      servername: z.string().optional().describe('SNI name and name to verify'),
+      cert: z.string().optional().describe('client certificate file presented to the backend'),
+      key: z.string().optional().describe('key file of the client certificate'),
+      passphrase: z.string().optional(),
+      'insecure-skip-verify': z.boolean().default(false).describe('do not verify the backend certificate (logs a warning)'),
+    })
+    .optional()
+    .describe('TLS to an https:// backend'),
+});
+export type BackendConfig = z.output<typeof backendSchema>;
+
+const operationSchema = z.strictObject({
+  id: z.string().min(1).describe('operation id (for OpenAPI operations: its operationId or `METHOD /template`)'),
+  method: z.string().optional().describe('HTTP method (required unless the id names an OpenAPI operation)'),
+  path: z.string().optional().describe('path template relative to the API path, e.g. /{id}'),
+  policies: policySections.optional(),
+});
+
+const apiSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').describe('unique API name (used in logs and metrics)'),
+  path: z.string().regex(/^\/[^?#]*$/, 'must start with / and contain no ? or #').describe('public path prefix'),
+  hosts: z.array(z.string().min(1)).optional().describe('host names this API answers (exact or *.example.com); default any'),
+  backend: z.string().optional().describe('name of a backend in `backends` (optional when every request is answered by policies)'),
+  openapi: z.string().optional().describe('OpenAPI 3.0/3.1 document (YAML or JSON) listing the operations'),
+  operations: z.array(operationSchema).optional().describe('operations (and their policies); may add to or attach policies to OpenAPI operations'),
+  policies: policySections.optional(),
+  'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
+  'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
+});
+export type ApiConfig = z.output<typeof apiSchema>;
+
+const gatewaySchema = z.strictObject({
+  listen: z
+    .strictObject({
+      http: listenAddress.optional().describe('plain HTTP listener port (or { port, host })'),
+      host: z.string().default('0.0.0.0').describe('default bind address of the public listeners'),
+    })
+    .prefault({})
+    .describe('public listeners'),
+  admin: z
+    .strictObject({
+      listen: listenAddress.default(9090).describe('admin port; binds 127.0.0.1 unless a host is given'),
+    })
+    .optional()
+    .describe('admin listener: /healthz /readyz /metrics, never on the public port'),
+  'trusted-proxies': z.array(z.string()).default([]).describe('addresses/CIDRs whose X-Forwarded-For is believed'),
+  store: z
+    .string()
+    .regex(/^(memory|redis:\/\/.+|rediss:\/\/.+|redis-cluster:\/\/.+)$/, 'memory, redis://host:port or redis-cluster://host:port,host:port')
+    .default('memory')
+    .describe('counter store for rate limits and quotas'),
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1).describe('worker processes (`auto` = one per core)'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      access: z.boolean().default(true).describe('one JSON line per request'),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      'max-header-size': size({ min: 1024, max: 1024 * 1024 }).default(16 * 1024).describe('request line + headers (431 above)'),
+      'max-url-length': size({ min: 64 }).default(8 * 1024).describe('request target length (414 above)'),
+      'max-body-size': size().default(10 * 1024 * 1024).describe('default request body limit (413 above)'),
+      'header-timeout': duration({ min: 0.1 }).default(10).describe('time to receive the request headers (slowloris)'),
+      'request-timeout': duration().default(300).describe('time to receive the whole request; 0 disables'),
+      'keep-alive-timeout': duration().default(5).describe('idle client keep-alive connections are closed after this'),
+      'max-connections': z.number().int().min(1).default(10000).describe('concurrent client connections'),
+      'max-requests-per-socket': z.number().int().min(0).default(0).describe('requests per keep-alive connection (0 = unlimited)'),
+    })
+    .prefault({})
+    .describe('resource limits'),
+  'shutdown-timeout': duration().default(15).describe('SIGTERM: how long in-flight requests may take to drain'),
+  'watch-config': z.boolean().default(true).describe('reload when the config file changes'),
+});
+export type GatewayConfig = z.output<typeof gatewaySchema>;
+
+export const configSchema = z.strictObject({
+  gateway: gatewaySchema.optional(),
+  backends: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), backendSchema).default({}).describe('named backends'),
+  policies: policySections.optional().describe('global scope policies'),
+  apis: z.array(apiSchema).default([]),
+  identity: identitySchema.optional(),
+});
+
+export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { listenOn } from './server.js';
+
+/**
+ * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded),
+ * /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless told otherwise.
+ */
+export interface AdminSource {
+  /** names of the things that are not ready yet (empty = ready) */
+  notReady(): string[] | Promise<string[]>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+export async function startAdmin(listen: number | { port: number; host?: string }, source: AdminSource, logger: Logger): Promise<Server> {
+  const port = typeof listen === 'number' ? listen : listen.port;
+  const host = typeof listen === 'number' ? '127.0.0.1' : listen.host ?? '127.0.0.1';
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } else if (path === '/readyz') {
+        const waiting = await source.notReady();
+        res.writeHead(waiting.length ? 503 : 200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting } : { status: 'ready' }));
+      } else if (path === '/metrics') {
+        const m = await source.metrics();
+        res.writeHead(200, { 'content-type': m.contentType }).end(m.body);
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not-found"}');
+      }
+    } catch (err) {
+      logger.error({ err }, 'admin request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  });
+  await listenOn(server, port, host);
+  logger.info({ listener: 'admin', port: (server.address() as AddressInfo).port, host }, 'listening');
+  return server;
+}

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { pipeline as pipe, Readable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Exchange, type UpstreamResponse } from './exchange.js';
+import { normalizeTarget, originForm } from './normalize.js';
+import { problem, renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
+import { BodyLimit, forward, upstreamRequestHeaders } from './proxy.js';
+import { normalizeIp, resolveClientIp } from './ip.js';
+import type { CompiledApi, CompiledBackend, CompiledOperation, Pipeline, Runtime, Step } from './runtime.js';
+import type { Metrics } from '../observability/metrics.js';
+
+/**
+ * The request lifecycle, stage by stage:
+ *
+ *   accept → check & normalize → route → early policies (cors) → operation → inbound
+ *          → backend policies → forward → outbound → respond
+ *   any failure → on-error → problem+json
+ */
+
+export interface GatewayContext {
+  runtime: Runtime;
+  logger: Logger;
+  accessLog: Logger | undefined;
+  metrics: Metrics;
+  protocol: 'http' | 'https';
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
+
+export async function handleRequest(gw: GatewayContext, req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
+  const rt = gw.runtime;
+  const start = performance.now();
+  const incomingId = req.headers['x-request-id'];
+  const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+  const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
+  const trustedPeer = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
+  const clientIp = trustedPeer ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
+
+  // 1. check & normalize
+  const checked = checkRequest(req, rt);
+  const ex = new Exchange(req, res, requestId, clientIp, gw.protocol, req.method ?? 'GET',
+    checked.ok ? checked.path : '', checked.ok ? checked.query : '', start);
+  const bytesWrittenAtStart = req.socket.bytesWritten;
+  res.once('close', () => done(gw, ex, bytesWrittenAtStart));
+  if (!checked.ok) return respond(gw, ex, undefined, checked.reply, expectContinue);
+
+  // 2. route
+  const routed = rt.router.match(req.headers.host, ex.path);
+  if (!routed) return respond(gw, ex, undefined, problem(404, 'route-not-found', 'No API is published at this path.'), expectContinue);
+  const api = routed.api;
+  ex.api = api;
+  ex.backend = api.backend;
+  ex.backendPath = routed.rest;
+  if (checked.hasSemicolon && !api.config['allow-path-parameters']) {
+    return respond(gw, ex, api, problem(400, 'path-invalid', 'Path parameters (";") are not allowed on this API.'), expectContinue);
+  }
+  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp);
+
+  try {
+    // 3. early policies: cors answers preflights here, before method matching
+    if (api.early.length > 0) {
+      const r = await runSteps(api.early, ex);
+      if (r) return respond(gw, ex, api, r, expectContinue);
+    }
+
+    // 4. operation
+    let pipeline: Pipeline = api.pipeline;
+    if (api.operations) {
+      const m = api.operations.match(ex.method, routed.rest);
+      if (!m) {
+        const allowed = api.operations.allowed(routed.rest);
+        const r = allowed.length === 0
+          ? problem(404, 'operation-not-found', 'This API has no operation at this path.')
+          : problem(405, 'method-not-allowed', `This path allows ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
+        return respond(gw, ex, api, r, expectContinue);
+      }
+      ex.operation = m.op;
+      ex.params = m.params;
+      pipeline = m.op.pipeline;
+    }
+
+    // 5. body size known up front
+    const cl = req.headers['content-length'];
+    const hasBody = requestHasBody(req);
+    if (cl !== undefined && Number(cl) > api.maxBodySize) {
+      return respond(gw, ex, api, problem(413, 'body-too-large', `The request body is larger than this API accepts (${api.maxBodySize} bytes).`), expectContinue);
+    }
+    if (hasBody && cl === undefined) {
+      const limit = new BodyLimit(api.maxBodySize);
+      ex.requestBody = req.pipe(limit);
+      req.once('error', (e) => limit.destroy(e));
+    }
+
+    // 6. inbound
+    let reply = await runSteps(pipeline.inbound, ex);
+    if (reply) return respond(gw, ex, api, reply, expectContinue);
+    if (expectContinue) res.writeContinue();
+
+    // 7. backend policies, then forward
+    reply = await runSteps(pipeline.backend, ex);
+    if (reply) return respond(gw, ex, api, reply, false);
+    const backend = ex.backend as CompiledBackend | undefined;
+    if (!backend) return respond(gw, ex, api, problem(500, 'backend-not-configured', 'This API has no backend.'), false);
+    const t0 = performance.now();
+    const upstream = await forward(ex, backend, hasBody);
+    ex.backendMs = performance.now() - t0;
+    if (isReply(upstream)) {
+      gw.metrics.backendErrors.labels(backend.name, upstream.code ?? 'error').inc();
+      return respond(gw, ex, api, upstream, false, pipeline);
+    }
+    api.backendDuration.observe(ex.backendMs / 1000);
+
+    // 8. outbound
+    ex.response = upstream;
+    reply = await runSteps(pipeline.outbound, ex);
+    if (reply) {
+      discard(ex.response.body);
+      return respond(gw, ex, api, reply, false, pipeline);
+    }
+    return send(gw, ex, ex.response);
+  } catch (err) {
+    gw.logger.error({ err, requestId, api: api.name }, 'unexpected error in the request pipeline');
+    return respond(gw, ex, api, problem(500, 'internal-error', 'The gateway failed to process the request.'), false);
+  }
+}
+
+function requestHasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
+function isReply(r: UpstreamResponse | Reply): r is Reply {
+  return (r as UpstreamResponse).body === undefined || (r as Reply).problem !== undefined;
+}
+
+type Checked = { ok: true; path: string; query: string; hasSemicolon: boolean } | { ok: false; reply: Reply };
+
+/** Refuse ambiguous requests; normalize the target. */
+export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 4 && n.toLowerCase() === 'host' && ++hosts > 1) {
+      return { ok: false, reply: problem(400, 'request-ambiguous', 'The request has more than one Host header.') };
+    }
+  }
+  const url = req.url ?? '';
+  if (url.length > rt.gateway.limits['max-url-length']) {
+    return { ok: false, reply: problem(414, 'url-too-long', `The request target is longer than ${rt.gateway.limits['max-url-length']} bytes.`) };
+  }
+  const target = originForm(url, req.headers.host);
+  if (target === undefined) return { ok: false, reply: problem(400, 'request-target-invalid', 'The request target must be a path (or an absolute URL naming this host).') };
+  const n = normalizeTarget(target);
+  if (!n.ok) return { ok: false, reply: problem(400, n.code, n.detail) };
+  return n;
+}
+
+/** Run policy steps in order; synchronous handlers never allocate a promise. */
+export function runSteps(steps: Step[], ex: Exchange, from = 0): Reply | undefined | Promise<Reply | undefined> {
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]!;
+    const r = step.handler(ex);
+    if (r === undefined) continue;
+    if (r instanceof Promise) {
+      return r.then((v) => (v === undefined ? runSteps(steps, ex, i + 1) : ended(step, v, ex)));
+    }
+    return ended(step, r, ex);
+  }
+  return undefined;
+}
+
+function ended(step: Step, r: Reply, ex: Exchange): Reply {
+  if (ex.rejectedBy === undefined) {
+    ex.rejectedBy = step.name;
+    ex.rejectCode = r.code ?? r.problem?.code;
+  }
+  return r;
+}
+
+/**
+ * Answer with a Reply made by the gateway. A problem (an error) goes through `on-error` first,
+ * where policies may change headers or replace the response.
+ */
+async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi | undefined, reply: Reply, expectContinue: boolean, pipeline?: Pipeline): Promise<void> {
+  if (reply.problem && ex.rejectCode === undefined) ex.rejectCode = reply.problem.code;
+  if (reply.problem && ex.rejectedBy !== undefined && ex.rejectCode !== undefined) gw.metrics.rejections.labels(ex.rejectedBy, ex.rejectCode).inc();
+  let response: UpstreamResponse = replyToResponse(reply, ex.requestId);
+  const onError = reply.problem ? (pipeline ?? (ex.operation as CompiledOperation | undefined)?.pipeline ?? api?.pipeline)?.['on-error'] : undefined;
+  if (onError && onError.length > 0) {
+    ex.error = { status: reply.status, code: reply.problem!.code };
+    ex.response = response;
+    try {
+      const r = await runSteps(onError, ex);
+      response = r ? replyToResponse(r, ex.requestId) : ex.response;
+    } catch (err) {
+      gw.logger.error({ err, requestId: ex.requestId }, 'on-error policy failed');
+    }
+  }
+  // With `Expect: 100-continue` refused, the client must not send the body: close after answering.
+  if (expectContinue) ex.res!.shouldKeepAlive = false;
+  // A request body we did not read must not be left in the socket to desync the next request.
+  if (requestHasBody(ex.req) && !ex.req.readableEnded) ex.res!.shouldKeepAlive = false;
+  send(gw, ex, response);
+}
+
+function replyToResponse(reply: Reply, requestId: string): UpstreamResponse {
+  const headers: Headers = { ...reply.headers };
+  if (reply.problem) {
+    headers['content-type'] = PROBLEM_CONTENT_TYPE;
+    return { status: reply.status, headers, body: renderProblem(reply.problem, reply.status, requestId) };
+  }
+  return { status: reply.status, headers, body: reply.body ?? null };
+}
+
+/** Write the response: head with our headers merged, then the body (streamed or whole). */
+function send(gw: GatewayContext, ex: Exchange, response: UpstreamResponse): void {
+  const res = ex.res!;
+  if (res.headersSent || res.destroyed) { discard(response.body); return; }
+  const headers = response.headers;
+  if (ex.responseHeaders) Object.assign(headers, ex.responseHeaders);
+  headers['x-request-id'] = ex.requestId;
+  const body = response.body;
+  ex.status = response.status;
+  if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
+    if (body !== null) headers['content-length'] = String(Buffer.byteLength(body));
+    else if (response.status !== 204 && response.status !== 304 && headers['content-length'] === undefined && ex.method !== 'HEAD') headers['content-length'] = '0';
+    res.writeHead(response.status, headers);
+    res.end(ex.method === 'HEAD' ? undefined : body ?? undefined);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  pipe(body, res, (err) => {
+    if (err && !res.destroyed) res.destroy();
+  });
+  void gw;
+}
+
+function discard(body: UpstreamResponse['body']): void {
+  if (body instanceof Readable) body.destroy();
+}
+
+/** The exchange is over: metrics, access log, done callbacks. */
+function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): void {
+  const res = ex.res!;
+  if (!res.writableFinished) ex.abort.abort();
+  const status = ex.status || (res.headersSent ? res.statusCode : 499);
+  ex.status = status;
+  const total = performance.now() - ex.startTime;
+  const backendMs = ex.backendMs;
+  const api = ex.api as CompiledApi | undefined;
+  const op = ex.operation as CompiledOperation | undefined;
+  if (api) {
+    const byStatus = op ? op.requests : api.requests;
+    let c = byStatus.get(status);
+    if (!c) byStatus.set(status, (c = gw.metrics.requests.labels(api.name, op?.id ?? '', String(status))));
+    c.inc();
+    api.gatewayDuration.observe((Number.isNaN(backendMs) ? total : total - backendMs) / 1000);
+  } else {
+    gw.metrics.requests.labels('', '', String(status)).inc();
+  }
+  ex.bytesOut = ex.req.socket.bytesWritten - bytesWrittenAtStart;
+  const cl = ex.req.headers['content-length'];
+  ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.requestBody instanceof BodyLimit ? ex.requestBody.bytes : 0;
+  if (gw.accessLog) {
+    gw.accessLog.info({
+      requestId: ex.requestId,
+      method: ex.method,
+      path: ex.path,
+      api: api?.name,
+      operation: op?.id,
+      status,
+      durationMs: round(total),
+      gatewayMs: round(Number.isNaN(backendMs) ? total : total - backendMs),
+      backendMs: Number.isNaN(backendMs) ? undefined : round(backendMs),
+      clientIp: ex.clientIp,
+      bytesIn: ex.bytesIn,
+      bytesOut: ex.bytesOut,
+      policy: ex.rejectedBy,
+      reason: ex.rejectCode,
+    }, 'request');
+  }
+  ex.finish();
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

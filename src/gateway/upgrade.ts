@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Exchange } from './exchange.js';
+import { normalizeIp, resolveClientIp } from './ip.js';
+import { checkRequest, runSteps, type GatewayContext } from './lifecycle.js';
+import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from './reply.js';
+import { upstreamRequestHeaders } from './proxy.js';
+import type { CompiledBackend } from './runtime.js';
+
+/**
+ * WebSocket upgrades: the upgrade request is routed and runs the inbound policies like any other
+ * request (so a token is required where the API requires one); then the two sockets are joined.
+ */
+export async function handleUpgrade(gw: GatewayContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const rt = gw.runtime;
+  const requestId = randomUUID();
+  const refuse = (r: Reply) => {
+    const body = r.problem ? renderProblem(r.problem, r.status, requestId) : String(r.body ?? '');
+    const headers = { ...r.headers, 'content-type': r.problem ? PROBLEM_CONTENT_TYPE : 'text/plain', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
+    socket.end(`HTTP/1.1 ${r.status} ${statusTitle(r.status)}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\r\n')}\r\n\r\n${body}`);
+  };
+  socket.on('error', () => socket.destroy());
+  if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse(problem(400, 'upgrade-not-supported', 'Only WebSocket upgrades are supported.'));
+  const checked = checkRequest(req, rt);
+  if (!checked.ok) return refuse(checked.reply);
+  const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
+  const trusted = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
+  const clientIp = trusted ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
+  const ex = new Exchange(req, null, requestId, clientIp, gw.protocol, req.method ?? 'GET', checked.path, checked.query, performance.now());
+  const routed = rt.router.match(req.headers.host, ex.path);
+  if (!routed) return refuse(problem(404, 'route-not-found', 'No API is published at this path.'));
+  const api = routed.api;
+  ex.api = api;
+  ex.backend = api.backend;
+  ex.backendPath = routed.rest;
+  let pipeline = api.pipeline;
+  if (api.operations) {
+    const m = api.operations.match(ex.method, routed.rest);
+    if (!m) return refuse(problem(404, 'operation-not-found', 'This API has no operation at this path.'));
+    ex.operation = m.op;
+    ex.params = m.params;
+    pipeline = m.op.pipeline;
+  }
+  ex.upstreamHeaders = upstreamRequestHeaders(ex, trusted, peerIp);
+  const early = api.early.length ? await runSteps(api.early, ex) : undefined;
+  if (early) return refuse(early);
+  const r = (await runSteps(pipeline.inbound, ex)) ?? (await runSteps(pipeline.backend, ex));
+  if (r) return refuse(r);
+  const backend = ex.backend as CompiledBackend | undefined;
+  if (!backend) return refuse(problem(500, 'backend-not-configured', 'This API has no backend.'));
+  const headers = { ...ex.upstreamHeaders, host: backend.host, connection: 'upgrade', upgrade: 'websocket' };
+  delete (headers as Record<string, unknown>)['content-length'];
+  let up: { headers: Record<string, string | string[] | undefined>; socket: Duplex };
+  try {
+    up = await backend.pool.upgrade({
+      path: backend.basePath + (ex.backendPath || (backend.basePath ? '' : '/')) + (ex.query ? '?' + ex.query : ''),
+      method: 'GET',
+      headers: headers as Record<string, string>,
+      protocol: 'websocket',
+    }) as unknown as typeof up;
+  } catch {
+    return refuse(problem(502, 'backend-upgrade-failed', 'The backend refused or failed the WebSocket upgrade.'));
+  }
+  const lines = ['HTTP/1.1 101 Switching Protocols'];
+  for (const [k, v] of Object.entries(up.headers)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+  }
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  if (head.length) up.socket.write(head);
+  up.socket.on('error', () => socket.destroy());
+  socket.pipe(up.socket).pipe(socket);
+  socket.on('close', () => up.socket.destroy());
+  up.socket.on('close', () => socket.destroy());
+  gw.accessLog?.info({ requestId, method: ex.method, path: ex.path, api: api.name, status: 101, clientIp }, 'request');
+}
