@@ -28,6 +28,9 @@ export interface ParsedToken {
   readonly signature: Buffer;
 }
 
+/** pseudo-algorithm of an unsigned token, only ever produced when require-signed-tokens is false */
+export const UNSIGNED: AlgSpec = Object.freeze({ name: 'none', kind: 'oct', hash: null });
+
 const fail = (code: TokenCode, detail: string): TokenFailure => ({ code, detail });
 
 /** base64url alphabet only, and not a length that no encoding produces (4n+1). */
@@ -61,7 +64,7 @@ const TYPES = new Set(['jwt', 'at+jwt', 'application/jwt', 'application/at+jwt']
  * `crit` header (no extension is understood), a `typ` other than JWT / at+jwt, an empty
  * signature. `jku`, `x5u`, `jwk` and `x5c` headers are ignored: keys come from configuration only.
  */
-export function parseToken(token: string, allowed: ReadonlySet<string>): ParsedToken | TokenFailure {
+export function parseToken(token: string, allowed: ReadonlySet<string>, allowUnsigned = false): ParsedToken | TokenFailure {
   const d1 = token.indexOf('.');
   const d2 = d1 === -1 ? -1 : token.indexOf('.', d1 + 1);
   if (d2 === -1) return fail('token-malformed', 'The token is not a compact JWS (three dot-separated parts).');
@@ -78,15 +81,17 @@ export function parseToken(token: string, allowed: ReadonlySet<string>): ParsedT
   if (header === undefined) return fail('token-malformed', 'The token header is not a JSON object.');
   const alg = header.alg;
   if (typeof alg !== 'string') return fail('token-malformed', 'The token header has no algorithm.');
-  if (alg.toLowerCase() === 'none') return fail('token-algorithm-not-allowed', 'Unsigned tokens (alg "none") are not accepted.');
-  const spec = algSpec(alg);
-  if (spec === undefined || !allowed.has(alg)) return fail('token-algorithm-not-allowed', `Tokens signed with ${safe(alg)} are not accepted.`);
+  if (alg.toLowerCase() === 'none') {
+    if (!(allowUnsigned && alg === 'none' && s === '')) return fail('token-algorithm-not-allowed', 'Unsigned tokens (alg "none") are not accepted.');
+  }
+  const spec = alg === 'none' ? UNSIGNED : algSpec(alg);
+  if (spec === undefined || (spec !== UNSIGNED && !allowed.has(alg))) return fail('token-algorithm-not-allowed', `Tokens signed with ${safe(alg)} are not accepted.`);
   if (header.crit !== undefined) return fail('token-malformed', 'The token has critical header parameters that are not understood.');
   if (header.typ !== undefined && (typeof header.typ !== 'string' || !TYPES.has(header.typ.toLowerCase()))) {
     return fail('token-malformed', 'The token type is not JWT or at+jwt.');
   }
   if (header.kid !== undefined && typeof header.kid !== 'string') return fail('token-malformed', 'The token kid is not a string.');
-  if (s === '') return fail('token-signature-invalid', 'The token has no signature.');
+  if (s === '' && spec !== UNSIGNED) return fail('token-signature-invalid', 'The token has no signature.');
   const claims = decodeJsonObject(p);
   if (claims === undefined) return fail('token-malformed', 'The token payload is not a JSON object.');
   return {

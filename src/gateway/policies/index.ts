@@ -7,6 +7,10 @@ import { mockResponse } from './mock-response.js';
 import { cors } from './cors.js';
 import { rateLimitByKey } from './rate-limit-by-key.js';
 import { quotaByKey } from './quota-by-key.js';
+import { validateJwt } from './validate-jwt.js';
+import { checkClaims } from './check-claims.js';
+import { ipFilter } from './ip-filter.js';
+import { checkHeader } from './check-header.js';
 
 /**
  * The registry: the one place policies are listed. Config validation, the pipeline compiler and
@@ -21,6 +25,10 @@ export const POLICIES: readonly PolicyDefinition[] = [
   mockResponse as PolicyDefinition,
   rateLimitByKey as PolicyDefinition,
   quotaByKey as PolicyDefinition,
+  ipFilter as PolicyDefinition,
+  validateJwt as PolicyDefinition,
+  checkClaims as PolicyDefinition,
+  checkHeader as PolicyDefinition,
 ];
 
 export const POLICY_BY_NAME: ReadonlyMap<string, PolicyDefinition> = new Map(POLICIES.map((p) => [p.name, p]));

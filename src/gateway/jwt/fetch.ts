@@ -1,0 +1,128 @@
+import { request } from 'undici';
+
+/**
+ * Fetch a small JSON document (discovery, JWKS) defensively: a timeout, a size limit, https
+ * unless the host is loopback or insecure http is allowed, and redirects followed only within
+ * the same host and scheme (never to another host, never https → http).
+ */
+export interface FetchOptions {
+  timeoutMs: number;
+  maxBytes: number;
+  allowInsecureHttp: boolean;
+  /** redirects followed on the same host (default 3) */
+  maxRedirects?: number;
+}
+
+export interface FetchedJson {
+  json: unknown;
+  /** seconds from Cache-Control max-age (s-maxage ignored), undefined when absent */
+  maxAge: number | undefined;
+  /** Cache-Control no-store / no-cache */
+  noCache: boolean;
+  /** final URL after same-host redirects */
+  url: string;
+}
+
+export class FetchError extends Error {}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  if (h === 'localhost' || h === '[::1]' || h === '::1') return true;
+  return /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(h);
+}
+
+/** Throws FetchError when `url` may not be fetched under the rules above. */
+export function checkFetchUrl(raw: string, allowInsecureHttp: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new FetchError(`"${raw}" is not a URL`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:') {
+    if (allowInsecureHttp || isLoopbackHost(url.hostname)) return url;
+    throw new FetchError(`${url.origin} uses http: keys must come over https unless the host is loopback or allow-insecure-http is true`);
+  }
+  throw new FetchError(`${url.protocol} URLs are not supported; use https`);
+}
+
+function parseCacheControl(v: string | string[] | undefined): { maxAge: number | undefined; noCache: boolean } {
+  const s = Array.isArray(v) ? v.join(',') : v ?? '';
+  let maxAge: number | undefined;
+  let noCache = false;
+  for (const part of s.split(',')) {
+    const [k, val] = part.trim().toLowerCase().split('=') as [string, string | undefined];
+    if (k === 'no-store' || k === 'no-cache') noCache = true;
+    else if (k === 'max-age' && val !== undefined && /^\d{1,9}$/.test(val.replace(/"/g, ''))) maxAge = Number(val.replace(/"/g, ''));
+  }
+  return { maxAge, noCache };
+}
+
+export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<FetchedJson> {
+  let url = checkFetchUrl(rawUrl, opts.allowInsecureHttp);
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const maxRedirects = opts.maxRedirects ?? 3;
+  for (let hop = 0; ; hop++) {
+    let res;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/json, application/jwk-set+json' },
+        signal,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      });
+    } catch (e) {
+      throw new FetchError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `request failed: ${(e as Error).message}`);
+    }
+    const { statusCode, headers, body } = res;
+    if (statusCode >= 300 && statusCode < 400 && headers.location !== undefined) {
+      body.resume();
+      const loc = Array.isArray(headers.location) ? headers.location[0]! : headers.location;
+      let next: URL;
+      try {
+        next = new URL(loc, url);
+      } catch {
+        throw new FetchError('redirect to an invalid location');
+      }
+      if (next.host !== url.host || next.protocol !== url.protocol) {
+        throw new FetchError(`redirect to another host or scheme (${next.protocol}//${next.host}) refused`);
+      }
+      if (hop >= maxRedirects) throw new FetchError('too many redirects');
+      url = next;
+      continue;
+    }
+    if (statusCode !== 200) {
+      body.resume();
+      throw new FetchError(`HTTP ${statusCode}`);
+    }
+    const declared = Number(headers['content-length']);
+    if (Number.isFinite(declared) && declared > opts.maxBytes) {
+      body.destroy();
+      throw new FetchError(`document larger than ${opts.maxBytes} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > opts.maxBytes) {
+          body.destroy();
+          throw new FetchError(`document larger than ${opts.maxBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (e) {
+      if (e instanceof FetchError) throw e;
+      throw new FetchError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `reading the body failed: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new FetchError('the document is not JSON');
+    }
+    return { json, ...parseCacheControl(headers['cache-control']), url: url.href };
+  }
+}

@@ -1,0 +1,231 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../../observability/metrics.js';
+import { fetchJson, checkFetchUrl, FetchError } from './fetch.js';
+import { keyFromJwk, KeyImportError, type VerifyKey } from './keys.js';
+
+/**
+ * Keys from an OpenID Provider: discovery document → `jwks_uri` → JWKS, fetched in the
+ * background (never blocking config load: the identity provider may be served by this very
+ * process), cached, refreshed before expiry, and refreshed on an unknown `kid` at most once per
+ * cooldown (single flight: concurrent callers share one fetch). A failed refresh keeps the last
+ * good keys up to `maxStale` seconds after the last success; past that the keys are dropped and
+ * validate-jwt answers 503 until a fetch succeeds.
+ *
+ * One instance per discovery URL and options, shared by every validate-jwt naming it.
+ */
+export interface RemoteSourceOptions {
+  discoveryUrl: string;
+  /** the discovery `issuer` must be one of these; when empty it must equal the URL's prefix */
+  issuers: readonly string[];
+  /** seconds: default cache lifetime of the JWKS */
+  cacheDuration: number;
+  /** seconds: minimum time between fetches triggered by unknown kids (also the retry delay) */
+  cooldown: number;
+  /** seconds after the last successful fetch during which the last good keys keep working */
+  maxStale: number;
+  /** seconds */
+  timeout: number;
+  maxBytes: number;
+  allowInsecureHttp: boolean;
+}
+
+const WELL_KNOWN = '/.well-known/openid-configuration';
+const MAX_KEYS = 100;
+/** Cache-Control max-age is honoured within [min(5 min, cache-duration), max(1 day, cache-duration)] */
+const MIN_TTL = 300;
+const MAX_TTL = 86400;
+
+/** The issuer a discovery URL implies (OpenID Connect Discovery §4.3), or undefined. */
+export function expectedIssuer(discoveryUrl: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(discoveryUrl);
+  } catch {
+    return undefined;
+  }
+  if (u.search !== '' || u.hash !== '' || !u.pathname.endsWith(WELL_KNOWN)) return undefined;
+  return `${u.origin}${u.pathname.slice(0, -WELL_KNOWN.length)}`;
+}
+
+const stripSlash = (s: string) => (s.endsWith('/') ? s.slice(0, -1) : s);
+
+export class RemoteKeySource {
+  /** the discovery document's issuer, once fetched */
+  issuer: string | undefined;
+  private keys: VerifyKey[] = [];
+  private byKid = new Map<string, VerifyKey[]>();
+  private lastSuccess = 0;
+  private lastAttempt = 0;
+  private lastFailureLog = 0;
+  private consecutiveFailures = 0;
+  private inflight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly label: string;
+  private readonly failures;
+  private readonly fetches;
+
+  constructor(readonly opts: RemoteSourceOptions, private readonly logger: Logger, metrics: Metrics) {
+    checkFetchUrl(opts.discoveryUrl, opts.allowInsecureHttp); // throws FetchError: the caller makes it a ConfigError
+    const u = new URL(opts.discoveryUrl);
+    this.label = `${u.origin}${u.pathname}`;
+    this.failures = metrics.counter('gatehouse_jwks_refresh_failures_total', 'Failed discovery/JWKS fetches, by discovery URL', ['source']);
+    this.fetches = metrics.counter('gatehouse_jwks_refreshes_total', 'Discovery/JWKS fetches, by discovery URL and reason', ['source', 'reason']);
+  }
+
+  /** Start the first fetch in the background. */
+  start(): void {
+    void this.refresh('initial');
+  }
+
+  /** keys are loaded and not older than max stale age */
+  get available(): boolean {
+    return this.keys.length > 0 && Date.now() - this.lastSuccess <= this.opts.maxStale * 1000;
+  }
+
+  /** Keys whose kid is `kid`, or every key when `kid` is undefined. Empty when unavailable. */
+  lookup(kid: string | undefined): readonly VerifyKey[] {
+    if (!this.available) return NONE;
+    if (kid === undefined) return this.keys;
+    return this.byKid.get(kid) ?? NONE;
+  }
+
+  /**
+   * A token named a kid we do not have: refetch, unless a fetch is in flight (then share it) or
+   * one started less than a cooldown ago (then do nothing). Resolves when done; never rejects.
+   */
+  refreshForUnknownKid(): Promise<void> {
+    if (this.inflight) return this.inflight;
+    if (Date.now() - this.lastAttempt < this.opts.cooldown * 1000) return DONE;
+    return this.refresh('unknown-kid');
+  }
+
+  /** Single-flight refresh. Never rejects. */
+  refresh(reason: string): Promise<void> {
+    if (this.closed) return DONE;
+    if (this.inflight) return this.inflight;
+    this.lastAttempt = Date.now();
+    this.fetches.inc({ source: this.label, reason });
+    const p = this.load().then(
+      (ttl) => this.onSuccess(ttl),
+      (e: unknown) => this.onFailure(e),
+    ).finally(() => { this.inflight = undefined; });
+    this.inflight = p;
+    return p;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(seconds: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => { void this.refresh('scheduled'); }, Math.max(0.05, seconds) * 1000);
+    this.timer.unref();
+  }
+
+  /** Fetch discovery + JWKS; returns the JWKS cache lifetime in seconds. */
+  private async load(): Promise<number> {
+    const fetchOpts = { timeoutMs: this.opts.timeout * 1000, maxBytes: this.opts.maxBytes, allowInsecureHttp: this.opts.allowInsecureHttp };
+    const disco = await fetchJson(this.opts.discoveryUrl, fetchOpts);
+    const doc = disco.json as Record<string, unknown> | null;
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FetchError('the discovery document is not a JSON object');
+    const issuer = doc.issuer;
+    if (typeof issuer !== 'string' || issuer === '') throw new FetchError('the discovery document has no issuer');
+    if (this.opts.issuers.length > 0) {
+      if (!this.opts.issuers.includes(issuer)) {
+        throw new FetchError(`the discovery issuer "${issuer}" is not one of the configured issuers`);
+      }
+    } else {
+      const expected = expectedIssuer(this.opts.discoveryUrl);
+      if (expected === undefined || stripSlash(issuer) !== stripSlash(expected)) {
+        throw new FetchError(`the discovery issuer "${issuer}" does not match the discovery URL (expected "${expected}"); list the issuer under issuers if that is intended`);
+      }
+    }
+    if (typeof doc.jwks_uri !== 'string') throw new FetchError('the discovery document has no jwks_uri');
+    const jwks = await fetchJson(doc.jwks_uri, fetchOpts);
+    const set = jwks.json as { keys?: unknown } | null;
+    if (set === null || typeof set !== 'object' || !Array.isArray(set.keys)) throw new FetchError('the JWKS is not a JSON object with a keys array');
+    const next: VerifyKey[] = [];
+    const skipped: string[] = [];
+    for (const jwk of set.keys.slice(0, MAX_KEYS)) {
+      const use = (jwk as { use?: unknown } | null)?.use;
+      if (use === 'enc') continue;
+      try {
+        next.push(keyFromJwk(jwk, { issuer }));
+      } catch (e) {
+        if (!(e instanceof KeyImportError)) throw e;
+        skipped.push(`${JSON.stringify((jwk as { kid?: unknown } | null)?.kid ?? null)}: ${e.message}`);
+      }
+    }
+    if (skipped.length > 0) this.logger.warn({ source: this.label, skipped }, 'JWKS keys skipped');
+    if (next.length === 0) throw new FetchError('the JWKS has no usable signature keys');
+    this.install(next, issuer);
+    const configured = this.opts.cacheDuration;
+    if (jwks.noCache) return Math.min(MIN_TTL, configured);
+    if (jwks.maxAge !== undefined) return Math.min(Math.max(jwks.maxAge, Math.min(MIN_TTL, configured)), Math.max(MAX_TTL, configured));
+    return configured;
+  }
+
+  /** Swap in a new key set; keys that left it are deactivated (their cached tokens die with them). */
+  private install(next: VerifyKey[], issuer: string): void {
+    const old = new Map(this.keys.map((k) => [`${k.kid ?? ''}|${k.fingerprint}|${[...k.algs].join()}`, k]));
+    const keys = next.map((k) => {
+      const id = `${k.kid ?? ''}|${k.fingerprint}|${[...k.algs].join()}`;
+      const prev = old.get(id);
+      if (prev !== undefined && prev.issuer === issuer) {
+        old.delete(id);
+        return prev;
+      }
+      return k;
+    });
+    for (const gone of old.values()) gone.active = false;
+    const byKid = new Map<string, VerifyKey[]>();
+    for (const k of keys) {
+      if (k.kid === undefined) continue;
+      const list = byKid.get(k.kid);
+      if (list) list.push(k);
+      else byKid.set(k.kid, [k]);
+    }
+    this.keys = keys;
+    this.byKid = byKid;
+    this.issuer = issuer;
+  }
+
+  private onSuccess(ttl: number): void {
+    const first = this.lastSuccess === 0;
+    this.lastSuccess = Date.now();
+    this.consecutiveFailures = 0;
+    if (first) this.logger.info({ source: this.label, keys: this.keys.length }, 'token signing keys loaded');
+    // refresh before expiry: at 80% of the lifetime
+    this.schedule(ttl * 0.8);
+  }
+
+  private onFailure(e: unknown): void {
+    this.consecutiveFailures++;
+    this.failures.inc({ source: this.label });
+    const now = Date.now();
+    if (now - this.lastFailureLog >= this.opts.cooldown * 1000) {
+      this.lastFailureLog = now;
+      const message = e instanceof Error ? e.message : String(e);
+      this.logger.error({ source: this.label, err: message, keptKeys: this.available ? this.keys.length : 0 }, 'token signing keys refresh failed');
+    }
+    if (this.keys.length > 0 && !this.available) {
+      // past max stale age: drop the keys so cached tokens they verified stop being served
+      for (const k of this.keys) k.active = false;
+      this.keys = [];
+      this.byKid = new Map();
+    }
+    // retry: quickly while we have nothing (the provider may still be starting), else per cooldown
+    const delay = this.lastSuccess === 0 || this.keys.length === 0
+      ? Math.min(this.opts.cooldown, 0.25 * 2 ** Math.min(this.consecutiveFailures, 8))
+      : this.opts.cooldown;
+    this.schedule(delay);
+  }
+}
+
+const NONE: readonly VerifyKey[] = Object.freeze([]);
+const DONE: Promise<void> = Promise.resolve();

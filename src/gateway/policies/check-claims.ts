@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { definePolicy } from '../policy.js';
+import { problem } from '../reply.js';
+import { ConfigError } from '../../config/errors.js';
+import { ClaimRule, compileClaimRules } from '../jwt/claims.js';
+import { bearerChallenge } from '../jwt/http.js';
+
+export const CheckClaimsConfig = z.strictObject({
+  'required-claims': z.array(ClaimRule).min(1).describe('claims the token must carry (all rules must pass)'),
+  'failed-check-httpcode': z.number().int().min(400).max(599).default(403).describe('status when a rule fails'),
+  'failed-check-error-message': z.string().optional().describe('detail sent instead of the default message'),
+  realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional().describe('realm of the WWW-Authenticate challenge (default: the API name)'),
+});
+
+/**
+ * Authorization on the token an earlier validate-jwt already validated: no second verification.
+ * Typical use: the API validates the token once; `DELETE /orders/{id}` additionally requires
+ * `scp` containing `orders.write`.
+ */
+export const checkClaims = definePolicy({
+  name: 'check-claims',
+  sections: ['inbound'],
+  description:
+    'Checks claims of the token validated by an earlier validate-jwt, without verifying it again (operation-level ' +
+    'authorization). A failing rule is answered 403 (token-claim-not-allowed) with an insufficient_scope challenge.',
+  example: `check-claims:
+  required-claims:
+    - { name: scp, match: any, separator: " ", values: [orders.write] }`,
+  schema: CheckClaimsConfig,
+  create(config, ctx) {
+    if (!ctx.claimsAvailable) throw new ConfigError('check-claims needs a validate-jwt earlier in the pipeline');
+    const check = compileClaimRules(config['required-claims']);
+    const status = config['failed-check-httpcode'];
+    const realm = config.realm ?? ctx.api?.name ?? 'gatehouse';
+    const message = config['failed-check-error-message'];
+    const noClaims = problem(401, 'token-missing', 'A validated bearer token is required.', { headers: { 'www-authenticate': `Bearer realm="${realm}"` } });
+    return (ex) => {
+      const claims = ex.claims;
+      // defensive: the pipeline compiler guarantees a validate-jwt ran, and it ends the request on failure
+      if (claims === undefined) return noClaims;
+      const failed = check(claims);
+      if (failed === undefined) return undefined;
+      const detail = message ?? `The token's ${JSON.stringify(failed).slice(0, 80)} claim does not allow this request.`;
+      return problem(status, 'token-claim-not-allowed', detail, { headers: { 'www-authenticate': bearerChallenge(realm, 'insufficient_scope', detail) } });
+    };
+  },
+});

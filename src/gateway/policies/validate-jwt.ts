@@ -1,0 +1,360 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { definePolicy, type PolicyContext } from '../policy.js';
+import type { Exchange, Claims } from '../exchange.js';
+import { problem, type Reply } from '../reply.js';
+import { ConfigError } from '../../config/errors.js';
+import { duration, size } from '../../config/units.js';
+import { ALGORITHM_NAMES, DEFAULT_ALGORITHMS, algSpec } from '../jwt/algorithms.js';
+import { keyFromJwk, keyFromPem, keyFromSecret, KeyImportError, type VerifyKey } from '../jwt/keys.js';
+import { RemoteKeySource, expectedIssuer, type RemoteSourceOptions } from '../jwt/remote-source.js';
+import { FetchError } from '../jwt/fetch.js';
+import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
+import { TokenCache } from '../jwt/cache.js';
+import { RequiredClaims, compileClaimRules, encodeClaimHeader } from '../jwt/claims.js';
+import type { TokenCode, TokenFailure } from '../jwt/token.js';
+import { bearerChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
+
+const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
+
+const IssuerSigningKey = z.strictObject({
+  kid: z.string().min(1).optional().describe('key id: a token naming this kid is checked with this key (a key without kid is tried for every token)'),
+  alg: Algorithm.optional().describe('the one algorithm this key may verify (default: every algorithm its type allows)'),
+  jwk: z.record(z.string(), z.unknown()).optional().describe('a public JWK (RSA, EC or OKP)'),
+  pem: z.string().optional().describe('a PEM public key or certificate'),
+  file: z.string().optional().describe('a file with a PEM key, a JWK or a JWKS (relative to the config file)'),
+  secret: z.string().optional().describe('a base64 HMAC secret for HS256/384/512 (at least 32/48/64 bytes)'),
+});
+
+export const ValidateJwtConfig = z.strictObject({
+  'header-name': z.string().regex(HEADER_NAME).optional().describe('request header carrying the token (default Authorization)'),
+  'query-parameter-name': z.string().min(1).optional().describe('query parameter carrying the token, instead of a header'),
+  'cookie-name': z.string().min(1).optional().describe('cookie carrying the token, instead of a header'),
+  'require-scheme': z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/).default('Bearer').describe('authorization scheme before the token in the header, matched case-insensitively ("" for a bare token)'),
+  'max-token-size': size({ min: 64, max: 65536 }).default(8192).describe('tokens larger than this are refused before any parsing'),
+  'openid-config': z.union([z.string(), z.array(z.string()).min(1)]).optional().describe('OpenID Connect discovery URL(s); their JWKS provide the signing keys'),
+  'issuer-signing-keys': z.array(IssuerSigningKey).default([]).describe('signing keys configured directly: JWK, PEM, file or base64 HMAC secret'),
+  audiences: z.array(z.string().min(1)).default([]).describe('accepted audiences (any of); empty: aud is not checked'),
+  issuers: z.array(z.string().min(1)).default([]).describe('accepted issuers (any of); with openid-config, the discovery issuer must be one of them'),
+  'require-expiration-time': z.boolean().default(true).describe('refuse tokens without exp'),
+  'require-signed-tokens': z.boolean().default(true).describe('refuse unsigned tokens (alg none); leave true'),
+  'clock-skew': duration({ max: 300 }).default(0).describe('tolerance for exp, nbf and iat (max 300s)'),
+  algorithms: z.array(Algorithm).min(1).optional().describe('accepted algorithms (default: RS*, PS*, ES*, EdDSA, and HS* when a secret is configured)'),
+  'required-claims': RequiredClaims,
+  'failed-validation-httpcode': z.number().int().min(400).max(599).default(401).describe('status for a missing or invalid token'),
+  'failed-validation-error-message': z.string().optional().describe('detail sent instead of the specific reason (the reason code is always sent)'),
+  'claims-failure-httpcode': z.number().int().min(400).max(599).default(403).describe('status for a valid token that fails required-claims'),
+  realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional().describe('realm of the WWW-Authenticate challenge (default: the API name)'),
+  'output-token-variable-name': z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('also store the claims under this variable name for later policies'),
+  'forward-claims': z.record(z.string().min(1), z.string().regex(HEADER_NAME)).default({}).describe('claim → backend header (e.g. sub: X-User-Id); the header is always removed from the incoming request first'),
+  'forward-token': z.boolean().default(true).describe('false: remove the token from the request sent to the backend'),
+  'keys-cache-duration': duration({ min: 1, max: 86400 * 7 }).default(3600).describe('how long fetched keys are cached (Cache-Control max-age honoured within bounds)'),
+  'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures'),
+  'keys-max-stale': duration({ min: 1 }).default(86400).describe('how long the last good keys keep working while fetches fail'),
+  'keys-fetch-timeout': duration({ min: 0.1, max: 60 }).default(5).describe('timeout of a discovery or JWKS fetch'),
+  'keys-max-size': size({ min: 1024, max: 10 * 1024 * 1024 }).default(256 * 1024).describe('size limit of a discovery or JWKS document'),
+  'allow-insecure-http': z.boolean().default(false).describe('allow http discovery URLs on non-loopback hosts (never in production)'),
+  'token-cache': z.strictObject({
+    'max-entries': z.number().int().min(0).default(10000).describe('verified tokens kept (0 disables the cache)'),
+    'max-size': size().default(16 * 1024 * 1024).describe('bytes of verified tokens kept'),
+  }).default({ 'max-entries': 10000, 'max-size': 16 * 1024 * 1024 }).describe('verified-token cache of this policy'),
+});
+export type ValidateJwtConfig = z.output<typeof ValidateJwtConfig>;
+
+/** What a cache hit restores: the claims and the backend header values derived from them. */
+interface Accepted {
+  claims: Claims;
+  headers: Array<[string, string | undefined]>;
+}
+
+function loadStaticKeys(config: ValidateJwtConfig, ctx: PolicyContext): VerifyKey[] {
+  const out: VerifyKey[] = [];
+  config['issuer-signing-keys'].forEach((entry, i) => {
+    const path = ['issuer-signing-keys', i];
+    const given = (['jwk', 'pem', 'file', 'secret'] as const).filter((k) => entry[k] !== undefined);
+    if (given.length !== 1) throw new ConfigError('give exactly one of jwk, pem, file or secret', path);
+    const opts = { kid: entry.kid, alg: entry.alg };
+    try {
+      if (entry.jwk !== undefined) out.push(keyFromJwk(entry.jwk, opts));
+      else if (entry.pem !== undefined) out.push(keyFromPem(entry.pem, opts));
+      else if (entry.secret !== undefined) out.push(keyFromSecret(entry.secret, opts));
+      else {
+        let text: string;
+        try {
+          text = readFileSync(resolve(ctx.configDir, entry.file!), 'utf8');
+        } catch (e) {
+          throw new ConfigError(`cannot read ${entry.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, [...path, 'file']);
+        }
+        if (text.trimStart().startsWith('{')) {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            throw new ConfigError(`${entry.file} is not valid JSON`, [...path, 'file']);
+          }
+          const keys = (json as { keys?: unknown }).keys;
+          if (Array.isArray(keys)) for (const k of keys) out.push(keyFromJwk(k, { alg: entry.alg, kid: entry.kid ?? undefined }));
+          else out.push(keyFromJwk(json, opts));
+        } else {
+          out.push(keyFromPem(text, opts));
+        }
+      }
+    } catch (e) {
+      if (e instanceof KeyImportError) throw new ConfigError(e.message, path);
+      throw e;
+    }
+  });
+  return out;
+}
+
+function resolveAlgorithms(config: ValidateJwtConfig, keys: VerifyKey[]): Set<string> {
+  const secretAlgs = new Set<string>();
+  for (const k of keys) if (k.kind === 'oct') for (const a of k.algs) secretAlgs.add(a);
+  if (config.algorithms === undefined) return new Set([...DEFAULT_ALGORITHMS, ...secretAlgs]);
+  config.algorithms.forEach((a, i) => {
+    if (algSpec(a)?.kind === 'oct' && !secretAlgs.has(a)) {
+      throw new ConfigError(`${a} needs an HMAC secret (issuer-signing-keys: - secret: ...) long enough for it`, ['algorithms', i]);
+    }
+  });
+  return new Set(config.algorithms);
+}
+
+export const validateJwt = definePolicy({
+  name: 'validate-jwt',
+  sections: ['inbound'],
+  providesClaims: true,
+  description:
+    'Validates a JWT access token (signature, expiry, issuer, audience, required claims) against keys from an OpenID Connect ' +
+    'discovery URL or configured keys. A missing or invalid token is answered 401 (a token without the required claims 403) ' +
+    'with a problem+json body and an RFC 6750 WWW-Authenticate challenge; nothing reaches the backend. The claims are ' +
+    'available to later policies and templates as {jwt.<claim>}.',
+  example: `validate-jwt:
+  openid-config: https://login.example.com/.well-known/openid-configuration
+  audiences: [api://orders]
+  required-claims:
+    - { name: scp, match: any, separator: " ", values: [orders.read] }
+  forward-claims: { sub: X-User-Id }`,
+  schema: ValidateJwtConfig,
+  create(config, ctx) {
+    // -- where the token comes from
+    const places = [config['header-name'], config['query-parameter-name'], config['cookie-name']].filter((x) => x !== undefined);
+    if (places.length > 1) throw new ConfigError('give at most one of header-name, query-parameter-name or cookie-name');
+    const query = config['query-parameter-name'];
+    const cookie = config['cookie-name'];
+    const header = query === undefined && cookie === undefined ? (config['header-name'] ?? 'Authorization').toLowerCase() : undefined;
+    const scheme = header !== undefined ? config['require-scheme'] : '';
+    const schemeLower = scheme.toLowerCase();
+    const maxSize = config['max-token-size'];
+    if (query !== undefined && !config['forward-token']) {
+      // the proxy forwards the raw query string; removing one parameter needs an Exchange field
+      throw new ConfigError('forward-token: false is not supported with query-parameter-name yet', ['forward-token']);
+    }
+
+    // -- keys
+    const staticKeys = loadStaticKeys(config, ctx);
+    const urls = config['openid-config'] === undefined ? [] : Array.isArray(config['openid-config']) ? config['openid-config'] : [config['openid-config']];
+    if (urls.length === 0 && staticKeys.length === 0) throw new ConfigError('give openid-config or issuer-signing-keys: without keys no token can be valid');
+    const sources = urls.map((url, i) => {
+      const path = Array.isArray(config['openid-config']) ? ['openid-config', i] : ['openid-config'];
+      if (config.issuers.length === 0 && expectedIssuer(url) === undefined) {
+        throw new ConfigError('the issuer cannot be derived from this URL (it does not end in /.well-known/openid-configuration); list it under issuers', path);
+      }
+      const opts: RemoteSourceOptions = {
+        discoveryUrl: url,
+        issuers: config.issuers,
+        cacheDuration: config['keys-cache-duration'],
+        cooldown: config['keys-refresh-cooldown'],
+        maxStale: config['keys-max-stale'],
+        timeout: config['keys-fetch-timeout'],
+        maxBytes: config['keys-max-size'],
+        allowInsecureHttp: config['allow-insecure-http'],
+      };
+      const source = ctx.shared(`validate-jwt:keys:${JSON.stringify(opts)}`, () => {
+        let s: RemoteKeySource;
+        try {
+          s = new RemoteKeySource(opts, ctx.logger, ctx.metrics);
+        } catch (e) {
+          if (e instanceof FetchError) throw new ConfigError(e.message, path);
+          throw e;
+        }
+        s.start();
+        ctx.onClose(() => s.close());
+        return s;
+      });
+      ctx.readiness(`validate-jwt keys ${url}`, () => source.available);
+      return source;
+    });
+    if (!config['require-signed-tokens']) ctx.logger.warn('require-signed-tokens is false: unsigned tokens are accepted');
+
+    const validator = new TokenValidator({
+      algorithms: resolveAlgorithms(config, staticKeys),
+      audiences: config.audiences,
+      issuers: config.issuers,
+      requireExpirationTime: config['require-expiration-time'],
+      requireSignedTokens: config['require-signed-tokens'],
+      clockSkew: config['clock-skew'],
+      staticKeys,
+      sources,
+    });
+    const checkClaims = compileClaimRules(config['required-claims']);
+    const cache = new TokenCache<Accepted>(config['token-cache']['max-entries'], config['token-cache']['max-size']);
+
+    // -- what goes to the backend
+    const forward: Array<[string, string]> = [];
+    for (const [claim, name] of Object.entries(config['forward-claims'])) {
+      const lower = name.toLowerCase();
+      if (isForbiddenForwardHeader(lower)) throw new ConfigError(`${name} cannot carry a claim`, ['forward-claims', claim]);
+      if (lower === header) throw new ConfigError(`${name} is the header the token comes from`, ['forward-claims', claim]);
+      forward.push([claim, lower]);
+    }
+    const removeToken = !config['forward-token'];
+    const varName = config['output-token-variable-name'];
+
+    // -- responses
+    const realm = config.realm ?? ctx.api?.name ?? 'gatehouse';
+    const failStatus = config['failed-validation-httpcode'];
+    const claimsStatus = config['claims-failure-httpcode'];
+    const customMessage = config['failed-validation-error-message'];
+    const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
+      headers: { 'www-authenticate': `Bearer realm="${realm}"` },
+    });
+    const reject = (code: TokenCode, detail: string): Reply => {
+      if (code === 'token-keys-unavailable') {
+        return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
+      }
+      if (code === 'token-missing') return missingReply;
+      const ambiguous = code === 'token-ambiguous';
+      const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
+      const text = customMessage ?? detail;
+      const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
+      return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
+    };
+    const unavailable = reject('token-keys-unavailable', '');
+
+    const accept = (ex: Exchange, a: Accepted): undefined => {
+      ex.claims = a.claims;
+      if (varName !== undefined) ex.setVar(varName, a.claims);
+      const up = ex.upstreamHeaders;
+      for (let i = 0; i < a.headers.length; i++) {
+        const h = a.headers[i]!;
+        if (h[1] === undefined) delete up[h[0]];
+        else up[h[0]] = h[1];
+      }
+      if (removeToken) {
+        if (header !== undefined) delete up[header];
+        else if (cookie !== undefined) stripCookie(up, cookie);
+      }
+      return undefined;
+    };
+
+    const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined => {
+      if ('code' in r) return reject((r as TokenFailure).code, (r as TokenFailure).detail);
+      const failedClaim = checkClaims(r.claims);
+      if (failedClaim !== undefined) {
+        return reject('token-claim-not-allowed', `The token's ${JSON.stringify(failedClaim).slice(0, 80)} claim does not allow this request.`);
+      }
+      const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(r.claims[claim])]);
+      let bytes = 0;
+      for (const h of headers) bytes += h[0].length + (h[1]?.length ?? 0);
+      const a: Accepted = { claims: r.claims, headers };
+      cache.set(token, r.until, r.key, a, token.length + bytes);
+      return accept(ex, a);
+    };
+
+    const extract = (ex: Exchange): string | TokenFailure => {
+      const req = ex.req;
+      if (header !== undefined) {
+        if (countHeader(req.rawHeaders, header) > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${header} header.` };
+        const raw = req.headers[header];
+        const value = Array.isArray(raw) ? raw[0] : raw;
+        if (value === undefined || value === '') return MISSING;
+        if (value.length > maxSize + scheme.length + 1) return TOO_LARGE;
+        let token: string;
+        if (scheme === '') token = value;
+        else {
+          // "<scheme> <token>": the scheme case-insensitively, exactly one space, one token
+          const sp = value.indexOf(' ');
+          const head = sp === -1 ? value : value.slice(0, sp);
+          if (head.toLowerCase() !== schemeLower) {
+            return value.slice(0, scheme.length).toLowerCase() === schemeLower && /^[\s]/.test(value.slice(scheme.length))
+              ? { code: 'token-malformed', detail: `The ${header} header must be "${scheme} <token>".` }
+              : MISSING;
+          }
+          token = value.slice(sp + 1);
+        }
+        if (token === '' || /[\s,]/.test(token)) return { code: 'token-malformed', detail: `The ${header} header must be "${scheme === '' ? '<token>' : `${scheme} <token>`}".` };
+        if (ex.query !== '' && ex.query.includes('access_token=') && ex.queryParams.has('access_token')) {
+          return { code: 'token-ambiguous', detail: 'The request carries a token in more than one place.' };
+        }
+        return token;
+      }
+      let found: string | undefined;
+      if (query !== undefined) {
+        const all = ex.query === '' ? [] : ex.queryParams.getAll(query);
+        if (all.length > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${query} query parameter.` };
+        found = all[0];
+      } else {
+        const values = cookieValues(req.headers.cookie, cookie!);
+        if (values.length > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${cookie} cookie.` };
+        found = values[0];
+      }
+      if (found === undefined || found === '') return MISSING;
+      if (req.headers.authorization !== undefined && /^bearer\s/i.test(req.headers.authorization)) {
+        return { code: 'token-ambiguous', detail: 'The request carries a token in more than one place.' };
+      }
+      if (found.length > maxSize) return TOO_LARGE;
+      return found;
+    };
+    const TOO_LARGE: TokenFailure = { code: 'token-too-large', detail: `The token is larger than ${maxSize} bytes.` };
+
+    return (ex) => {
+      const token = extract(ex);
+      if (typeof token !== 'string') return reject(token.code, token.detail);
+      if (token.length > maxSize) return reject('token-too-large', TOO_LARGE.detail);
+      const now = Date.now();
+      const hit = cache.get(token, now);
+      if (hit !== undefined) return accept(ex, hit);
+      if (!validator.keysAvailable()) return unavailable;
+      const r = validator.validate(token, now);
+      if (r instanceof Promise) return r.then((v) => finish(ex, token, v), () => unavailable);
+      return finish(ex, token, r);
+    };
+  },
+});
+
+const MISSING: TokenFailure = { code: 'token-missing', detail: 'A bearer token is required.' };
+
+/** occurrences of a header (lower-case name) in rawHeaders */
+function countHeader(raw: string[], lower: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === lower.length && k.toLowerCase() === lower) n++;
+  }
+  return n;
+}
+
+/** every value of cookie `name` in a Cookie header (several Cookie headers arrive joined by "; ") */
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const out: string[] = [];
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function stripCookie(up: Record<string, string | string[]>, name: string): void {
+  const v = up.cookie;
+  if (v === undefined) return;
+  const joined = Array.isArray(v) ? v.join('; ') : v;
+  const kept = joined.split(';').filter((part) => {
+    const eq = part.indexOf('=');
+    return eq === -1 ? part.trim() !== '' : part.slice(0, eq).trim() !== name;
+  }).map((p) => p.trim());
+  if (kept.length === 0) delete up.cookie;
+  else up.cookie = kept.join('; ');
+}
