@@ -61,6 +61,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     },
   });
 
+  if (issues.length) throw new ConfigInvalid(issues);
+
   const locate = (path: ReadonlyArray<string | number>, message: string) => {
     const { node, key } = findNode(doc, path);
     return at((key ?? node)?.range?.[0], formatPath(path), message);
