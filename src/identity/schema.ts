@@ -1,5 +1,113 @@
 import { z } from 'zod';
+import { duration } from '../config/units.js';
 
-/** The `identity` section. (Placeholder: the identity provider work defines it fully.) */
-export const identitySchema = z.looseObject({});
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+const scope = z.string().regex(SCOPE_TOKEN, 'a scope is one token of printable characters, no spaces or quotes');
+
+export const identityApiSchema = z.strictObject({
+  audience: z.string().min(1).describe('The API\'s identifier: the `aud` of its access tokens and the `resource` a client asks for (e.g. `api://orders`).'),
+  scopes: z.array(scope).default([]).describe('Scopes this API defines. A client asking for one of them without `resource` gets a token for this API.'),
+  'access-token-ttl': duration({ min: 10, max: 86400 }).optional().describe('Access token lifetime for this API; defaults to `tokens.access-token-ttl`.'),
+});
+
+export const identityClientSchema = z.strictObject({
+  'client-id': z.string().min(1).max(200).regex(/^[\w.:~-]+$/, 'letters, digits and . _ : ~ - only').describe('The client\'s identifier.'),
+  'client-secret': z.string().min(16, 'a client secret needs at least 16 characters (use `gatehouse clients add` to generate 256 random bits)').optional()
+    .describe('The client\'s secret (use `${ENV:NAME}`). Confidential clients only; stored and compared as a SHA-256 hash.'),
+  public: z.boolean().default(false).describe('A public client (a CLI, a browser app) has no secret; the code flow requires PKCE for it.'),
+  'grant-types': z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code', 'refresh_token']).describe('Grants the client may use. `password` is the resource-owner password grant, allowed only for clients that list it.'),
+  'redirect-uris': z.array(z.url()).default([]).describe('Exact redirect URIs for the authorization code flow.'),
+  'post-logout-redirect-uris': z.array(z.url()).default([]).describe('Where RP-initiated logout may send the browser back to.'),
+  scopes: z.array(scope).default([]).describe('API scopes the client may ask for (`openid profile email offline_access` are always allowed for user-facing grants).'),
+  roles: z.array(z.string().min(1)).default([]).describe('App roles put in the `roles` claim of client_credentials tokens.'),
+  'first-party': z.boolean().default(true).describe('First-party clients skip the consent page.'),
+  name: z.string().optional().describe('Display name on the consent page.'),
+});
+
+const hashSchema = z.strictObject({
+  'memory-cost': z.number().int().min(1024).max(4 * 1024 * 1024).default(19456).describe('argon2id memory in KiB (OWASP: 19456 = 19 MiB).'),
+  'time-cost': z.number().int().min(1).max(20).default(2).describe('argon2id iterations (OWASP: 2).'),
+  parallelism: z.number().int().min(1).max(16).default(1).describe('argon2id lanes (OWASP: 1).'),
+});
+
+const colour = z.string().regex(/^#[0-9a-fA-F]{3,8}$/, 'a colour is #rgb or #rrggbb');
+
+export const identitySchema = z.strictObject({
+  listen: z.strictObject({
+    http: z.number().int().min(0).max(65535).default(4000).describe('TCP port of the identity listener (0 picks a free one).'),
+    host: z.string().default('127.0.0.1').describe('Address to bind; loopback by default (the gateway forwards `/auth/...` to it).'),
+  }).default({ http: 4000, host: '127.0.0.1' }).describe('Where the identity provider listens.'),
+  issuer: z.url().refine((u) => !/[?#]/.test(u), 'the issuer has no query or fragment')
+    .describe('The public URL of the provider (e.g. `https://api.example.com/auth`). Its path is where the provider is mounted, and every URL it generates starts with it.'),
+  'trusted-proxies': z.array(z.string()).default(['127.0.0.1/8', '::1/128']).describe('Addresses or CIDR ranges whose X-Forwarded-For is believed (for audit and lockout); requests from anyone else have their X-Forwarded-* headers removed.'),
+  database: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'use sqlite:./path/to/file.db or postgres://user@host/db')
+    .default('sqlite:./data/identity.db').describe('`sqlite:./data/identity.db` (relative to the config file) or `postgres://user@host/db`.'),
+  apis: z.array(identityApiSchema).default([]).describe('APIs the provider issues JWT access tokens for.'),
+  clients: z.array(identityClientSchema).default([]).describe('Clients defined in config (read-only for `gatehouse clients`).'),
+  tokens: z.strictObject({
+    'access-token-ttl': duration({ min: 10, max: 86400 }).default(3600).describe('Access token lifetime, 10s–24h. JWT access tokens cannot be revoked before they expire: keep this short.'),
+    'refresh-token-ttl': duration({ min: 60 }).default(14 * 86400).describe('Refresh token lifetime; refresh tokens rotate on use, and reuse of a spent one revokes the grant.'),
+    'id-token-ttl': duration({ min: 10, max: 86400 }).default(3600).describe('ID token lifetime.'),
+    algorithm: z.enum(['RS256', 'PS256', 'ES256']).default('RS256').describe('Signing algorithm of access and ID tokens.'),
+  }).default({ 'access-token-ttl': 3600, 'refresh-token-ttl': 14 * 86400, 'id-token-ttl': 3600, algorithm: 'RS256' }).describe('Token lifetimes and signing.'),
+  keys: z.strictObject({
+    'encryption-key': z.string().min(16).optional().describe('Secret that encrypts signing and cookie keys at rest (use `${ENV:NAME}`). Required with PostgreSQL; with SQLite a key file `<database>.key` is created beside the database when absent.'),
+    'rotation-overlap': duration({ min: 0 }).default(3600).describe('How long a new signing key is published in the JWKS before it signs (gateways cache JWKS this long).'),
+    'poll-interval': duration({ min: 1, max: 3600 }).default(30).describe('How often a running process checks the database for rotated keys.'),
+  }).default({ 'rotation-overlap': 3600, 'poll-interval': 30 }).describe('Signing and cookie keys.'),
+  lockout: z.strictObject({
+    threshold: z.number().int().min(1).max(1000).default(10).describe('Failed sign-ins (distinct wrong passwords) before the account is locked.'),
+    duration: duration({ min: 1 }).default(60).describe('First lockout duration; it doubles on each repeated lockout.'),
+    'max-duration': duration({ min: 1 }).default(3600).describe('Cap of the growing lockout duration.'),
+  }).default({ threshold: 10, duration: 60, 'max-duration': 3600 }).describe('Smart lockout for the password grant and the sign-in page.'),
+  passwords: z.strictObject({
+    'min-length': z.number().int().min(8).max(128).default(8).describe('Minimum password length.'),
+    'refuse-common': z.boolean().default(true).describe('Refuse the 10,000 most common passwords.'),
+    hash: hashSchema.default({ 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 }).describe('argon2id parameters; hashes are upgraded on the next sign-in when they change.'),
+  }).default({ 'min-length': 8, 'refuse-common': true, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing.'),
+  'sign-up': z.strictObject({
+    enabled: z.boolean().default(true).describe('Show the sign-up page.'),
+    'require-email-verification': z.boolean().default(false).describe('Refuse sign-in until the email address is verified.'),
+    'default-roles': z.array(z.string()).default([]).describe('Roles given to accounts created by sign-up.'),
+  }).default({ enabled: true, 'require-email-verification': false, 'default-roles': [] }).describe('Self-service sign-up.'),
+  claims: z.strictObject({
+    'access-token': z.array(z.string().regex(/^[a-zA-Z_][\w.-]*$/)).default([]).describe('Account attributes copied into access tokens as claims of the same name (besides `roles` and `groups`).'),
+    'id-token': z.array(z.string().regex(/^[a-zA-Z_][\w.-]*$/)).default([]).describe('Account attributes returned in the ID token and userinfo.'),
+  }).default({ 'access-token': [], 'id-token': [] }).describe('Custom claims from account attributes.'),
+  email: z.strictObject({
+    transport: z.string().regex(/^(log|smtps?:\/\/.+)$/, 'use log or smtp://user:pass@host:port').default('log').describe('`log` writes links to the log (development); `smtp://...` sends mail through nodemailer.'),
+    from: z.string().default('Gatehouse <no-reply@localhost>').describe('Sender address.'),
+  }).default({ transport: 'log', from: 'Gatehouse <no-reply@localhost>' }).describe('Email for verification and password-reset links.'),
+  branding: z.strictObject({
+    name: z.string().default('Gatehouse').describe('Product name shown on hosted pages.'),
+    logo: z.string().optional().describe('Path to a logo image (PNG, SVG, JPEG; relative to the config file), served from the provider.'),
+    'primary-colour': colour.default('#1f5fbf').describe('Colour of buttons and links.'),
+    'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
+  }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
+  sessions: z.strictObject({
+    ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
+  }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),
+}).superRefine((c, ctx) => {
+  const ids = new Set<string>();
+  c.clients.forEach((cl, i) => {
+    if (ids.has(cl['client-id'])) ctx.addIssue({ code: 'custom', path: ['clients', i, 'client-id'], message: `duplicate client-id ${cl['client-id']}` });
+    ids.add(cl['client-id']);
+    if (cl.public && cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i, 'client-secret'], message: 'a public client has no secret' });
+    if (!cl.public && !cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i], message: 'a confidential client needs client-secret (or set public: true)' });
+    if (cl.public && cl['grant-types'].includes('client_credentials')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'grant-types'], message: 'client_credentials needs a confidential client' });
+    if (cl['grant-types'].includes('authorization_code') && cl['redirect-uris'].length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirect-uris'], message: 'authorization_code needs at least one redirect URI' });
+  });
+  const auds = new Set<string>();
+  c.apis.forEach((a, i) => {
+    if (auds.has(a.audience)) ctx.addIssue({ code: 'custom', path: ['apis', i, 'audience'], message: `duplicate audience ${a.audience}` });
+    auds.add(a.audience);
+  });
+  if (c.database.startsWith('postgres') && !c.keys['encryption-key']) {
+    ctx.addIssue({ code: 'custom', path: ['keys', 'encryption-key'], message: 'PostgreSQL needs keys.encryption-key (e.g. "${ENV:GATEHOUSE_KEY_SECRET}") so every process can decrypt the shared keys' });
+  }
+});
+
 export type IdentityConfig = z.output<typeof identitySchema>;
+export type IdentityClientConfig = z.output<typeof identityClientSchema>;

@@ -1,0 +1,230 @@
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db } from './db.js';
+import type { IdentityConfig } from './schema.js';
+import { hashPassword, needsRehash, verifyPassword, type HashParams } from './passwords.js';
+
+export interface User {
+  id: string;
+  username: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  roles: string[];
+  groups: string[];
+  attributes: Record<string, unknown>;
+  disabled: boolean;
+  createdAt: number;
+}
+
+interface UserRow {
+  id: string; username: string | null; email: string | null; email_verified: number; password_hash: string | null;
+  roles: string; groups_: string; attributes: string; disabled: number; created_at: number;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id, username: r.username, email: r.email, emailVerified: !!Number(r.email_verified),
+  roles: JSON.parse(r.roles), groups: JSON.parse(r.groups_), attributes: JSON.parse(r.attributes),
+  disabled: !!Number(r.disabled), createdAt: Number(r.created_at),
+});
+
+export const normalizeLogin = (s: string) => s.trim().normalize('NFKC').toLowerCase();
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const isEmail = (s: string) => EMAIL.test(s);
+
+/** Accounts on the identity database. */
+export class UserStore {
+  constructor(private readonly db: Db) {}
+
+  async create(u: { username?: string; email?: string; passwordHash?: string; roles?: string[]; groups?: string[]; attributes?: Record<string, unknown>; emailVerified?: boolean }): Promise<User> {
+    const username = u.username ? normalizeLogin(u.username) : null;
+    const email = u.email ? normalizeLogin(u.email) : null;
+    if (!username && !email) throw new Error('an account needs a username or an email address');
+    if (email && !isEmail(email)) throw new Error('not an email address');
+    if (username && !/^[\p{L}\p{N}._@+-]{2,64}$/u.test(username)) throw new Error('a username is 2–64 letters, digits or . _ @ + -');
+    // a login name must not collide with someone else's email or username either way
+    for (const n of [username, email]) if (n && await this.findByLogin(n)) throw new Error('an account with that username or email already exists');
+    const id = randomUUID();
+    const now = Date.now();
+    try {
+      await this.db.run(
+        `INSERT INTO users (id, username, email, email_verified, password_hash, roles, groups_, attributes, disabled, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)`,
+        [id, username, email, u.emailVerified ? 1 : 0, u.passwordHash ?? null, JSON.stringify(u.roles ?? []), JSON.stringify(u.groups ?? []), JSON.stringify(u.attributes ?? {}), now]);
+    } catch (e) {
+      if (/unique|duplicate/i.test(String((e as Error).message))) throw new Error('an account with that username or email already exists');
+      throw e;
+    }
+    return (await this.get(id))!;
+  }
+
+  async get(id: string): Promise<User | undefined> {
+    const r = await this.db.one<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+    return r ? toUser(r) : undefined;
+  }
+
+  /** by username or email, case-insensitively */
+  async findByLogin(login: string): Promise<User | undefined> {
+    const r = await this.#rowByLogin(login);
+    return r ? toUser(r) : undefined;
+  }
+
+  async #rowByLogin(login: string): Promise<UserRow | undefined> {
+    const n = normalizeLogin(login);
+    if (!n) return undefined;
+    return this.db.one<UserRow>('SELECT * FROM users WHERE username = $1 OR email = $1', [n]);
+  }
+
+  async passwordHashFor(login: string): Promise<{ user: User; hash: string | null } | undefined> {
+    const r = await this.#rowByLogin(login);
+    return r ? { user: toUser(r), hash: r.password_hash } : undefined;
+  }
+
+  async list(): Promise<User[]> {
+    return (await this.db.all<UserRow>('SELECT * FROM users ORDER BY created_at, id')).map(toUser);
+  }
+
+  async setPasswordHash(id: string, hash: string): Promise<void> {
+    await this.db.run('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1', [id, hash, Date.now()]);
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.db.run('UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1', [id, disabled ? 1 : 0, Date.now()]);
+  }
+
+  async setRoles(id: string, roles: string[]): Promise<void> {
+    await this.db.run('UPDATE users SET roles = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(roles), Date.now()]);
+  }
+
+  async setEmailVerified(id: string): Promise<void> {
+    await this.db.run('UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1', [id, Date.now()]);
+  }
+
+  async unlock(id: string): Promise<void> {
+    await this.db.run('DELETE FROM lockouts WHERE key = $1', [`user:${id}`]);
+  }
+
+  /** Revoke every grant (and so every refresh token) of the account. */
+  async revokeSessions(id: string): Promise<void> {
+    await this.db.run(`DELETE FROM oidc_payloads WHERE payload LIKE $1`, [`%"accountId":${JSON.stringify(id)}%`]);
+  }
+
+  /** A single-use link token (email verification, password reset); only its hash is stored. */
+  async issueAccountToken(userId: string, kind: 'verify-email' | 'reset-password', ttlSeconds: number): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await this.db.run('INSERT INTO account_tokens (id, kind, user_id, expires_at) VALUES ($1, $2, $3, $4)',
+      [createHash('sha256').update(token).digest('hex'), kind, userId, Date.now() + ttlSeconds * 1000]);
+    return token;
+  }
+
+  /** Check a link token without spending it. */
+  async peekAccountToken(token: string, kind: string): Promise<string | undefined> {
+    const r = await this.db.one<{ user_id: string }>('SELECT user_id FROM account_tokens WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3',
+      [createHash('sha256').update(String(token)).digest('hex'), kind, Date.now()]);
+    return r?.user_id;
+  }
+
+  /** Spend a link token: the user id, once. */
+  async consumeAccountToken(token: string, kind: string): Promise<string | undefined> {
+    const r = await this.db.one<{ user_id: string }>(
+      'UPDATE account_tokens SET used_at = $4 WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id',
+      [createHash('sha256').update(String(token)).digest('hex'), kind, Date.now(), Date.now()]);
+    return r?.user_id;
+  }
+}
+
+export type AuthFailure = 'unknown-account' | 'wrong-password' | 'locked' | 'disabled' | 'email-not-verified';
+export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFailure };
+
+/**
+ * Password sign-in with smart lockout, shared by the password grant and the sign-in page.
+ *
+ * Every attempt does exactly one argon2 verification (against a dummy hash for unknown accounts
+ * and locked ones), so that unknown accounts, wrong passwords and locked accounts cost the same.
+ * An attempt first reserves a failure slot atomically in the database, so parallel guesses cannot
+ * exceed the threshold; a correct password gives the slot back, a repeated wrong one too.
+ */
+export class Authenticator {
+  #dummy: Promise<string>;
+
+  constructor(
+    private readonly users: UserStore,
+    private readonly db: Db,
+    private readonly cfg: IdentityConfig,
+    private readonly secret: Buffer,
+    private readonly logger: Logger,
+  ) {
+    this.#dummy = hashPassword(randomBytes(16).toString('hex'), cfg.passwords.hash);
+  }
+
+  get hashParams(): HashParams { return this.cfg.passwords.hash; }
+
+  async authenticate(login: string, password: string, meta: { ip?: string; via: string; clientId?: string }): Promise<AuthResult> {
+    const res = await this.#attempt(String(login ?? ''), String(password ?? ''));
+    const base = { audit: res.ok ? 'sign-in.success' : 'sign-in.failure', via: meta.via, ip: meta.ip, client_id: meta.clientId };
+    if (res.ok) this.logger.info({ ...base, sub: res.user.id }, 'sign-in succeeded');
+    else {
+      this.logger.info({ ...base, reason: res.reason, sub: (res as { userId?: string }).userId, login: normalizeLogin(String(login ?? '')).slice(0, 100) }, 'sign-in failed');
+      if ((res as { lockedNow?: boolean }).lockedNow) this.logger.warn({ audit: 'account.locked', sub: (res as { userId?: string }).userId, until: (res as { until?: number }).until, ip: meta.ip }, 'account locked');
+    }
+    return res.ok ? res : { ok: false, reason: res.reason };
+  }
+
+  async #attempt(login: string, password: string): Promise<AuthResult & { userId?: string; lockedNow?: boolean; until?: number }> {
+    const now = Date.now();
+    const found = login && login.length <= 320 ? await this.users.passwordHashFor(login) : undefined;
+    const key = found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`;
+    const userId = found?.user.id;
+    await this.db.run('INSERT INTO lockouts (key, updated_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, now]);
+    const slot = await this.db.one<{ failures: number; recent: string; lockouts: number }>(
+      'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, recent, lockouts',
+      [key, now, now]);
+    const threshold = this.cfg.lockout.threshold;
+    const hash = found?.hash ?? await this.#dummy;
+    if (!slot || Number(slot.failures) > threshold) {
+      if (slot) await this.#release(key);
+      await verifyPassword(await this.#dummy, password); // same work as a real attempt
+      return { ok: false, reason: 'locked', userId };
+    }
+    const good = await verifyPassword(hash, password);
+    if (good && found && found.hash) {
+      if (found.user.disabled) { await this.#release(key); return { ok: false, reason: 'disabled', userId }; }
+      if (this.cfg['sign-up']['require-email-verification'] && found.user.email && !found.user.emailVerified) {
+        await this.#release(key);
+        return { ok: false, reason: 'email-not-verified', userId };
+      }
+      await this.db.run("UPDATE lockouts SET failures = 0, recent = '[]', lockouts = 0, updated_at = $2 WHERE key = $1", [key, now]);
+      if (needsRehash(found.hash, this.cfg.passwords.hash)) {
+        await this.users.setPasswordHash(found.user.id, await hashPassword(password, this.cfg.passwords.hash));
+      }
+      return { ok: true, user: found.user };
+    }
+    // a wrong password: the same one repeated counts once
+    const fp = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64url').slice(0, 22);
+    const recent = JSON.parse(slot.recent) as string[];
+    if (recent.includes(fp)) {
+      await this.#release(key);
+      return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
+    }
+    await this.db.run('UPDATE lockouts SET recent = $2 WHERE key = $1', [key, JSON.stringify([...recent, fp].slice(-50))]);
+    if (Number(slot.failures) >= threshold) {
+      const lockouts = Number(slot.lockouts);
+      const secs = Math.min(this.cfg.lockout['max-duration'], this.cfg.lockout.duration * 2 ** Math.min(lockouts, 30));
+      const until = Date.now() + secs * 1000;
+      const n = await this.db.run(
+        "UPDATE lockouts SET locked_until = $2, lockouts = lockouts + 1, failures = 0, recent = '[]', updated_at = $3 WHERE key = $1 AND locked_until <= $3",
+        [key, until, Date.now()]);
+      return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId, lockedNow: n > 0, until };
+    }
+    return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
+  }
+
+  async #release(key: string): Promise<void> {
+    await this.db.run('UPDATE lockouts SET failures = failures - 1 WHERE key = $1 AND failures > 0', [key]);
+  }
+
+  /** Lockout state, for `gatehouse users show`. */
+  async lockState(userId: string): Promise<{ failures: number; lockedUntil: number }> {
+    const r = await this.db.one<{ failures: number; locked_until: number }>('SELECT failures, locked_until FROM lockouts WHERE key = $1', [`user:${userId}`]);
+    return { failures: Number(r?.failures ?? 0), lockedUntil: Number(r?.locked_until ?? 0) };
+  }
+}

@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+/**
+ * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
+ * (pg). SQL is written once with `$1` placeholders in the subset both understand
+ * (`ON CONFLICT ... DO UPDATE`, `RETURNING`); SQLite gets `?` instead.
+ */
+export interface Db {
+  readonly kind: 'sqlite' | 'postgres';
+  /** the sqlite file, for backups and the key file beside it */
+  readonly file?: string;
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  one<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  /** number of rows changed */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  /** run `fn` while holding a database-wide lock (PostgreSQL advisory lock; SQLite: one process) */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS oidc_payloads (
+     type TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
+     grant_id TEXT, user_code TEXT, uid TEXT, expires_at BIGINT, consumed_at BIGINT,
+     PRIMARY KEY (type, id))`,
+  `CREATE INDEX IF NOT EXISTS oidc_payloads_grant ON oidc_payloads (grant_id)`,
+  `CREATE INDEX IF NOT EXISTS oidc_payloads_uid ON oidc_payloads (uid)`,
+  `CREATE INDEX IF NOT EXISTS oidc_payloads_expires ON oidc_payloads (expires_at)`,
+  `CREATE TABLE IF NOT EXISTS users (
+     id TEXT PRIMARY KEY, username TEXT UNIQUE, email TEXT UNIQUE, email_verified INTEGER NOT NULL DEFAULT 0,
+     password_hash TEXT, roles TEXT NOT NULL DEFAULT '[]', groups_ TEXT NOT NULL DEFAULT '[]',
+     attributes TEXT NOT NULL DEFAULT '{}', disabled INTEGER NOT NULL DEFAULT 0,
+     created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS lockouts (
+     key TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0,
+     lockouts INTEGER NOT NULL DEFAULT 0, recent TEXT NOT NULL DEFAULT '[]', updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS clients (
+     client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, secret_hash TEXT, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS keys (
+     kid TEXT PRIMARY KEY, kind TEXT NOT NULL, alg TEXT NOT NULL, secret TEXT NOT NULL,
+     created_at BIGINT NOT NULL, activates_at BIGINT NOT NULL, retires_at BIGINT, expires_at BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS account_tokens (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
+];
+
+export function sqlitePath(url: string, configDir: string): string {
+  const p = url.slice('sqlite:'.length);
+  if (p === ':memory:') return p;
+  return isAbsolute(p) ? p : resolve(configDir, p);
+}
+
+/** Open the database named by `identity.database` and run migrations. */
+export async function openDb(url: string, configDir: string): Promise<Db> {
+  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir)) : await openPostgres(url);
+  await migrate(db);
+  return db;
+}
+
+async function migrate(db: Db): Promise<void> {
+  // one process migrates at a time
+  await db.exclusive(async () => {
+    await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const done = new Set((await db.all<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+    for (let i = 0; i < MIGRATIONS.length; i++) {
+      if (done.has(i + 1)) continue;
+      await db.run(MIGRATIONS[i]!);
+      await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [i + 1, Date.now()]);
+    }
+  });
+}
+
+async function openSqlite(file: string): Promise<Db> {
+  const { default: Database } = await import('better-sqlite3');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const conn = new Database(file);
+  conn.pragma('journal_mode = WAL');
+  conn.pragma('busy_timeout = 5000');
+  conn.pragma('synchronous = NORMAL');
+  // `$n` placeholders become positional `?`, with the parameters reordered (and repeated) to match
+  const cache = new Map<string, { st: import('better-sqlite3').Statement; order: number[] }>();
+  const prep = (sql: string) => {
+    let s = cache.get(sql);
+    if (!s) {
+      const order: number[] = [];
+      const st = conn.prepare(sql.replace(/\$(\d+)/g, (_m, n: string) => { order.push(Number(n) - 1); return '?'; }));
+      s = { st, order };
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  const args = (s: { order: number[] }, params: unknown[] = []) => s.order.map((i) => {
+    const p = params[i];
+    return typeof p === 'boolean' ? (p ? 1 : 0) : p;
+  });
+  return {
+    kind: 'sqlite',
+    file,
+    async all<T>(sql: string, params?: unknown[]) {
+      const s = prep(sql);
+      return s.st.all(...args(s, params)) as T[];
+    },
+    async one<T>(sql: string, params?: unknown[]) {
+      const s = prep(sql);
+      return (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined;
+    },
+    async run(sql: string, params?: unknown[]) {
+      const s = prep(sql);
+      if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
+      return s.st.run(...args(s, params)).changes;
+    },
+    async exclusive<T>(fn: () => Promise<T>) { return fn(); },
+    async close() { conn.close(); },
+  };
+}
+
+async function openPostgres(url: string): Promise<Db> {
+  const { default: pg } = await import('pg');
+  // BIGINT as a JS number: our BIGINTs are epoch milliseconds
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => { /* a dropped idle connection is replaced on next use */ });
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    async all<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params as unknown[])).rows as T[];
+    },
+    async one<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params as unknown[])).rows[0] as T | undefined;
+    },
+    async run(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params as unknown[])).rowCount ?? 0;
+    },
+    async exclusive<T>(fn: () => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock(7307001)');
+        try { return await fn(); } finally { await client.query('SELECT pg_advisory_unlock(7307001)'); }
+      } finally {
+        client.release();
+      }
+    },
+    async close() { await pool.end(); },
+  };
+}

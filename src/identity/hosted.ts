@@ -1,0 +1,301 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { IdentityConfig } from './schema.js';
+import { isEmail, normalizeLogin, type Authenticator, type UserStore } from './accounts.js';
+import { checkPasswordPolicy, hashPassword } from './passwords.js';
+import type { Mailer } from './email.js';
+import * as v from './views.js';
+
+export interface HostedDeps {
+  cfg: IdentityConfig;
+  provider: () => any;
+  users: UserStore;
+  auth: Authenticator;
+  mailer: Mailer;
+  logger: Logger;
+  page: v.PageContext;
+  csrfSecret: Buffer;
+  /** absolute path of the logo, resolved against the config folder */
+  logoFile?: string;
+  clientIp: (req: IncomingMessage) => string;
+}
+
+const CSRF_COOKIE = 'gh_csrf';
+const FORM_LIMIT = 16 * 1024;
+const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+
+/** Security headers of every hosted page (and of oidc-provider's own HTML). */
+export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+class FormError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+function cookies(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') throw new FormError(415, 'Forms must be sent as application/x-www-form-urlencoded.');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > FORM_LIMIT) throw new FormError(413, 'The form is too large.');
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * The hosted pages: sign-in and consent (oidc-provider interactions), sign-up, password reset,
+ * email verification. Every form carries a CSRF token bound to a SameSite=Strict cookie.
+ */
+export function createHostedPages(d: HostedDeps) {
+  const base = d.page.base;
+  const issuer = d.cfg.issuer.replace(/\/$/, '');
+  const secureCookie = issuer.startsWith('https:');
+  const css = v.stylesheet(d.cfg.branding);
+  const logo = d.logoFile ? { body: readFileSync(d.logoFile), type: LOGO_TYPES[extname(d.logoFile).toLowerCase()] ?? 'application/octet-stream' } : undefined;
+  const signUpOn = d.cfg['sign-up'].enabled;
+  const minLength = d.cfg.passwords['min-length'];
+
+  const csrfFor = (seed: string) => createHmac('sha256', d.csrfSecret).update(seed).digest('base64url');
+
+  /** the CSRF token for this browser; sets the cookie when it has none */
+  function csrfToken(req: IncomingMessage, res: ServerResponse): string {
+    let seed = cookies(req)[CSRF_COOKIE];
+    if (!seed || !/^[\w-]{20,64}$/.test(seed)) {
+      seed = randomBytes(24).toString('base64url');
+      res.appendHeader('set-cookie', `${CSRF_COOKIE}=${seed}; Path=${base || '/'}; HttpOnly; SameSite=Strict${secureCookie ? '; Secure' : ''}`);
+      (req as any)[CSRF_COOKIE] = seed;
+    }
+    return csrfFor(seed);
+  }
+
+  function checkCsrf(req: IncomingMessage, form: URLSearchParams): void {
+    const seed = cookies(req)[CSRF_COOKIE];
+    const sent = form.get('csrf') ?? '';
+    const ok = !!seed && sent.length > 0 && (() => {
+      const a = Buffer.from(csrfFor(seed)), b = Buffer.from(sent);
+      return a.length === b.length && timingSafeEqual(a, b);
+    })();
+    if (!ok) {
+      d.logger.warn({ audit: 'csrf.refused', path: req.url, ip: d.clientIp(req) }, 'form refused: missing or wrong CSRF token');
+      throw new FormError(403, 'This form has expired or was not sent from this site. Go back, reload the page and try again.');
+    }
+  }
+
+  function send(res: ServerResponse, status: number, html: string): void {
+    res.statusCode = status;
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    res.end(html);
+  }
+
+  const redirect = (res: ServerResponse, to: string) => { res.statusCode = 303; res.setHeader('location', to); res.end(); };
+
+  /** a same-site path to go back to after sign-up (an interaction), never another origin */
+  const safeReturn = (s: string | null): string | undefined => (s && s.startsWith(`${base}/interaction/`) && /^[\w/-]+$/.test(s) ? s : undefined);
+
+  async function interaction(req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined, method: string) {
+    const provider = d.provider();
+    let details: any;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch {
+      return send(res, 400, v.errorPage(d.page, { title: 'Sign-in expired', message: 'This sign-in attempt has expired. Go back to the application and start again.', code: 'interaction-expired' }));
+    }
+    if (details.uid !== uid) return send(res, 400, v.errorPage(d.page, { message: 'This sign-in link does not match your browser session.', code: 'interaction-mismatch' }));
+    const client = await provider.Client.find(details.params.client_id);
+    const clientName = client?.clientName ?? details.params.client_id;
+    const self = `${base}/interaction/${uid}`;
+    const links = { reset: `${base}/account/reset`, signUp: signUpOn ? `${base}/account/sign-up?return=${encodeURIComponent(self)}` : undefined, abort: `${self}/abort` };
+
+    if (method === 'GET' && !action) {
+      if (details.prompt.name === 'login') {
+        const info = new URL(req.url ?? '/', 'http://x').searchParams.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
+        return send(res, 200, v.signInPage(d.page, { action: `${self}/login`, csrf: csrfToken(req, res), clientName, info, ...links }));
+      }
+      if (details.prompt.name === 'consent') {
+        if (client?.gatehouse_first_party !== false) return finishConsent(provider, req, res, details);
+        const missing = details.prompt.details;
+        return send(res, 200, v.consentPage(d.page, {
+          action: `${self}/confirm`, abort: links.abort, csrf: csrfToken(req, res), clientName,
+          scopes: missing.missingOIDCScope ?? [], apis: Object.keys(missing.missingResourceScopes ?? {}),
+        }));
+      }
+      return send(res, 400, v.errorPage(d.page, { message: 'This step of sign-in is not supported.', code: 'unsupported-prompt' }));
+    }
+    if (method !== 'POST') return send(res, 405, v.errorPage(d.page, { message: 'Method not allowed.' }));
+    const form = await readForm(req);
+    checkCsrf(req, form);
+    if (action === 'abort') {
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user cancelled' }, { mergeWithLastSubmission: false });
+    }
+    if (action === 'login' && details.prompt.name === 'login') {
+      const login = form.get('login') ?? '';
+      const result = await d.auth.authenticate(login, form.get('password') ?? '', { ip: d.clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
+      if (!result.ok) {
+        // one message for unknown accounts, wrong passwords and locked accounts
+        return send(res, 200, v.signInPage(d.page, {
+          action: `${self}/login`, csrf: csrfToken(req, res), clientName, login: login.slice(0, 320),
+          error: 'The username or password is incorrect, or the account is temporarily locked.', ...links,
+        }));
+      }
+      return provider.interactionFinished(req, res, { login: { accountId: result.user.id, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
+    }
+    if (action === 'confirm' && details.prompt.name === 'consent') return finishConsent(provider, req, res, details);
+    return send(res, 400, v.errorPage(d.page, { message: 'This step of sign-in is no longer current. Go back and try again.', code: 'interaction-step' }));
+  }
+
+  async function finishConsent(provider: any, req: IncomingMessage, res: ServerResponse, details: any) {
+    const { prompt: { details: missing }, params, session } = details;
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    if (missing.missingResourceScopes) {
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes as Record<string, string[]>)) grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    return provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  async function signUp(req: IncomingMessage, res: ServerResponse, method: string) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const action = `${base}/account/sign-up${url.search}`;
+    const back = safeReturn(url.searchParams.get('return'));
+    if (method === 'GET') return send(res, 200, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back }));
+    const form = await readForm(req);
+    checkCsrf(req, form);
+    const email = (form.get('email') ?? '').trim();
+    const username = (form.get('username') ?? '').trim();
+    const password = form.get('password') ?? '';
+    const again = (error: string, errorField?: string) =>
+      send(res, 400, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, email, username, error, errorField }));
+    if (!isEmail(email)) return again('Enter a valid email address.', 'email');
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
+    if (policy) return again(policy, 'password');
+    let user;
+    try {
+      user = await d.users.create({ email, username: username || undefined, passwordHash: await hashPassword(password, d.cfg.passwords.hash), roles: d.cfg['sign-up']['default-roles'] });
+    } catch (e) {
+      return again((e as Error).message.replace(/^./, (c) => c.toUpperCase()) + '.', /username/.test((e as Error).message) ? 'username' : 'email');
+    }
+    d.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: d.clientIp(req) }, 'account created');
+    await sendVerification(user.id, user.email!);
+    if (back) return redirect(res, `${back}?created=1`);
+    return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+  }
+
+  async function sendVerification(userId: string, email: string) {
+    const token = await d.users.issueAccountToken(userId, 'verify-email', 86400);
+    const link = `${issuer}/account/verify?token=${token}`;
+    await d.mailer({ kind: 'verify-email', to: email, subject: `Verify your email for ${d.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link });
+  }
+
+  async function verify(req: IncomingMessage, res: ServerResponse, method: string) {
+    const action = `${base}/account/verify`;
+    if (method === 'GET') {
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
+      return send(res, 200, v.verifyPage(d.page, { action, csrf: csrfToken(req, res), token }));
+    }
+    const form = await readForm(req);
+    checkCsrf(req, form);
+    const userId = await d.users.consumeAccountToken(form.get('token') ?? '', 'verify-email');
+    if (!userId) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This verification link is invalid, expired or already used.', code: 'link-invalid' }));
+    await d.users.setEmailVerified(userId);
+    d.logger.info({ audit: 'email.verified', sub: userId }, 'email verified');
+    return send(res, 200, v.messagePage(d.page, 'Email verified', 'Thank you: your email address is verified.'));
+  }
+
+  async function resetRequest(req: IncomingMessage, res: ServerResponse, method: string) {
+    const action = `${base}/account/reset`;
+    if (method === 'GET') return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res) }));
+    const form = await readForm(req);
+    checkCsrf(req, form);
+    const email = (form.get('email') ?? '').trim();
+    if (!isEmail(email)) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
+    const user = await d.users.findByLogin(email);
+    if (user && user.email === normalizeLogin(email) && !user.disabled) {
+      const token = await d.users.issueAccountToken(user.id, 'reset-password', 3600);
+      // the link is built from the configured issuer, never from request headers
+      const link = `${issuer}/account/reset/confirm?token=${token}`;
+      await d.mailer({ kind: 'reset-password', to: user.email, subject: `Reset your ${d.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link });
+      d.logger.info({ audit: 'password.reset-requested', sub: user.id, ip: d.clientIp(req) }, 'password reset requested');
+    }
+    // the same answer whether or not the account exists
+    return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), info: 'If an account uses that address, we sent it a link to reset the password.' }));
+  }
+
+  async function resetConfirm(req: IncomingMessage, res: ServerResponse, method: string) {
+    const action = `${base}/account/reset/confirm`;
+    if (method === 'GET') {
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
+      return send(res, 200, v.resetFormPage(d.page, { action, csrf: csrfToken(req, res), token, minLength }));
+    }
+    const form = await readForm(req);
+    checkCsrf(req, form);
+    const token = form.get('token') ?? '';
+    const password = form.get('password') ?? '';
+    const peek = await d.users.peekAccountToken(token, 'reset-password');
+    if (!peek) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));
+    const u = await d.users.get(peek);
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [u?.email ?? '', u?.username ?? '']);
+    if (policy) return send(res, 400, v.resetFormPage(d.page, { action, csrf: csrfToken(req, res), token, minLength, error: policy }));
+    const userId = await d.users.consumeAccountToken(token, 'reset-password');
+    if (!userId) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));
+    await d.users.setPasswordHash(userId, await hashPassword(password, d.cfg.passwords.hash));
+    await d.users.unlock(userId);
+    await d.users.revokeSessions(userId);
+    // a reset link proves control of the mailbox
+    await d.users.setEmailVerified(userId);
+    d.logger.info({ audit: 'password.changed', sub: userId, via: 'reset', ip: d.clientIp(req) }, 'password changed');
+    return send(res, 200, v.messagePage(d.page, 'Password changed', 'Your password was changed. Sign in again from your application.'));
+  }
+
+  /** Handle a hosted-page request; `path` is below the mount path. Returns false when it is not ours. */
+  return async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    const method = req.method ?? 'GET';
+    try {
+      if (path === '/assets/style.css') {
+        res.setHeader('content-type', 'text/css; charset=utf-8');
+        res.setHeader('cache-control', 'public, max-age=3600');
+        res.end(css);
+        return true;
+      }
+      if (path === '/assets/logo' && logo) {
+        res.setHeader('content-type', logo.type);
+        res.setHeader('cache-control', 'public, max-age=3600');
+        res.end(logo.body);
+        return true;
+      }
+      const m = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort))?$/.exec(path);
+      if (m) { await interaction(req, res, m[1]!, m[2], method); return true; }
+      if (path === '/account/sign-up' && signUpOn) { await signUp(req, res, method); return true; }
+      if (path === '/account/verify') { await verify(req, res, method); return true; }
+      if (path === '/account/reset') { await resetRequest(req, res, method); return true; }
+      if (path === '/account/reset/confirm') { await resetConfirm(req, res, method); return true; }
+      return false;
+    } catch (err) {
+      if (res.headersSent) { res.destroy(); return true; }
+      if (err instanceof FormError) {
+        send(res, err.status, v.errorPage(d.page, { title: 'Request refused', message: err.message, code: err.status === 403 ? 'csrf' : 'bad-form' }));
+      } else {
+        d.logger.error({ err: (err as Error).message, stack: (err as Error).stack, path }, 'hosted page failed');
+        send(res, 500, v.errorPage(d.page, { message: 'Something went wrong on our side. Try again in a moment.', code: 'server-error' }));
+      }
+      return true;
+    }
+  };
+}

@@ -1,0 +1,8 @@
+// oidc-provider ships no type declarations; it is used through a narrow surface in provider.ts.
+declare module 'oidc-provider' {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const Provider: any;
+  export default Provider;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  export const errors: any;
+}

@@ -1,0 +1,256 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import type { Logger } from 'pino';
+import type { IdentityConfig } from './schema.js';
+import type { LoadedKeys } from './keys.js';
+import type { Authenticator, User, UserStore } from './accounts.js';
+import { compareClientSecret, hashClientSecret, OIDC_SCOPES, specFromConfig, toMetadata } from './clients.js';
+import { errorPage, logoutPage, messagePage, type PageContext } from './views.js';
+
+export interface ProviderDeps {
+  cfg: IdentityConfig;
+  keys: LoadedKeys;
+  Adapter: new (name: string) => unknown;
+  users: UserStore;
+  auth: Authenticator;
+  logger: Logger;
+  page: PageContext;
+}
+
+const OIDC = new Set(OIDC_SCOPES);
+
+/**
+ * Build an oidc-provider instance for the current keys. The process rebuilds it (and swaps it in)
+ * when a key rotation is picked up; everything else lives in the database.
+ */
+export async function buildProvider(d: ProviderDeps): Promise<any> {
+  const { default: Provider, errors } = await import('oidc-provider');
+  const { cfg, users, logger } = d;
+  const alg = cfg.tokens.algorithm;
+  const apiByAudience = new Map(cfg.apis.map((a) => [a.audience, a]));
+  const apiScopes = [...new Set(cfg.apis.flatMap((a) => a.scopes))];
+  const idAttrs = cfg.claims['id-token'];
+  const atAttrs = cfg.claims['access-token'];
+
+  const clients = cfg.clients.map((c) => toMetadata(specFromConfig(c), c['client-secret'] ? hashClientSecret(c['client-secret']) : null));
+
+  /** an API whose scopes the request asks for: tokens are for it even without `resource` */
+  const apiForScopes = (scope: unknown): string | undefined => {
+    if (typeof scope !== 'string') return undefined;
+    const asked = scope.split(' ');
+    return cfg.apis.find((a) => a.scopes.some((s) => asked.includes(s)))?.audience;
+  };
+
+  const resourceServerInfo = (indicator: string, client: any) => {
+    const api = apiByAudience.get(indicator);
+    if (!api) throw new errors.InvalidTarget('unknown resource indicator');
+    const allowed = new Set(String(client?.scope ?? '').split(' '));
+    return {
+      scope: api.scopes.filter((s) => allowed.has(s)).join(' '),
+      audience: api.audience,
+      accessTokenTTL: api['access-token-ttl'] ?? cfg.tokens['access-token-ttl'],
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg } },
+    };
+  };
+
+  const accountClaims = (u: User, use: string, scope: string) => {
+    const scopes = new Set(String(scope ?? '').split(' '));
+    const claims: Record<string, unknown> = { sub: u.id };
+    if (scopes.has('profile') || use === 'userinfo' || use === 'id_token') {
+      if (u.username) claims.preferred_username = u.username;
+      if (typeof u.attributes.name === 'string') claims.name = u.attributes.name;
+      claims.roles = u.roles;
+      claims.groups = u.groups;
+      for (const a of idAttrs) if (u.attributes[a] !== undefined) claims[a] = u.attributes[a];
+    }
+    if (scopes.has('email') && u.email) { claims.email = u.email; claims.email_verified = u.emailVerified; }
+    return claims;
+  };
+
+  const findAccount = async (_ctx: unknown, sub: string) => {
+    const u = await users.get(sub);
+    if (!u || u.disabled) return undefined;
+    return { accountId: u.id, claims: async (use: string, scope: string) => accountClaims(u, use, scope) };
+  };
+
+  const configuration: Record<string, unknown> = {
+    adapter: d.Adapter,
+    clients,
+    jwks: { keys: d.keys.jwks },
+    cookies: {
+      keys: d.keys.cookieKeys,
+      names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username', 'name', 'roles', 'groups', ...idAttrs],
+      email: ['email', 'email_verified'],
+    },
+    scopes: [...OIDC_SCOPES, ...apiScopes],
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientDefaults: { grant_types: ['authorization_code'], id_token_signed_response_alg: alg, response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
+    enabledJWA: { idTokenSigningAlgValues: [alg], userinfoSigningAlgValues: [alg], introspectionSigningAlgValues: [alg], authorizationSigningAlgValues: [alg] },
+    extraClientMetadata: { properties: ['gatehouse_roles', 'gatehouse_first_party'] },
+    pkce: { required: () => true }, // PKCE for every code flow (public clients cannot do without it)
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: any, form: string) => { ctx.type = 'html'; ctx.body = logoutPage(d.page, form); },
+        postLogoutSuccessSource: async (ctx: any) => { ctx.type = 'html'; ctx.body = messagePage(d.page, 'Signed out', 'You have been signed out.'); },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx: any, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? apiForScopes(ctx.oidc.params?.scope),
+        // an API granted earlier keeps being the token's audience, unless the request asks only for OpenID scopes (userinfo)
+        useGrantedResource: async (ctx: any) => {
+          const s = ctx.oidc.params?.scope;
+          return !(typeof s === 'string' && s.split(' ').every((x: string) => OIDC.has(x)));
+        },
+        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: any) => resourceServerInfo(indicator, client),
+      },
+    },
+    formats: {
+      customizers: {
+        jwt: async (_ctx: unknown, token: any, jwt: any) => {
+          const p = jwt.payload;
+          if (p.scope) p.scp = p.scope;
+          delete p.scope;
+          p.azp = p.client_id;
+          p.nbf = p.iat;
+          if (token.accountId) {
+            const u = await users.get(token.accountId);
+            if (u) {
+              p.roles = u.roles;
+              if (u.groups.length) p.groups = u.groups;
+              for (const a of atAttrs) if (u.attributes[a] !== undefined && !(a in p)) p[a] = u.attributes[a];
+            }
+          } else if (token.client?.gatehouse_roles?.length) {
+            p.roles = token.client.gatehouse_roles;
+          }
+        },
+      },
+    },
+    findAccount,
+    interactions: { url: async (_ctx: unknown, interaction: any) => `${d.page.base}/interaction/${interaction.uid}` },
+    renderError: async (ctx: any, out: any) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(d.page, { message: out.error_description || 'The request could not be completed.', code: out.error });
+    },
+    ttl: {
+      AccessToken: (_ctx: unknown, token: any) => token.resourceServer?.accessTokenTTL ?? cfg.tokens['access-token-ttl'],
+      ClientCredentials: (_ctx: unknown, token: any) => token.resourceServer?.accessTokenTTL ?? cfg.tokens['access-token-ttl'],
+      AuthorizationCode: 60,
+      IdToken: cfg.tokens['id-token-ttl'],
+      RefreshToken: cfg.tokens['refresh-token-ttl'],
+      Interaction: 3600,
+      Session: cfg.sessions.ttl,
+      Grant: cfg.tokens['refresh-token-ttl'],
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx: unknown, client: any) => client.grantTypeAllowed('refresh_token'),
+    // tokens of a browser sign-in outlive its session only with offline_access (oidc-provider default)
+    conformIdTokenClaims: true,
+  };
+
+  const provider = new Provider(cfg.issuer, configuration);
+  provider.proxy = true; // forwarded headers are stripped beforehand unless they come from a trusted proxy
+
+  // client secrets are stored as SHA-256 hashes: compare hashes in constant time (pinned oidc-provider 9.13.3 API)
+  provider.Client.prototype.compareClientSecret = function (this: any, actual: unknown) {
+    return compareClientSecret(this.clientSecret, actual);
+  };
+
+  registerPasswordGrant(provider, errors, d, { resourceServerInfo, apiForScopes, findAccount });
+
+  // audit: token issuance (no token values)
+  provider.on('grant.success', (ctx: any) => {
+    logger.info({ audit: 'token.issued', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.entities?.Account?.accountId, ip: ctx.ip }, 'token issued');
+  });
+  provider.on('grant.error', (ctx: any, err: any) => {
+    logger.info({ audit: 'token.refused', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId, error: err?.error, ip: ctx.ip }, 'token request refused');
+  });
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => logger.info({ audit: 'grant.revoked', grant: grantId }, 'grant revoked'));
+  provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err: err.message, stack: err.stack }, 'identity provider error'));
+  return provider;
+}
+
+function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
+  resourceServerInfo: (indicator: string, client: any) => Record<string, unknown>;
+  apiForScopes: (scope: unknown) => string | undefined;
+  findAccount: (ctx: unknown, sub: string) => Promise<{ accountId: string; claims: (use: string, scope: string) => Promise<Record<string, unknown>> } | undefined>;
+}) {
+  /** Resource-owner password grant (`grant_type=password`): only for clients that list it, subject to lockout. */
+  async function passwordGrant(ctx: any) {
+    const { client, params } = ctx.oidc;
+    if (typeof params.username !== 'string' || params.username === '' || typeof params.password !== 'string' || params.password === '') {
+      throw new errors.InvalidRequest('username and password are required');
+    }
+    const requested: string[] = typeof params.scope === 'string' && params.scope ? [...new Set<string>(params.scope.split(' '))] : ['openid'];
+    const allowed = new Set(String(client.scope ?? '').split(' '));
+    const missing = requested.filter((s) => !allowed.has(s));
+    if (missing.length) throw new errors.InvalidScope('requested scope is not allowed for this client', missing.join(' '));
+    const resource: string | undefined = typeof params.resource === 'string' ? params.resource : h.apiForScopes(requested.join(' '));
+    const rs = resource ? h.resourceServerInfo(resource, client) : undefined;
+
+    const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
+    if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
+    const account = await h.findAccount(ctx, res.user.id);
+    if (!account) throw new errors.InvalidGrant('invalid username or password');
+    ctx.oidc.entity('Account', account);
+
+    const oidcScopes = requested.filter((s) => OIDC.has(s));
+    const apiScopes = rs ? requested.filter((s) => String(rs.scope).split(' ').includes(s)) : [];
+    const grant = new provider.Grant({ accountId: account.accountId, clientId: client.clientId });
+    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+    if (resource) grant.addResourceScope(resource, apiScopes.join(' '));
+    const grantId = await grant.save();
+    ctx.oidc.entity('Grant', grant);
+
+    const authTime = Math.floor(Date.now() / 1000);
+    const at = new provider.AccessToken({ accountId: account.accountId, client, grantId, gty: 'password' });
+    if (resource && rs) {
+      at.resourceServer = new provider.ResourceServer(resource, rs);
+      at.scope = apiScopes.join(' ') || undefined;
+    } else {
+      at.scope = oidcScopes.join(' ') || undefined;
+    }
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+
+    let refreshToken: string | undefined;
+    if (client.grantTypeAllowed('refresh_token')) {
+      const rt = new provider.RefreshToken({
+        accountId: account.accountId, client, grantId, gty: 'password', authTime, rotations: 0,
+        scope: requested.join(' '), resource, expiresWithSession: false,
+      });
+      ctx.oidc.entity('RefreshToken', rt);
+      refreshToken = await rt.save();
+    }
+
+    let idToken: string | undefined;
+    if (oidcScopes.includes('openid')) {
+      const claims = await account.claims('id_token', oidcScopes.join(' '));
+      const token = new provider.IdToken({ ...claims, auth_time: authTime }, { ctx });
+      token.scope = oidcScopes.join(' ');
+      idToken = await token.issue({ use: 'idtoken' });
+    }
+
+    ctx.body = {
+      access_token: accessToken,
+      expires_in: at.expiration,
+      token_type: 'Bearer',
+      scope: at.scope,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      ...(idToken ? { id_token: idToken } : {}),
+    };
+  }
+  provider.registerGrantType('password', passwordGrant, ['username', 'password', 'scope', 'resource']);
+}
