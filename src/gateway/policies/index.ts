@@ -11,6 +11,10 @@ import { validateJwt } from './validate-jwt.js';
 import { checkClaims } from './check-claims.js';
 import { ipFilter } from './ip-filter.js';
 import { checkHeader } from './check-header.js';
+import { validateContent } from './validate-content.js';
+import { validateParameters } from './validate-parameters.js';
+import { validateHeaders } from './validate-headers.js';
+import { validateStatusCode } from './validate-status-code.js';
 
 /**
  * The registry: the one place policies are listed. Config validation, the pipeline compiler and
@@ -29,6 +33,10 @@ export const POLICIES: readonly PolicyDefinition[] = [
   validateJwt as PolicyDefinition,
   checkClaims as PolicyDefinition,
   checkHeader as PolicyDefinition,
+  validateContent as PolicyDefinition,
+  validateParameters as PolicyDefinition,
+  validateHeaders as PolicyDefinition,
+  validateStatusCode as PolicyDefinition,
 ];
 
 export const POLICY_BY_NAME: ReadonlyMap<string, PolicyDefinition> = new Map(POLICIES.map((p) => [p.name, p]));
