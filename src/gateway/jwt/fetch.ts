@@ -59,6 +59,12 @@ function parseCacheControl(v: string | string[] | undefined): { maxAge: number |
   return { maxAge, noCache };
 }
 
+/** Drop a response body without ever leaving an unhandled 'error' event (that would kill the process). */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<FetchedJson> {
   let url = checkFetchUrl(rawUrl, opts.allowInsecureHttp);
   const signal = AbortSignal.timeout(opts.timeoutMs);
@@ -78,7 +84,7 @@ export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<Fet
     }
     const { statusCode, headers, body } = res;
     if (statusCode >= 300 && statusCode < 400 && headers.location !== undefined) {
-      body.resume();
+      discard(body);
       const loc = Array.isArray(headers.location) ? headers.location[0]! : headers.location;
       let next: URL;
       try {
@@ -94,12 +100,12 @@ export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<Fet
       continue;
     }
     if (statusCode !== 200) {
-      body.resume();
+      discard(body);
       throw new FetchError(`HTTP ${statusCode}`);
     }
     const declared = Number(headers['content-length']);
     if (Number.isFinite(declared) && declared > opts.maxBytes) {
-      body.destroy();
+      discard(body);
       throw new FetchError(`document larger than ${opts.maxBytes} bytes`);
     }
     const chunks: Buffer[] = [];
@@ -108,7 +114,7 @@ export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<Fet
       for await (const chunk of body) {
         size += (chunk as Buffer).length;
         if (size > opts.maxBytes) {
-          body.destroy();
+          discard(body);
           throw new FetchError(`document larger than ${opts.maxBytes} bytes`);
         }
         chunks.push(chunk as Buffer);
