@@ -105,7 +105,8 @@ export class TokenValidator {
     if (t.kid === undefined) add(this.config.staticKeys);
     else {
       for (const k of this.config.staticKeys) if (k.kid === t.kid) add([k]);
-      add(this.staticAny);
+      // configured keys without a kid stand in for any kid, unless a key has exactly this kid
+      if (!matchedKid) add(this.staticAny);
     }
     if (out.length === 0 && matchedKid && t.kid !== undefined) return 'no-alg';
     return out;

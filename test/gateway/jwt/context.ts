@@ -1,0 +1,85 @@
+/**
+ * A PolicyContext and Exchange for unit tests of policies, where a real request adds nothing.
+ * End-to-end behaviour is tested through the real gateway in test/e2e.
+ */
+import type { IncomingMessage } from 'node:http';
+import pino from 'pino';
+import type { z } from 'zod';
+import { Exchange } from '../../../src/gateway/exchange.js';
+import type { PolicyContext, PolicyDefinition, Handler } from '../../../src/gateway/policy.js';
+import type { Reply } from '../../../src/gateway/reply.js';
+import { Metrics } from '../../../src/observability/metrics.js';
+import { compileTemplate } from '../../../src/gateway/template.js';
+
+export interface TestContext extends PolicyContext {
+  readiness: PolicyContext['readiness'];
+  checks: Map<string, () => boolean>;
+  closers: Array<() => void | Promise<void>>;
+  close(): Promise<void>;
+}
+
+export function testContext(over: { claimsAvailable?: boolean; configDir?: string; apiName?: string } = {}): TestContext {
+  const shared = new Map<string, unknown>();
+  const checks = new Map<string, () => boolean>();
+  const closers: Array<() => void | Promise<void>> = [];
+  const claimsAvailable = over.claimsAvailable ?? false;
+  return {
+    configDir: over.configDir ?? process.cwd(),
+    location: 'test',
+    section: 'inbound',
+    api: { name: over.apiName ?? 'orders', prefix: '/orders' },
+    operation: undefined,
+    claimsAvailable,
+    logger: pino({ level: 'silent' }),
+    metrics: new Metrics({ defaultMetrics: false }),
+    store: () => { throw new Error('no store in unit tests'); },
+    backend: () => undefined,
+    gateway: { trustedProxies: [] },
+    compileTemplate: (src) => compileTemplate(src, { claimsAvailable }),
+    readiness: (name, check) => { checks.set(name, check); },
+    onClose: (fn) => { closers.push(fn); },
+    shared: <T>(key: string, create: () => T): T => {
+      if (!shared.has(key)) shared.set(key, create());
+      return shared.get(key) as T;
+    },
+    checks,
+    closers,
+    async close() { for (const c of closers) await c(); },
+  };
+}
+
+/** Build a policy handler from a raw (YAML-like) config through its schema, as the loader does. */
+export async function build<S extends z.ZodType>(def: PolicyDefinition<S>, raw: unknown, ctx: PolicyContext = testContext()): Promise<Handler> {
+  const config = def.schema.parse(raw);
+  return def.create(config as z.output<S>, ctx);
+}
+
+export interface FakeRequest {
+  headers?: Array<[string, string]>;
+  query?: string;
+  clientIp?: string;
+  method?: string;
+  path?: string;
+}
+
+/** An Exchange over a fake request; upstreamHeaders starts as the lower-cased incoming headers. */
+export function exchange(r: FakeRequest = {}): Exchange {
+  const raw: string[] = [];
+  const headers: Record<string, string> = {};
+  for (const [k, v] of r.headers ?? []) {
+    raw.push(k, v);
+    const lower = k.toLowerCase();
+    // node keeps the first of duplicate singleton headers (authorization, host, ...) and joins cookies with "; "
+    if (lower === 'cookie' && headers.cookie !== undefined) headers.cookie += `; ${v}`;
+    else if (headers[lower] === undefined) headers[lower] = v;
+  }
+  const req = { headers, rawHeaders: raw } as unknown as IncomingMessage;
+  const ex = new Exchange(req, null, 'req-1', r.clientIp ?? '127.0.0.1', 'http', r.method ?? 'GET', r.path ?? '/orders/1', r.query ?? '', Date.now());
+  ex.upstreamHeaders = { ...headers };
+  return ex;
+}
+
+/** Run a handler; a Reply or undefined (continue). */
+export async function run(h: Handler, ex: Exchange): Promise<Reply | undefined> {
+  return await h(ex);
+}
