@@ -19,7 +19,8 @@ export interface LoadedConfig {
   locate(path: ReadonlyArray<string | number>, message: string): ConfigIssue;
 }
 
-const ENV_REF = /\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `${ENV:NAME}` or `${ENV:NAME:-default}` */
+const ENV_REF = /\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const abs = resolve(file);
@@ -50,8 +51,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   visit(doc, {
     Scalar(_key, node, path) {
       if (typeof node.value !== 'string' || !node.value.includes('${ENV:')) return;
-      node.value = node.value.replace(ENV_REF, (_m, name: string) => {
-        const v = env[name];
+      node.value = node.value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+        const v = env[name] ?? fallback;
         if (v === undefined) {
           issues.push(at(node.range?.[0], pathOf(path, node), `environment variable ${name} is not set`));
           return '';

@@ -80,3 +80,9 @@ test('YAML syntax errors and duplicate keys are located', () => {
   const issues = errorsOf(`backends:\n  e: { url: http://x }\n  e: { url: http://y }\n`);
   assert.equal(issues[0]!.line, 3);
 });
+
+test('${ENV:NAME:-default} falls back to the default only when the variable is unset', () => {
+  const yaml = `backends:\n  e: { url: "http://\${ENV:H:-fallback}:80" }\n`;
+  assert.equal(loadConfigText(yaml, '/c.yaml', {}).config.backends.e!.url, 'http://fallback:80');
+  assert.equal(loadConfigText(yaml, '/c.yaml', { H: 'set' }).config.backends.e!.url, 'http://set:80');
+});

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+/** Shared pieces of `npm run bench`: processes, load, CPU per request from /proc. */
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLK_TCK = 100; // Linux USER_HZ
+
+export interface Proc { child: ChildProcess; port: number; stop(): Promise<void> }
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Spawn a node process and wait for a JSON line with `port` (or `msg: listening`). */
+export function startNode(args: string[], opts: { env?: Record<string, string>; listener?: string } = {}): Promise<Proc> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    const t = setTimeout(() => rej(new Error(`process did not start: ${args.join(' ')}\n${lines.join('\n')}`)), 20000);
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (!line.startsWith('{')) return;
+      try {
+        const j = JSON.parse(line);
+        if (typeof j.port === 'number' && (opts.listener === undefined || j.listener === opts.listener)) {
+          clearTimeout(t);
+          res({
+            child, port: j.port,
+            stop: () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); setTimeout(() => child.kill('SIGKILL'), 5000).unref(); }),
+          });
+        }
+      } catch { /* not json */ }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    child.once('exit', (code) => { clearTimeout(t); rej(new Error(`exited ${code}: ${args.join(' ')}\n${lines.join('\n')}`)); });
+  });
+}
+
+/** Start gatehouse with a YAML config (log level warn: the access log is measured separately). */
+export function startGatehouse(yaml: string, env: Record<string, string> = {}): Promise<Proc> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const file = join(dir, 'gatehouse.yaml');
+  writeFileSync(file, yaml);
+  return startNode([join(ROOT, 'bin/gatehouse.js'), 'start', '--config', file], { env, listener: 'http' });
+}
+
+export interface LoadResult {
+  name: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** µs of CPU of the measured process per request */
+  cpuUs: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  /** the pid whose CPU is measured (the proxy / gateway) */
+  pid: number;
+  seconds?: number;
+  connections?: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  /** several request variants, used round-robin (e.g. 10,000 distinct tokens) */
+  requests?: Array<{ headers?: Record<string, string>; body?: string; method?: string; path?: string }>;
+}
+
+export async function load(name: string, o: LoadOptions): Promise<LoadResult> {
+  const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
+  const opts: Record<string, unknown> = { url: o.url, connections: o.connections ?? 32 };
+  if (o.method) opts.method = o.method;
+  if (o.headers) opts.headers = o.headers;
+  if (o.body !== undefined) opts.body = o.body;
+  if (o.requests) opts.requests = o.requests;
+  // warm up (JIT, pools, caches), then measure
+  await autocannon({ ...opts, duration: 1 } as autocannon.Options);
+  const cpu0 = cpuSeconds(o.pid);
+  const r = await autocannon({ ...opts, duration: seconds } as autocannon.Options);
+  const cpu1 = cpuSeconds(o.pid);
+  const total = r.requests.total;
+  return {
+    name,
+    requests: total,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuUs: total > 0 ? ((cpu1 - cpu0) * 1e6) / total : NaN,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+export function table(rows: LoadResult[], baseline: string, second?: string): string {
+  const base = rows.find((r) => r.name === baseline);
+  const b2 = second ? rows.find((r) => r.name === second) : undefined;
+  const head = `| scenario | req/s | p50 ms | p99 ms | CPU µs/req | vs ${baseline}${b2 ? ` | vs ${second}` : ''} | errors/non-2xx |`;
+  const sep = `|---|---:|---:|---:|---:|---:|${b2 ? '---:|' : ''}---:|`;
+  const fmt = (r: LoadResult) => {
+    const ratio = base && Number.isFinite(r.cpuUs) ? (r.cpuUs / base.cpuUs).toFixed(2) + '×' : '–';
+    const ratio2 = b2 && Number.isFinite(r.cpuUs) ? (r.cpuUs / b2.cpuUs).toFixed(2) + '×' : '–';
+    return `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(1) : '–'} | ${ratio}${b2 ? ` | ${ratio2}` : ''} | ${r.errors}/${r.non2xx} |`;
+  };
+  return [head, sep, ...rows.map(fmt)].join('\n');
+}

@@ -1,0 +1,148 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, exportJWK, SignJWT } from 'jose';
+import { load, startGatehouse, startNode, table, ROOT, type LoadResult, type Proc } from './harness.js';
+
+/**
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, identity, micro.
+ * Every ratio is measured within one run, on this machine, against a baseline measured in the
+ * same run. `--write` also writes bench/RESULTS.md.
+ *
+ * CPU µs/req is the CPU time (user + system, from /proc) of the proxy process alone divided by
+ * the requests it served; the load generator (autocannon) and the backend run in other processes.
+ */
+
+const args = process.argv.slice(2);
+const write = args.includes('--write');
+const wanted = args.filter((a) => !a.startsWith('--'));
+const want = (s: string) => wanted.length === 0 || wanted.includes(s);
+const out: string[] = [];
+const say = (s: string) => { console.log(s); out.push(s); };
+
+const dist = join(ROOT, 'dist', 'bench');
+
+async function main() {
+  const backend = await startNode([join(dist, 'backend.js')]);
+  const backendUrl = `http://127.0.0.1:${backend.port}`;
+  const procs: Proc[] = [backend];
+  const noPolicyYaml = `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - { name: bench, path: /, backend: b }\n`;
+  say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.env.BENCH_SECONDS ?? 5} s per scenario, 32 connections, autocannon\n`);
+  try {
+    let noPolicy: LoadResult | undefined;
+    const gw = async (name: string, yaml: string, opts: Omit<Parameters<typeof load>[1], 'url' | 'pid'> & { path?: string; env?: Record<string, string> } = {}) => {
+      const g = await startGatehouse(yaml, opts.env);
+      try {
+        return await load(name, { ...opts, url: `http://127.0.0.1:${g.port}${opts.path ?? '/orders/7'}`, pid: g.child.pid! });
+      } finally {
+        await g.stop();
+      }
+    };
+
+    if (want('gateway')) {
+      const rows: LoadResult[] = [];
+      rows.push(await load('direct (no proxy)', { url: `${backendUrl}/orders/7`, pid: backend.child.pid! }));
+      const bare = await startNode([join(dist, 'bare-proxy.js'), backendUrl]);
+      rows.push(await load('bare node:http + undici proxy', { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid! }));
+      await bare.stop();
+      rows.push((noPolicy = await gw('gatehouse, no policies', noPolicyYaml)));
+      rows.push(await gw('gatehouse, no policies, access log off', noPolicyYaml.replace('gateway:\n', 'gateway:\n  log: { access: false }\n')));
+      say('## Gateway foundation (issue 2)\n');
+      say('CPU per request of the proxy process. Target: Gatehouse with no policies ≤ 1.1× the bare proxy.\n');
+      say(table(rows, 'bare node:http + undici proxy'));
+      say('');
+    }
+
+    if (want('jwt')) {
+      noPolicy ??= await gw('gatehouse, no policies', noPolicyYaml);
+      const rows: LoadResult[] = [noPolicy];
+      const idp = await jwksServer();
+      try {
+        const ipList = Array.from({ length: 999 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).concat(['127.0.0.1']);
+        const chain = (alg: string) => `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - name: bench\n    path: /\n    backend: b\n    policies:\n      inbound:\n        - ip-filter: { action: allow, addresses: ${JSON.stringify(ipList)} }\n        - validate-jwt:\n            openid-config: "${idp.url}/${alg}/.well-known/openid-configuration"\n            audiences: [api://orders]\n        - check-claims:\n            required-claims: [{ name: scp, match: any, separator: " ", values: [orders.read] }]\n`;
+        const tRs = await idp.token('RS256');
+        rows.push(await gw('validate-jwt RS256 (cache hit) + check-claims + ip-filter 1,000', chain('RS256'), { headers: { authorization: `Bearer ${tRs}` } }));
+        const tEs = await idp.token('ES256');
+        rows.push(await gw('validate-jwt ES256 (cache hit) + check-claims + ip-filter 1,000', chain('ES256'), { headers: { authorization: `Bearer ${tEs}` } }));
+        const many = await Promise.all(Array.from({ length: 10000 }, (_, i) => idp.token('RS256', `user-${i}`)));
+        const noCache = chain('RS256').replace('audiences: [api://orders]', 'audiences: [api://orders]\n            token-cache: { max-entries: 0 }');
+        rows.push(await gw('validate-jwt RS256, 10,000 distinct tokens (cache misses)', noCache, { requests: many.map((t) => ({ method: 'GET', headers: { authorization: `Bearer ${t}` } })) }));
+        say('## Token validation (issue 3)\n');
+        say('Target: the full chain on cache hits ≤ 1.1× the no-policy gateway.\n');
+        say(table(rows, 'gatehouse, no policies'));
+        say('');
+      } finally {
+        idp.close();
+      }
+    }
+
+    for (const [section, file, fn, title, target] of [
+      ['throttle', 'throttle.js', 'throttleScenarios', 'Throttling (issue 4)', 'Targets: memory store ≤ 1.05×, Redis store ≤ 1.25× the no-policy gateway; p99 added ≤ 1 ms.'],
+      ['validation', 'validation.js', 'validationScenarios', 'Request validation (issue 5)', 'Target: validate-content on a 1 KB body ≤ 1.15× the no-policy gateway with the same body.'],
+    ] as const) {
+      if (!want(section) || !existsSync(join(dist, file))) continue;
+      const mod = await import(join(dist, file));
+      if (typeof mod[fn] !== 'function') continue;
+      noPolicy ??= await gw('gatehouse, no policies', noPolicyYaml);
+      const rows: LoadResult[] = [noPolicy];
+      for (const s of mod[fn](backendUrl) as Array<{ name: string; yaml: string; path?: string; body?: Buffer; contentType?: string; method?: string; headers?: Record<string, string> }>) {
+        const headers = { ...s.headers, ...(s.contentType ? { 'content-type': s.contentType } : {}) };
+        rows.push(await gw(s.name, s.yaml, { path: s.path, body: s.body, method: s.method ?? (s.body ? 'POST' : 'GET'), headers }));
+      }
+      say(`## ${title}\n`);
+      say(`${target}\n`);
+      say(table(rows, 'gatehouse, no policies'));
+      say('');
+    }
+
+    if (want('micro') && existsSync(join(dist, 'jwt-verify.js'))) {
+      const { runJwtVerifyBench } = await import(join(dist, 'jwt-verify.js'));
+      say('## JWT signature verification, in-process (issue 3)\n');
+      say(await runJwtVerifyBench());
+      say('');
+    }
+    if (want('identity') && existsSync(join(dist, 'identity.js'))) {
+      const { runIdentityBench } = await import(join(dist, 'identity.js'));
+      say('## Identity provider (issue 7)\n');
+      say(await runIdentityBench());
+      say('');
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+  if (write) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), out.join('\n') + '\n');
+}
+
+/** A minimal OpenID provider for the benchmark: discovery + JWKS per algorithm, and a signer. */
+async function jwksServer() {
+  const keys: Record<string, { priv: CryptoKey; jwk: Record<string, unknown> }> = {};
+  for (const alg of ['RS256', 'ES256']) {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    keys[alg] = { priv: privateKey as CryptoKey, jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, alg, use: 'sig' } };
+  }
+  const server = createServer((req, res) => {
+    const [, alg, ...rest] = (req.url ?? '').split('/');
+    const path = rest.join('/');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${alg}`;
+    if (path === '.well-known/openid-configuration') return res.end(JSON.stringify({ issuer: 'https://idp.bench', jwks_uri: `${base}/jwks` }));
+    if (path === 'jwks' && keys[alg!]) return res.end(JSON.stringify({ keys: [keys[alg!]!.jwk] }));
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    token: (alg: string, sub = 'bench-user') =>
+      new SignJWT({ scp: 'orders.read', sub })
+        .setProtectedHeader({ alg, kid: `bench-${alg}`, typ: 'at+jwt' })
+        .setIssuer('https://idp.bench').setAudience('api://orders').setIssuedAt().setExpirationTime('2h')
+        .sign(keys[alg]!.priv),
+    close: () => server.close(),
+  };
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The quickstart's sample backend: a tiny "orders" API with JSON bodies.
+//   GET /orders        list      GET /orders/:id   one order      POST /orders   create
+// It trusts the gateway in front of it: X-User-Id (set by the gateway from the token's `sub`)
+// says who is calling. Listens on 127.0.0.1:$ORDERS_PORT (default 9001).
+import { createServer } from 'node:http';
+
+const orders = new Map([
+  [1, { id: 1, item: 'coffee beans', quantity: 2, status: 'shipped', owner: 'demo' }],
+  [2, { id: 2, item: 'grinder', quantity: 1, status: 'pending', owner: 'demo' }],
+]);
+let nextId = 3;
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://backend');
+  const m = /^\/orders(?:\/(\d+))?\/?$/.exec(url.pathname);
+  if (!m) return send(res, 404, { error: 'not found' });
+  const user = req.headers['x-user-id'] ?? 'anonymous';
+  if (req.method === 'GET' && !m[1]) return send(res, 200, { orders: [...orders.values()], caller: user });
+  if (req.method === 'GET') {
+    const o = orders.get(Number(m[1]));
+    return o ? send(res, 200, o) : send(res, 404, { error: 'no such order' });
+  }
+  if (req.method === 'POST' && !m[1]) {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => { raw += c; if (raw.length > 65536) req.destroy(); });
+    req.on('end', () => {
+      let body;
+      try { body = JSON.parse(raw || '{}'); } catch { return send(res, 400, { error: 'invalid JSON' }); }
+      if (typeof body.item !== 'string' || !Number.isInteger(body.quantity)) return send(res, 400, { error: 'item (string) and quantity (integer) are required' });
+      const o = { id: nextId++, item: body.item, quantity: body.quantity, status: 'pending', owner: String(user) };
+      orders.set(o.id, o);
+      send(res, 201, o);
+    });
+    return;
+  }
+  send(res, 405, { error: 'method not allowed' });
+});
+
+const port = Number(process.env.ORDERS_PORT ?? 9001);
+server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'orders backend listening', port })));
