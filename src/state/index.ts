@@ -12,7 +12,7 @@ export type { CounterStore } from './types.js';
  *
  * | URL | store |
  * |---|---|
- * | `memory` or `memory?max-keys=1000000` | in-process, bounded (default 1,000,000 keys) |
+ * | `memory` or `memory?max-keys=1000000` | in-process, bounded (default 500,000 keys) |
  * | `redis://[user:pass@]host:port[/db]` (`rediss://` for TLS) | one Redis server |
  * | `redis-cluster://host1:port,host2:port` | Redis Cluster (seed nodes) |
  *

@@ -5,13 +5,12 @@ import { periodEnd, periodIndex } from './types.js';
 /**
  * The embedded counter store: exact within one process, bounded in memory.
  *
- * - Counters live in one Map per (algorithm, period). Every write moves its key to the end of
- *   its Map, so within a Map the keys are ordered by when they expire: expired keys are always
- *   at the head and sweeping is O(expired), never a scan of live keys.
+ * - Counters live in one Map per (algorithm, period) with a FIFO expiry queue beside it (see
+ *   Bucket): sweeping is O(expired), never a scan of live keys.
  * - A key's state disappears when its window (rate limits) or period (quotas) has passed: a
  *   sweep runs on every write (a few heads) and on a timer (`sweep-interval`, default 1 s).
- * - `max-keys` (default 1,000,000) caps the number of live keys. A new key beyond the cap
- *   evicts the least recently written key of the largest Map, counted in
+ * - `max-keys` (default 500,000, about 160 MB at worst) caps the number of live keys. A new key beyond the cap
+ *   evicts the oldest key of the largest Map, counted in
  *   `gatehouse_store_evictions_total`. Eviction forgets that caller's usage: it errs towards
  *   admitting, the price of a bound under a flood of distinct keys (spoofed IPs).
  */
@@ -27,21 +26,92 @@ export interface MemoryStoreOptions {
 
 /** Sliding-window log of one key: admitted timestamps (ms) and, when not all 1, their weights. */
 class Log {
-  t: number[] = [];
+  t: number[];
   w: number[] | null = null;
   /** index of the oldest live entry */
   h = 0;
   sum = 0;
+  /** entries dropped from the front of `t` so far: entry j has the stable number off + j */
+  constructor(first: number) {
+    this.t = [first]; // exactly one slot: most keys of a flood never get a second entry
+  }
+  off = (logSerial = (logSerial + 1) % 2 ** 20) * 2 ** 32; // a recreated key never matches an old token
 }
+let logSerial = 0;
 
 class Quota {
   constructor(public p: number, public c: number, public b: number) {}
 }
 
-interface Bucket<V> {
-  /** expiry of a value; Infinity never expires */
-  expiry: (v: V) => number;
-  map: Map<string, V>;
+/**
+ * The counters of one (algorithm, period): a Map for lookups and a FIFO queue of
+ * (key, expiry when queued) for sweeping and eviction. Every live key has exactly one queue
+ * entry, added when the key is created. The sweep pops the head while it has expired: an
+ * entry whose key has been written since is queued again with its new expiry, so a key
+ * disappears at most one window after its last write and the sweep never scans live keys.
+ * (Map iteration order is not used: deleting from the front of a V8 Map leaves holes that
+ * every new iteration walks again.)
+ */
+class Bucket<V> {
+  readonly map = new Map<string, V>();
+  private qk: Array<string | undefined> = [];
+  private qe: number[] = [];
+  private qh = 0;
+  constructor(readonly expiry: (v: V) => number) {}
+
+  add(key: string, v: V): void {
+    this.map.set(key, v);
+    this.qk.push(key);
+    this.qe.push(this.expiry(v));
+  }
+
+  /** Delete up to `budget` expired keys; returns how many. */
+  sweep(now: number, budget: number): number {
+    let n = 0;
+    const { qk, qe, map } = this;
+    while (this.qh < qk.length && n < budget && qe[this.qh]! <= now) {
+      const key = qk[this.qh]!;
+      qk[this.qh++] = undefined;
+      const v = map.get(key);
+      if (v === undefined) continue;
+      const e = this.expiry(v);
+      if (e <= now) {
+        map.delete(key);
+        n++;
+      } else {
+        qk.push(key);
+        qe.push(e);
+      }
+    }
+    this.compact();
+    return n;
+  }
+
+  /** Delete the least recently queued key; false when empty. */
+  evictOne(): boolean {
+    const { qk, map } = this;
+    while (this.qh < qk.length) {
+      const key = qk[this.qh]!;
+      qk[this.qh++] = undefined;
+      if (map.delete(key)) {
+        this.compact();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private compact(): void {
+    if (this.qh > 1024 && this.qh * 2 > this.qk.length) {
+      this.qk = this.qk.slice(this.qh);
+      this.qe = this.qe.slice(this.qh);
+      this.qh = 0;
+    } else if (this.qh === this.qk.length && this.qh > 0) {
+      this.qk = [];
+      this.qe = [];
+      this.qh = 0;
+    }
+  }
 }
 
 const SWEEP_PER_WRITE = 2;
@@ -60,7 +130,7 @@ export class MemoryStore implements CounterStore {
   private readonly keysGauge: MemoryStoreOptions['keysGauge'];
 
   constructor(opts: MemoryStoreOptions = {}) {
-    this.maxKeys = opts.maxKeys ?? 1_000_000;
+    this.maxKeys = opts.maxKeys ?? 500_000;
     this.now = opts.now ?? Date.now;
     this.evictions = opts.evictions;
     this.keysGauge = opts.keysGauge;
@@ -98,12 +168,7 @@ export class MemoryStore implements CounterStore {
   }
 
   private sweepBucket<V>(b: Bucket<V>, now: number, budget: number): number {
-    let n = 0;
-    for (const [k, v] of b.map) {
-      if (n >= budget || b.expiry(v) > now) break;
-      b.map.delete(k);
-      n++;
-    }
+    const n = b.sweep(now, budget);
     this.size -= n;
     return n;
   }
@@ -113,10 +178,7 @@ export class MemoryStore implements CounterStore {
     if (this.size < this.maxKeys) return;
     let largest: Bucket<unknown> | undefined;
     for (const b of this.buckets) if (!largest || b.map.size > largest.map.size) largest = b as Bucket<unknown>;
-    if (!largest) return;
-    const first = largest.map.keys().next();
-    if (first.done) return;
-    largest.map.delete(first.value);
+    if (!largest || !largest.evictOne()) return;
     this.size--;
     this.evictions?.inc();
   }
@@ -124,7 +186,7 @@ export class MemoryStore implements CounterStore {
   private logBucket(periodMs: number): Bucket<Log> {
     let b = this.logs.get(periodMs);
     if (!b) {
-      b = { map: new Map(), expiry: (l) => (l.t.length === 0 ? 0 : l.t[l.t.length - 1]! + periodMs) };
+      b = new Bucket<Log>((l) => (l.t.length === 0 ? 0 : l.t[l.t.length - 1]! + periodMs));
       this.logs.set(periodMs, b);
       this.buckets.push(b);
     }
@@ -135,7 +197,7 @@ export class MemoryStore implements CounterStore {
     const id = `${l.periodMs}:${l.anchorMs}`;
     let b = this.quotas.get(id);
     if (!b) {
-      b = { map: new Map(), expiry: (q) => periodEnd(q.p, l) };
+      b = new Bucket<Quota>((q) => periodEnd(q.p, l));
       this.quotas.set(id, b);
       this.buckets.push(b);
     }
@@ -156,37 +218,30 @@ export class MemoryStore implements CounterStore {
     }
     if (log === undefined) {
       this.reserve();
-      log = new Log();
+      log = new Log(now);
       this.size++;
+      b.add(key, log);
     } else {
-      b.map.delete(key);
+      log.t.push(now);
     }
-    b.map.set(key, log);
-    log.t.push(now);
     if (weight !== 1) (log.w ??= new Array<number>(log.t.length - 1).fill(1)).push(weight);
     else if (log.w !== null) log.w.push(1);
     log.sum += weight;
     this.sweepBucket(b as Bucket<unknown>, now, SWEEP_PER_WRITE);
-    return { allowed: true, used: log.sum, waitMs: log.t[log.h]! + periodMs - now, token: `${now}:${weight}` };
+    return { allowed: true, used: log.sum, waitMs: log.t[log.h]! + periodMs - now, token: `${log.off + log.t.length - 1}:${weight}` };
   }
 
   slidingRefund(key: string, periodMs: number, token: string): void {
     const log = this.logs.get(periodMs)?.map.get(key);
     if (log === undefined || token === '') return;
     const i = token.indexOf(':');
-    const ts = Number(token.slice(0, i));
+    const j = Number(token.slice(0, i)) - log.off;
     const weight = Number(token.slice(i + 1));
-    for (let j = log.t.length - 1; j >= log.h; j--) {
-      if (log.t[j] !== ts) {
-        if (log.t[j]! < ts) return;
-        continue;
-      }
-      const w = log.w === null ? 1 : log.w[j]!;
-      if (w !== weight) continue;
-      (log.w ??= new Array<number>(log.t.length).fill(1))[j] = 0;
-      log.sum -= weight;
-      return;
-    }
+    if (!(j >= log.h && j < log.t.length)) return; // already left the window
+    const w = log.w === null ? 1 : log.w[j]!;
+    if (w !== weight) return; // already refunded
+    (log.w ??= new Array<number>(log.t.length).fill(1))[j] = 0;
+    log.sum -= weight;
   }
 
   quotaHit(key: string, l: QuotaLimits, addCalls: number): QuotaDecision {
@@ -205,11 +260,10 @@ export class MemoryStore implements CounterStore {
       this.reserve();
       q = new Quota(p, 0, 0);
       this.size++;
-    } else {
-      b.map.delete(key);
-      if (fresh) { q.p = p; q.c = 0; q.b = 0; }
+      b.add(key, q);
+    } else if (fresh) {
+      q.p = p; q.c = 0; q.b = 0;
     }
-    b.map.set(key, q);
     q.c += addCalls;
     this.sweepBucket(b as Bucket<unknown>, now, SWEEP_PER_WRITE);
     return { allowed: true, calls: q.c, bytes: q.b, resetMs, period: p };
@@ -232,6 +286,7 @@ function expire(log: Log, cutoff: number): void {
     h++;
   }
   if (h === t.length) {
+    log.off += t.length;
     t.length = 0;
     if (log.w !== null) log.w = null;
     log.h = 0;
@@ -241,6 +296,7 @@ function expire(log: Log, cutoff: number): void {
   if (h > 64 && h * 2 > t.length) {
     log.t = t.slice(h);
     if (log.w !== null) log.w = log.w.slice(h);
+    log.off += h;
     h = 0;
   }
   log.h = h;
