@@ -97,3 +97,57 @@ export const EXAMPLE = {
     { 'client-id': 'billing-svc', 'client-secret': SECRET, 'grant-types': ['client_credentials'], scopes: ['orders.read'], roles: ['billing'] },
   ],
 };
+
+/** A tiny cookie-keeping HTTP client that follows nothing by itself (for driving forms without a browser). */
+export class Browser {
+  jar = new Map<string, string>();
+  constructor(readonly origin: string) {}
+  #store(res: Response) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      const value = pair!.slice(i + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(c) || value === '') this.jar.delete(name); else this.jar.set(name, value);
+    }
+  }
+  cookieHeader() { return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '); }
+  async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(new URL(url, this.origin), { redirect: 'manual', headers: { cookie: this.cookieHeader(), ...headers } });
+    this.#store(res);
+    return res;
+  }
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(new URL(url, this.origin), { method: 'POST', redirect: 'manual', body: new URLSearchParams(form), headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    this.#store(res);
+    return res;
+  }
+  /** follow redirects within the origin; stops at the first page or at a redirect elsewhere */
+  async follow(res: Response): Promise<{ res: Response; url: string }> {
+    let url = res.url;
+    while (res.status >= 300 && res.status < 400) {
+      const loc = new URL(res.headers.get('location')!, url);
+      url = loc.href;
+      if (loc.origin !== this.origin) return { res, url };
+      res = await this.get(loc.href);
+    }
+    return { res, url };
+  }
+}
+
+export const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+export const actionOf = (html: string) => /<form method="post" action="([^"]+)"/.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? '';
+
+/** Start a code flow for `clientId` and return the sign-in page (html) with the browser holding its cookies. */
+export async function openSignIn(t: TestIdentity, clientId = 'orders-spa', redirectUri = 'http://127.0.0.1:9/cb', scope = 'openid orders.read') {
+  const b = new Browser(new URL(t.issuer).origin);
+  const q = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope, state: 'st-' + Math.random(), code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+  const { res, url } = await b.follow(await b.get(`${t.issuer}/auth?${q}`));
+  const html = await res.text();
+  return { b, html, url, status: res.status };
+}
+
+/** Submit the sign-in form; returns the response (a redirect on success, the page again on failure). */
+export async function submitSignIn(b: Browser, html: string, login: string, password: string): Promise<Response> {
+  return b.post(actionOf(html), { csrf: csrfOf(html), login, password });
+}
