@@ -13,7 +13,14 @@ export const ClaimRule = z.strictObject({
 });
 export type ClaimRule = z.output<typeof ClaimRule>;
 
-export const RequiredClaims = z.array(ClaimRule).default([]).describe('claims the token must carry (all rules must pass)');
+/** `{ any-of: [rule, rule] }`: passes when one of its rules passes (e.g. scp has orders.write OR roles has admin) */
+export const ClaimRuleGroup = z.strictObject({
+  'any-of': z.array(ClaimRule).min(2).describe('alternatives: the group passes when any one of these rules passes'),
+});
+export const ClaimRequirement = z.union([ClaimRule, ClaimRuleGroup]);
+export type ClaimRequirement = z.output<typeof ClaimRequirement>;
+
+export const RequiredClaims = z.array(ClaimRequirement).default([]).describe('claims the token must carry: every entry must pass; an entry `{ any-of: [...] }` passes when one of its rules does');
 
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
@@ -41,27 +48,31 @@ function valuesOf(v: unknown, separator: string | undefined): string[] | undefin
   return undefined;
 }
 
+type Compiled = { name: string; any: boolean; separator: string | undefined; values: string[] };
+
+function passes(r: Compiled, claims: Claims): boolean {
+  const raw = claimValue(claims, r.name);
+  if (raw === undefined || raw === null) return false;
+  const have = valuesOf(raw, r.separator);
+  if (have === undefined) return false;
+  if (r.values.length === 0) return have.length > 0;
+  return r.any ? r.values.some((v) => have.includes(v)) : r.values.every((v) => have.includes(v));
+}
+
+const compileRule = (r: ClaimRule): Compiled => ({ name: r.name, any: r.match === 'any', separator: r.separator, values: [...new Set(r.values)] });
+
 /**
- * Compile rules into a check returning the name of the first failing claim, or undefined when
- * every rule passes.
+ * Compile requirements into a check returning the name of the first failing claim (`a or b` for
+ * a group), or undefined when every requirement passes.
  */
-export function compileClaimRules(rules: readonly ClaimRule[]): (claims: Claims) => string | undefined {
+export function compileClaimRules(rules: readonly ClaimRequirement[]): (claims: Claims) => string | undefined {
   if (rules.length === 0) return () => undefined;
-  const compiled = rules.map((r) => ({ name: r.name, any: r.match === 'any', separator: r.separator, values: [...new Set(r.values)] }));
+  const compiled = rules.map((r) => ('any-of' in r ? r['any-of'].map(compileRule) : [compileRule(r)]));
   return (claims) => {
-    for (const r of compiled) {
-      const raw = claimValue(claims, r.name);
-      if (raw === undefined || raw === null) return r.name;
-      const have = valuesOf(raw, r.separator);
-      if (have === undefined) return r.name;
-      if (r.values.length === 0) {
-        if (have.length === 0) return r.name;
-        continue;
-      }
-      let ok: boolean;
-      if (r.any) ok = r.values.some((v) => have.includes(v));
-      else ok = r.values.every((v) => have.includes(v));
-      if (!ok) return r.name;
+    for (const group of compiled) {
+      let ok = false;
+      for (const r of group) if (passes(r, claims)) { ok = true; break; }
+      if (!ok) return group.map((r) => r.name).join(' or ');
     }
     return undefined;
   };

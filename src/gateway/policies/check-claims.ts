@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { problem } from '../reply.js';
 import { ConfigError } from '../../config/errors.js';
-import { ClaimRule, compileClaimRules } from '../jwt/claims.js';
+import { ClaimRequirement, compileClaimRules } from '../jwt/claims.js';
 import { bearerChallenge } from '../jwt/http.js';
 
 export const CheckClaimsConfig = z.strictObject({
-  'required-claims': z.array(ClaimRule).min(1).describe('claims the token must carry (all rules must pass)'),
+  'required-claims': z.array(ClaimRequirement).min(1).describe('claims the token must carry: every entry must pass; an entry `{ any-of: [...] }` passes when one of its rules does'),
   'failed-check-httpcode': z.number().int().min(400).max(599).default(403).describe('status when a rule fails'),
   'failed-check-error-message': z.string().optional().describe('detail sent instead of the default message'),
   realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional().describe('realm of the WWW-Authenticate challenge (default: the API name)'),
@@ -25,7 +25,9 @@ export const checkClaims = definePolicy({
     'authorization). A failing rule is answered 403 (token-claim-not-allowed) with an insufficient_scope challenge.',
   example: `check-claims:
   required-claims:
-    - { name: scp, match: any, separator: " ", values: [orders.write] }`,
+    - any-of:
+        - { name: scp, match: any, separator: " ", values: [orders.write] }
+        - { name: roles, match: any, values: [admin] }`,
   schema: CheckClaimsConfig,
   create(config, ctx) {
     if (!ctx.claimsAvailable) throw new ConfigError('check-claims needs a validate-jwt earlier in the pipeline');
@@ -40,7 +42,7 @@ export const checkClaims = definePolicy({
       if (claims === undefined) return noClaims;
       const failed = check(claims);
       if (failed === undefined) return undefined;
-      const detail = message ?? `The token's ${JSON.stringify(failed).slice(0, 80)} claim does not allow this request.`;
+      const detail = message ?? `The token's ${failed.slice(0, 80)} claim does not allow this request.`;
       return problem(status, 'token-claim-not-allowed', detail, { headers: { 'www-authenticate': bearerChallenge(realm, 'insufficient_scope', detail) } });
     };
   },

@@ -252,7 +252,7 @@ export const validateJwt = definePolicy({
       if ('code' in r) return reject((r as TokenFailure).code, (r as TokenFailure).detail);
       const failedClaim = checkClaims(r.claims);
       if (failedClaim !== undefined) {
-        return reject('token-claim-not-allowed', `The token's ${JSON.stringify(failedClaim).slice(0, 80)} claim does not allow this request.`);
+        return reject('token-claim-not-allowed', `The token's ${failedClaim.slice(0, 80)} claim does not allow this request.`);
       }
       const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(r.claims[claim])]);
       let bytes = 0;
