@@ -222,6 +222,7 @@ export function checkParameters(op: OperationParameters, req: RequestParts, unsp
   }
   const data = { path: {} as Record<string, unknown>, query: {} as Record<string, unknown>, header: {} as Record<string, unknown> };
   const used = new Set<string>();
+  let malformed: Set<string> | undefined;
   for (const p of op.params) {
     let value: unknown;
     if (p.in === 'path') {
@@ -237,16 +238,26 @@ export function checkParameters(op: OperationParameters, req: RequestParts, unsp
       if (value === undefined) continue;
       if (value === DUPLICATE) {
         errors.push({ in: 'query', name: p.name, path: '', rule: 'duplicate', message: 'must appear at most once' });
+        (malformed ??= new Set()).add(`query/${p.key}`);
         continue;
       }
     }
     if (value === INVALID) {
-      errors.push({ in: p.in, name: p.name, path: '', rule: 'style', message: `is not serialized as style "${p.style}"${p.explode ? ' (explode)' : ''} requires` });
+      errors.push(p.kind === 'json'
+        ? { in: p.in, name: p.key, path: '', rule: 'syntax', message: 'is not valid JSON' }
+        : { in: p.in, name: p.key, path: '', rule: 'style', message: `is not serialized as its style requires (${p.style}${p.explode ? ', explode' : ''})` });
+      (malformed ??= new Set()).add(`${p.in}/${p.key}`);
       continue;
     }
     data[p.in][p.key] = value;
   }
-  if (!op.validate(data)) errors.push(...fromAjv(op.validate.errors, 'params', max));
+  if (!op.validate(data)) {
+    for (const e of fromAjv(op.validate.errors, 'params', max)) {
+      // a malformed value was left out: it is reported once, not again as missing
+      if (malformed !== undefined && e.rule === 'required' && malformed.has(`${e.in}/${e.name}`)) continue;
+      errors.push(e);
+    }
+  }
   if (unspecified.query) {
     for (const name of query.keys()) {
       if (op.declared.query.has(name) || used.has(name)) continue;
