@@ -1,0 +1,187 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, openSignIn, submitSignIn, EXAMPLE, type TestIdentity } from './helpers.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('hosted pages', () => {
+  let t: TestIdentity;
+  const origin = () => new URL(t.issuer).origin;
+  const lastMail = (kind: string) => t.logs.filter((l) => l.mail === kind).at(-1) as { to: string; link: string } | undefined;
+
+  before(async () => {
+    t = await startTestIdentity({
+      ...EXAMPLE,
+      clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
+      branding: { name: 'Acme Orders', 'primary-colour': '#0a5c36' },
+    });
+    await t.addUser({ username: 'alice', email: 'alice@example.com', password: PASSWORD });
+  });
+  after(async () => { await t?.stop(); });
+
+  test('every page is sent with a strict CSP that forbids framing, and without external resources', async () => {
+    const s = await openSignIn(t);
+    const b = new Browser(origin());
+    for (const path of ['/account/sign-up', '/account/reset', '/assets/style.css']) {
+      const r = await b.get(t.issuer + path);
+      assert.equal(r.status, 200, path);
+      const csp = r.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.match(csp, /default-src 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY');
+      const body = await r.text();
+      assert.doesNotMatch(body, /https?:\/\/(?!127\.0\.0\.1)/, `${path} loads nothing from elsewhere`);
+      assert.doesNotMatch(body, /<script|style="/, `${path} has no inline script or style`);
+    }
+    assert.match(s.html, /<label for="login">/);
+    assert.match(s.html, /<label for="password">/);
+    assert.match(s.html, /Acme Orders/);
+    const css = await (await b.get(t.issuer + '/assets/style.css')).text();
+    assert.match(css, /#0a5c36/, 'branding colour in the stylesheet');
+  });
+
+  describe('CSRF protection on every form', () => {
+    const attempts = (form: Record<string, string>) => [
+      { name: 'no token', cookie: true, form: { ...form } },
+      { name: 'a wrong token', cookie: true, form: { ...form, csrf: 'A'.repeat(43) } },
+      { name: 'a valid token without the cookie (cross-site)', cookie: false, form },
+    ];
+
+    const check = async (b: Browser, url: string, form: Record<string, string>) => {
+      for (const a of attempts(form)) {
+        const body = a.name === 'no token' ? Object.fromEntries(Object.entries(a.form).filter(([k]) => k !== 'csrf')) : a.form;
+        const r = a.cookie ? await b.post(url, body) : await new Browser(origin()).post(url, body);
+        // without cookies an interaction is not found either (400); with them, the token is what fails (403)
+        if (a.cookie) assert.equal(r.status, 403, `${url} with ${a.name}`);
+        else assert.ok(r.status === 403 || r.status === 400, `${url} with ${a.name}: ${r.status}`);
+        assert.ok(!r.headers.get('location'), 'no redirect onwards');
+      }
+    };
+
+    test('sign-in, cancel', async () => {
+      const s = await openSignIn(t);
+      const csrf = csrfOf(s.html);
+      await check(s.b, actionOf(s.html), { csrf, login: 'alice', password: PASSWORD });
+      await check(s.b, s.url.replace(origin(), '') + '/abort', { csrf });
+      // the genuine form still works after the refused attempts
+      const ok = await submitSignIn(s.b, s.html, 'alice', PASSWORD);
+      assert.equal(ok.status, 303);
+    });
+
+    test('consent', async () => {
+      const s = await openSignIn(t, 'partner-app', 'http://127.0.0.1:9/partner');
+      const r = await submitSignIn(s.b, s.html, 'alice', PASSWORD);
+      const { res } = await s.b.follow(r);
+      const html = await res.text();
+      assert.match(html, /Allow access/);
+      assert.match(html, /Partner App/);
+      await check(s.b, actionOf(html), { csrf: csrfOf(html) });
+      const ok = await s.b.post(actionOf(html), { csrf: csrfOf(html) });
+      const done = await s.b.follow(ok);
+      assert.match(done.url, /^http:\/\/127\.0\.0\.1:9\/partner\?code=/);
+    });
+
+    test('sign-up, reset request, reset confirm, email verification', async () => {
+      const b = new Browser(origin());
+      for (const path of ['/account/sign-up', '/account/reset', '/account/reset/confirm?token=x', '/account/verify?token=x']) {
+        const html = await (await b.get(t.issuer + path)).text();
+        await check(b, actionOf(html), { csrf: csrfOf(html), email: 'mallory@example.com', password: 'Tr0ub4dour&3-long', token: 'x' });
+      }
+      assert.ok(t.logs.some((l) => l.audit === 'csrf.refused'));
+    });
+  });
+
+  test('sign-up enforces the password policy (length, common passwords, own name)', async () => {
+    const b = new Browser(origin());
+    for (const password of ['short', 'password1', 'Trustno1', 'baseball1', 'newbie@example.com']) {
+      const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+      const r = await b.post(actionOf(html), { csrf: csrfOf(html), email: 'newbie@example.com', password });
+      assert.equal(r.status, 400, password);
+      assert.match(await r.text(), /role="alert"/);
+    }
+    assert.equal(await t.services.users.findByLogin('newbie@example.com'), undefined);
+  });
+
+  test('sign-up, then email verification through the log transport', async () => {
+    const b = new Browser(origin());
+    const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+    const r = await b.post(actionOf(html), { csrf: csrfOf(html), email: 'Nora@Example.com', username: 'nora', password: 'a sturdy passphrase 42' });
+    assert.equal(r.status, 201);
+    const user = await t.services.users.findByLogin('nora@example.com');
+    assert.ok(user && !user.emailVerified);
+    const mail = lastMail('verify-email');
+    assert.equal(mail?.to, 'nora@example.com');
+    assert.ok(mail!.link.startsWith(`${t.issuer}/account/verify?token=`), mail!.link);
+    const page = await (await b.get(mail!.link)).text();
+    const v = await b.post(actionOf(page), { csrf: csrfOf(page), token: new URL(mail!.link).searchParams.get('token')! });
+    assert.equal(v.status, 200);
+    assert.equal((await t.services.users.findByLogin('nora'))!.emailVerified, true);
+    // the link is single-use
+    const again = await b.post(actionOf(page), { csrf: csrfOf(page), token: new URL(mail!.link).searchParams.get('token')! });
+    assert.equal(again.status, 400);
+    // and the new account signs in with the password grant
+    assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'nora', password: 'a sturdy passphrase 42', scope: 'orders.read' })).status, 200);
+  });
+
+  test('password reset through the log transport: same answer for unknown addresses, single-use link, old password stops working', async () => {
+    await t.addUser({ username: 'oscar', email: 'oscar@example.com', password: PASSWORD });
+    const b = new Browser(origin());
+    const ask = async (email: string) => {
+      const html = await (await b.get(`${t.issuer}/account/reset`)).text();
+      const r = await b.post(actionOf(html), { csrf: csrfOf(html), email });
+      return { status: r.status, text: (await r.text()).replace(/value="[^"]*"/g, '') };
+    };
+    const before = t.logs.filter((l) => l.mail === 'reset-password').length;
+    const unknown = await ask('nobody@example.com');
+    assert.equal(t.logs.filter((l) => l.mail === 'reset-password').length, before, 'no mail for an unknown address');
+    const known = await ask('oscar@example.com');
+    assert.deepEqual(unknown, known);
+    const mail = lastMail('reset-password')!;
+    assert.equal(mail.to, 'oscar@example.com');
+    const token = new URL(mail.link).searchParams.get('token')!;
+    const form = await (await b.get(mail.link)).text();
+    const weak = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'qwerty123' });
+    assert.equal(weak.status, 400, 'the policy applies to resets');
+    const ok = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'brand new passphrase 7' });
+    assert.equal(ok.status, 200);
+    const reuse = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'another passphrase 8' });
+    assert.equal(reuse.status, 400);
+    const grant = (password: string) => tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'oscar', password, scope: 'orders.read' });
+    assert.equal((await grant(PASSWORD)).status, 400);
+    assert.equal((await grant('brand new passphrase 7')).status, 200);
+    assert.ok(t.logs.some((l) => l.audit === 'password.changed'));
+  });
+
+  test('reset links use the issuer, never a forged Host or X-Forwarded-Host (host poisoning)', async () => {
+    await t.addUser({ username: 'pat', email: 'pat@example.com', password: PASSWORD });
+    const b = new Browser(origin());
+    const evil = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example' };
+    const html = await (await b.get(`${t.issuer}/account/reset`, evil)).text();
+    await b.post(actionOf(html), { csrf: csrfOf(html), email: 'pat@example.com' }, evil);
+    const mail = lastMail('reset-password')!;
+    assert.equal(mail.to, 'pat@example.com');
+    assert.ok(mail.link.startsWith(t.issuer + '/'), mail.link);
+    const disc = await (await fetch(`${t.issuer}/.well-known/openid-configuration`, { headers: evil })).json() as Record<string, string>;
+    assert.equal(disc.issuer, t.issuer);
+    assert.ok(disc.token_endpoint!.startsWith(t.issuer));
+  });
+
+  test('RP-initiated logout shows a branded confirmation and ends the session', async () => {
+    const s = await openSignIn(t);
+    const done = await s.b.follow(await submitSignIn(s.b, s.html, 'alice', PASSWORD));
+    assert.match(done.url, /code=/);
+    const page = await s.b.get(`${t.issuer}/session/end?client_id=orders-spa`);
+    const html = await page.text();
+    assert.equal(page.status, 200);
+    assert.match(html, /Sign out\?/);
+    assert.match(html, /Acme Orders/);
+    const action = /action="([^"]+)"/.exec(html)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const r = await s.b.follow(await s.b.post(action, { xsrf, logout: 'yes' }));
+    assert.match(await r.res.text(), /signed out/i);
+    // signing in again asks for the password
+    const again = await openSignIn(t);
+    assert.match(again.html, /<h1>Sign in<\/h1>/);
+  });
+});
