@@ -192,17 +192,23 @@ export function assertNoLeak(text: string): void {
   assert.doesNotMatch(text, /ECONN|UND_ERR/, `internal error code leaked: ${text.slice(0, 300)}`);
 }
 
-/** Counts everything that reaches a backend server, including requests whose body never ended. */
+/**
+ * Counts everything that reaches a backend server, including requests whose body never ended;
+ * `aborted` turns true when the gateway cancels the request (the connection closes first).
+ */
 export function watchBackend(server: Server): { connections: number; requests: Array<{ method: string; url: string; complete: boolean; aborted: boolean; bytes: number }> } {
   const state = { connections: 0, requests: [] as Array<{ method: string; url: string; complete: boolean; aborted: boolean; bytes: number }> };
   server.on('connection', () => { state.connections++; });
-  server.prependListener('request', (req: IncomingMessage) => {
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const r = { method: req.method ?? '', url: req.url ?? '', complete: false, aborted: false, bytes: 0 };
     state.requests.push(r);
     req.on('data', (c: Buffer) => { r.bytes += c.length; });
     req.on('end', () => { r.complete = true; });
     req.on('aborted', () => { r.aborted = true; });
     req.on('close', () => { if (!req.complete) r.aborted = true; });
+    // a body-less request is complete at once: its cancellation shows as the connection closing
+    // before the response was sent
+    res.on('close', () => { if (!res.writableFinished) r.aborted = true; });
   });
   return state;
 }
