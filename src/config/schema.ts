@@ -20,6 +20,37 @@ const listenAddress = z.union([
   }),
 ]);
 
+const httpListener = z.union([
+  port,
+  z.strictObject({
+    port: port.describe('TCP port (0 picks a free one)'),
+    host: z.string().optional().describe('address to bind'),
+    'redirect-to-https': z.boolean().default(false).describe('answer every request with 308 to the same URL on the https listener'),
+  }),
+]);
+
+const certificateSchema = z.strictObject({
+  cert: z.string().describe('PEM file: the certificate chain (leaf first)'),
+  key: z.string().describe('PEM file: the private key'),
+  passphrase: z.string().optional().describe('passphrase of the key (use ${ENV:NAME})'),
+});
+
+const httpsListener = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('listener name in logs (default https, https-2, ...)'),
+  port: port.describe('TCP port (0 picks a free one)'),
+  host: z.string().optional().describe('address to bind (default gateway.listen.host)'),
+  certificates: z.array(certificateSchema).min(1).describe('the first is the default; the others are chosen by SNI from their DNS names (exact and wildcard)'),
+  'client-certificate': z.enum(['none', 'request', 'require']).default('none')
+    .describe('ask clients for a certificate during the handshake (require: refuse the handshake without a trusted one); APIs decide with validate-client-certificate'),
+  'client-ca': z.array(z.string()).default([]).describe('PEM files of the CAs client certificates are verified against'),
+  crl: z.array(z.string()).default([]).describe('PEM/DER CRL files checked by validate-client-certificate on this listener'),
+  http2: z.boolean().default(true).describe('offer HTTP/2 by ALPN (HTTP/1.1 is always available)'),
+  'min-version': z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('lowest TLS version accepted'),
+  ciphers: z.string().optional().describe("OpenSSL cipher list for TLS 1.2 (default: Node's modern defaults)"),
+  'max-concurrent-streams': z.number().int().min(1).max(10000).default(100).describe('HTTP/2 streams per connection'),
+});
+export type HttpsListenerConfig = z.output<typeof httpsListener>;
+
 /** One entry of a policy list: `base`, `{ base: skip }`, or `{ <policy-name>: <config> }`. */
 export type PolicyEntry =
   | { kind: 'base' }
@@ -92,6 +123,8 @@ const backendSchema = z.strictObject({
       key: z.string().optional().describe('key file of the client certificate'),
       passphrase: z.string().optional(),
       'insecure-skip-verify': z.boolean().default(false).describe('do not verify the backend certificate (logs a warning)'),
+      'pin-sha256': z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 SHA-256 of the SubjectPublicKeyInfo')).optional()
+        .describe('SPKI pins: the backend certificate chain must contain one of these public keys'),
     })
     .optional()
     .describe('TLS to an https:// backend'),
@@ -121,7 +154,8 @@ export type ApiConfig = z.output<typeof apiSchema>;
 const gatewaySchema = z.strictObject({
   listen: z
     .strictObject({
-      http: listenAddress.optional().describe('plain HTTP listener port (or { port, host })'),
+      http: httpListener.optional().describe('plain HTTP listener port (or { port, host, redirect-to-https })'),
+      https: z.union([httpsListener, z.array(httpsListener).min(1)]).optional().describe('HTTPS listener(s): HTTP/2 and HTTP/1.1 by ALPN, SNI certificates, client certificates'),
       host: z.string().default('0.0.0.0').describe('default bind address of the public listeners'),
     })
     .prefault({})
@@ -158,6 +192,14 @@ const gatewaySchema = z.strictObject({
     })
     .prefault({})
     .describe('resource limits'),
+  hsts: z
+    .strictObject({
+      'max-age': duration().default(31536000).describe('seconds browsers remember to use HTTPS'),
+      'include-subdomains': z.boolean().default(false),
+      preload: z.boolean().default(false),
+    })
+    .optional()
+    .describe('send Strict-Transport-Security on HTTPS responses'),
   'shutdown-timeout': duration().default(15).describe('SIGTERM: how long in-flight requests may take to drain'),
   'watch-config': z.boolean().default(true).describe('reload when the config file changes'),
 });

@@ -86,8 +86,8 @@ export class Exchange {
     readonly requestId: string,
     /** the client's IP: the socket's address unless the socket is a trusted proxy */
     readonly clientIp: string,
-    /** `http` or `https`, as the client connected to us */
-    readonly protocol: string,
+    /** the listener the request arrived on (`protocol` is `http` or `https`) */
+    readonly listener: { readonly name: string; readonly protocol: string; readonly crl: readonly string[] },
     /** the request method (upper-case) */
     readonly method: string,
     /** normalized path, as routing and every policy see it */
@@ -99,6 +99,11 @@ export class Exchange {
     this.upstreamHeaders = {};
     this.backendPath = '';
     this.requestBody = req;
+  }
+
+  /** `http` or `https`, as the client connected to us */
+  get protocol(): string {
+    return this.listener.protocol;
   }
 
   /** Run `cb` once the exchange is over (response sent or client gone). */

@@ -23,12 +23,23 @@ export interface GatewayContext {
   logger: Logger;
   accessLog: Logger | undefined;
   metrics: Metrics;
+}
+
+/** What a request knows about the listener it arrived on. */
+export interface ListenerContext {
+  name: string;
   protocol: 'http' | 'https';
+  /** the HTTPS listener's certificates (SNI names), for the 421 check */
+  certs?: { sameCertificate(servername: string | undefined, host: string): boolean };
+  /** Strict-Transport-Security value, when configured (HTTPS only) */
+  hsts?: string;
+  /** CRL files of the listener (absolute paths), for validate-client-certificate */
+  crl: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
 
-export async function handleRequest(gw: GatewayContext, req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
+export async function handleRequest(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
   const rt = gw.runtime;
   const start = performance.now();
   const incomingId = req.headers['x-request-id'];
@@ -39,14 +50,22 @@ export async function handleRequest(gw: GatewayContext, req: IncomingMessage, re
 
   // 1. check & normalize
   const checked = checkRequest(req, rt);
-  const ex = new Exchange(req, res, requestId, clientIp, gw.protocol, req.method ?? 'GET',
+  const ex = new Exchange(req, res, requestId, clientIp, listener, req.method ?? 'GET',
     checked.ok ? checked.path : '', checked.ok ? checked.query : '', start);
-  const bytesWrittenAtStart = req.socket.bytesWritten;
+  if (listener.hsts !== undefined) ex.addResponseHeader('strict-transport-security', listener.hsts);
+  const bytesWrittenAtStart = req.socket.bytesWritten ?? 0;
   res.once('close', () => done(gw, ex, bytesWrittenAtStart));
   if (!checked.ok) return respond(gw, ex, undefined, checked.reply, expectContinue);
 
-  // 2. route
-  const routed = rt.router.match(req.headers.host, ex.path);
+  // 2. route (HTTP/2 sends :authority instead of Host)
+  const host = requestHost(req);
+  if (listener.certs !== undefined && host !== undefined) {
+    const sni = (req.socket as { servername?: string | false }).servername;
+    if (typeof sni === 'string' && !listener.certs.sameCertificate(sni, stripPort(host))) {
+      return respond(gw, ex, undefined, problem(421, 'misdirected-request', 'This connection was made for another host name; open a new connection for this one.'), expectContinue);
+    }
+  }
+  const routed = rt.router.match(host, ex.path);
   if (!routed) return respond(gw, ex, undefined, problem(404, 'route-not-found', 'No API is published at this path.'), expectContinue);
   const api = routed.api;
   ex.api = api;
@@ -125,6 +144,16 @@ export async function handleRequest(gw: GatewayContext, req: IncomingMessage, re
   }
 }
 
+export function requestHost(req: IncomingMessage): string | undefined {
+  return req.headers.host ?? (req.headers[':authority'] as string | undefined);
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const c = host.indexOf(':');
+  return c === -1 ? host : host.slice(0, c);
+}
+
 function requestHasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
@@ -150,7 +179,7 @@ export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
   if (url.length > rt.gateway.limits['max-url-length']) {
     return { ok: false, reply: problem(414, 'url-too-long', `The request target is longer than ${rt.gateway.limits['max-url-length']} bytes.`) };
   }
-  const target = originForm(url, req.headers.host);
+  const target = originForm(url, requestHost(req));
   if (target === undefined) return { ok: false, reply: problem(400, 'request-target-invalid', 'The request target must be a path (or an absolute URL naming this host).') };
   const n = normalizeTarget(target);
   if (!n.ok) return { ok: false, reply: problem(400, n.code, n.detail) };
@@ -260,7 +289,9 @@ function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): vo
   } else {
     gw.metrics.requests.labels('', '', String(status)).inc();
   }
-  ex.bytesOut = ex.req.socket.bytesWritten - bytesWrittenAtStart;
+  // bytes written on the connection for this response (HTTP/2 multiplexes: not per stream there)
+  const written = ex.req.socket.bytesWritten;
+  ex.bytesOut = typeof written === 'number' ? written - bytesWrittenAtStart : 0;
   const cl = ex.req.headers['content-length'];
   ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.requestBody instanceof BodyLimit ? ex.requestBody.bytes : 0;
   if (gw.accessLog) {

@@ -38,13 +38,13 @@ export function upstreamRequestHeaders(ex: Exchange, trustedPeer: boolean, peerI
   const listed = connectionListed(inHeaders.connection);
   const out: Headers = {};
   for (const name in inHeaders) {
-    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || (listed !== undefined && listed.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || (listed !== undefined && listed.has(name)) || name.charCodeAt(0) === 58 /* HTTP/2 pseudo-header */) continue;
     const v = inHeaders[name];
     if (v !== undefined) out[name] = v;
   }
   // X-Forwarded-*: appended to only when the peer is a trusted proxy; otherwise ours alone.
   const xff = inHeaders['x-forwarded-for'];
-  const host = inHeaders.host ?? '';
+  const host = inHeaders.host ?? (inHeaders[':authority'] as string | undefined) ?? '';
   const proto = ex.protocol;
   if (trustedPeer && xff) {
     out['x-forwarded-for'] = `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peerIp}`;
@@ -105,7 +105,10 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
   const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
   const headers = ex.upstreamHeaders;
   if (!backend.config['preserve-host']) headers.host = backend.host;
-  else if (ex.req.headers.host) headers.host = ex.req.headers.host;
+  else {
+    const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
+    if (h) headers.host = h;
+  }
   let body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
   const opts = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.abort.signal };

@@ -1,11 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/loader.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { handleRequest, type GatewayContext } from './lifecycle.js';
+import { handleRequest, requestHost, type GatewayContext, type ListenerContext } from './lifecycle.js';
+import { CertificateSet } from './tls.js';
+import type { HttpsListenerConfig } from '../config/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from './reply.js';
 import { buildRuntime, DEFAULT_GATEWAY, type Runtime } from './runtime.js';
 import { handleUpgrade } from './upgrade.js';
@@ -19,7 +24,8 @@ export interface ListenerInfo { name: string; port: number; host: string }
 
 export class Gateway {
   private ctx: GatewayContext;
-  private servers: Array<{ name: string; server: Server }> = [];
+  private servers: Array<{ name: string; server: Server | Http2SecureServer }> = [];
+  private certSets: CertificateSet[] = [];
   private readonly sockets = new Set<Socket>();
   private draining = false;
 
@@ -30,7 +36,7 @@ export class Gateway {
     readonly metrics: Metrics,
     private readonly configFile: string,
   ) {
-    this.ctx = { runtime, logger, accessLog, metrics, protocol: 'http' };
+    this.ctx = { runtime, logger, accessLog, metrics };
   }
 
   static async create(configFile: string, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }): Promise<Gateway> {
@@ -41,60 +47,139 @@ export class Gateway {
 
   get runtime(): Runtime { return this.ctx.runtime; }
 
-  /** Start the public listeners. Resolves with what is listening. */
+  /** Start the public listeners (HTTPS first, so a redirecting HTTP listener knows its port). */
   async listen(): Promise<ListenerInfo[]> {
     const g = this.runtime.gateway;
     const out: ListenerInfo[] = [];
+    const https = g.listen.https === undefined ? [] : Array.isArray(g.listen.https) ? g.listen.https : [g.listen.https];
+    const hsts = g.hsts
+      ? `max-age=${Math.floor(g.hsts['max-age'])}${g.hsts['include-subdomains'] ? '; includeSubDomains' : ''}${g.hsts.preload ? '; preload' : ''}`
+      : undefined;
+    for (const [i, l] of https.entries()) {
+      const name = l.name ?? (i === 0 ? 'https' : `https-${i + 1}`);
+      const host = l.host ?? g.listen.host;
+      const server = this.createHttpsServer(l, name, hsts);
+      await listenOn(server, l.port, host);
+      this.servers.push({ name, server });
+      out.push({ name, port: (server.address() as AddressInfo).port, host });
+    }
     const http = g.listen.http;
     if (http !== undefined) {
       const port = typeof http === 'number' ? http : http.port;
       const host = typeof http === 'number' ? g.listen.host : http.host ?? g.listen.host;
-      const server = this.createHttpServer();
+      const redirect = typeof http === 'object' && http['redirect-to-https'];
+      if (redirect && out.length === 0) throw new Error('redirect-to-https needs an https listener');
+      const server = redirect ? this.createRedirectServer(out[0]!.port) : this.createHttpServer();
       await listenOn(server, port, host);
-      const info = { name: 'http', port: (server.address() as AddressInfo).port, host };
       this.servers.push({ name: 'http', server });
-      out.push(info);
+      out.push({ name: 'http', port: (server.address() as AddressInfo).port, host });
     }
     return out;
   }
 
-  private createHttpServer(): Server {
+  private serverOptions() {
     const limits = this.runtime.gateway.limits;
-    const server = createServer({
+    return {
       maxHeaderSize: limits['max-header-size'],
       requestTimeout: limits['request-timeout'] * 1000,
       headersTimeout: limits['header-timeout'] * 1000,
       keepAliveTimeout: limits['keep-alive-timeout'] * 1000,
-      // llhttp strictness: refuse obs-fold, bad header bytes, CL+TE etc. (insecureHTTPParser stays off)
+      // llhttp stays strict: obs-fold, bad header bytes, CL+TE etc. are refused by the parser
       insecureHTTPParser: false,
       requireHostHeader: true,
       joinDuplicateHeaders: false,
-    });
-    server.maxConnections = limits['max-connections'];
-    server.maxRequestsPerSocket = limits['max-requests-per-socket'];
+    };
+  }
+
+  /** Attach the request, upgrade and error handlers shared by every listener kind. */
+  private wire(server: Server | Http2SecureServer, listener: ListenerContext): void {
+    const limits = this.runtime.gateway.limits;
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) res.shouldKeepAlive = false;
-      handleRequest(this.ctx, req, res).catch((err) => this.logger.error({ err }, 'request handler failed'));
+      handleRequest(this.ctx, listener, req, res).catch((err) => this.logger.error({ err }, 'request handler failed'));
     };
     server.on('request', onRequest);
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      handleRequest(this.ctx, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
+      handleRequest(this.ctx, listener, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
       writeProblemOnResponse(res, 417, 'expectation-failed', 'Only "Expect: 100-continue" is supported.');
       req.resume();
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      handleUpgrade(this.ctx, req, socket, head).catch((err) => {
+      handleUpgrade(this.ctx, listener, req, socket, head).catch((err) => {
         this.logger.error({ err }, 'upgrade failed');
         socket.destroy();
       });
     });
     server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger));
-    server.on('connection', (s: Socket) => {
+    server.on(listener.protocol === 'https' ? 'secureConnection' : 'connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+    (server as Server).maxConnections = limits['max-connections'];
+    if ('maxRequestsPerSocket' in server) (server as Server).maxRequestsPerSocket = limits['max-requests-per-socket'];
+  }
+
+  private createHttpServer(): Server {
+    const server = createServer(this.serverOptions());
+    this.wire(server, { name: 'http', protocol: 'http', crl: [] });
+    return server;
+  }
+
+  private createHttpsServer(l: HttpsListenerConfig, name: string, hsts: string | undefined): Server | Http2SecureServer {
+    const dir = this.runtime.loaded.dir;
+    const certs = new CertificateSet(l, dir, this.logger.child({ listener: name }));
+    this.certSets.push(certs);
+    const clientCert = l['client-certificate'];
+    const tlsOptions = {
+      ...certs.default.options,
+      SNICallback: certs.sniCallback,
+      requestCert: clientCert !== 'none',
+      rejectUnauthorized: clientCert === 'require',
+    };
+    let server: Server | Http2SecureServer;
+    if (l.http2) {
+      server = createSecureServer({
+        ...this.serverOptions(),
+        ...tlsOptions,
+        allowHTTP1: true,
+        maxSessionInvalidFrames: 100,
+        maxSessionRejectedStreams: 100,
+        peerMaxConcurrentStreams: l['max-concurrent-streams'],
+        maxHeaderListPairs: 256,
+        settings: {
+          maxConcurrentStreams: l['max-concurrent-streams'],
+          maxHeaderListSize: this.runtime.gateway.limits['max-header-size'],
+          enablePush: false,
+        },
+      });
+      const http2 = server;
+      // bound every HTTP/2 session: idle timeout, and a session that keeps resetting streams is closed
+      http2.on('session', (session) => {
+        session.setTimeout(this.runtime.gateway.limits['keep-alive-timeout'] * 1000 * 12, () => session.close());
+      });
+    } else {
+      server = createHttpsServer({ ...this.serverOptions(), ...tlsOptions });
+    }
+    certs.onReload = (defaults) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(defaults);
+    certs.watch();
+    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)) });
+    return server;
+  }
+
+  /** The plain listener of `redirect-to-https`: 308 to the same path on the HTTPS port. */
+  private createRedirectServer(httpsPort: number): Server {
+    const server = createServer(this.serverOptions(), (req, res) => {
+      const host = (requestHost(req) ?? '').replace(/:\d+$/, '');
+      if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host) || !(req.url ?? '').startsWith('/')) {
+        writeProblemOnResponse(res, 400, 'request-target-invalid', 'Use https.');
+        return;
+      }
+      res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url}`, 'content-length': '0' });
+      res.end();
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger));
     return server;
   }
 
@@ -125,8 +210,9 @@ export class Gateway {
   async shutdown(): Promise<void> {
     this.draining = true;
     const deadline = this.runtime.gateway['shutdown-timeout'] * 1000;
+    for (const c of this.certSets) c.close();
     const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
-    for (const { server } of this.servers) server.closeIdleConnections();
+    for (const { server } of this.servers) (server as Server).closeIdleConnections?.();
     const timer = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, deadline);
     await closed;
     clearTimeout(timer);
@@ -134,7 +220,7 @@ export class Gateway {
   }
 }
 
-export function listenOn(server: Server, port: number, host: string): Promise<void> {
+export function listenOn(server: Server | Http2SecureServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: 1024 }, () => {

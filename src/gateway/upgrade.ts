@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Exchange } from './exchange.js';
 import { normalizeIp, resolveClientIp } from './ip.js';
-import { checkRequest, runSteps, type GatewayContext } from './lifecycle.js';
+import { checkRequest, requestHost, runSteps, type GatewayContext, type ListenerContext } from './lifecycle.js';
 import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from './reply.js';
 import { upstreamRequestHeaders } from './proxy.js';
 import type { CompiledBackend } from './runtime.js';
@@ -12,7 +12,7 @@ import type { CompiledBackend } from './runtime.js';
  * WebSocket upgrades: the upgrade request is routed and runs the inbound policies like any other
  * request (so a token is required where the API requires one); then the two sockets are joined.
  */
-export async function handleUpgrade(gw: GatewayContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function handleUpgrade(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const rt = gw.runtime;
   const requestId = randomUUID();
   const refuse = (r: Reply) => {
@@ -27,8 +27,8 @@ export async function handleUpgrade(gw: GatewayContext, req: IncomingMessage, so
   const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
   const trusted = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
   const clientIp = trusted ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
-  const ex = new Exchange(req, null, requestId, clientIp, gw.protocol, req.method ?? 'GET', checked.path, checked.query, performance.now());
-  const routed = rt.router.match(req.headers.host, ex.path);
+  const ex = new Exchange(req, null, requestId, clientIp, listener, req.method ?? 'GET', checked.path, checked.query, performance.now());
+  const routed = rt.router.match(requestHost(req), ex.path);
   if (!routed) return refuse(problem(404, 'route-not-found', 'No API is published at this path.'));
   const api = routed.api;
   ex.api = api;

@@ -57,6 +57,7 @@ function scanJson(buf: Buffer, maxDepth: number): JsonResult | undefined {
   let top: Frame | undefined;
   const len = buf.length;
   let i = 0;
+  let nextBs = 0;
   while (i < len) {
     const c = buf[i]!;
     if (c === QUOTE) {
@@ -71,8 +72,9 @@ function scanJson(buf: Buffer, maxDepth: number): JsonResult | undefined {
       if (end < 0) return undefined; // unterminated: JSON.parse says so
       if (top !== undefined && top.object && top.expectKey) {
         let key: string;
-        const esc = buf.indexOf(BACKSLASH, i + 1);
-        if (esc >= 0 && esc < end) {
+        // the next backslash of the whole buffer, searched again only once passed (one pass in all)
+        if (nextBs !== -1 && nextBs <= i) nextBs = buf.indexOf(BACKSLASH, i + 1);
+        if (nextBs >= 0 && nextBs < end) {
           try { key = JSON.parse(buf.toString('utf8', i, end + 1)) as string; } catch { return undefined; }
         } else key = buf.toString('utf8', i + 1, end);
         if (top.first === undefined && top.keys === undefined) top.first = key;

@@ -74,7 +74,7 @@ export function exchange(r: FakeRequest = {}): Exchange {
     else if (headers[lower] === undefined) headers[lower] = v;
   }
   const req = { headers, rawHeaders: raw } as unknown as IncomingMessage;
-  const ex = new Exchange(req, null, 'req-1', r.clientIp ?? '127.0.0.1', 'http', r.method ?? 'GET', r.path ?? '/orders/1', r.query ?? '', Date.now());
+  const ex = new Exchange(req, null, 'req-1', r.clientIp ?? '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, r.method ?? 'GET', r.path ?? '/orders/1', r.query ?? '', Date.now());
   ex.upstreamHeaders = { ...headers };
   return ex;
 }

@@ -78,7 +78,7 @@ export function exchange(spec: RequestSpec, doc: LoadedOpenApi): { ex: Exchange;
     }
   } else req.end();
   req.headers = headers;
-  const ex = new Exchange(req as unknown as IncomingMessage, null, 'req-1', '127.0.0.1', 'http', spec.method ?? op.method, `/shop${op.template}`, spec.query ?? '', Date.now());
+  const ex = new Exchange(req as unknown as IncomingMessage, null, 'req-1', '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, spec.method ?? op.method, `/shop${op.template}`, spec.query ?? '', Date.now());
   ex.api = { name: 'shop', prefix: '/shop' };
   ex.operation = { id: op.id, method: op.method, template: op.template };
   ex.params = spec.params ?? {};
