@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
@@ -135,7 +137,10 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
   const { logger, metrics } = deps;
 
   try {
-    for (const [name, b] of Object.entries(config.backends)) rt.backends.set(name, compileBackend(name, b, loaded));
+    for (const [name, b] of Object.entries(config.backends)) {
+      rt.backends.set(name, compileBackend(name, b, loaded));
+      if (b.tls?.['insecure-skip-verify']) logger.warn({ backend: name }, 'backend TLS certificate verification is OFF (tls.insecure-skip-verify): anyone on the path can impersonate this backend');
+    }
   } catch (err) {
     if (err instanceof ConfigError) fail(['backends', ...err.path], err.message);
     else throw err;
@@ -357,6 +362,20 @@ function compileBackend(name: string, b: BackendConfig, loaded: LoadedConfig): C
     if (tls.key) connect.key = read(tls.key, 'key');
     if (tls.passphrase) connect.passphrase = tls.passphrase;
     if (tls['insecure-skip-verify']) connect.rejectUnauthorized = false;
+    const pins = tls['pin-sha256'];
+    if (pins?.length) {
+      const wanted = new Set(pins);
+      connect.checkServerIdentity = (host: string, cert: PeerCertificate) => {
+        const err = checkServerIdentity(host, cert);
+        if (err) return err;
+        // any certificate of the presented chain may carry the pinned key (leaf or an intermediate)
+        for (let c: PeerCertificate | undefined = cert, i = 0; c && i < 10; c = (c as DetailedPeerCertificate).issuerCertificate, i++) {
+          if (c.pubkey && wanted.has(createHash('sha256').update(c.pubkey).digest('base64'))) return undefined;
+          if ((c as DetailedPeerCertificate).issuerCertificate === c) break;
+        }
+        return Object.assign(new Error('backend certificate does not match pin-sha256'), { code: 'ERR_TLS_PIN_MISMATCH' });
+      };
+    }
   }
   const pool = new Pool(url.origin, {
     connections: b.connections,
