@@ -151,7 +151,7 @@ const apiSchema = z.strictObject({
 });
 export type ApiConfig = z.output<typeof apiSchema>;
 
-const gatewaySchema = z.strictObject({
+export const gatewaySchema = z.strictObject({
   listen: z
     .strictObject({
       http: httpListener.optional().describe('plain HTTP listener port (or { port, host, redirect-to-https })'),
@@ -184,6 +184,7 @@ const gatewaySchema = z.strictObject({
       'max-header-size': size({ min: 1024, max: 1024 * 1024 }).default(16 * 1024).describe('request line + headers (431 above)'),
       'max-url-length': size({ min: 64 }).default(8 * 1024).describe('request target length (414 above)'),
       'max-body-size': size().default(10 * 1024 * 1024).describe('default request body limit (413 above)'),
+      'max-body-buffer': size().default(1024 * 1024).describe('the most a policy may buffer of one body to validate it (validate-content max-size cannot exceed it)'),
       'header-timeout': duration({ min: 0.1 }).default(10).describe('time to receive the request headers (slowloris)'),
       'request-timeout': duration().default(300).describe('time to receive the whole request; 0 disables'),
       'keep-alive-timeout': duration().default(5).describe('idle client keep-alive connections are closed after this'),

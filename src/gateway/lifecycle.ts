@@ -79,7 +79,8 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
   try {
     // 3. early policies: cors answers preflights here, before method matching
     if (api.early.length > 0) {
-      const r = await runSteps(api.early, ex);
+      let r = runSteps(api.early, ex);
+      if (r instanceof Promise) r = await r;
       if (r) return respond(gw, ex, api, r, expectContinue);
     }
 
@@ -112,12 +113,15 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     }
 
     // 6. inbound
-    let reply = await runSteps(pipeline.inbound, ex);
+    // `await` only what is a promise: a synchronous pipeline costs no microtask
+    let reply = runSteps(pipeline.inbound, ex);
+    if (reply instanceof Promise) reply = await reply;
     if (reply) return respond(gw, ex, api, reply, expectContinue);
     if (expectContinue) res.writeContinue();
 
     // 7. backend policies, then forward
-    reply = await runSteps(pipeline.backend, ex);
+    reply = runSteps(pipeline.backend, ex);
+    if (reply instanceof Promise) reply = await reply;
     if (reply) return respond(gw, ex, api, reply, false);
     const backend = ex.backend as CompiledBackend | undefined;
     if (!backend) return respond(gw, ex, api, problem(500, 'backend-not-configured', 'This API has no backend.'), false);
@@ -132,7 +136,8 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
 
     // 8. outbound
     ex.response = upstream;
-    reply = await runSteps(pipeline.outbound, ex);
+    reply = runSteps(pipeline.outbound, ex);
+    if (reply instanceof Promise) reply = await reply;
     if (reply) {
       discard(ex.response.body);
       return respond(gw, ex, api, reply, false, pipeline);
@@ -230,7 +235,15 @@ async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi | unde
   // With `Expect: 100-continue` refused, the client must not send the body: close after answering.
   if (expectContinue) ex.res!.shouldKeepAlive = false;
   // A request body we did not read must not be left in the socket to desync the next request.
-  if (requestHasBody(ex.req) && !ex.req.readableEnded) ex.res!.shouldKeepAlive = false;
+  // Drain it (discarding) so that closing does not reset the connection before the client has
+  // read our answer.
+  if (requestHasBody(ex.req) && !ex.req.readableEnded) {
+    ex.res!.shouldKeepAlive = false;
+    if (ex.requestBody === ex.req || ex.requestBody === null || Buffer.isBuffer(ex.requestBody)) ex.req.resume();
+    else (ex.requestBody as NodeJS.ReadableStream).resume();
+    const socket = ex.req.socket;
+    ex.res!.once('finish', () => setTimeout(() => socket.destroy(), 2000).unref());
+  }
   send(gw, ex, response);
 }
 

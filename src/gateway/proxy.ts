@@ -130,7 +130,8 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
 
 /** Map a backend error to a problem that says what failed and never where the backend is. */
 export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
-  if (e instanceof BodyTooLarge || (e.cause instanceof BodyTooLarge)) {
+  const cause = e.cause as { code?: string } | undefined;
+  if (e instanceof BodyTooLarge || e.code === 'body-too-large' || cause?.code === 'body-too-large') {
     return problem(413, 'body-too-large', 'The request body is larger than this API accepts.');
   }
   if (ex.abort.signal.aborted) return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
-import type { ApiConfig, BackendConfig, Config, GatewayConfig, PolicyEntry, PolicySections } from '../config/schema.js';
+import { gatewaySchema, type ApiConfig, type BackendConfig, type Config, type GatewayConfig, type PolicyEntry, type PolicySections } from '../config/schema.js';
 import { ConfigError, ConfigInvalid, formatPath, type ConfigIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createStore } from '../state/index.js';
@@ -113,19 +113,8 @@ export class Runtime {
   /** @internal */ addCloser(fn: () => void | Promise<void>) { this.closers.push(fn); }
 }
 
-export const DEFAULT_GATEWAY: GatewayConfig = {
-  listen: { host: '0.0.0.0' },
-  'trusted-proxies': [],
-  store: 'memory',
-  workers: 1,
-  log: { level: 'info', access: true },
-  limits: {
-    'max-header-size': 16384, 'max-url-length': 8192, 'max-body-size': 10 * 1024 * 1024, 'header-timeout': 10,
-    'request-timeout': 300, 'keep-alive-timeout': 5, 'max-connections': 10000, 'max-requests-per-socket': 0,
-  },
-  'shutdown-timeout': 15,
-  'watch-config': true,
-};
+/** The gateway settings of a config without a `gateway` section (identity only): the schema's defaults. */
+export const DEFAULT_GATEWAY: GatewayConfig = gatewaySchema.parse({});
 
 /** Compile a loaded config. Throws ConfigInvalid with every located problem. */
 export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Promise<Runtime> {
@@ -153,7 +142,7 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
     configDir: loaded.dir,
     logger: logger.child({ policy: base.location }),
     metrics,
-    gateway: { trustedProxies: rt.gateway['trusted-proxies'] },
+    gateway: { trustedProxies: rt.gateway['trusted-proxies'], maxBodyBuffer: rt.gateway.limits['max-body-buffer'] },
     store: () => {
       if (!rt.storeRef || rt.storeRef.url !== rt.gateway.store) {
         rt.storeRef = { url: rt.gateway.store, store: createStore(rt.gateway.store, { logger, metrics }) };

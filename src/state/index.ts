@@ -17,7 +17,9 @@ export type { CounterStore } from './types.js';
  * | `redis-cluster://host1:port,host2:port` | Redis Cluster (seed nodes) |
  *
  * Query parameters of the Redis kinds: `prefix` (prepended to every key, default `gatehouse:`;
- * give each deployment or test run its own), `timeout` (per decision, default `50ms`).
+ * give each deployment or test run its own), `timeout` (a call fails after this long without
+ * any reply from the store, default `50ms`), `max-wait` (the longest a call waits on a store
+ * that answers but is behind, default 20 × timeout and at least `1s`).
  *
  * Throws an Error with a message fit for a config error when the URL is not usable.
  */
@@ -45,7 +47,7 @@ export function createStore(url: string, opts: { logger: Logger; metrics: Metric
   if (scheme !== 'redis' && scheme !== 'rediss' && scheme !== 'redis-cluster') {
     throw new Error(`store "${redact(url)}" is not supported; use memory, redis://host:port[/db] or redis-cluster://host1:port,host2:port`);
   }
-  onlyParams(url, params, ['prefix', 'timeout']);
+  onlyParams(url, params, ['prefix', 'timeout', 'max-wait']);
   const prefix = params.get('prefix') ?? 'gatehouse:';
   if (!/^[A-Za-z0-9_:.\-]*$/.test(prefix) || prefix.length > 64) {
     throw new Error(`store "${redact(url)}": prefix may only contain letters, digits, _ : . - (64 at most)`);
@@ -55,6 +57,10 @@ export function createStore(url: string, opts: { logger: Logger; metrics: Metric
     throw new Error(`store "${redact(url)}": timeout must be a duration between 1ms and 10s, e.g. 50ms`);
   }
 
+  const maxWaitS = params.has('max-wait') ? parseDuration(params.get('max-wait')!) : undefined;
+  if (maxWaitS !== undefined && !(maxWaitS >= timeoutS && maxWaitS <= 60)) {
+    throw new Error(`store "${redact(url)}": max-wait must be a duration between the timeout and 60s`);
+  }
   const rest = base.slice(scheme.length + 3);
   const at = rest.lastIndexOf('@');
   const auth = at === -1 ? '' : rest.slice(0, at);
@@ -87,6 +93,7 @@ export function createStore(url: string, opts: { logger: Logger; metrics: Metric
     tls: scheme === 'rediss',
     prefix,
     timeoutMs: Math.max(1, Math.round(timeoutS * 1000)),
+    maxWaitMs: maxWaitS === undefined ? undefined : Math.round(maxWaitS * 1000),
     logger: opts.logger,
     metrics: opts.metrics,
   });

@@ -16,8 +16,10 @@ export interface RedisStoreOptions {
   tls?: boolean;
   /** prepended to every key (default `gatehouse:`) */
   prefix: string;
-  /** per-decision timeout in ms (default 50) */
+  /** a call fails after this long without any reply from the store (default 50) */
   timeoutMs: number;
+  /** the longest a call waits on a store that is answering but behind (default 20 × timeoutMs, at least 1 s) */
+  maxWaitMs?: number;
   logger: Logger;
   metrics: Metrics;
   /** tests only: a clock override in epoch ms passed to the scripts instead of Redis TIME */
@@ -39,7 +41,7 @@ const LOG_EVERY_MS = 10_000;
 
 /**
  * Counters in Redis (one server) or Redis Cluster. One decision = one EVALSHA round trip of an
- * atomic Lua script timed by Redis `TIME`. Every call is bounded by `timeoutMs`; after repeated
+ * atomic Lua script timed by Redis `TIME`. Every call is bounded (see `call`); after repeated
  * failures a circuit breaker stops calling a dead Redis, and ioredis reconnects in the
  * background, closing the circuit when the connection is ready again. Failures answer `null`
  * (the policy applies `on-store-error`), are counted in `gatehouse_store_errors_total` and
@@ -52,6 +54,9 @@ export class RedisStore implements CounterStore {
   private readonly breaker: CircuitBreaker;
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  private readonly maxWaitMs: number;
+  /** when the last reply (to any call) arrived, performance.now() */
+  private lastReply = 0;
   private readonly id = randomBytes(6).toString('hex');
   private seq = 0;
   private connected = false;
@@ -67,6 +72,7 @@ export class RedisStore implements CounterStore {
     this.kind = opts.kind;
     this.prefix = opts.prefix;
     this.timeoutMs = opts.timeoutMs;
+    this.maxWaitMs = opts.maxWaitMs ?? Math.max(1000, 20 * opts.timeoutMs);
     this.logger = opts.logger;
     this.clock = opts.clock;
     this.errors = opts.metrics.counter('gatehouse_store_errors_total', 'Counter-store calls that failed, by store and reason (timeout, circuit-open, error)', ['store', 'reason']);
@@ -157,20 +163,33 @@ export class RedisStore implements CounterStore {
   }
 
   /**
-   * Run one store call with the timeout and the breaker. The timeout hands over through
-   * setImmediate, so a reply that already sits in the socket (a busy event loop) wins over the
-   * timer: only a store that is really late counts as a timeout.
+   * Run one store call with the timeout and the breaker.
+   *
+   * `timeout` detects a silent store: a call fails once it has waited `timeoutMs` and no reply
+   * at all (to any call) has arrived in the last `timeoutMs`. A store that keeps answering but is
+   * behind (a burst queued in Redis, a busy event loop) is waited for, up to `maxWaitMs`, so a
+   * burst cannot turn the limit off by making the store slow. Timer checks hand over through
+   * setImmediate, so a reply already sitting in the socket is read before the check runs.
    */
   private call<T>(fn: () => Promise<T>): Promise<T | null> {
     if (!this.breaker.allow()) return Promise.resolve(this.fail('circuit-open'));
     return new Promise<T | null>((resolve) => {
       let done = false;
-      const timer = setTimeout(() => setImmediate(() => {
+      const start = performance.now();
+      let timer: NodeJS.Timeout;
+      const check = () => setImmediate(() => {
         if (done) return;
+        const now = performance.now();
+        const waited = now - start;
+        if (now - this.lastReply < this.timeoutMs && waited < this.maxWaitMs) {
+          timer = setTimeout(check, Math.max(1, Math.min(this.timeoutMs, this.maxWaitMs - waited)));
+          return;
+        }
         done = true;
         this.breaker.failure();
         resolve(this.fail('timeout'));
-      }), this.timeoutMs);
+      });
+      timer = setTimeout(check, this.timeoutMs);
       let p: Promise<T>;
       try {
         p = fn();
@@ -179,6 +198,7 @@ export class RedisStore implements CounterStore {
       }
       p.then(
         (v) => {
+          this.lastReply = performance.now();
           if (done) return;
           done = true;
           clearTimeout(timer);

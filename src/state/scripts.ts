@@ -51,6 +51,12 @@ if sum + w <= limit then
 end
 if w > limit then return {0, sum, -1, ''} end
 local need = sum + w - limit
+if redis.call('ZCARD', KEYS[1]) == sum then
+  -- every unit has weight 1: the need-th oldest entry frees enough
+  local e = redis.call('ZRANGE', KEYS[1], need - 1, need - 1, 'WITHSCORES')
+  if #e > 0 then return {0, sum, math.ceil(tonumber(e[2]) + period - now), ''} end
+  return {0, sum, math.ceil(period), ''}
+end
 local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local freed = 0
 for i = 1, #entries, 2 do

@@ -74,7 +74,7 @@ export const validateContent = definePolicy({
     - { type: application/x-www-form-urlencoded, validate-as: form, action: detect }`,
   schema: Config,
   create(config, ctx) {
-    const cap = (ctx.gateway as { maxBodyBuffer?: number }).maxBodyBuffer ?? DEFAULT_BUFFER_CAP;
+    const cap = ctx.gateway.maxBodyBuffer ?? DEFAULT_BUFFER_CAP;
     if (config['max-size'] > cap) {
       throw new ConfigError(`max-size ${config['max-size']} bytes is above the gateway's body buffer cap (${cap} bytes): every request being validated may hold max-size bytes in memory`, ['max-size']);
     }
