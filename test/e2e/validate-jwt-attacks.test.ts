@@ -204,6 +204,7 @@ test('malformed tokens: bad base64, payload not JSON, payload a JSON array, JWE,
 test('ambiguous requests: tokens in header and query, two Authorization headers', async () => {
   const t = good();
   await attack('header + query', `/orders/1?access_token=${t}`, auth(t), 400, 'token-ambiguous', /^Bearer realm="orders", error="invalid_request"/);
+  await attack('header + percent-encoded query name', `/orders/1?access%5Ftoken=${good({ sub: 'x' })}`, auth(t), 400, 'token-ambiguous', /error="invalid_request"/);
   await attack('two Authorization headers', '/orders/1', [['Authorization', `Bearer ${t}`], ['Authorization', `Bearer ${good({ sub: 'x' })}`]], 400, 'token-ambiguous', /error="invalid_request"/);
   await attack('two Authorization headers, one not bearer', '/orders/1', [['Authorization', 'Basic eA=='], ['Authorization', `Bearer ${t}`]], 400, 'token-ambiguous', /error="invalid_request"/);
 });

@@ -146,10 +146,6 @@ export const validateJwt = definePolicy({
     const scheme = header !== undefined ? config['require-scheme'] : '';
     const schemeLower = scheme.toLowerCase();
     const maxSize = config['max-token-size'];
-    if (query !== undefined && !config['forward-token']) {
-      // the proxy forwards the raw query string; removing one parameter needs an Exchange field
-      throw new ConfigError('forward-token: false is not supported with query-parameter-name yet', ['forward-token']);
-    }
 
     // -- keys
     const staticKeys = loadStaticKeys(config, ctx);
@@ -244,6 +240,7 @@ export const validateJwt = definePolicy({
       if (removeToken) {
         if (header !== undefined) delete up[header];
         else if (cookie !== undefined) stripCookie(up, cookie);
+        else ex.backendQuery = stripQueryParam(ex.backendQuery ?? ex.query, query!);
       }
       return undefined;
     };
@@ -284,7 +281,9 @@ export const validateJwt = definePolicy({
           token = value.slice(sp + 1);
         }
         if (token === '' || /[\s,]/.test(token)) return { code: 'token-malformed', detail: `The ${header} header must be "${scheme === '' ? '<token>' : `${scheme} <token>`}".` };
-        if (ex.query !== '' && ex.query.includes('access_token=') && ex.queryParams.has('access_token')) {
+        // RFC 6750 §2.3 query token next to the header one (also when its name is percent-encoded)
+        const q = ex.query;
+        if (q !== '' && (q.indexOf('%') !== -1 || q.indexOf('access_token') !== -1) && ex.queryParams.has('access_token')) {
           return { code: 'token-ambiguous', detail: 'The request carries a token in more than one place.' };
         }
         return token;
@@ -345,6 +344,18 @@ function cookieValues(header: string | undefined, name: string): string[] {
     if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
   }
   return out;
+}
+
+/** the raw query without every parameter whose (decoded) name is `name`; other parameters keep their encoding */
+export function stripQueryParam(query: string, name: string): string {
+  if (query === '') return query;
+  return query.split('&').filter((pair) => {
+    const eq = pair.indexOf('=');
+    const raw = (eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, ' ');
+    let decoded = raw;
+    try { decoded = decodeURIComponent(raw); } catch { /* keep raw */ }
+    return decoded !== name;
+  }).join('&');
 }
 
 function stripCookie(up: Record<string, string | string[]>, name: string): void {

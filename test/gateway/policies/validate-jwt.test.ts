@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateJwt } from '../../../src/gateway/policies/validate-jwt.js';
+import { validateJwt, stripQueryParam } from '../../../src/gateway/policies/validate-jwt.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import type { Reply } from '../../../src/gateway/reply.js';
 import { build, exchange, run, testContext, type TestContext } from '../jwt/context.js';
@@ -153,7 +153,7 @@ test('forward-claims overwrite a forged header, and remove it when the claim is 
   }
 });
 
-test('forward-token false removes the token from the header or the cookie', async () => {
+test('forward-token false removes the token from the header, the cookie or the query', async () => {
   const h = await build(validateJwt, { ...base, 'forward-token': false });
   const ex = exchange({ headers: bearer(good()) });
   assert.equal(await run(h, ex), undefined);
@@ -162,6 +162,11 @@ test('forward-token false removes the token from the header or the cookie', asyn
   const exc = exchange({ headers: [['Cookie', `theme=dark; at=${good()}; lang=en`]] });
   assert.equal(await run(hc, exc), undefined);
   assert.equal(exc.upstreamHeaders.cookie, 'theme=dark; lang=en');
+  const hq = await build(validateJwt, { ...base, 'query-parameter-name': 'token', 'forward-token': false });
+  const exq = exchange({ query: `a=1&token=${good()}&b=%20x` });
+  assert.equal(await run(hq, exq), undefined);
+  assert.equal(exq.backendQuery, 'a=1&b=%20x');
+  assert.equal(stripQueryParam('to%6Ben=x&a=b+c&token&z', 'token'), 'a=b+c&z');
   const keep = await build(validateJwt, base);
   const ex2 = exchange({ headers: bearer(good()) });
   await run(keep, ex2);
@@ -176,6 +181,8 @@ test('reads the token from a custom header, query parameter or cookie', async ()
   assert.equal(await run(hq, exchange({ query: `access_token=${t}` })), undefined);
   assertRejected(await run(hq, exchange({ query: `access_token=${t}&access_token=${t}` })), 400, 'token-ambiguous');
   assertRejected(await run(hq, exchange({ query: `access_token=${t}`, headers: bearer(t) })), 400, 'token-ambiguous');
+  const hb = await build(validateJwt, base);
+  assertRejected(await run(hb, exchange({ query: `access%5Ftoken=${t}`, headers: bearer(t) })), 400, 'token-ambiguous');
   const hc = await build(validateJwt, { ...base, 'cookie-name': 'at' });
   assert.equal(await run(hc, exchange({ headers: [['Cookie', `at=${t}`]] })), undefined);
   assertRejected(await run(hc, exchange({ headers: [['Cookie', `at=${t}`], ['Cookie', `at=${t}`]] })), 400, 'token-ambiguous');
