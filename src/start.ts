@@ -53,7 +53,7 @@ export async function start(configFile: string): Promise<number> {
     } else {
       let gateway: Gateway;
       try {
-        gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false }), metrics });
+        gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false, access: true }), metrics });
       } catch (err) {
         if (err instanceof ConfigInvalid) {
           process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
@@ -188,7 +188,7 @@ async function runWorker(configFile: string): Promise<number> {
   const logger = createLogger(level).child({ worker: cluster.worker?.id });
   const metrics = new Metrics();
   client.AggregatorRegistry.setRegistries([metrics.registry]);
-  const gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(level, { sync: false }), metrics });
+  const gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics });
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });

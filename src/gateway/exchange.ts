@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Headers } from './reply.js';
@@ -75,8 +76,8 @@ export class Exchange {
   bytesOut = 0;
   /** backend time in ms (NaN when the backend was not called) */
   backendMs = Number.NaN;
-  /** cancelled when the client goes away */
-  readonly abort = new AbortController();
+  /** emits `abort` when the client goes away (undici accepts it as a request signal) */
+  readonly signal = new CancelSignal();
   /** the error that sent the request to `on-error`, if any */
   error: { status: number; code: string } | undefined = undefined;
 
@@ -140,6 +141,21 @@ export class Exchange {
   /** Set a named variable. */
   setVar(name: string, value: unknown): void {
     (this.vars ??= {})[name] = value;
+  }
+}
+
+/**
+ * A request's cancellation signal: an EventEmitter with `aborted`, which undici accepts as a
+ * `signal`. An AbortController costs a DOMException (with a stack trace) per abort and EventTarget
+ * listeners per request; this is a plain emitter (measured: AbortController + its listener were
+ * ~5% of the gateway's busy CPU in a profile of the no-policy proxy).
+ */
+export class CancelSignal extends EventEmitter {
+  aborted = false;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
   }
 }
 

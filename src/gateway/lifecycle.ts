@@ -286,7 +286,7 @@ function discard(body: UpstreamResponse['body']): void {
 /** The exchange is over: metrics, access log, done callbacks. */
 function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): void {
   const res = ex.res!;
-  if (!res.writableFinished) ex.abort.abort();
+  if (!res.writableFinished) ex.signal.abort();
   const status = ex.status || (res.headersSent ? res.statusCode : 499);
   ex.status = status;
   const total = performance.now() - ex.startTime;
@@ -303,7 +303,7 @@ function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): vo
     gw.metrics.requests.labels('', '', String(status)).inc();
   }
   // bytes written on the connection for this response (HTTP/2 multiplexes: not per stream there)
-  const written = ex.req.socket.bytesWritten;
+  const written = ex.req.socket?.bytesWritten;
   ex.bytesOut = typeof written === 'number' ? written - bytesWrittenAtStart : 0;
   const cl = ex.req.headers['content-length'];
   ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.requestBody instanceof BodyLimit ? ex.requestBody.bytes : 0;

@@ -111,7 +111,7 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
   }
   let body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
-  const opts = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.abort.signal };
+  const opts = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };
   let attempt = 0;
   for (;;) {
     try {
@@ -119,7 +119,7 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
       return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { code?: string };
-      if (attempt === 0 && !hasBody && backend.config.retry && IDEMPOTENT.has(ex.method) && CONNECTION_FAILED.has(e.code ?? '') && !ex.abort.signal.aborted) {
+      if (attempt === 0 && !hasBody && backend.config.retry && IDEMPOTENT.has(ex.method) && CONNECTION_FAILED.has(e.code ?? '') && !ex.signal.aborted) {
         attempt++;
         continue;
       }
@@ -134,7 +134,7 @@ export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause
   if (e instanceof BodyTooLarge || e.code === 'body-too-large' || cause?.code === 'body-too-large') {
     return problem(413, 'body-too-large', 'The request body is larger than this API accepts.');
   }
-  if (ex.abort.signal.aborted) return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
+  if (ex.signal.aborted) return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
   switch (e.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':

@@ -216,6 +216,7 @@ export class Gateway {
     const timer = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, deadline);
     await closed;
     clearTimeout(timer);
+    this.accessLog?.flush();
     await this.runtime.close();
   }
 }

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../exchange.js';
 import { Readable } from 'node:stream';
 import { brotliDecompress, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 
@@ -17,7 +18,7 @@ export type ReadResult =
   | { kind: 'over'; chunks: Buffer[]; received: number }
   | { kind: 'error'; message: string };
 
-export function readLimited(stream: Readable, limit: number, signal?: AbortSignal): Promise<ReadResult> {
+export function readLimited(stream: Readable, limit: number, signal?: CancelSignal): Promise<ReadResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -29,7 +30,7 @@ export function readLimited(stream: Readable, limit: number, signal?: AbortSigna
       stream.off('end', onEnd);
       stream.off('error', onError);
       stream.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
+      signal?.removeListener('abort', onAbort);
       resolve(r);
     };
     const onData = (chunk: Buffer | string) => {
@@ -50,7 +51,8 @@ export function readLimited(stream: Readable, limit: number, signal?: AbortSigna
     stream.once('end', onEnd);
     stream.once('error', onError);
     stream.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) { finish({ kind: 'error', message: 'aborted' }); return; }
+    signal?.once('abort', onAbort);
     stream.resume();
   });
 }

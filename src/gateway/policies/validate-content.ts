@@ -222,7 +222,7 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
       if (length < 0 && limits.sizeAction === 'prevent') ex.requestBody = countingStream(ex, limits.maxSize);
       return undefined;
     }
-    const read = await readLimited(ex.req, limits.maxSize, ex.abort.signal);
+    const read = await readLimited(ex.req, limits.maxSize, ex.signal);
     if (read.kind === 'error') return problem(400, 'request-body-incomplete', 'The request body ended before it was complete.');
     if (read.kind === 'over') {
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'max-size', message: `is larger than ${limits.maxSize} bytes`, action: limits.sizeAction }];
@@ -308,7 +308,7 @@ function outboundHandler(ops: Map<string, CompiledResponses>, limits: Limits, re
       }
     } else {
       const stream = res.body as Readable;
-      const read = await readLimited(stream, limits.maxSize, ex.abort.signal);
+      const read = await readLimited(stream, limits.maxSize, ex.signal);
       if (read.kind === 'error') return problem(502, 'backend-response-incomplete', 'The backend response ended before it was complete.');
       if (read.kind === 'over') {
         const v = sizeViolation();
