@@ -229,3 +229,45 @@ export class RemoteKeySource {
 
 const NONE: readonly VerifyKey[] = Object.freeze([]);
 const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * Process-wide registry of key sources, reference-counted across config loads: a reload that
+ * keeps the same discovery URL and options reuses the loaded keys instead of answering 503 while
+ * a new source fetches them. A source whose last user is gone is closed after a grace period
+ * (the old config is usually closed just after the new one is built, or just before).
+ */
+const LIVE = new Map<string, { source: RemoteKeySource; refs: number; closing: NodeJS.Timeout | undefined }>();
+const GRACE_MS = 10_000;
+
+export function acquireSource(opts: RemoteSourceOptions, logger: Logger, metrics: Metrics): { source: RemoteKeySource; release: () => void } {
+  const key = JSON.stringify(opts);
+  let entry = LIVE.get(key);
+  if (entry === undefined) {
+    const source = new RemoteKeySource(opts, logger, metrics);
+    entry = { source, refs: 0, closing: undefined };
+    LIVE.set(key, entry);
+    source.start();
+  }
+  const e = entry;
+  if (e.closing !== undefined) {
+    clearTimeout(e.closing);
+    e.closing = undefined;
+  }
+  e.refs++;
+  let released = false;
+  return {
+    source: e.source,
+    release: () => {
+      if (released) return;
+      released = true;
+      e.refs--;
+      if (e.refs > 0) return;
+      e.closing = setTimeout(() => {
+        if (e.refs > 0) return;
+        e.source.close();
+        if (LIVE.get(key) === e) LIVE.delete(key);
+      }, GRACE_MS);
+      e.closing.unref();
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { ConfigError } from '../../config/errors.js';
 import { duration, size } from '../../config/units.js';
 import { ALGORITHM_NAMES, DEFAULT_ALGORITHMS, algSpec } from '../jwt/algorithms.js';
 import { keyFromJwk, keyFromPem, keyFromSecret, KeyImportError, type VerifyKey } from '../jwt/keys.js';
-import { RemoteKeySource, expectedIssuer, type RemoteSourceOptions } from '../jwt/remote-source.js';
+import { acquireSource, expectedIssuer, type RemoteSourceOptions } from '../jwt/remote-source.js';
 import { FetchError } from '../jwt/fetch.js';
 import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
@@ -167,16 +167,14 @@ export const validateJwt = definePolicy({
         allowInsecureHttp: config['allow-insecure-http'],
       };
       const source = ctx.shared(`validate-jwt:keys:${JSON.stringify(opts)}`, () => {
-        let s: RemoteKeySource;
         try {
-          s = new RemoteKeySource(opts, ctx.logger, ctx.metrics);
+          const { source: s, release } = acquireSource(opts, ctx.logger, ctx.metrics);
+          ctx.onClose(release);
+          return s;
         } catch (e) {
           if (e instanceof FetchError) throw new ConfigError(e.message, path);
           throw e;
         }
-        s.start();
-        ctx.onClose(() => s.close());
-        return s;
       });
       ctx.readiness(`validate-jwt keys ${url}`, () => source.available);
       return source;

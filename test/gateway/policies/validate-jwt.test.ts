@@ -283,3 +283,18 @@ test('one key source per discovery URL is shared by every validate-jwt naming it
   assert.equal(idp.discoveryHits, 1);
   await c.close();
 });
+
+test('a config reload with the same discovery URL reuses the loaded keys (no 503 window)', async () => {
+  const idp = await startIdp([rsa]);
+  idps.push(idp);
+  const raw = { 'openid-config': idp.discoveryUrl, audiences: [AUD] };
+  const first = ctx();
+  await build(validateJwt, raw, first);
+  await eventually(() => [...first.checks.values()].every((f) => f()));
+  const second = ctx();
+  const h = await build(validateJwt, raw, second);
+  assert.ok([...second.checks.values()].every((f) => f()), 'ready at once');
+  await first.close();
+  assert.equal(await run(h, exchange({ headers: bearer(token(rsa, { iss: idp.issuer, aud: AUD })) })), undefined);
+  assert.equal(idp.discoveryHits, 1);
+});
