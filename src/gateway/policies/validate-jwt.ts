@@ -12,7 +12,7 @@ import { acquireSource, expectedIssuer, type RemoteSourceOptions } from '../jwt/
 import { FetchError } from '../jwt/fetch.js';
 import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
-import { RequiredClaims, compileClaimRules, encodeClaimHeader } from '../jwt/claims.js';
+import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
 import { bearerChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
 
@@ -249,7 +249,9 @@ export const validateJwt = definePolicy({
       if (failedClaim !== undefined) {
         return reject('token-claim-not-allowed', `The token's ${failedClaim.slice(0, 80)} claim does not allow this request.`);
       }
-      const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(r.claims[claim])]);
+      // the claims object is shared by every request that presents this token: make it immutable
+      deepFreeze(r.claims);
+      const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(claimValue(r.claims, claim))]);
       let bytes = 0;
       for (const h of headers) bytes += h[0].length + (h[1]?.length ?? 0);
       const a: Accepted = { claims: r.claims, headers };
@@ -330,6 +332,12 @@ function countHeader(raw: string[], lower: string): number {
     if (k.length === lower.length && k.toLowerCase() === lower) n++;
   }
   return n;
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
 }
 
 /** every value of cookie `name` in a Cookie header (several Cookie headers arrive joined by "; ") */

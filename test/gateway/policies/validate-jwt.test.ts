@@ -298,3 +298,23 @@ test('a config reload with the same discovery URL reuses the loaded keys (no 503
   assert.equal(await run(h, exchange({ headers: bearer(token(rsa, { iss: idp.issuer, aud: AUD })) })), undefined);
   assert.equal(idp.discoveryHits, 1);
 });
+
+test('cached claims are immutable, so one request cannot change what the next one sees', async () => {
+  const h = await build(validateJwt, base);
+  const t = good({ roles: ['user'] });
+  const ex1 = exchange({ headers: bearer(t) });
+  await run(h, ex1);
+  assert.throws(() => { (ex1.claims as Record<string, unknown>).roles = ['admin']; });
+  assert.throws(() => { ((ex1.claims as Record<string, unknown>).roles as string[]).push('admin'); });
+  const ex2 = exchange({ headers: bearer(t) });
+  await run(h, ex2);
+  assert.deepEqual(ex2.claims?.roles, ['user']);
+});
+
+test('forward-claims never forwards inherited properties', async () => {
+  const h = await build(validateJwt, { ...base, 'forward-claims': { constructor: 'X-C', 'org.id': 'X-Org' } });
+  const ex = exchange({ headers: [...bearer(good({ org: { id: 'o-1' } })), ['X-C', 'forged']] });
+  assert.equal(await run(h, ex), undefined);
+  assert.equal(ex.upstreamHeaders['x-c'], undefined);
+  assert.equal(ex.upstreamHeaders['x-org'], 'o-1');
+});
