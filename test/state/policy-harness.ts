@@ -1,0 +1,62 @@
+import type { IncomingMessage } from 'node:http';
+import pino from 'pino';
+import { Exchange } from '../../src/gateway/exchange.js';
+import type { PolicyContext } from '../../src/gateway/policy.js';
+import { compileTemplate } from '../../src/gateway/template.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { MemoryStore } from '../../src/state/memory.js';
+import type { CounterStore } from '../../src/state/types.js';
+import type { Reply } from '../../src/gateway/reply.js';
+
+/** A fake clock, a memory store on it, and a policy context around them. */
+export function harness(opts: { store?: CounterStore; location?: string; claims?: boolean } = {}) {
+  const clock = { t: Date.UTC(2026, 2, 1, 10, 0, 0) };
+  const store = opts.store ?? new MemoryStore({ now: () => clock.t, sweepIntervalMs: 0 });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const ctx: PolicyContext = {
+    configDir: '.',
+    location: opts.location ?? 'apis[0].policies.inbound[1].policy',
+    section: 'inbound',
+    api: { name: 'orders', prefix: '/orders' },
+    operation: undefined,
+    claimsAvailable: opts.claims ?? false,
+    logger: pino({ level: 'silent' }),
+    metrics,
+    store: () => store,
+    gateway: { trustedProxies: [] },
+    compileTemplate: (src: string, path: ReadonlyArray<string | number> = []) => {
+      try {
+        return compileTemplate(src, { claimsAvailable: opts.claims ?? false });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new ConfigError(err.message, path);
+        throw err;
+      }
+    },
+    readiness: () => {},
+    onClose: () => {},
+    shared: <T,>(_k: string, create: () => T) => create(),
+  } as unknown as PolicyContext;
+  return { clock, store, ctx, metrics };
+}
+
+/** A request as the pipeline would hand it to a policy. */
+export function exchange(headers: Record<string, string> = {}, ip = '198.51.100.7', claims?: Record<string, unknown>): Exchange {
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
+  const req = { headers: lower, method: 'GET', url: '/orders/1' } as unknown as IncomingMessage;
+  const ex = new Exchange(req, null, 'req-1', ip, { name: 'http', protocol: 'http', crl: [] }, 'GET', '/orders/1', '', 0);
+  ex.api = { name: 'orders', prefix: '/orders' };
+  ex.claims = claims;
+  return ex;
+}
+
+/** Finish an exchange as the server does once the response is sent. */
+export function done(ex: Exchange, status: number, bytesIn = 0, bytesOut = 0): void {
+  ex.status = status;
+  ex.bytesIn = bytesIn;
+  ex.bytesOut = bytesOut;
+  ex.finish();
+}
+
+export type Outcome = Reply | undefined;
