@@ -275,12 +275,13 @@ export const validateJwt = definePolicy({
           const head = sp === -1 ? value : value.slice(0, sp);
           if (head.toLowerCase() !== schemeLower) {
             return value.slice(0, scheme.length).toLowerCase() === schemeLower && /^[\s]/.test(value.slice(scheme.length))
-              ? { code: 'token-malformed', detail: `The ${header} header must be "${scheme} <token>".` }
+              ? { code: 'token-malformed', detail: SHAPE }
               : MISSING;
           }
           token = value.slice(sp + 1);
         }
-        if (token === '' || /[\s,]/.test(token)) return { code: 'token-malformed', detail: `The ${header} header must be "${scheme === '' ? '<token>' : `${scheme} <token>`}".` };
+        // (whitespace inside the token is refused after the cache lookup: a cached token has none)
+        if (token === '') return { code: 'token-malformed', detail: SHAPE };
         // RFC 6750 §2.3 query token next to the header one (also when its name is percent-encoded)
         const q = ex.query;
         if (q !== '' && (q.indexOf('%') !== -1 || q.indexOf('access_token') !== -1) && ex.queryParams.has('access_token')) {
@@ -305,6 +306,7 @@ export const validateJwt = definePolicy({
       if (found.length > maxSize) return TOO_LARGE;
       return found;
     };
+    const SHAPE = `The ${header} header must be "${scheme === '' ? '<token>' : `${scheme} <token>`}".`;
     const TOO_LARGE: TokenFailure = { code: 'token-too-large', detail: `The token is larger than ${maxSize} bytes.` };
 
     return (ex) => {
@@ -314,6 +316,7 @@ export const validateJwt = definePolicy({
       const now = Date.now();
       const hit = cache.get(token, now);
       if (hit !== undefined) return accept(ex, hit);
+      if (header !== undefined && /[\s,]/.test(token)) return reject('token-malformed', SHAPE);
       if (!validator.keysAvailable()) return unavailable;
       const r = validator.validate(token, now);
       if (r instanceof Promise) return r.then((v) => finish(ex, token, v), () => unavailable);
