@@ -175,13 +175,21 @@ export class Authenticator {
     const key = found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`;
     const userId = found?.user.id;
     await this.db.run('INSERT INTO lockouts (key, updated_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, now]);
-    const slot = await this.db.one<{ failures: number; recent: string; lockouts: number }>(
-      'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, recent, lockouts',
-      [key, now, now]);
     const threshold = this.cfg.lockout.threshold;
     const hash = found?.hash ?? await this.#dummy;
+    // reserve a slot; when every slot is held by attempts still in flight (not a lockout yet),
+    // wait for them to finish rather than refuse a sign-in that may well be correct
+    let slot: { failures: number; recent: string; lockouts: number } | undefined;
+    for (let tries = 0; ; tries++) {
+      slot = await this.db.one<{ failures: number; recent: string; lockouts: number }>(
+        'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, recent, lockouts',
+        [key, Date.now(), Date.now()]);
+      if (!slot || Number(slot.failures) <= threshold) break;
+      await this.#release(key);
+      if (tries >= 40) break;
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
+    }
     if (!slot || Number(slot.failures) > threshold) {
-      if (slot) await this.#release(key);
       await verifyPassword(await this.#dummy, password); // same work as a real attempt
       return { ok: false, reason: 'locked', userId };
     }

@@ -57,6 +57,13 @@ describe('smart lockout', () => {
     assert.equal((await grant(t, 'erin', PASSWORD)).status, 400, 'locked after the parallel burst');
   });
 
+  test('parallel sign-ins with the correct password all succeed (in-flight attempts are not a lockout)', async () => {
+    const t = await start({ threshold: 3, duration: '1h' });
+    await t.addUser({ username: 'hal', password: PASSWORD });
+    const results = await Promise.all(Array.from({ length: 12 }, () => grant(t, 'hal', PASSWORD)));
+    assert.deepEqual(results.map((r) => r.status), results.map(() => 200));
+  });
+
   test('the lockout ends after its duration and grows on repeated lockouts', async () => {
     const t = await start({ threshold: 2, duration: '1s', 'max-duration': '1h' });
     await t.addUser({ username: 'frank', password: PASSWORD });
