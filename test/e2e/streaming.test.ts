@@ -47,6 +47,8 @@ function generator(total: number): { stream: Readable; digest: () => string } {
   return { stream, digest: () => hash.digest('hex') };
 }
 
+const samplers = new Set<NodeJS.Timeout>();
+
 /** Sample a process's RSS every `ms` until stopped; returns the peak. */
 function sampleRss(pid: number, ms = 50): { stop: () => { peak: number; samples: number } } {
   let peak = 0;
@@ -54,6 +56,8 @@ function sampleRss(pid: number, ms = 50): { stop: () => { peak: number; samples:
   const t = setInterval(() => {
     try { peak = Math.max(peak, rssOf(pid)); samples++; } catch { /* process gone */ }
   }, ms);
+  t.unref();
+  samplers.add(t);
   return { stop: () => { clearInterval(t); try { peak = Math.max(peak, rssOf(pid)); samples++; } catch { /* gone */ } return { peak, samples }; } };
 }
 
@@ -102,6 +106,7 @@ apis:
 });
 
 after(async () => {
+  for (const t of samplers) clearInterval(t);
   if (gw && gw.proc.exitCode !== null) console.error(`gateway exited with ${gw.proc.exitCode}:\n${gw.text.join('\n')}`);
   await gw?.stop();
   await backend?.close();
