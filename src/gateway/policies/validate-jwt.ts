@@ -180,6 +180,7 @@ export const validateJwt = definePolicy({
       return source;
     });
     if (!config['require-signed-tokens']) ctx.logger.warn('require-signed-tokens is false: unsigned tokens are accepted');
+    if (config.audiences.length === 0) ctx.logger.warn('validate-jwt without audiences accepts tokens issued for any audience');
 
     const validator = new TokenValidator({
       algorithms: resolveAlgorithms(config, staticKeys),
