@@ -145,6 +145,10 @@ export class MemoryStore implements CounterStore {
     return true;
   }
 
+  started(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { CounterStore } from './types.js';
+import type { PolicyContext } from '../gateway/policy.js';
 
 /**
  * What rate-limit-by-key and quota-by-key share: counter keys, increment conditions, the
@@ -100,4 +101,20 @@ export function seconds(ms: number): number {
 export function parseCount(s: string | undefined): number | undefined {
   if (s === undefined || !/^\d{1,15}$/.test(s)) return undefined;
   return Number(s);
+}
+
+/** How long a new gateway waits for its store before it reports ready anyway (then on-store-error applies). */
+export const STORE_STARTUP_GRACE_MS = 5000;
+
+/**
+ * Register (once per config) a readiness check: the gateway is not ready until its counter store
+ * has connected, or STORE_STARTUP_GRACE_MS have passed. A store that fails later does not make the
+ * gateway unready: `on-store-error` decides what its calls get.
+ */
+export function storeReadiness(ctx: PolicyContext, store: CounterStore): void {
+  ctx.shared('gatehouse:counter-store-readiness', () => {
+    const since = Date.now();
+    ctx.readiness('counter-store', () => store.started() || Date.now() - since > STORE_STARTUP_GRACE_MS);
+    return true;
+  });
 }

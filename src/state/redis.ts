@@ -60,6 +60,7 @@ export class RedisStore implements CounterStore {
   private readonly id = randomBytes(6).toString('hex');
   private seq = 0;
   private connected = false;
+  private everReady = false;
   private closing = false;
   private readonly logger: Logger;
   private readonly errors;
@@ -115,6 +116,7 @@ export class RedisStore implements CounterStore {
 
     this.client.on('ready', () => {
       this.connected = true;
+      this.everReady = true;
       this.breaker.up();
       this.up.set({ store: this.kind }, 1);
     });
@@ -133,6 +135,10 @@ export class RedisStore implements CounterStore {
 
   ready(): boolean {
     return this.connected && !this.breaker.isOpen;
+  }
+
+  started(): boolean {
+    return this.everReady;
   }
 
   async close(): Promise<void> {

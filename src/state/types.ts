@@ -11,6 +11,8 @@ export interface CounterStore {
   readonly kind: 'memory' | 'redis' | 'redis-cluster';
   /** true while the store can answer (memory: always; Redis: connected and circuit closed) */
   ready(): boolean;
+  /** true once the store has been ready at least once (memory: always) */
+  started(): boolean;
   close(): Promise<void>;
 
   /**

@@ -5,7 +5,7 @@ import type { Exchange } from '../exchange.js';
 import { duration } from '../../config/units.js';
 import type { QuotaDecision, QuotaLimits } from '../../state/types.js';
 import {
-  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, seconds,
+  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, seconds,
 } from '../../state/policy-support.js';
 
 export const QuotaByKeyConfig = z
@@ -64,6 +64,7 @@ export const quotaByKey = definePolicy({
   create(config: Config, ctx) {
     const store = ctx.store();
     checkWorkers(store, 'quota-by-key');
+    storeReadiness(ctx, store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const limits: QuotaLimits = {
       calls: config.calls,

@@ -6,11 +6,19 @@ import { duration } from '../../config/units.js';
 import { ConfigError } from '../../config/errors.js';
 import type { SlidingDecision } from '../../state/types.js';
 import {
-  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, parseCount, seconds,
+  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, parseCount, seconds,
 } from '../../state/policy-support.js';
 
 export const RateLimitByKeyConfig = z.strictObject({
-  calls: z.number().int().min(1).describe('Calls (units of `increment-count`) admitted per key in any window of `renewal-period`.'),
+  calls: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .describe(
+      'Calls (units of `increment-count`) admitted per key in any window of `renewal-period`. The window keeps one entry per ' +
+        'admitted call, so for large counts over long periods use quota-by-key.',
+    ),
   'renewal-period': duration({ min: 1, max: 31 * 86400 }).describe('Length of the sliding window, in seconds (or `1m`, `1h`).'),
   'counter-key': z
     .string()
@@ -56,6 +64,7 @@ export const rateLimitByKey = definePolicy({
   create(config: Config, ctx) {
     const store = ctx.store();
     checkWorkers(store, 'rate-limit-by-key');
+    storeReadiness(ctx, store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const inc = config['increment-count'];
     let weightOf: (ex: Exchange) => number;

@@ -184,7 +184,7 @@ describe('rate-limit-by-key', () => {
 
   it('applies on-store-error when the store cannot answer: allow by default, 503 with deny', async () => {
     const down = {
-      kind: 'redis', ready: () => false, close: async () => {},
+      kind: 'redis', ready: () => false, started: () => true, close: async () => {},
       slidingHit: async () => null, slidingRefund: async () => {}, quotaHit: async () => null, quotaAdd: async () => {},
     } as CounterStore;
     const allow = make({ calls: 1, 'renewal-period': 60, 'counter-key': 'k' }, harness({ store: down }));
