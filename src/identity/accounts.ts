@@ -145,6 +145,8 @@ export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFai
  */
 export class Authenticator {
   #dummy: Promise<string>;
+  /** called once per attempt with its outcome (metrics) */
+  onResult?: (result: 'success' | AuthFailure, lockedNow: boolean) => void;
 
   constructor(
     private readonly users: UserStore,
@@ -160,6 +162,7 @@ export class Authenticator {
 
   async authenticate(login: string, password: string, meta: { ip?: string; via: string; clientId?: string }): Promise<AuthResult> {
     const res = await this.#attempt(String(login ?? ''), String(password ?? ''));
+    this.onResult?.(res.ok ? 'success' : res.reason, !!(res as { lockedNow?: boolean }).lockedNow);
     const base = { audit: res.ok ? 'sign-in.success' : 'sign-in.failure', via: meta.via, ip: meta.ip, client_id: meta.clientId };
     if (res.ok) this.logger.info({ ...base, sub: res.user.id }, 'sign-in succeeded');
     else {

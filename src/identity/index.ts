@@ -90,8 +90,16 @@ export async function startIdentity(
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
 
+  if (opts.metrics) {
+    const signIns = opts.metrics.counter('gatehouse_identity_sign_ins_total', 'Password sign-ins (grant and page) by result', ['result']);
+    const lockouts = opts.metrics.counter('gatehouse_identity_lockouts_total', 'Accounts locked by smart lockout');
+    auth.onResult = (result, lockedNow) => { signIns.labels(result).inc(); if (lockedNow) lockouts.inc(); };
+  }
+  const tokens = opts.metrics?.counter('gatehouse_identity_tokens_issued_total', 'Tokens issued by grant type', ['grant_type']);
+  const onTokenIssued = tokens ? (g: string) => tokens.labels(g).inc() : undefined;
+
   let loaded = await keys.load();
-  const build = (k: typeof loaded) => buildProvider({ cfg: config, keys: k, Adapter, users: users_, auth, logger, page });
+  const build = (k: typeof loaded) => buildProvider({ cfg: config, keys: k, Adapter, users: users_, auth, logger, page, onTokenIssued });
   let provider = await build(loaded);
   let callback = provider.callback();
 

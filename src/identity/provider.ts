@@ -14,6 +14,8 @@ export interface ProviderDeps {
   auth: Authenticator;
   logger: Logger;
   page: PageContext;
+  /** counts issued tokens by grant type */
+  onTokenIssued?: (grantType: string) => void;
 }
 
 const OIDC = new Set(OIDC_SCOPES);
@@ -172,6 +174,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
 
   // audit: token issuance (no token values)
   provider.on('grant.success', (ctx: any) => {
+    d.onTokenIssued?.(String(ctx.oidc.params?.grant_type ?? ''));
     logger.info({ audit: 'token.issued', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.entities?.Account?.accountId, ip: ctx.ip }, 'token issued');
   });
   provider.on('grant.error', (ctx: any, err: any) => {

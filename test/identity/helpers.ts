@@ -42,7 +42,7 @@ export interface TestIdentity {
  * Start an identity provider in-process on a fresh SQLite database (or `database`) with the
  * given config overrides. The issuer is its own address (http://127.0.0.1:PORT/auth).
  */
-export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string } = {}): Promise<TestIdentity> {
+export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string; metrics?: import('../../src/observability/metrics.js').Metrics } = {}): Promise<TestIdentity> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gatehouse-identity-'));
   const port = opts.port ?? await freePort();
   const issuer = `http://127.0.0.1:${port}/auth`;
@@ -54,7 +54,7 @@ export async function startTestIdentity(overrides: Record<string, unknown> = {},
     ...overrides,
   });
   const { logger, lines } = memoryLogger();
-  const running = await startIdentity(config, { configDir: dir, logger });
+  const running = await startIdentity(config, { configDir: dir, logger, metrics: opts.metrics });
   const services = await openIdentity(config, dir);
   return {
     issuer, url: `http://127.0.0.1:${running.port}`, port: running.port, dir, config, services, logs: lines,

@@ -193,3 +193,25 @@ describe('identity provider as seen by a relying party (openid-client)', () => {
     assert.ok(!(await bad.text()).includes('at '), 'no stack trace');
   });
 });
+
+describe('identity metrics', () => {
+  test('counts sign-ins by result, lockouts and tokens by grant type', async () => {
+    const { Metrics } = await import('../../src/observability/metrics.js');
+    const metrics = new Metrics({ defaultMetrics: false });
+    const t = await startTestIdentity({ ...EXAMPLE, lockout: { threshold: 2, duration: '1h' } }, { metrics });
+    try {
+      await t.addUser({ username: 'mia', password: PASSWORD });
+      await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'mia', password: PASSWORD, scope: 'orders.read' });
+      for (const p of ['a1', 'a2']) await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'mia', password: p });
+      await tokenRequest(t, { grant_type: 'client_credentials', scope: 'orders.read' }, { id: 'billing-svc', secret: SECRET });
+      const text = await metrics.registry.metrics();
+      assert.match(text, /gatehouse_identity_sign_ins_total\{result="success"\} 1/);
+      assert.match(text, /gatehouse_identity_sign_ins_total\{result="wrong-password"\} 2/);
+      assert.match(text, /gatehouse_identity_lockouts_total 1/);
+      assert.match(text, /gatehouse_identity_tokens_issued_total\{grant_type="client_credentials"\} 1/);
+      assert.match(text, /gatehouse_identity_tokens_issued_total\{grant_type="password"\} 1/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
