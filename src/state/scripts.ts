@@ -9,6 +9,7 @@
  */
 
 const NOW = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
 local now
 if ARGV[#ARGV] ~= '' then now = tonumber(ARGV[#ARGV]) else
   local t = redis.call('TIME'); now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000

@@ -52,6 +52,13 @@ apis:
       inbound:
         - base
         - rate-limit-by-key: { calls: 10, renewal-period: 60, counter-key: "{request.ip}", increment-count: "{request.header.X-Cost}" }
+  - name: byip
+    path: /byip
+    backend: b
+    policies:
+      inbound:
+        - base
+        - rate-limit-by-key: { calls: 5, renewal-period: 60, counter-key: "{request.ip}" }
   - name: quota
     path: /quota
     backend: b
@@ -122,6 +129,16 @@ apis:
     const r = await get('/limited/x', { 'x-api-key': '(missing)' });
     assert.equal(r.status, 200, 'a literal "(missing)" key is its own counter');
     await r.arrayBuffer();
+  });
+
+  it('cannot be dodged by forging X-Forwarded-For when the key is the client IP', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const r = await get('/byip/x', { 'x-forwarded-for': `203.0.113.${i}`, forwarded: `for=198.51.100.${i}` });
+      statuses.push(r.status);
+      await r.arrayBuffer();
+    }
+    assert.equal(statuses.filter((s) => s === 200).length, 5, 'the socket address is the key; forged headers from an untrusted peer are ignored');
   });
 
   it('counts only the responses that match increment-condition, and a burst cannot overshoot', async () => {

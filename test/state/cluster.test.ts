@@ -33,13 +33,21 @@ describe('redis-cluster store (3 private masters)', { skip }, () => {
     assert.equal(ds.filter((d) => d!.allowed).length, 100);
   });
 
+  it('keeps a counter whose key contains braces in one slot (a client cannot split or steer its hash tag)', async () => {
+    for (const key of ['rl:x:=}{evil}', 'rl:x:={', 'rl:x:=a}b{c}']) {
+      const ds = await Promise.all(Array.from({ length: 5 }, () => store.slidingHit(key, 2, 60_000, 1)));
+      assert.ok(ds.every((d) => d !== null), `${key}: every call answered (no CROSSSLOT)`);
+      assert.equal(ds.filter((d) => d!.allowed).length, 2, key);
+    }
+  });
+
   it('spreads counters over the masters, each counter in one slot', async () => {
     for (let i = 0; i < 60; i++) {
       assert.ok(await store.slidingHit(`rl:x:=user-${i}`, 5, 60_000, 1));
       assert.ok(await store.quotaHit(`q:x:=user-${i}`, { calls: 5, bytes: undefined, periodMs: 60_000, anchorMs: 0 }, 1));
     }
     const perNode = cluster.nodes.map((n) => Number(spawnSync('redis-cli', ['-p', String(n.port), 'dbsize'], { encoding: 'utf8' }).stdout.trim()));
-    assert.equal(perNode.reduce((a, b) => a + b, 0), 60 * 3 + 2, 'log, sum and quota of every key (and the first test\'s counter)');
+    assert.equal(perNode.reduce((a, b) => a + b, 0), 60 * 3 + 2 + 3 * 2, 'log, sum and quota of every key (and the earlier tests\' counters)');
     assert.ok(perNode.every((c) => c > 0), `every master holds counters: ${perNode.join(', ')}`);
   });
 });
