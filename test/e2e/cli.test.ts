@@ -1,0 +1,339 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, runCli, writeConfig } from '../helpers/gateway.js';
+
+/**
+ * The `gatehouse` command line: version, help, usage errors (exit 2), `validate` with a summary
+ * (exit 0) or every located error (exit 1), and `start` refusing an invalid config.
+ */
+
+const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** 1-based line number of the first line of `text` containing `marker`. */
+function lineOf(text: string, marker: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(marker));
+  assert.ok(i >= 0, `marker ${marker} not in the config`);
+  return i + 1;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Assert that `stderr` has an error `file:line:column: path: ...` for this path at this line. */
+function assertLocated(stderr: string, file: string, line: number, path: string, message?: RegExp): void {
+  const re = new RegExp(`^${escape(file)}:${line}:(\\d+): ${escape(path)}: (.*)$`, 'm');
+  const m = re.exec(stderr);
+  assert.ok(m, `expected an error at ${file}:${line} for ${path}; got:\n${stderr}`);
+  assert.ok(Number(m[1]) >= 1, 'the column is 1-based');
+  if (message) assert.match(m[2]!, message);
+}
+
+describe('gatehouse CLI basics', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const r = await runCli(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`\\b${escape(version)}\\b`));
+  });
+
+  it('--help prints the commands and exits 0', async () => {
+    const r = await runCli(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /start/);
+    assert.match(r.stdout, /validate/);
+    assert.match(r.stdout, /--config/);
+  });
+
+  it('start --help prints the usage and exits 0 without starting anything', async () => {
+    const r = await runCli(['start', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--config/);
+  });
+
+  it('an unknown command is a usage error: exit 2 with a message on stderr', async () => {
+    const r = await runCli(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /frobnicate/);
+  });
+
+  it('an unknown flag is a usage error: exit 2', async () => {
+    const file = writeConfig('gateway: { listen: { http: 0 } }\n');
+    for (const args of [['validate', '--config', file, '--frob'], ['start', '--config', file, '--nope'], ['--frob']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.stderr}`);
+      assert.ok(r.stderr.length > 0);
+    }
+  });
+
+  it('--config without a file is a usage error: exit 2', async () => {
+    const r = await runCli(['validate', '--config']);
+    assert.equal(r.code, 2);
+  });
+});
+
+describe('gatehouse validate', () => {
+  const VALID = `
+gateway:
+  listen: { http: 0 }
+  admin: { listen: 0 }
+backends:
+  orders: { url: "http://127.0.0.1:9001/api", timeout: 5s }
+policies:
+  inbound:
+    - set-header: { name: X-Global, value: "1" }
+apis:
+  - name: orders
+    path: /orders
+    backend: orders
+    policies:
+      inbound:
+        - base
+        - set-header: { name: X-Api, value: orders }
+      outbound:
+        - set-header: { name: Server, exists-action: delete }
+    operations:
+      - { id: get-order, method: GET, path: "/{id}" }
+      - { id: create-order, method: POST, path: / }
+  - name: health
+    path: /health
+    policies:
+      inbound:
+        - base: skip
+        - return-response: { status: 200, body: ok }
+`;
+
+  it('prints a summary of APIs, operations and policies per scope and exits 0', async () => {
+    const file = writeConfig(VALID);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /orders/);
+    assert.match(r.stdout, /\/orders/);
+    assert.match(r.stdout, /health/);
+    assert.match(r.stdout, /set-header/);
+    assert.match(r.stdout, /return-response/);
+    assert.match(r.stdout, /operation/i);
+    assert.ok(r.stdout.split('\n').length < 60, 'the summary fits on one screen');
+    assert.equal(r.stderr, '');
+  });
+
+  it('reads ./gatehouse.yaml when --config is not given', async () => {
+    const file = writeConfig(VALID);
+    const r = await runCli(['validate'], { cwd: dirname(file) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /orders/);
+  });
+
+  it('exits 1 with a clear message when the config file does not exist', async () => {
+    const r = await runCli(['validate', '--config', '/nonexistent/gatehouse.yaml']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not found/);
+  });
+
+  it('substitutes ${ENV:NAME} from the environment', async () => {
+    const file = writeConfig(`
+backends:
+  b: { url: "\${ENV:GH_TEST_BACKEND_URL}" }
+apis:
+  - { name: a, path: /a, backend: b }
+`);
+    const r = await runCli(['validate', '--config', file], { env: { GH_TEST_BACKEND_URL: 'http://127.0.0.1:9999' } });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('reports every schema error at once as file:line:column with its path, and exits 1', async () => {
+    const yaml = `gateway:
+  listen: { http: 0 }
+  colour: red                                   # unknown key
+backends:
+  b:
+    url: http://127.0.0.1:9001
+    timeout: 5 parsecs                          # bad duration
+apis:
+  - name: a
+    path: /a
+    backend: b
+    policies:
+      inbound:
+        - base
+        - set-header: { name: "bad header", value: x }   # invalid header name
+        - set-headr: { name: X-A, value: x }             # unknown policy
+      outbound:
+        - cors: { allowed-origins: ["*"] }               # not allowed in outbound
+`;
+    const file = writeConfig(yaml);
+    const r2 = await runCli(['validate', '--config', file]);
+    assert.equal(r2.code, 1, r2.stdout);
+    assertLocated(r2.stderr, file, lineOf(yaml, 'colour'), 'gateway.colour', /unknown key/i);
+    assertLocated(r2.stderr, file, lineOf(yaml, 'parsecs'), 'backends.b.timeout', /duration/i);
+    assertLocated(r2.stderr, file, lineOf(yaml, 'bad header'), 'apis[0].policies.inbound[1].set-header.name', /header name/i);
+    assertLocated(r2.stderr, file, lineOf(yaml, 'set-headr'), 'apis[0].policies.inbound[2].set-headr', /unknown policy/i);
+    assertLocated(r2.stderr, file, lineOf(yaml, '- cors'), 'apis[0].policies.outbound[0].cors', /outbound/);
+    assert.equal(r2.stdout, '', 'nothing on stdout when the config is invalid');
+  });
+
+  it('reports a missing ${ENV:NAME} variable at its position', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+  secret:
+    url: "\${ENV:GH_TEST_SURELY_NOT_SET}"
+apis:
+  - { name: a, path: /a, backend: b }
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'GH_TEST_SURELY_NOT_SET'), 'backends.secret.url', /GH_TEST_SURELY_NOT_SET/);
+  });
+
+  it('reports a missing ${ENV:NAME} variable together with the other errors of the file', async () => {
+    const yaml = `gateway:
+  colour: red
+backends:
+  b: { url: "\${ENV:GH_TEST_SURELY_NOT_SET}", timeout: 5 parsecs }
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'GH_TEST_SURELY_NOT_SET'), 'backends.b.url', /GH_TEST_SURELY_NOT_SET/);
+    assertLocated(r.stderr, file, lineOf(yaml, 'colour'), 'gateway.colour', /unknown key/i);
+    assertLocated(r.stderr, file, lineOf(yaml, 'parsecs'), 'backends.b.timeout', /duration/i);
+  });
+
+  it('reports a missing backend with its location', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+apis:
+  - name: a
+    path: /a
+    backend: nope
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'nope'), 'apis[0].backend', /nope/);
+  });
+
+  it('reports set-backend-service naming a backend that does not exist', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+apis:
+  - name: a
+    path: /a
+    backend: b
+    policies:
+      inbound:
+        - set-backend-service: { backend-id: ghost }
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'ghost'), 'apis[0].policies.inbound[0].set-backend-service.backend-id', /ghost/);
+  });
+
+  it('reports a section that omits base while the outer scope has policies there', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+policies:
+  inbound:
+    - set-header: { name: X-Global, value: g }
+apis:
+  - name: a
+    path: /a
+    backend: b
+    policies:
+      inbound:
+        - set-header: { name: X-Own, value: o }
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    const m = new RegExp(`^${escape(file)}:(\\d+):\\d+: apis\\[0\\]\\.policies\\.inbound: (.*)$`, 'm').exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const line = Number(m[1]);
+    assert.ok(line >= lineOf(yaml, '      inbound:') && line <= lineOf(yaml, 'X-Own'), `line ${line} points into the API's inbound section`);
+    assert.match(m[2]!, /base/);
+    assert.match(m[2]!, /base: skip/, 'the message says how to opt out');
+  });
+
+  it('reports several compile-stage errors at once', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+apis:
+  - name: a
+    path: /a
+    backend: missing-one
+  - name: c
+    path: /c
+    backend: missing-two
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'missing-one'), 'apis[0].backend');
+    assertLocated(r.stderr, file, lineOf(yaml, 'missing-two'), 'apis[1].backend');
+  });
+
+  it('reports YAML syntax errors with their position', async () => {
+    const yaml = `apis:
+  - name: a
+    path: /a
+   backend: [unclosed
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^${escape(file)}:\\d+:\\d+`, 'm'));
+  });
+
+  it('refuses a duplicate key (a second value would silently win)', async () => {
+    const yaml = `backends:
+  b: { url: "http://127.0.0.1:9001" }
+apis:
+  - name: a
+    path: /a
+    path: /b
+    backend: b
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^${escape(file)}:\\d+:\\d+`, 'm'));
+  });
+});
+
+describe('gatehouse start with an invalid config', () => {
+  it('exits 1 with the located errors on stderr and never listens', async () => {
+    const yaml = `gateway:
+  listen: { http: 0 }
+backends:
+  b: { url: "http://127.0.0.1:9001" }
+apis:
+  - name: a
+    path: /a
+    backend: b
+    policies:
+      inbound:
+        - no-such-policy: {}
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['start', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'no-such-policy'), 'apis[0].policies.inbound[0].no-such-policy', /unknown policy/i);
+    assert.doesNotMatch(r.stdout + r.stderr, /"msg":"listening"/);
+  });
+
+  it('exits 1 on a compile-stage error (missing backend) too', async () => {
+    const yaml = `gateway:
+  listen: { http: 0 }
+apis:
+  - name: a
+    path: /a
+    backend: nope
+`;
+    const file = writeConfig(yaml);
+    const r = await runCli(['start', '--config', file]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file, lineOf(yaml, 'nope'), 'apis[0].backend');
+    assert.doesNotMatch(r.stdout + r.stderr, /"msg":"listening"/);
+  });
+});
