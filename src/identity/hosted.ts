@@ -186,6 +186,15 @@ export function createHostedPages(d: HostedDeps) {
     if (!isEmail(email)) return again('Enter a valid email address.', 'email');
     const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
     if (policy) return again(policy, 'password');
+    const existing = await d.users.findByLogin(email);
+    if (existing && existing.email === normalizeLogin(email)) {
+      // answer as for a new account (no enumeration by sign-up) and tell the owner instead
+      const link = `${issuer}/account/reset`;
+      await d.mailer({ kind: 'account-exists', to: existing.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+      d.logger.info({ audit: 'sign-up.existing-email', sub: existing.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
+      if (back) return redirect(res, `${back}?created=1`);
+      return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+    }
     let user;
     try {
       user = await d.users.create({ email, username: username || undefined, passwordHash: await hashPassword(password, d.cfg.passwords.hash), roles: d.cfg['sign-up']['default-roles'] });

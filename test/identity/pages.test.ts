@@ -103,6 +103,16 @@ describe('hosted pages', () => {
     assert.equal(await t.services.users.findByLogin('newbie@example.com'), undefined);
   });
 
+  test('sign-up with an address that has an account answers as for a new one and mails the owner', async () => {
+    const b = new Browser(origin());
+    const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+    const r = await b.post(actionOf(html), { csrf: csrfOf(html), email: 'ALICE@example.com', password: 'some other passphrase' });
+    assert.equal(r.status, 201);
+    assert.match(await r.text(), /Account created/);
+    assert.equal(lastMail('account-exists')?.to, 'alice@example.com');
+    assert.equal((await t.services.users.list()).filter((u) => u.email === 'alice@example.com').length, 1);
+  });
+
   test('sign-up, then email verification through the log transport', async () => {
     const b = new Browser(origin());
     const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
