@@ -15,6 +15,7 @@ import { validateContent } from './validate-content.js';
 import { validateParameters } from './validate-parameters.js';
 import { validateHeaders } from './validate-headers.js';
 import { validateStatusCode } from './validate-status-code.js';
+import { validateClientCertificate } from './validate-client-certificate.js';
 
 /**
  * The registry: the one place policies are listed. Config validation, the pipeline compiler and
@@ -37,6 +38,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
   validateParameters as PolicyDefinition,
   validateHeaders as PolicyDefinition,
   validateStatusCode as PolicyDefinition,
+  validateClientCertificate as PolicyDefinition,
 ];
 
 export const POLICY_BY_NAME: ReadonlyMap<string, PolicyDefinition> = new Map(POLICIES.map((p) => [p.name, p]));
