@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileAddressMatcher, normalizeIp, parseV4, parseV6, resolveClientIp } from '../../src/gateway/ip.js';
+import { compileAddressMatcher, normalizeIp, parseV4, parseV6, scanV6, resolveClientIp } from '../../src/gateway/ip.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 test('normalizeIp turns IPv4-mapped IPv6 into IPv4 and lower-cases IPv6', () => {
@@ -141,4 +141,28 @@ test('resolveClientIp stops at garbage and keeps the last good hop', () => {
 test('resolveClientIp returns the leftmost hop when every hop is trusted', () => {
   const trusted = compileAddressMatcher(['10.0.0.0/8']);
   assert.equal(resolveClientIp('10.0.0.1', '10.0.0.7, 10.0.0.8', trusted), '10.0.0.7');
+});
+
+test('the hot-path IPv6 scanner agrees with the reference parser (random and hostile inputs)', () => {
+  const words = new Uint32Array(4);
+  const toBig = (w: Uint32Array) => (BigInt(w[0]!) << 96n) | (BigInt(w[1]!) << 64n) | (BigInt(w[2]!) << 32n) | BigInt(w[3]!);
+  let seed = 42;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const samples: string[] = ['::', '::1', '1::', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', 'fe80::1%eth0', ':::', '1::2::3', ':1::', '1:', '::1:', 'g::1',
+    '12345::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '::1.2.3', '::1.2.3.4.5', '1.2.3.4', '::ffff:01.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', 'ABCD::EF', ''];
+  for (let i = 0; i < 3000; i++) {
+    const groups = Array.from({ length: 8 }, () => (rnd(3) === 0 ? 0 : rnd(65536)).toString(16));
+    let text = groups.join(':');
+    if (rnd(2) === 0) text = text.replace(/(^|:)0(:0)+(:|$)/, '::');
+    if (rnd(5) === 0) text = text.toUpperCase();
+    if (rnd(7) === 0) text = text.slice(0, rnd(text.length));
+    if (rnd(9) === 0) text = `${text}:${rnd(256)}.${rnd(256)}.${rnd(256)}.${rnd(256)}`;
+    samples.push(text);
+  }
+  for (const s of samples) {
+    const ref = parseV6(s);
+    const ok = scanV6(s, words);
+    assert.equal(ok, ref !== undefined, `acceptance of ${JSON.stringify(s)}`);
+    if (ok) assert.equal(toBig(words), ref, `value of ${s}`);
+  }
 });
