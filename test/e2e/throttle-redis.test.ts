@@ -185,8 +185,15 @@ describe('Redis faults under load', { skip: privateSkip }, () => {
     await sleep(200);
     await redis.stop();
     await sleep(1000);
-    const down = await Promise.all(Array.from({ length: 300 }, () => call(gw.url + '/shared/x', 'before')));
+    const timed = async () => {
+      const t0 = performance.now();
+      const r = await call(gw.url + '/shared/x', 'before');
+      return { ...r, ms: performance.now() - t0 };
+    };
+    const down = await Promise.all(Array.from({ length: 300 }, timed));
     assert.ok(down.every((r) => r.status === 200), 'on-store-error allow: calls flow (uncounted) while the store is down');
+    const slowest = Math.max(...down.map((r) => r.ms));
+    assert.ok(slowest < 5000, `no call hangs on the dead store (slowest ${slowest.toFixed(0)} ms)`);
     const strict = await call(gw.url + '/strict/x', 'any');
     assert.equal(strict.status, 503, 'on-store-error deny: refused while the store is down');
     stop = true;
