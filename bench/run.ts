@@ -61,7 +61,7 @@ async function main() {
       const idp = await jwksServer();
       try {
         const ipList = Array.from({ length: 999 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).concat(['127.0.0.1']);
-        const chain = (alg: string) => `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - name: bench\n    path: /\n    backend: b\n    policies:\n      inbound:\n        - ip-filter: { action: allow, addresses: ${JSON.stringify(ipList)} }\n        - validate-jwt:\n            openid-config: "${idp.url}/${alg}/.well-known/openid-configuration"\n            audiences: [api://orders]\n        - check-claims:\n            required-claims: [{ name: scp, match: any, separator: " ", values: [orders.read] }]\n`;
+        const chain = (alg: string) => `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - name: bench\n    path: /\n    backend: b\n    policies:\n      inbound:\n        - ip-filter: { action: allow, addresses: ${JSON.stringify(ipList)} }\n        - validate-jwt:\n            openid-config: "${idp.url}/${alg}/.well-known/openid-configuration"\n            audiences: [api://orders]\n            issuers: [https://idp.bench]\n        - check-claims:\n            required-claims: [{ name: scp, match: any, separator: " ", values: [orders.read] }]\n`;
         const tRs = await idp.token('RS256');
         rows.push(await gw('validate-jwt RS256 (cache hit) + check-claims + ip-filter 1,000', chain('RS256'), { headers: { authorization: `Bearer ${tRs}` } }));
         const tEs = await idp.token('ES256');
