@@ -276,6 +276,27 @@ describe('admin listener', () => {
     assert.match(m, /^gatehouse_policy_rejections_total\{(?=[^}]*policy="ip-filter")(?=[^}]*code="caller-ip-not-allowed")[^}]*\} 1$/m);
   });
 
+  it('writes one access log line per request, without Authorization, cookies or tokens', async () => {
+    const secret = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl';
+    const r = await get(`${gw.url}/orders/logged?access_token=${secret}`, {
+      authorization: `Bearer ${secret}`,
+      cookie: `session=${secret}`,
+      'x-request-id': 'access-log-test-1',
+    });
+    assert.equal(r.status, 200);
+    const line = await gw.waitForLog((l) => l.msg === 'request' && l.requestId === 'access-log-test-1');
+    assert.equal(line.method, 'GET');
+    assert.equal(line.path, '/orders/logged');
+    assert.equal(line.api, 'orders');
+    assert.equal(line.status, 200);
+    assert.equal(line.clientIp, '127.0.0.1');
+    assert.equal(typeof line.bytesOut, 'number');
+    assert.equal(typeof line.gatewayMs, 'number');
+    const all = [...gw.logs.map((l) => JSON.stringify(l)), ...gw.text].join('\n');
+    assert.ok(!all.includes(secret), 'no log line contains the token, cookie or Authorization value');
+    assert.equal(gw.logs.filter((l) => l.msg === 'request' && l.requestId === 'access-log-test-1').length, 1, 'exactly one access log line');
+  });
+
   it('counts backend errors by backend and reason code', async () => {
     assertProblem(await get(`${gw.url}/dead/x`), 502, 'backend-unreachable');
     const m = (await get(`${gw.adminUrl}/metrics`)).body.toString();
