@@ -36,6 +36,16 @@ export const RateLimitByKeyConfig = z.strictObject({
         'A template that does not resolve to a non-negative integer counts 1.',
     ),
   'retry-after-header-name': HeaderName.default('Retry-After').describe('Header that carries the seconds to wait on a 429.'),
+  'retry-after-variable-name': z
+    .string()
+    .regex(/^[A-Za-z0-9_\-.]+$/)
+    .optional()
+    .describe('Variable set to the seconds to wait when the call is rejected (for on-error policies).'),
+  'remaining-calls-variable-name': z
+    .string()
+    .regex(/^[A-Za-z0-9_\-.]+$/)
+    .optional()
+    .describe('Variable set to the calls left in the window (`{var.<name>}` in later policies).'),
   'remaining-calls-header-name': HeaderName.optional().describe('Header set on every response to the calls left in the window.'),
   'total-calls-header-name': HeaderName.optional().describe('Header set on every response to `calls`.'),
   'ratelimit-headers': z
@@ -90,6 +100,8 @@ export const rateLimitByKey = definePolicy({
     const policyField = `"rate-limit-by-key";q=${calls};w=${periodS}`;
     const denyOnError = config['on-store-error'] === 'deny';
     const wantsHeaders = remainingHeader !== undefined || totalHeader !== undefined || ietf;
+    const retryVar = config['retry-after-variable-name'];
+    const remainingVar = config['remaining-calls-variable-name'];
     const fallbacks = ctx.metrics.counter(
       'gatehouse_throttle_store_fallbacks_total',
       'Decisions taken by on-store-error because the counter store could not answer',
@@ -122,11 +134,14 @@ export const rateLimitByKey = definePolicy({
         } else {
           const wait = seconds(d.waitMs);
           headers[retryHeader] = String(wait);
+          if (retryVar) ex.setVar(retryVar, wait);
           detail = `Rate limit is exceeded. Try again in ${wait} seconds.`;
         }
+        if (remainingVar) ex.setVar(remainingVar, Math.max(0, calls - d.used));
         if (wantsHeaders) stateHeaders(undefined, headers, Math.max(0, calls - d.used), d.waitMs === Infinity ? periodS : seconds(d.waitMs));
         return problem(429, 'rate-limit-exceeded', detail, { headers });
       }
+      if (remainingVar) ex.setVar(remainingVar, Math.max(0, calls - d.used));
       if (wantsHeaders) stateHeaders(ex, undefined, Math.max(0, calls - d.used), seconds(d.waitMs));
       if (counts !== undefined && d.token !== '') {
         const token = d.token;

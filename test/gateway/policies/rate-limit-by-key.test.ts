@@ -182,6 +182,17 @@ describe('rate-limit-by-key', () => {
     assert.equal(r?.headers?.['retry-after'], '20');
   });
 
+  it('sets the remaining-calls and retry-after variables for later policies', async () => {
+    const p = make({ calls: 1, 'renewal-period': 5, 'counter-key': 'k', 'remaining-calls-variable-name': 'left', 'retry-after-variable-name': 'wait' });
+    const a = exchange();
+    await p.run(a);
+    assert.equal(a.vars?.left, 0);
+    const b = exchange();
+    await p.run(b);
+    assert.equal(b.vars?.wait, 5);
+    assert.equal(b.vars?.left, 0);
+  });
+
   it('applies on-store-error when the store cannot answer: allow by default, 503 with deny', async () => {
     const down = {
       kind: 'redis', ready: () => false, started: () => true, close: async () => {},
