@@ -173,16 +173,26 @@ export class WatchedFile<T> {
   /** Throws when the file cannot be read or parsed the first time. */
   constructor(readonly path: string, private readonly parse: (data: Buffer) => T, private readonly logger: Logger, private readonly what: string) {
     this.current = parse(readFileSync(path));
+    this.watchFile();
+  }
+
+  /**
+   * Watch the path. A file replaced by rename (atomic writes, Kubernetes secret updates) ends
+   * the inode watch, so the watcher is made again on the new file after each reload.
+   */
+  private watchFile(): void {
+    this.watcher?.close();
+    if (this.closed) return;
     try {
-      this.watcher = watch(path, () => {
+      this.watcher = watch(this.path, (event) => {
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.reload(), 100);
+        this.timer = setTimeout(() => { this.reload(); if (event === 'rename') this.watchFile(); }, 100);
         this.timer.unref();
       });
       this.watcher.on('error', () => {});
       this.watcher.unref();
     } catch (err) {
-      logger.warn({ file: path, err: (err as Error).message }, `cannot watch ${what} file; changes need a config reload`);
+      this.logger.warn({ file: this.path, err: (err as Error).message }, `cannot watch ${this.what} file; changes need a config reload`);
     }
   }
 

@@ -10,6 +10,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 
 export interface Issued {
@@ -234,7 +235,7 @@ export interface TlsResponse {
 }
 
 /** One HTTPS/1.1 request on a fresh connection (node:https, no agent). */
-export function httpsGet(url: string, o: RequestOptions & { body?: string } = {}): Promise<TlsResponse> {
+export function httpsGet(url: string, o: RequestOptions & Pick<ConnectionOptions, 'ALPNProtocols'> & { body?: string } = {}): Promise<TlsResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { agent: false, ...o }, (res) => {
       const chunks: Buffer[] = [];
