@@ -5,4 +5,6 @@ declare module 'oidc-provider' {
   export default Provider;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   export const errors: any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  export class ExternalSigningKey { kid: string; alg: string; keyObject(): any; sign(data: Buffer): Promise<Buffer>; }
 }

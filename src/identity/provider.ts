@@ -1,4 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
+import { constants, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
 import type { LoadedKeys } from './keys.js';
@@ -25,7 +27,30 @@ const OIDC = new Set(OIDC_SCOPES);
  * when a key rotation is picked up; everything else lives in the database.
  */
 export async function buildProvider(d: ProviderDeps): Promise<any> {
-  const { default: Provider, errors } = await import('oidc-provider');
+  const { default: Provider, errors, ExternalSigningKey } = await import('oidc-provider');
+
+  /**
+   * Keys that sign on libuv's thread pool (crypto.sign with a callback) instead of the event loop:
+   * RSA signing is the largest single cost of a token, and this lets a second core take it.
+   */
+  class PoolSigningKey extends ExternalSigningKey {
+    readonly #priv: KeyObject;
+    readonly #pub: KeyObject;
+    readonly #opts: SignKeyObjectInput;
+    constructor(jwk: JWK) {
+      super();
+      this.kid = jwk.kid!;
+      this.alg = jwk.alg!;
+      this.#priv = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+      this.#pub = createPublicKey(this.#priv);
+      this.#opts = jwk.alg === 'PS256' ? { key: this.#priv, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+        : jwk.alg === 'ES256' ? { key: this.#priv, dsaEncoding: 'ieee-p1363' } : { key: this.#priv };
+    }
+    override keyObject() { return this.#pub; }
+    override sign(data: Buffer): Promise<Buffer> {
+      return new Promise((res, rej) => cryptoSign('sha256', data, this.#opts, (err, sig) => (err ? rej(err) : res(sig))));
+    }
+  }
   const { cfg, users, logger } = d;
   const alg = cfg.tokens.algorithm;
   const apiByAudience = new Map(cfg.apis.map((a) => [a.audience, a]));
@@ -78,7 +103,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
   const configuration: Record<string, unknown> = {
     adapter: d.Adapter,
     clients,
-    jwks: { keys: d.keys.jwks },
+    jwks: { keys: d.keys.jwks.map((k) => new PoolSigningKey(k)) },
     cookies: {
       keys: d.keys.cookieKeys,
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
@@ -99,6 +124,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     pkce: { required: () => true }, // PKCE for every code flow (public clients cannot do without it)
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' }, // pinned oidc-provider 9.13.3
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },

@@ -56,6 +56,23 @@ describe('signing keys', () => {
     assert.ok(t.logs.some((l) => l.msg === 'signing keys reloaded'));
   });
 
+  for (const alg of ['PS256', 'ES256'] as const) {
+    test(`tokens.algorithm ${alg}: access and ID tokens are signed with it and verify against the JWKS`, async () => {
+      const t = await startTestIdentity({ ...EXAMPLE, tokens: { algorithm: alg } });
+      started.push(t);
+      const set = createLocalJWKSet(await jwks(t));
+      const cc = await ccToken(t);
+      assert.equal(decodeJwt(cc).header.alg, alg);
+      await jwtVerify(cc, set, { issuer: t.issuer, algorithms: [alg] });
+      await t.addUser({ username: 'alg', password: 'correct horse battery staple' });
+      const pw = await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'alg', password: 'correct horse battery staple', scope: 'openid orders.read' });
+      await jwtVerify(pw.json.id_token, set, { issuer: t.issuer, audience: 'orders-cli', algorithms: [alg] });
+      await jwtVerify(pw.json.access_token, set, { issuer: t.issuer, audience: 'api://orders', algorithms: [alg] });
+      const disc = await (await fetch(`${t.issuer}/.well-known/openid-configuration`)).json() as Record<string, string[]>;
+      assert.deepEqual(disc.id_token_signing_alg_values_supported, [alg]);
+    });
+  }
+
   test('a token signed by a key that was never published does not verify (the JWKS is the only trust)', async () => {
     const t = await startTestIdentity(EXAMPLE);
     started.push(t);
