@@ -58,7 +58,7 @@ export async function startIdentity(
   config: IdentityConfig,
   opts: { configDir: string; logger: Logger; metrics?: Metrics },
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const logger = opts.logger.child({ component: 'identity' });
+  const logger = opts.logger.bindings().component === 'identity' ? opts.logger : opts.logger.child({ component: 'identity' });
   const { db, users, keys, master } = await openIdentity(config, opts.configDir);
   const issuerUrl = new URL(config.issuer);
   const base = issuerUrl.pathname.replace(/\/+$/, '');
