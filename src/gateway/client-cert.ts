@@ -344,15 +344,20 @@ function readPeer(socket: TLSSocket): ClientCertificate | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
   if (!peer || !peer.raw) return undefined;
-  const x509 = new X509Certificate(peer.raw);
   const chain: X509Certificate[] = [];
   const seen = new Set<DetailedPeerCertificate>([peer]);
   for (let c = peer.issuerCertificate; c && c.raw && !seen.has(c) && chain.length < 10; c = c.issuerCertificate) {
     seen.add(c);
     try { chain.push(new X509Certificate(c.raw)); } catch { break; }
   }
-  const san = parseSubjectAltName(x509.subjectAltName);
   const err = socket.authorizationError as unknown;
+  const code = err === null || err === undefined ? undefined : String((err as { code?: string }).code ?? err);
+  return describeCertificate(new X509Certificate(peer.raw), chain, socket.authorized === true, code);
+}
+
+/** The facts of a leaf certificate and the chain linked to it (exported for tests). */
+export function describeCertificate(x509: X509Certificate, chain: X509Certificate[], authorized: boolean, authorizationError: string | undefined): ClientCertificate {
+  const san = parseSubjectAltName(x509.subjectAltName);
   return {
     x509,
     der: x509.raw,
@@ -368,8 +373,8 @@ function readPeer(socket: TLSSocket): ClientCertificate | undefined {
     uris: san.uri,
     notBefore: Date.parse(x509.validFrom),
     notAfter: Date.parse(x509.validTo),
-    authorized: socket.authorized === true,
-    authorizationError: err === null || err === undefined ? undefined : String((err as { code?: string }).code ?? err),
+    authorized,
+    authorizationError,
     chain,
   };
 }
@@ -542,8 +547,9 @@ export function rfc4514(nodeDn: string): string {
   return headerSafe(nodeDn.split('\n').filter((l) => l !== '').reverse().map((l) => l.split(' + ').join('+')).join(','));
 }
 
+/** A quoted XFCC value: `\\` and `"` are escaped, so a subject can never end the quotes early. */
 function quoted(v: string): string {
-  return `"${v.replace(/"/g, '\\"')}"`;
+  return `"${v.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 /**

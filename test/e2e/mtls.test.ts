@@ -265,3 +265,52 @@ test('a CRL file rewritten on disk is reloaded: the newly revoked certificate is
 test('the open API (no policy) is unaffected by the listener asking for certificates', async () => {
   assert.equal((await call('/open/x')).status, 200);
 });
+
+test('config errors name the file, line and attribute: a bad thumbprint, a missing CRL file', async () => {
+  const { runCli, writeConfig } = await import('../helpers/gateway.js');
+  const file = writeConfig(`
+gateway: { listen: { http: 0 } }
+backends: { echo: { url: "http://127.0.0.1:1" } }
+apis:
+  - name: a
+    path: /a
+    backend: echo
+    policies:
+      inbound:
+        - validate-client-certificate:
+            identities:
+              - { thumbprint: "12:34" }
+  - name: b
+    path: /b
+    backend: echo
+    policies:
+      inbound:
+        - validate-client-certificate: { crl: [does-not-exist.crl.pem] }
+  - name: c
+    path: /c
+    backend: echo
+    policies:
+      inbound:
+        - validate-client-certificate: { identities: [{}] }
+`);
+  const r = await runCli(['validate', '--config', file]);
+  assert.notEqual(r.code, 0);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /gatehouse\.yaml:\d+:\d+: .*identities\[0\]\.thumbprint: .*SHA-1 \(40 hex digits\) or SHA-256 \(64 hex digits\)/);
+  assert.match(out, /gatehouse\.yaml:\d+:\d+: .*crl\[0\]: cannot use CRL .*file not found/);
+  assert.match(out, /identities\[0\]: an identity needs at least one attribute/);
+  const typo = await runCli(['validate', '--config', writeConfig(`
+gateway: { listen: { http: 0 } }
+backends: { echo: { url: "http://127.0.0.1:1" } }
+apis:
+  - name: a
+    path: /a
+    backend: echo
+    policies:
+      inbound:
+        - validate-client-certificate: { validate-trust: maybe, identities: [{ thumbprnt: AB }] }
+`)]);
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stdout + typo.stderr, /validate-trust/);
+  assert.match(typo.stdout + typo.stderr, /thumbprnt/, 'an unknown attribute is an error, never ignored');
+});
