@@ -195,3 +195,49 @@ describe('hosted pages', () => {
     assert.match(again.html, /<h1>Sign in<\/h1>/);
   });
 });
+
+describe('email through SMTP', () => {
+  test('the reset link is sent with nodemailer to an SMTP server when email.transport is smtp://', async () => {
+    const { createServer } = await import('node:net');
+    const messages: string[] = [];
+    const smtp = createServer((sock) => {
+      let data = false, buf = '', msg = '';
+      sock.write('220 test ESMTP\r\n');
+      sock.on('data', (chunk) => {
+        buf += chunk.toString('utf8');
+        let i;
+        while ((i = buf.indexOf('\r\n')) !== -1) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (data) {
+            if (line === '.') { data = false; messages.push(msg); msg = ''; sock.write('250 queued\r\n'); } else msg += line + '\n';
+            continue;
+          }
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === 'EHLO' || verb === 'HELO') sock.write('250-test\r\n250 8BITMIME\r\n');
+          else if (verb === 'DATA') { data = true; sock.write('354 go\r\n'); }
+          else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
+          else sock.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    const port = (smtp.address() as { port: number }).port;
+    const t = await startTestIdentity({ ...EXAMPLE, email: { transport: `smtp://127.0.0.1:${port}`, from: 'Acme <no-reply@acme.test>' } });
+    try {
+      await t.addUser({ username: 'sue', email: 'sue@example.com', password: PASSWORD });
+      const b = new Browser(new URL(t.issuer).origin);
+      const html = await (await b.get(`${t.issuer}/account/reset`)).text();
+      assert.equal((await b.post(actionOf(html), { csrf: csrfOf(html), email: 'sue@example.com' })).status, 200);
+      for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(messages.length, 1);
+      const body = messages[0]!.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      assert.match(body, /To: sue@example\.com/i);
+      assert.ok(body.includes(`${t.issuer}/account/reset/confirm?token=`), body);
+      assert.ok(!t.logs.some((l) => l.mail === 'reset-password' && l.link), 'with SMTP the link is not written to the log');
+    } finally {
+      await t.stop();
+      smtp.close();
+    }
+  });
+});
