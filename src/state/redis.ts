@@ -86,9 +86,11 @@ export class RedisStore implements CounterStore {
     });
 
     const retryStrategy = (times: number) => Math.min(50 * times, 1000);
+    // No auto-pipelining: measured on loopback it doubles the client CPU per call when few calls
+    // are in flight (an extra event-loop turn per batch) and saves nothing at 32 in flight.
     const common = {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      enableAutoPipelining: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
       username: opts.username,
@@ -101,7 +103,7 @@ export class RedisStore implements CounterStore {
     } else {
       this.client = new Cluster(opts.nodes, {
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        enableAutoPipelining: false,
         clusterRetryStrategy: retryStrategy,
         scaleReads: 'master',
         slotsRefreshTimeout: 1000,
