@@ -123,6 +123,29 @@ apis:
     assert.match(r.stdout, /orders/);
   });
 
+  it('resolves relative file paths against the config file folder, not the working directory', async () => {
+    const file = writeConfig(`
+apis:
+  - name: pets
+    path: /pets
+    openapi: ./pets.yaml
+    policies:
+      inbound:
+        - mock-response: { status: 200 }
+`, { 'pets.yaml': `openapi: 3.0.3
+info: { title: pets, version: '1' }
+paths:
+  /{id}:
+    get:
+      operationId: get-pet
+      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
+      responses: { '200': { description: ok } }
+` });
+    const r = await runCli(['validate', '--config', file], { cwd: '/' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pets/);
+  });
+
   it('exits 1 with a clear message when the config file does not exist', async () => {
     const r = await runCli(['validate', '--config', '/nonexistent/gatehouse.yaml']);
     assert.equal(r.code, 1);

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { request } from 'undici';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
-import { assertProblem, closedPort, rawConnect, sleep, startServer, waitFor } from '../helpers/raw.js';
+import { assertProblem, closedPort, rawConnect, sleep, startServer, waitFor, watchBackend } from '../helpers/raw.js';
 
 /**
  * The gateway process over time: reload under traffic (SIGHUP and file change), a refused
@@ -198,6 +198,31 @@ describe('graceful shutdown', () => {
     } finally {
       reportIfDead(gw);
       await gw.stop();
+    }
+  });
+
+  it('on SIGTERM cuts a request that outlives shutdown-timeout and still exits 0', { timeout: 60_000 }, async () => {
+    const hang = await startServer(() => { /* never answers */ });
+    const hangSeen = watchBackend(hang.server);
+    const gw = await startGateway(`
+gateway:
+  listen: { http: 0 }
+  shutdown-timeout: 1s
+backends:
+  hang: { url: ${hang.url} }
+apis:
+  - { name: hang, path: /hang, backend: hang }
+`);
+    try {
+      const inFlight = get(`${gw.url}/hang/x`).then(() => 'answered', () => 'cut');
+      await waitFor(() => hangSeen.requests.length > 0, 5000, 'the request to reach the backend');
+      gw.proc.kill('SIGTERM');
+      assert.equal(await exited(gw), 0);
+      assert.ok(['answered', 'cut'].includes(await inFlight));
+    } finally {
+      reportIfDead(gw);
+      await gw.stop();
+      await hang.close();
     }
   });
 

@@ -114,7 +114,7 @@ before(async () => {
     const key = `${req.method} ${req.url}`;
     const n = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, n);
-    if (n === 1) {
+    if (n === 1 || req.url?.includes('always-reset')) {
       // the first attempt of every request: the connection is reset before any response byte
       (req.socket as unknown as { resetAndDestroy?: () => void }).resetAndDestroy?.() ?? req.socket.destroy();
       return;
@@ -469,6 +469,14 @@ describe('backend failures', () => {
     const r = await call('GET', '/flaky/get-me');
     assert.equal(r.status, 200, r.body.toString());
     assert.equal(r.body.toString(), 'attempt 2');
+    assert.equal(flakySeen.requests.length - before, 2);
+  });
+
+  it('retries only once: a backend that always resets the connection gets exactly two attempts, then 502', async () => {
+    const before = flakySeen.requests.length;
+    const r = await call('GET', '/flaky/always-reset');
+    assertProblem(r, 502);
+    await sleep(200);
     assert.equal(flakySeen.requests.length - before, 2);
   });
 
