@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import { cpuSeconds, load, startNode, table, ROOT, type LoadResult, type Proc } from './harness.js';
 import { createPki } from '../test/helpers/certs.js';
 
@@ -67,6 +68,18 @@ async function h2Load(name: string, url: string, pid: number, o: { sessions: num
   };
 }
 
+/** autocannon over HTTPS presenting a client certificate (the harness's load() has no TLS options). */
+async function loadWithClientCert(name: string, url: string, pid: number, seconds: number, tlsOptions: { cert: string; key: string }): Promise<LoadResult> {
+  const opts = { url, connections: 32, tlsOptions } as autocannon.Options;
+  await autocannon({ ...opts, duration: 1 });
+  const cpu0 = cpuSeconds(pid);
+  const r = await autocannon({ ...opts, duration: seconds });
+  const cpu1 = cpuSeconds(pid);
+  const total = r.requests.total;
+  return { name, requests: total, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99,
+    cpuUs: total > 0 ? ((cpu1 - cpu0) * 1e6) / total : NaN, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
 /** One request per new TLS connection, `concurrency` at a time. */
 async function handshakeLoad(url: string, pid: number, o: { concurrency: number; seconds: number; ca: string; servername: string }) {
   let done = 0;
@@ -103,19 +116,35 @@ export async function runTlsBench(): Promise<string> {
   const procs: Proc[] = [backend];
   const out: string[] = [];
   try {
-    const [httpPort, httpsPort] = [await freePort(), await freePort()];
+    const [httpPort, httpsPort, mtlsPort] = [await freePort(), await freePort(), await freePort()];
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-tls-'));
     const file = join(dir, 'gatehouse.yaml');
     writeFileSync(file, `gateway:
   listen:
     http: { port: ${httpPort}, host: 127.0.0.1 }
     https:
-      port: ${httpsPort}
-      host: 127.0.0.1
-      certificates: [{ cert: "${pki.serverA.chain}", key: "${pki.serverA.key}" }]
+      - name: https
+        port: ${httpsPort}
+        host: 127.0.0.1
+        certificates: [{ cert: "${pki.serverA.chain}", key: "${pki.serverA.key}" }]
+      - name: mtls
+        port: ${mtlsPort}
+        host: 127.0.0.1
+        certificates: [{ cert: "${pki.serverA.chain}", key: "${pki.serverA.key}" }]
+        client-certificate: request
+        client-ca: ["${pki.rootFile}"]
 backends:
   b: { url: "http://127.0.0.1:${backend.port}" }
 apis:
+  - name: mtls
+    path: /mtls
+    backend: b
+    policies:
+      inbound:
+        - validate-client-certificate:
+            crl: ["${pki.crl}"]
+            identities: [{ dns-name: client-valid.clients.test, issuer-subject: "CN=Test Intermediate CA, O=Gatehouse Test" }]
+            forward-client-certificate: true
   - { name: bench, path: /, backend: b }
 `);
     const gw = await startNode([join(ROOT, 'bin/gatehouse.js'), 'start', '--config', file], { env: { GATEHOUSE_LOG_LEVEL: 'info' }, listener: 'http' });
@@ -130,6 +159,11 @@ apis:
       () => h2Load('HTTP/2, 32 connections × 1 stream', `https://127.0.0.1:${httpsPort}`, pid, { sessions: 32, streams: 1, seconds, ca, servername: 'a.test' }),
       () => h2Load('HTTP/2, 4 connections × 8 streams', `https://127.0.0.1:${httpsPort}`, pid, { sessions: 4, streams: 8, seconds, ca, servername: 'a.test' }),
     ];
+    const client = { cert: pki.clientValid.chainPem, key: pki.clientValid.keyPem };
+    scenarios.push(
+      () => loadWithClientCert('HTTPS/1.1 + client certificate, no policy', `https://127.0.0.1:${mtlsPort}/orders/7`, pid, seconds, client),
+      () => loadWithClientCert('HTTPS/1.1 + validate-client-certificate (CRL, identity, forward)', `https://127.0.0.1:${mtlsPort}/mtls/orders/7`, pid, seconds, client),
+    );
     const rows: LoadResult[] = [];
     for (let round = 0; round < 2; round++) {
       for (const [i, run] of scenarios.entries()) {
