@@ -12,6 +12,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { constants as h2constants } from 'node:http2';
 import { Agent, request as undiciRequest } from 'undici';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
@@ -54,6 +55,7 @@ gateway:
         port: 0
         host: 127.0.0.1
         min-version: TLSv1.3
+        max-concurrent-streams: 7
         certificates: [{ cert: "${pki.serverA.chain}", key: "${pki.serverA.key}" }]
       - name: reload
         port: 0
@@ -259,6 +261,45 @@ test('a broken new certificate file is refused with a log line and the old certi
   writeFileSync(reloadCert, reload1.chainPem);
   await refused2;
   assert.equal((await presented(port, 'reload.test')).serial, current);
+});
+
+test('HTTP/2 limits are advertised: concurrent streams, header list size, no server push', async () => {
+  const session = await h2Connect(`https://127.0.0.1:${gw.ports.tls13}`, { ca: ca(), servername: 'a.test' });
+  try {
+    if (session.remoteSettings.maxConcurrentStreams !== 7) await new Promise((r) => session.once('remoteSettings', r));
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 7);
+    assert.ok(session.remoteSettings.maxHeaderListSize! <= 65536, `header list bounded: ${session.remoteSettings.maxHeaderListSize}`);
+    assert.equal(session.remoteSettings.enablePush, false);
+    await assert.rejects(h2Request(session, '/x', { 'x-big': 'b'.repeat(100_000) }), 'an oversized header block is refused');
+  } finally {
+    session.destroy();
+  }
+  const fresh = await h2Connect(`https://127.0.0.1:${gw.ports.tls13}`, { ca: ca(), servername: 'a.test' });
+  assert.equal((await h2Request(fresh, '/after-big', { ':authority': 'a.test' })).status, 200);
+  fresh.close();
+});
+
+test('HTTP/2 rapid reset: a session that opens and cancels streams in a loop is closed, others are served', async () => {
+  const abuser = await h2Connect(`https://127.0.0.1:${httpsPort}`, { ca: ca(), servername: 'a.test' });
+  const closed = new Promise<void>((r) => abuser.once('close', () => r()));
+  abuser.on('error', () => {});
+  const before = backend.requests.length;
+  let sent = 0;
+  for (let i = 0; i < 20_000 && !abuser.closed && !abuser.destroyed; i++) {
+    try {
+      const r = abuser.request({ ':path': '/rapid', ':authority': 'a.test' });
+      r.on('error', () => {});
+      r.close(h2constants.NGHTTP2_CANCEL);
+      sent++;
+    } catch { break; }
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+  assert.ok(abuser.closed || abuser.destroyed, `the abusive session was closed (after ${sent} streams)`);
+  assert.ok(backend.requests.length - before < sent, 'cancelled streams are not all forwarded');
+  const other = await h2Connect(`https://127.0.0.1:${httpsPort}`, { ca: ca(), servername: 'a.test' });
+  assert.equal((await h2Request(other, '/still-serving', { ':authority': 'a.test' })).status, 200);
+  other.close();
 });
 
 function hasCurl(): boolean {
