@@ -22,11 +22,11 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Assert that `stderr` has an error `file:line:column: path: ...` for this path at this line. */
 function assertLocated(stderr: string, file: string, line: number, path: string, message?: RegExp): void {
-  const re = new RegExp(`^${escape(file)}:${line}:(\\d+): ${escape(path)}: (.*)$`, 'm');
-  const m = re.exec(stderr);
-  assert.ok(m, `expected an error at ${file}:${line} for ${path}; got:\n${stderr}`);
-  assert.ok(Number(m[1]) >= 1, 'the column is 1-based');
-  if (message) assert.match(m[2]!, message);
+  const re = new RegExp(`^${escape(file)}:${line}:(\\d+): ${escape(path)}: (.*)$`, 'gm');
+  const found = [...stderr.matchAll(re)];
+  assert.ok(found.length > 0, `expected an error at ${file}:${line} for ${path}; got:\n${stderr}`);
+  for (const m of found) assert.ok(Number(m[1]) >= 1, 'the column is 1-based');
+  if (message) assert.ok(found.some((m) => message.test(m[2]!)), `no error at ${file}:${line} for ${path} says ${message}; got:\n${stderr}`);
 }
 
 describe('gatehouse CLI basics', () => {

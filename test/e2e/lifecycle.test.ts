@@ -346,6 +346,13 @@ apis:
     try {
       const pids = () => execFileSync('ps', ['--ppid', String(gw.proc.pid), '-o', 'pid=']).toString().split('\n').map((s) => s.trim()).filter(Boolean);
       await waitFor(() => pids().length === 2, 15000, 'two worker processes');
+      // /readyz is ready only once every worker is up
+      let ready = false;
+      for (let i = 0; i < 100 && !ready; i++) {
+        ready = (await get(`${gw.adminUrl}/readyz`)).status === 200;
+        if (!ready) await sleep(100);
+      }
+      assert.ok(ready, '/readyz turns ready once both workers listen');
       const N = 40;
       for (let i = 0; i < N; i++) {
         const r = await get(`${gw.url}/orders/${i}`, { connection: 'close' });
