@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -260,6 +260,20 @@ test('a CRL file rewritten on disk is reloaded: the newly revoked certificate is
     session.close();
   }
   assert.equal(pki.clientRevoked.serial.length > 0, true);
+});
+
+test('a CRL replaced atomically (rename into place) is reloaded every time', async () => {
+  const isReload = (l: Record<string, unknown>) => l.msg === 'CRL reloaded' && l.file === reloadCrl;
+  for (const revoked of [[pki.clientValid], [], [pki.clientValid]]) {
+    const tmp = join(pki.dir, 'atomic.crl.pem');
+    pki.writeCrl(pki.intermediate, revoked, tmp);
+    const already = gw.logs.filter(isReload).length;
+    const reloaded = gw.waitForLog((l) => isReload(l) && gw.logs.filter(isReload).length > already);
+    renameSync(tmp, reloadCrl);
+    await reloaded;
+    const r = await call('/reload/x', pki.clientValid);
+    assert.equal(r.status, revoked.length ? 403 : 200, r.body);
+  }
 });
 
 test('the open API (no policy) is unaffected by the listener asking for certificates', async () => {
