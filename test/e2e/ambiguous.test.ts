@@ -267,8 +267,17 @@ describe('request target', () => {
 });
 
 describe('request body size', () => {
-  it('answers 413 when Content-Length is above the API limit, without reading or forwarding the body', async () => {
-    await refused([`POST /x HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${BODY_LIMIT * 4}\r\n\r\n`, 'a'.repeat(BODY_LIMIT * 4)], 413, 'body-too-large', { closes: false });
+  it('answers 413 when Content-Length is above the API limit, and the unread body is never parsed as a request', async () => {
+    const smuggled = `GET /smuggled-after-413 HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+    const body = smuggled + 'a'.repeat(BODY_LIMIT * 4 - smuggled.length);
+    await refused([`POST /x HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${body.length}\r\n\r\n`, body], 413, 'body-too-large', { closes: false });
+    assert.ok(!seen.requests.some((r) => r.url.includes('smuggled')));
+  });
+
+  it('does not parse the body of a request refused before its body was read as the next request', async () => {
+    const smuggled = `GET /smuggled-after-400 HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+    await refused(`POST /x;p=1 HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`, 400, 'path-invalid', { closes: false });
+    assert.ok(!seen.requests.some((r) => r.url.includes('smuggled')));
   });
 
   it('answers 413 to a chunked body that grows past the limit, and the backend never gets a complete body', async () => {

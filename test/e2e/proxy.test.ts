@@ -834,6 +834,15 @@ apis:
     }
   });
 
+  it('does not parse a body sent anyway after a refusal as a new request', async () => {
+    const smuggled = `GET /continue/smuggled HTTP/1.1\r\nHost: gw.test\r\n\r\n`;
+    const r = await rawRequest(egw.port, `POST /refuse/upload HTTP/1.1\r\nHost: gw.test\r\nContent-Length: ${smuggled.length}\r\nExpect: 100-continue\r\n\r\n${smuggled}`);
+    assert.equal(r.responses[0]?.status, 403);
+    assert.ok(r.responses.every((x) => x.status !== 200), 'no second request was served on the connection');
+    await sleep(100);
+    assert.ok(!echo.requests.some((x) => x.url.includes('smuggled')), 'the backend never sees the smuggled request');
+  });
+
   it('answers a routing error without 100 Continue', async () => {
     const s = await rawConnect(egw.port);
     try {
