@@ -126,6 +126,12 @@ test('refuses a certificate of a CA that copies the real intermediate name (forg
   assertRefused(await call('/strict/x', forgedClient), 'client-certificate-untrusted');
 });
 
+test('refuses a certificate of the trusted CA that is for servers only (no clientAuth usage) as untrusted', async () => {
+  const serverOnly = pki.issue({ name: 'server-only-client', subject: '/CN=server-only', issuer: pki.intermediate, usage: 'server' });
+  assertRefused(await call('/strict/x', serverOnly), 'client-certificate-untrusted');
+  assertRefused(await call('/no-dates/x', serverOnly), 'client-certificate-untrusted');
+});
+
 test('with date checks off, an expired certificate of an untrusted CA is still untrusted (OpenSSL reports only the date error)', async () => {
   assertRefused(await call('/no-dates/x', otherExpired), 'client-certificate-untrusted');
   assertRefused(await call('/no-dates/x', pki.clientOtherCa), 'client-certificate-untrusted');
