@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
-import { assertProblem, rawRequest, sleep, watchBackend, type RawExchange } from '../helpers/raw.js';
+import { assertProblem, parseResponses, rawConnect, rawRequest, readUntil, sleep, waitFor, watchBackend, type RawExchange } from '../helpers/raw.js';
 
 /**
  * Ambiguous and malformed requests, sent byte for byte over raw TCP. Each must be answered by
@@ -310,5 +310,55 @@ describe('the gateway survives all of the above', () => {
     const res = await fetch(`${gw.url}/params/ok`);
     assert.equal(res.status, 200);
     assert.equal(gw.proc.exitCode, null);
+  });
+});
+
+describe('slow clients (slowloris)', () => {
+  let sgw: RunningGateway;
+  before(async () => {
+    sgw = await startGateway(`
+gateway:
+  listen: { http: 0 }
+  limits:
+    header-timeout: 1s
+    keep-alive-timeout: 1s
+backends:
+  echo: { url: ${backend.url}/api }
+apis:
+  - { name: main, path: /, backend: echo }
+`);
+  });
+  after(async () => { await sgw?.stop(); });
+
+  it('closes a connection whose headers trickle in past header-timeout, with a 408 problem', { timeout: 60_000 }, async () => {
+    const before = seen.requests.length;
+    const s = await rawConnect(sgw.port);
+    const chunks: Buffer[] = [];
+    let closed = false;
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('close', () => { closed = true; });
+    s.on('error', () => {});
+    s.write(`GET /x HTTP/1.1\r\nHost: ${HOST}\r\nX-Slow: `);
+    // one byte every 250 ms for up to 20 s: 20 times header-timeout
+    for (let i = 0; i < 80 && !closed; i++) {
+      s.write('a');
+      await sleep(250);
+    }
+    const wasClosed = closed;
+    s.destroy();
+    assert.ok(wasClosed, 'the gateway closed the connection of a client that never finished its headers');
+    const res = parseResponses(Buffer.concat(chunks));
+    if (res.length) assertProblem(res[0]!, 408, 'request-timeout');
+    assert.equal(seen.requests.length, before);
+  });
+
+  it('closes an idle keep-alive connection after keep-alive-timeout', { timeout: 30_000 }, async () => {
+    const s = await rawConnect(sgw.port);
+    let closed = false;
+    s.on('close', () => { closed = true; });
+    s.on('error', () => {});
+    s.write(`GET /x HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    await readUntil(s, (b) => b.includes('\r\n\r\n'));
+    await waitFor(() => closed, 15_000, 'the idle connection to be closed');
   });
 });
