@@ -1,6 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificateList } from '@peculiar/asn1-x509';
@@ -87,8 +87,12 @@ function splitUnescaped(s: string, sep: RegExp): string[] {
 }
 
 function attrKey(type: string, value: string): string {
+  return rawAttrKey(type, unescapeDnValue(value.trim()));
+}
+
+function rawAttrKey(type: string, value: string): string {
   const t = type.trim().toUpperCase();
-  return `${DN_ALIASES[t] ?? t}=${unescapeDnValue(value.trim()).replace(/\s+/g, ' ').toLowerCase()}`;
+  return `${DN_ALIASES[t] ?? t}=${value.trim().replace(/\s+/g, ' ').toLowerCase()}`;
 }
 
 function dnKey(attrs: string[]): string {
@@ -127,17 +131,6 @@ export function nodeDnKey(s: string): string {
     }
   }
   return dnKey(attrs);
-}
-
-/** Common names of a Node DN string, unescaped. */
-function commonNames(s: string): string[] {
-  const out: string[] = [];
-  for (const line of s.split('\n')) {
-    for (const ava of splitUnescaped(line, /^ \+ /)) {
-      if (ava.startsWith('CN=')) out.push(unescapeDnValue(ava.slice(3)));
-    }
-  }
-  return out;
 }
 
 /** Subject alternative names from Node's `subjectAltName` (`DNS:a, URI:b, DNS:"x, y"`). */
@@ -281,16 +274,20 @@ export function issuerNameDer(der: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // the certificate a connection presented
 
-export interface ClientCertificate {
-  /** the leaf */
-  readonly x509: X509Certificate;
+/**
+ * The facts of the certificate a connection presented, taken from the PeerCertificate Node
+ * already parsed during the handshake. X509Certificate objects (for signature checks) are only
+ * made when a check needs them.
+ */
+export class ClientCertificate {
   readonly der: Buffer;
   readonly sha1: string;
   readonly sha256: string;
   readonly serial: string;
-  /** Node's DN strings (one RDN per line) and comparison keys */
+  /** RFC 4514 strings (last RDN first), header-safe */
   readonly subject: string;
   readonly issuer: string;
+  /** comparison keys (attribute order and case ignored) */
   readonly subjectKey: string;
   readonly issuerKey: string;
   readonly commonNames: readonly string[];
@@ -298,16 +295,59 @@ export interface ClientCertificate {
   readonly uris: readonly string[];
   readonly notBefore: number;
   readonly notAfter: number;
-  /** Node's verdict against the listener's client-ca (made during the handshake) */
-  readonly authorized: boolean;
-  readonly authorizationError: string | undefined;
-  /** the other certificates Node links to the leaf (the client's chain, then the CA it found) */
-  readonly chain: readonly X509Certificate[];
+  /** extended key usage OIDs, undefined when the certificate has none */
+  readonly eku: readonly string[] | undefined;
+  /** the other certificates Node links to the leaf: the client's chain, then the CA it found */
+  readonly chainEntries: ReadonlyArray<{ der: Buffer; serial: string; selfSigned: boolean; issuerDer?: Buffer }>;
   /** computed on first use */
   issuerCert?: X509Certificate | null;
   issuerDer?: Buffer;
   xfcc?: string;
   xfccPem?: string;
+  private _x509: X509Certificate | undefined;
+  private _chain: X509Certificate[] | undefined;
+
+  constructor(
+    peer: PeerCertificate,
+    chain: ReadonlyArray<PeerCertificate & { selfSigned?: boolean }>,
+    /** Node's verdict against the listener's client-ca (made during the handshake) */
+    readonly authorized: boolean,
+    readonly authorizationError: string | undefined,
+  ) {
+    const san = parseSubjectAltName(peer.subjectaltname);
+    this.der = peer.raw;
+    this.sha1 = normalizeHex(peer.fingerprint);
+    this.sha256 = normalizeHex(peer.fingerprint256);
+    this.serial = normalizeSerial(peer.serialNumber);
+    this.subject = objectDnString(peer.subject);
+    this.issuer = objectDnString(peer.issuer);
+    this.subjectKey = objectDnKey(peer.subject);
+    this.issuerKey = objectDnKey(peer.issuer);
+    const cn = (peer.subject as unknown as Record<string, string | string[]> | undefined)?.CN;
+    this.commonNames = cn === undefined ? [] : Array.isArray(cn) ? cn : [cn];
+    this.dnsNames = san.dns;
+    this.uris = san.uri;
+    this.notBefore = Date.parse(peer.valid_from);
+    this.notAfter = Date.parse(peer.valid_to);
+    const eku = (peer as { ext_key_usage?: string[] }).ext_key_usage;
+    this.eku = eku && eku.length > 0 ? eku : undefined;
+    this.chainEntries = chain.map((c) => ({ der: c.raw, serial: normalizeSerial(c.serialNumber), selfSigned: c.selfSigned === true }));
+  }
+
+  /** the leaf as an X509Certificate (made on first use) */
+  get x509(): X509Certificate {
+    return (this._x509 ??= new X509Certificate(this.der));
+  }
+
+  get chain(): readonly X509Certificate[] {
+    return (this._chain ??= this.chainEntries.map((e) => new X509Certificate(e.der)));
+  }
+
+  /** PEM of the leaf */
+  get pem(): string {
+    const b64 = this.der.toString('base64').replace(/.{64}(?=.)/g, '$&\n');
+    return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  }
 }
 
 const NONE = Symbol('no client certificate');
@@ -344,39 +384,57 @@ function readPeer(socket: TLSSocket): ClientCertificate | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
   if (!peer || !peer.raw) return undefined;
-  const chain: X509Certificate[] = [];
+  const err = socket.authorizationError as unknown;
+  const code = err === null || err === undefined ? undefined : String((err as { code?: string }).code ?? err);
+  return fromPeerCertificate(peer, socket.authorized === true, code);
+}
+
+/** Facts from a DetailedPeerCertificate (`getPeerCertificate(true)` or `x509.toLegacyObject()` linked by hand). */
+export function fromPeerCertificate(peer: DetailedPeerCertificate, authorized: boolean, authorizationError: string | undefined): ClientCertificate {
+  const chain: Array<PeerCertificate & { selfSigned?: boolean }> = [];
   const seen = new Set<DetailedPeerCertificate>([peer]);
   for (let c = peer.issuerCertificate; c && c.raw && !seen.has(c) && chain.length < 10; c = c.issuerCertificate) {
     seen.add(c);
-    try { chain.push(new X509Certificate(c.raw)); } catch { break; }
+    chain.push(Object.assign(Object.create(c) as PeerCertificate, { selfSigned: c.issuerCertificate === c }));
   }
-  const err = socket.authorizationError as unknown;
-  const code = err === null || err === undefined ? undefined : String((err as { code?: string }).code ?? err);
-  return describeCertificate(new X509Certificate(peer.raw), chain, socket.authorized === true, code);
+  return new ClientCertificate(peer, chain, authorized, authorizationError);
 }
 
-/** The facts of a leaf certificate and the chain linked to it (exported for tests). */
+/** Build what `getPeerCertificate(true)` returns from X509Certificate objects (tests, tools). */
 export function describeCertificate(x509: X509Certificate, chain: X509Certificate[], authorized: boolean, authorizationError: string | undefined): ClientCertificate {
-  const san = parseSubjectAltName(x509.subjectAltName);
-  return {
-    x509,
-    der: x509.raw,
-    sha1: normalizeHex(x509.fingerprint),
-    sha256: normalizeHex(x509.fingerprint256),
-    serial: normalizeSerial(x509.serialNumber),
-    subject: x509.subject,
-    issuer: x509.issuer,
-    subjectKey: nodeDnKey(x509.subject),
-    issuerKey: nodeDnKey(x509.issuer),
-    commonNames: commonNames(x509.subject),
-    dnsNames: san.dns,
-    uris: san.uri,
-    notBefore: Date.parse(x509.validFrom),
-    notAfter: Date.parse(x509.validTo),
-    authorized,
-    authorizationError,
-    chain,
-  };
+  const objs = [x509, ...chain].map((x) => x.toLegacyObject() as DetailedPeerCertificate);
+  for (let i = 0; i < objs.length; i++) {
+    const x = i === 0 ? x509 : chain[i - 1]!;
+    objs[i]!.issuerCertificate = x.checkIssued(x) ? objs[i]! : objs[i + 1]!;
+  }
+  return fromPeerCertificate(objs[0]!, authorized, authorizationError);
+}
+
+type DnObject = Record<string, string | string[]> | undefined;
+
+/** Comparison key of a subject/issuer object of a PeerCertificate (raw, unescaped values). */
+function objectDnKey(o: unknown): string {
+  const attrs: string[] = [];
+  for (const [type, v] of Object.entries((o ?? {}) as NonNullable<DnObject>)) {
+    for (const value of Array.isArray(v) ? v : [v]) attrs.push(rawAttrKey(type, value));
+  }
+  return dnKey(attrs);
+}
+
+/** RFC 4514 string of a subject/issuer object (last RDN first), special characters escaped, header-safe. */
+function objectDnString(o: unknown): string {
+  const parts: string[] = [];
+  for (const [type, v] of Object.entries((o ?? {}) as NonNullable<DnObject>)) {
+    for (const value of Array.isArray(v) ? v : [v]) parts.push(`${type}=${escapeRfc4514(value)}`);
+  }
+  return headerSafe(parts.reverse().join(','));
+}
+
+function escapeRfc4514(v: string): string {
+  let out = v.replace(/[\\,+"<>;=]/g, '\\$&');
+  if (out.startsWith(' ') || out.startsWith('#')) out = '\\' + out;
+  if (out.endsWith(' ') && !out.endsWith('\\ ')) out = out.slice(0, -1) + '\\ ';
+  return out;
 }
 
 /** The certificate that signed `cert` among `candidates` (name link and signature checked). */
@@ -420,8 +478,8 @@ export type ChainResult = 'ok' | 'untrusted' | 'expired' | 'not-yet-valid';
  */
 export function verifyChain(c: ClientCertificate, anchors: readonly X509Certificate[], now: number, dates: { notBefore: boolean; notAfter: boolean }): ChainResult {
   if (anchors.length === 0) return 'untrusted';
-  const eku = c.x509.keyUsage;
-  if (eku && eku.length > 0 && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return 'untrusted';
+  const eku = c.eku;
+  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return 'untrusted';
   const anchorPrints = new Set(anchors.map((a) => a.fingerprint256));
   let cur = c.x509;
   for (let depth = 0; depth < 10; depth++) {
@@ -439,23 +497,27 @@ export function verifyChain(c: ClientCertificate, anchors: readonly X509Certific
 
 /** True when the leaf or a certificate of its chain is listed in one of the CRLs. */
 export function isRevoked(c: ClientCertificate, lists: ReadonlyArray<RevocationList>): boolean {
-  if (lists.length === 0) return false;
-  const certs: Array<{ serial: string; der: () => Buffer }> = [
-    { serial: c.serial, der: () => (c.issuerDer ??= issuerNameDer(c.der)) },
-  ];
-  for (const x of c.chain) {
-    if (x.checkIssued(x)) continue; // a self-signed root is not revoked by a CRL
-    certs.push({ serial: normalizeSerial(x.serialNumber), der: () => issuerNameDer(x.raw) });
-  }
-  for (const { serial, der } of certs) {
-    for (const l of lists) {
-      const issuers = l.revoked.get(serial);
-      if (issuers === undefined) continue;
-      let issuer: Buffer;
-      try { issuer = der(); } catch { return true; }
-      if (issuers.some((i) => i.equals(issuer))) return true;
+  const chain = c.chainEntries;
+  for (let i = 0; i < lists.length; i++) {
+    const revoked = lists[i]!.revoked;
+    if (revoked.size === 0) continue;
+    // the issuer name is only parsed when a serial number is listed (rare)
+    const hit = revoked.get(c.serial);
+    if (hit !== undefined && listedFor(hit, () => (c.issuerDer ??= issuerNameDer(c.der)))) return true;
+    for (let k = 0; k < chain.length; k++) {
+      const e = chain[k]!;
+      if (e.selfSigned) continue; // a root is not revoked by a CRL
+      const h = revoked.get(e.serial);
+      if (h !== undefined && listedFor(h, () => (e.issuerDer ??= issuerNameDer(e.der)))) return true;
     }
   }
+  return false;
+}
+
+function listedFor(issuers: readonly Buffer[], issuerDer: () => Buffer): boolean {
+  let der: Buffer;
+  try { der = issuerDer(); } catch { return true; } // unparsable certificate: fail closed
+  for (const i of issuers) if (i.equals(der)) return true;
   return false;
 }
 
@@ -542,11 +604,6 @@ export function headerSafe(s: string): string {
   return out;
 }
 
-/** RFC 4514 string of a Node DN (last RDN first, `,` between RDNs), header-safe. */
-export function rfc4514(nodeDn: string): string {
-  return headerSafe(nodeDn.split('\n').filter((l) => l !== '').reverse().map((l) => l.split(' + ').join('+')).join(','));
-}
-
 /** A quoted XFCC value: `\\` and `"` are escaped, so a subject can never end the quotes early. */
 function quoted(v: string): string {
   return `"${v.replace(/[\\"]/g, '\\$&')}"`;
@@ -558,8 +615,8 @@ function quoted(v: string): string {
  */
 export function formatXfcc(c: ClientCertificate, includePem: boolean): string {
   let v = `Hash=${c.sha256.toLowerCase()}`;
-  if (includePem) v += `;Cert=${quoted(encodeURIComponent(c.x509.toString()))}`;
-  v += `;Subject=${quoted(rfc4514(c.subject))}`;
+  if (includePem) v += `;Cert=${quoted(encodeURIComponent(c.pem))}`;
+  v += `;Subject=${quoted(c.subject)}`;
   for (const u of c.uris) v += `;URI=${encodeURI(u).replace(/[;,"=]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase())}`;
   for (const d of c.dnsNames) v += `;DNS=${headerSafe(d).replace(/[;,"=]/g, '')}`;
   return v;

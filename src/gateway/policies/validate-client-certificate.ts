@@ -7,7 +7,7 @@ import type { Exchange } from '../exchange.js';
 import { ConfigError } from '../../config/errors.js';
 import {
   TIME_ERRORS, WatchedFile, clientCertificate, compileIdentity, formatXfcc, isRevoked,
-  parseCaBundle, parseCrl, rfc4514, verifyChain, headerSafe,
+  parseCaBundle, parseCrl, verifyChain, headerSafe,
   type ClientCertificate, type IdentityMatcher, type RevocationList,
 } from '../client-cert.js';
 
@@ -200,11 +200,11 @@ export const validateClientCertificate = definePolicy({
     const individual: Array<[string, (c: ClientCertificate) => string]> = [];
     if (fh.thumbprint) individual.push([fh.thumbprint.toLowerCase(), (c) => c.sha256.toLowerCase()]);
     if (fh['thumbprint-sha1']) individual.push([fh['thumbprint-sha1'].toLowerCase(), (c) => c.sha1.toLowerCase()]);
-    if (fh.subject) individual.push([fh.subject.toLowerCase(), (c) => rfc4514(c.subject)]);
-    if (fh['issuer-subject']) individual.push([fh['issuer-subject'].toLowerCase(), (c) => rfc4514(c.issuer)]);
+    if (fh.subject) individual.push([fh.subject.toLowerCase(), (c) => c.subject]);
+    if (fh['issuer-subject']) individual.push([fh['issuer-subject'].toLowerCase(), (c) => c.issuer]);
     if (fh['serial-number']) individual.push([fh['serial-number'].toLowerCase(), (c) => c.serial]);
     if (fh['dns-names']) individual.push([fh['dns-names'].toLowerCase(), (c) => c.dnsNames.map(headerSafe).join(',')]);
-    if (fh.pem) individual.push([fh.pem.toLowerCase(), (c) => encodeURIComponent(c.x509.toString())]);
+    if (fh.pem) individual.push([fh.pem.toLowerCase(), (c) => encodeURIComponent(c.pem)]);
     // every header this policy may set is removed from the incoming request first
     const strip = [xfccName, ...individual.map(([n]) => n)];
 
