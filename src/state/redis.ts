@@ -231,17 +231,24 @@ export class RedisStore implements CounterStore {
    * first command and uncork in the check phase, after every request read in this turn has
    * been handled. Measured (interleaved bench, 32 connections): the Redis store's added CPU per
    * request drops from about 1.23x to 1.12x the no-policy gateway. (ioredis auto-pipelining
-   * batches too, but its pipeline objects cost more than they save.) Single server only.
+   * batches too, but its pipeline objects cost more than they save.) On a cluster every master's
+   * connection is corked.
    */
   private cork(): void {
-    if (this.corked || this.kind !== 'redis') return;
-    const stream = (this.client as Redis).stream as import('node:net').Socket | undefined;
-    if (!stream || stream.destroyed || !stream.writable) return;
-    stream.cork();
+    if (this.corked) return;
+    const clients = this.kind === 'redis' ? [this.client as Redis] : (this.client as Cluster).nodes('master');
+    const streams: Array<import('node:net').Socket> = [];
+    for (const c of clients) {
+      const stream = c.stream as import('node:net').Socket | undefined;
+      if (!stream || stream.destroyed || !stream.writable) continue;
+      stream.cork();
+      streams.push(stream);
+    }
+    if (streams.length === 0) return;
     this.corked = true;
     setImmediate(() => {
       this.corked = false;
-      stream.uncork();
+      for (const stream of streams) stream.uncork();
     });
   }
 
