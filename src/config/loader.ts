@@ -62,7 +62,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     },
   });
 
-  if (issues.length) throw new ConfigInvalid(issues);
+  // schema errors that only repeat a missing variable's consequence are not reported twice
+  const envPaths = new Set(issues.map((i) => i.path));
 
   const locate = (path: ReadonlyArray<string | number>, message: string) => {
     const { node, key } = findNode(doc, path);
@@ -72,7 +73,9 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) issues.push(...issueToConfigIssues(issue, locate));
+    for (const issue of result.error.issues) {
+      for (const i of issueToConfigIssues(issue, locate)) if (!envPaths.has(i.path)) issues.push(i);
+    }
   }
   if (issues.length) throw new ConfigInvalid(sortIssues(issues));
   return { config: result.data!, file, dir: dirname(file), locate };

@@ -172,6 +172,14 @@ type Checked = { ok: true; path: string; query: string; hasSemicolon: boolean } 
 
 /** Refuse ambiguous requests; normalize the target. */
 export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+    return { ok: false, reply: problem(400, 'host-missing', 'An HTTP/1.1 request needs a Host header.') };
+  }
+  // Node accepts `Transfer-Encoding: gzip, chunked` and the like; we forward only plain chunked
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.toLowerCase() !== 'chunked') {
+    return { ok: false, reply: problem(400, 'request-ambiguous', 'Only "Transfer-Encoding: chunked" is accepted.') };
+  }
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {

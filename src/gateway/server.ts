@@ -86,7 +86,8 @@ export class Gateway {
       keepAliveTimeout: limits['keep-alive-timeout'] * 1000,
       // llhttp stays strict: obs-fold, bad header bytes, CL+TE etc. are refused by the parser
       insecureHTTPParser: false,
-      requireHostHeader: true,
+      // a missing Host is answered by checkRequest with problem+json (Node's own 400 has no body)
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
     };
   }
@@ -112,7 +113,7 @@ export class Gateway {
         socket.destroy();
       });
     });
-    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger));
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger, limits['max-url-length']));
     server.on(listener.protocol === 'https' ? 'secureConnection' : 'connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -179,7 +180,7 @@ export class Gateway {
       res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url}`, 'content-length': '0' });
       res.end();
     });
-    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger));
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => clientError(err, socket, this.logger, this.runtime.gateway.limits['max-url-length']));
     return server;
   }
 
@@ -238,8 +239,11 @@ function writeProblemOnResponse(res: ServerResponse, status: number, code: strin
 }
 
 /** Node's parser refused the request: answer with problem+json (it would send a bare 400). */
-export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket, logger: Logger): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket, logger: Logger, maxUrlLength = 8192): void {
+  // a response already started on this connection (e.g. bad chunking inside a body being
+  // forwarded): nothing more can be said on it
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
@@ -248,9 +252,10 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   let detail = 'The request could not be parsed.';
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW': {
-      // still on the request line → the URL is what is too long
+      // the request line alone is over the URL limit → the URL is what is too long
       const packet = err.rawPacket?.toString('latin1') ?? '';
-      if (!packet.includes('\r\n') && !packet.includes('\n')) { status = 414; code = 'url-too-long'; detail = 'The request target is too long.'; }
+      const eol = packet.indexOf('\n');
+      if (eol === -1 || eol > maxUrlLength) { status = 414; code = 'url-too-long'; detail = 'The request target is too long.'; }
       else { status = 431; code = 'headers-too-large'; detail = 'The request headers are too large.'; }
       break;
     }
@@ -280,6 +285,15 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   logger.debug({ code: err.code, status }, 'client error');
   const requestId = randomUUID();
   const body = renderProblem({ code, title: statusTitle(status), detail }, status, requestId);
+  if (inFlight) {
+    // the request was being handled: answer here and stop it (it sees the socket close)
+    socket.write(
+      `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    socket.destroySoon();
+    return;
+  }
   socket.end(
     `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,

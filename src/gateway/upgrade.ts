@@ -49,8 +49,9 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   if (r) return refuse(r);
   const backend = ex.backend as CompiledBackend | undefined;
   if (!backend) return refuse(problem(500, 'backend-not-configured', 'This API has no backend.'));
-  const headers = { ...ex.upstreamHeaders, host: backend.host, connection: 'upgrade', upgrade: 'websocket' };
-  delete (headers as Record<string, unknown>)['content-length'];
+  // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)
+  const headers: Record<string, unknown> = { ...ex.upstreamHeaders, host: backend.host };
+  delete headers['content-length'];
   let up: { headers: Record<string, string | string[] | undefined>; socket: Duplex };
   try {
     up = await backend.pool.upgrade({
@@ -59,7 +60,8 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
       headers: headers as Record<string, string>,
       protocol: 'websocket',
     }) as unknown as typeof up;
-  } catch {
+  } catch (err) {
+    gw.logger.warn({ requestId, api: api.name, err: (err as Error).message }, 'backend WebSocket upgrade failed');
     return refuse(problem(502, 'backend-upgrade-failed', 'The backend refused or failed the WebSocket upgrade.'));
   }
   const lines = ['HTTP/1.1 101 Switching Protocols'];
