@@ -334,3 +334,38 @@ apis:
   assert.match(typo.stdout + typo.stderr, /validate-trust/);
   assert.match(typo.stdout + typo.stderr, /thumbprnt/, 'an unknown attribute is an error, never ignored');
 });
+
+test('the mTLS guide in docs/tls.md works as written: its openssl commands issue a certificate the gateway accepts', async () => {
+  const { readFileSync: read, mkdtempSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { tmpdir } = await import('node:os');
+  const { ROOT } = await import('../helpers/gateway.js');
+  const doc = read(join(ROOT, 'docs', 'tls.md'), 'utf8');
+  const guide = doc.slice(doc.indexOf('### Guide'));
+  const blocks = [...guide.matchAll(/```(sh|yaml)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], text: m[2]! }));
+  const commands = blocks[0]!.text;
+  assert.match(commands, /openssl req -x509/);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-guide-'));
+  execFileSync('bash', ['-euo', 'pipefail', '-c', commands], { cwd: dir, stdio: 'ignore' });
+  // the guide's YAML, with its file names pointing at what the commands made and at a server certificate
+  const yaml = blocks[1]!.text
+    .replace('port: 8443', 'port: 0\n      host: 127.0.0.1')
+    .replace('certs/api.pem', pki.serverA.chain).replace('certs/api.key', pki.serverA.key)
+    .replace('certs/clients-ca.pem', join(dir, 'clients-ca.pem'));
+  const guideBackend = await startBackend();
+  const g = await startGateway(`${yaml}\nbackends: { erp: { url: "${guideBackend.url}" } }\n`, { waitFor: ['https'] });
+  try {
+    const url = `https://127.0.0.1:${g.ports.https}/erp/orders`;
+    const ok = await httpsGet(url, { ca: pki.root.pem, cert: read(join(dir, 'erp.pem')), key: read(join(dir, 'erp.key')) });
+    assert.equal(ok.status, 200, ok.body);
+    assert.match(String(guideBackend.requests[0]!.headers['x-forwarded-client-cert']), /Subject="CN=erp,O=Partner"/);
+    const none = await httpsGet(url, { ca: pki.root.pem });
+    assert.equal(none.status, 403);
+    assert.equal(JSON.parse(none.body).code, 'client-certificate-missing');
+    const other = await httpsGet(url, { ca: pki.root.pem, cert: pki.clientValid.chainPem, key: pki.clientValid.keyPem });
+    assert.equal(other.status, 403);
+  } finally {
+    await g.stop();
+    await guideBackend.close();
+  }
+});

@@ -77,7 +77,7 @@ export const validateClientCertificate = definePolicy({
   crl: [certs/clients.crl.pem]
   identities:
     - { issuer-subject: "CN=Partner CA, O=Acme", dns-name: orders-client.partner.example }
-    - { thumbprint: 3F2A0C...E9 }          # SHA-1 (40 hex) or SHA-256 (64 hex)
+    - { thumbprint: "F79BD766D6AE739C7FFC4511FB9BB31322F5EE1B5956560C00B326B4A19C827D" }   # SHA-256 (64 hex) or SHA-1 (40 hex)
   forward-client-certificate: true`,
   schema: ValidateClientCertificateConfig,
   create(config: Config, ctx: PolicyContext) {
