@@ -84,6 +84,8 @@ export class Gateway {
       requestTimeout: limits['request-timeout'] * 1000,
       headersTimeout: limits['header-timeout'] * 1000,
       keepAliveTimeout: limits['keep-alive-timeout'] * 1000,
+      // how often Node checks header/request timeouts (default 30 s would let slowloris linger)
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, (limits['header-timeout'] * 1000) / 4)),
       // llhttp stays strict: obs-fold, bad header bytes, CL+TE etc. are refused by the parser
       insecureHTTPParser: false,
       // a missing Host is answered by checkRequest with problem+json (Node's own 400 has no body)
