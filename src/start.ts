@@ -187,6 +187,9 @@ async function runWorker(configFile: string): Promise<number> {
   const level = loaded.config.gateway?.log.level;
   const logger = createLogger(level).child({ worker: cluster.worker?.id });
   const metrics = new Metrics();
+  // constructing an AggregatorRegistry installs prom-client's worker-side listener for the
+  // primary's metric requests; setRegistries says which registry to answer with
+  new client.AggregatorRegistry();
   client.AggregatorRegistry.setRegistries([metrics.registry]);
   const gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics });
   const listeners = await gateway.listen();
