@@ -61,7 +61,7 @@ function ready() {
   Gatehouse quickstart is running.
     gateway       http://127.0.0.1:8080        (APIs: /orders, /auth)
     discovery     http://127.0.0.1:8080/auth/.well-known/openid-configuration
-    sign-in page  http://127.0.0.1:8080/auth/signin  (sign-up: /auth/signup)
+    sign-up page  http://127.0.0.1:8080/auth/account/sign-up
     admin         http://127.0.0.1:9090/readyz   /metrics
 
   Try it (in another terminal):
