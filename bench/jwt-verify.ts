@@ -47,7 +47,7 @@ function benchContext(claimsAvailable: boolean): PolicyContext {
   return {
     configDir: process.cwd(), location: 'bench', section: 'inbound', api: { name: 'bench', prefix: '' }, operation: undefined,
     claimsAvailable, logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }),
-    store: () => { throw new Error('no store'); }, backend: () => undefined, gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024 },
+    store: () => { throw new Error('no store'); }, backend: () => undefined, gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1 },
     compileTemplate: (src) => compileTemplate(src, { claimsAvailable }), readiness: () => {}, onClose: () => {},
     shared: <T>(k: string, create: () => T): T => { if (!shared.has(k)) shared.set(k, create()); return shared.get(k) as T; },
   };

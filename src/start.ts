@@ -10,6 +10,8 @@ import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Gateway } from './gateway/server.js';
 import { startAdmin, type AdminSource } from './gateway/admin.js';
+import { buildRuntime } from './gateway/runtime.js';
+import pino from 'pino';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -47,6 +49,18 @@ export async function start(configFile: string): Promise<number> {
   if (cfg.gateway) {
     const workers = cfg.gateway.workers === 'auto' ? availableParallelism() : cfg.gateway.workers;
     if (workers > 1) {
+      // compile once here, so an invalid config stops the start instead of looping in workers
+      try {
+        const dry = await buildRuntime(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
+        await dry.close();
+      } catch (err) {
+        if (err instanceof ConfigInvalid) {
+          process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
+          await Promise.all(closers.map((c) => c()));
+          return 1;
+        }
+        throw err;
+      }
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
       closers.push(primary.close);
       reload = primary.reload;
@@ -88,7 +102,7 @@ export async function start(configFile: string): Promise<number> {
       }
       logger.info('stopped');
       logger.flush();
-      resolve(0);
+      resolve(typeof process.exitCode === 'number' ? process.exitCode : 0);
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
@@ -124,10 +138,12 @@ async function startPrimary(configFile: string, count: number, logger: Logger, a
   const state = new Map<number, { notReady: string[] }>();
   let announced = false;
   let stopping = false;
+  const listening = new Set<number>();
   const fork = () => {
     const w = cluster.fork({ GATEHOUSE_WORKERS: String(count) });
     state.set(w.id, { notReady: ['worker-starting'] });
     w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') listening.add(w.id);
       if (m.type === 'listening' && m.listeners && !announced) {
         announced = true;
         for (const l of m.listeners) logger.info({ listener: l.name, port: l.port, host: l.host, workers: count }, 'listening');
@@ -140,6 +156,15 @@ async function startPrimary(configFile: string, count: number, logger: Logger, a
   for (let i = 0; i < count; i++) fork();
   cluster.on('exit', (w: Worker, code) => {
     state.delete(w.id);
+    if (!stopping && !listening.has(w.id)) {
+      // a worker that could not start will not start on a retry either
+      logger.fatal({ worker: w.id, code }, 'a gateway worker failed to start; stopping');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
     if (!stopping) {
       logger.error({ worker: w.id, code }, 'gateway worker exited; starting a new one');
       fork();

@@ -169,7 +169,7 @@ export const gatewaySchema = z.strictObject({
   'trusted-proxies': z.array(z.string()).default([]).describe('addresses/CIDRs whose X-Forwarded-For is believed'),
   store: z
     .string()
-    .regex(/^(memory|redis:\/\/.+|rediss:\/\/.+|redis-cluster:\/\/.+)$/, 'memory, redis://host:port or redis-cluster://host:port,host:port')
+    .regex(/^(memory(\?.*)?|redis:\/\/.+|rediss:\/\/.+|redis-cluster:\/\/.+)$/, 'memory[?max-keys=N], redis://host:port or redis-cluster://host:port,host:port')
     .default('memory')
     .describe('counter store for rate limits and quotas'),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1).describe('worker processes (`auto` = one per core)'),

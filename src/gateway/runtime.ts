@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { resolve } from 'node:path';
@@ -142,7 +143,11 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
     configDir: loaded.dir,
     logger: logger.child({ policy: base.location }),
     metrics,
-    gateway: { trustedProxies: rt.gateway['trusted-proxies'], maxBodyBuffer: rt.gateway.limits['max-body-buffer'] },
+    gateway: {
+      trustedProxies: rt.gateway['trusted-proxies'],
+      maxBodyBuffer: rt.gateway.limits['max-body-buffer'],
+      workers: rt.gateway.workers === 'auto' ? availableParallelism() : rt.gateway.workers,
+    },
     store: () => {
       if (!rt.storeRef || rt.storeRef.url !== rt.gateway.store) {
         rt.storeRef = { url: rt.gateway.store, store: createStore(rt.gateway.store, { logger, metrics }) };

@@ -78,12 +78,11 @@ export const OnStoreError = z
   );
 
 /**
- * The memory store counts per process. With several workers (`GATEHOUSE_WORKERS` > 1) each
+ * The memory store counts per process. With several workers (`gateway.workers` > 1) each
  * worker would enforce its own limit, `workers` times the configured one, so an exact policy is
  * refused at load with a pointer to Redis.
  */
-export function checkWorkers(store: CounterStore, policy: string): void {
-  const workers = Number(process.env.GATEHOUSE_WORKERS ?? '1');
+export function checkWorkers(store: CounterStore, policy: string, workers: number): void {
   if (store.kind === 'memory' && Number.isFinite(workers) && workers > 1) {
     throw new ConfigError(
       `${policy} needs one counter shared by every worker, but gateway.store is memory and gateway.workers is ${workers}: ` +

@@ -10,7 +10,7 @@ import type { CounterStore } from '../../src/state/types.js';
 import type { Reply } from '../../src/gateway/reply.js';
 
 /** A fake clock, a memory store on it, and a policy context around them. */
-export function harness(opts: { store?: CounterStore; location?: string; claims?: boolean } = {}) {
+export function harness(opts: { store?: CounterStore; location?: string; claims?: boolean; workers?: number } = {}) {
   const clock = { t: Date.UTC(2026, 2, 1, 10, 0, 0) };
   const store = opts.store ?? new MemoryStore({ now: () => clock.t, sweepIntervalMs: 0 });
   const metrics = new Metrics({ defaultMetrics: false });
@@ -24,7 +24,7 @@ export function harness(opts: { store?: CounterStore; location?: string; claims?
     logger: pino({ level: 'silent' }),
     metrics,
     store: () => store,
-    gateway: { trustedProxies: [] },
+    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: opts.workers ?? 1 },
     compileTemplate: (src: string, path: ReadonlyArray<string | number> = []) => {
       try {
         return compileTemplate(src, { claimsAvailable: opts.claims ?? false });

@@ -63,7 +63,7 @@ export const quotaByKey = definePolicy({
   schema: QuotaByKeyConfig,
   create(config: Config, ctx) {
     const store = ctx.store();
-    checkWorkers(store, 'quota-by-key');
+    checkWorkers(store, 'quota-by-key', ctx.gateway.workers);
     storeReadiness(ctx, store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const limits: QuotaLimits = {

@@ -73,7 +73,7 @@ export const rateLimitByKey = definePolicy({
   schema: RateLimitByKeyConfig,
   create(config: Config, ctx) {
     const store = ctx.store();
-    checkWorkers(store, 'rate-limit-by-key');
+    checkWorkers(store, 'rate-limit-by-key', ctx.gateway.workers);
     storeReadiness(ctx, store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const inc = config['increment-count'];

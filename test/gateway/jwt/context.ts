@@ -34,7 +34,7 @@ export function testContext(over: { claimsAvailable?: boolean; configDir?: strin
     metrics: new Metrics({ defaultMetrics: false }),
     store: () => { throw new Error('no store in unit tests'); },
     backend: () => undefined,
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024 },
+    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1 },
     compileTemplate: (src) => compileTemplate(src, { claimsAvailable }),
     readiness: (name, check) => { checks.set(name, check); },
     onClose: (fn) => { closers.push(fn); },

@@ -40,7 +40,7 @@ export async function build(policy: PolicyDefinition, config: unknown, opts: { f
     logger: pino({ level: 'info' }, stream),
     metrics,
     store() { throw new Error('no store in tests'); },
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, ...opts.gateway } as PolicyContext['gateway'],
+    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1, ...opts.gateway } as PolicyContext['gateway'],
     compileTemplate() { throw new Error('no templates in tests'); },
     readiness() {},
     onClose() {},

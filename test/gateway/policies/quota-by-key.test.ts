@@ -21,12 +21,7 @@ describe('quota-by-key config', () => {
   });
 
   it('refuses the memory store with several workers', () => {
-    process.env.GATEHOUSE_WORKERS = '2';
-    try {
-      assert.throws(() => make({ calls: 1, 'renewal-period': 60, 'counter-key': 'k' }), ConfigError);
-    } finally {
-      delete process.env.GATEHOUSE_WORKERS;
-    }
+    assert.throws(() => make({ calls: 1, 'renewal-period': 60, 'counter-key': 'k' }, harness({ workers: 2 })), ConfigError);
   });
 });
 

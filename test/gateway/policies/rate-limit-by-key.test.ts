@@ -36,17 +36,13 @@ describe('rate-limit-by-key config', () => {
 });
 
 describe('rate-limit-by-key with several workers', () => {
-  afterEach(() => { delete process.env.GATEHOUSE_WORKERS; });
-
   it('refuses the memory store when workers > 1, naming Redis as the fix', () => {
-    process.env.GATEHOUSE_WORKERS = '4';
-    assert.throws(() => make({ calls: 1, 'renewal-period': 1, 'counter-key': 'x' }), (e: Error) => e instanceof ConfigError && /redis:\/\//.test(e.message));
+    assert.throws(() => make({ calls: 1, 'renewal-period': 1, 'counter-key': 'x' }, harness({ workers: 4 })), (e: Error) => e instanceof ConfigError && /redis:\/\//.test(e.message));
   });
 
   it('accepts a shared store when workers > 1', () => {
-    process.env.GATEHOUSE_WORKERS = '4';
     const shared = { kind: 'redis' } as CounterStore;
-    assert.doesNotThrow(() => make({ calls: 1, 'renewal-period': 1, 'counter-key': 'x' }, harness({ store: shared })));
+    assert.doesNotThrow(() => make({ calls: 1, 'renewal-period': 1, 'counter-key': 'x' }, harness({ store: shared, workers: 4 })));
   });
 });
 
