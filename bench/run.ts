@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { load, startGatehouse, startNode, table, ROOT, type LoadResult, type Proc } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tls, identity, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -101,6 +101,12 @@ async function main() {
       const { runJwtVerifyBench } = await import(join(dist, 'jwt-verify.js'));
       say('## JWT signature verification, in-process (issue 3)\n');
       say(await runJwtVerifyBench());
+      say('');
+    }
+    if (want('tls') && existsSync(join(dist, 'tls.js'))) {
+      const { runTlsBench } = await import(join(dist, 'tls.js'));
+      say('## TLS (issue 6)\n');
+      say(await runTlsBench());
       say('');
     }
     if (want('identity') && existsSync(join(dist, 'identity.js'))) {

@@ -1,5 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { watchFile } from '../util/watch-file.js';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -159,8 +160,7 @@ export function parseSubjectAltName(san: string | undefined): { dns: string[]; u
  */
 export class WatchedFile<T> {
   private current: T;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private watcher: { close(): void } | undefined;
   private closed = false;
 
   /** Throws when the file cannot be read or parsed the first time. */
@@ -169,24 +169,8 @@ export class WatchedFile<T> {
     this.watchFile();
   }
 
-  /**
-   * Watch the path. A file replaced by rename (atomic writes, Kubernetes secret updates) ends
-   * the inode watch, so the watcher is made again on the new file after each reload.
-   */
   private watchFile(): void {
-    this.watcher?.close();
-    if (this.closed) return;
-    try {
-      this.watcher = watch(this.path, (event) => {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => { this.reload(); if (event === 'rename') this.watchFile(); }, 100);
-        this.timer.unref();
-      });
-      this.watcher.on('error', () => {});
-      this.watcher.unref();
-    } catch (err) {
-      this.logger.warn({ file: this.path, err: (err as Error).message }, `cannot watch ${this.what} file; changes need a config reload`);
-    }
+    this.watcher = watchFile(this.path, () => this.reload(), { logger: this.logger, what: `${this.what} file`, debounceMs: 100 });
   }
 
   get value(): T {
@@ -207,7 +191,6 @@ export class WatchedFile<T> {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
     this.watcher?.close();
   }
 }

@@ -88,7 +88,7 @@ export class Exchange {
     /** the client's IP: the socket's address unless the socket is a trusted proxy */
     readonly clientIp: string,
     /** the listener the request arrived on (`protocol` is `http` or `https`) */
-    readonly listener: { readonly name: string; readonly protocol: string; readonly crl: readonly string[] },
+    readonly listener: { readonly name: string; readonly protocol: string; readonly crl: readonly string[]; readonly clientCa?: readonly string[] },
     /** the request method (upper-case) */
     readonly method: string,
     /** normalized path, as routing and every policy see it */

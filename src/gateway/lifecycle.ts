@@ -35,6 +35,8 @@ export interface ListenerContext {
   hsts?: string;
   /** CRL files of the listener (absolute paths), for validate-client-certificate */
   crl: readonly string[];
+  /** client CA files of the listener (absolute paths), for validate-client-certificate */
+  clientCa?: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
@@ -130,6 +132,8 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     ex.backendMs = performance.now() - t0;
     if (isReply(upstream)) {
       gw.metrics.backendErrors.labels(backend.name, upstream.code ?? 'error').inc();
+      // the client is told what failed; the log says why (never the client)
+      if (upstream.status !== 499) gw.logger.warn({ requestId, api: api.name, backend: backend.name, code: upstream.code, reason: (upstream as { cause?: string }).cause }, 'backend request failed');
       return respond(gw, ex, api, upstream, false, pipeline);
     }
     api.backendDuration.observe(ex.backendMs / 1000);

@@ -16,7 +16,7 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization', 'proxy-authenticate', 'http2-settings',
 ]);
 /** Request headers the gateway sets itself (or answers, in the case of `expect`). */
-const GATEWAY_OWNED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id']);
+const GATEWAY_OWNED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'x-forwarded-client-cert']);
 
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -130,6 +130,13 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
 
 /** Map a backend error to a problem that says what failed and never where the backend is. */
 export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
+  const r = classify(e, ex);
+  // for the log only (never rendered): what the connection said
+  (r as Reply & { cause?: string }).cause = `${e.code ?? e.name}: ${e.message}`.slice(0, 300);
+  return r;
+}
+
+function classify(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
   const cause = e.cause as { code?: string } | undefined;
   if (e instanceof BodyTooLarge || e.code === 'body-too-large' || cause?.code === 'body-too-large') {
     return problem(413, 'body-too-large', 'The request body is larger than this API accepts.');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { resolve } from 'node:path';
 import { Pool } from 'undici';
@@ -364,7 +364,8 @@ function compileBackend(name: string, b: BackendConfig, loaded: LoadedConfig): C
         if (err) return err;
         // any certificate of the presented chain may carry the pinned key (leaf or an intermediate)
         for (let c: PeerCertificate | undefined = cert, i = 0; c && i < 10; c = (c as DetailedPeerCertificate).issuerCertificate, i++) {
-          if (c.pubkey && wanted.has(createHash('sha256').update(c.pubkey).digest('base64'))) return undefined;
+          // the pin is over the DER SubjectPublicKeyInfo (PeerCertificate.pubkey is the raw key for EC)
+          if (c.raw && wanted.has(createHash('sha256').update(new X509Certificate(c.raw).publicKey.export({ type: 'spki', format: 'der' })).digest('base64'))) return undefined;
           if ((c as DetailedPeerCertificate).issuerCertificate === c) break;
         }
         return Object.assign(new Error('backend certificate does not match pin-sha256'), { code: 'ERR_TLS_PIN_MISMATCH' });

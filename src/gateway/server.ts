@@ -167,7 +167,7 @@ export class Gateway {
     }
     certs.onReload = (defaults) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(defaults);
     certs.watch();
-    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)) });
+    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)), clientCa: l['client-ca'].map((f) => resolve(dir, f)) });
     return server;
   }
 

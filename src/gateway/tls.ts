@@ -1,4 +1,5 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { watchFile } from '../util/watch-file.js';
 import { resolve } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -24,7 +25,7 @@ export class CertificateSet {
   private certs: LoadedCert[] = [];
   private exact = new Map<string, LoadedCert>();
   private wildcard = new Map<string, LoadedCert>();
-  private watchers: FSWatcher[] = [];
+  private watchers: Array<{ close(): void }> = [];
   private timer: NodeJS.Timeout | undefined;
   /** called with the new default context options after a reload */
   onReload: ((defaults: SecureContextOptions) => void) | undefined;
@@ -120,19 +121,13 @@ export class CertificateSet {
     const files = new Set<string>();
     for (const c of this.cfg.certificates) { files.add(resolve(this.dir, c.cert)); files.add(resolve(this.dir, c.key)); }
     for (const f of this.cfg['client-ca']) files.add(resolve(this.dir, f));
-    for (const f of files) {
-      try {
-        const w = watch(f, () => {
-          clearTimeout(this.timer);
-          this.timer = setTimeout(() => this.reload(), 200);
-        });
-        w.on('error', () => {});
-        w.unref();
-        this.watchers.push(w);
-      } catch (err) {
-        this.logger.warn({ file: f, err: (err as Error).message }, 'cannot watch certificate file');
-      }
-    }
+    // a cert and its key are often replaced together: one reload for the pair
+    const changed = () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.reload(), 100);
+      this.timer.unref();
+    };
+    for (const f of files) this.watchers.push(watchFile(f, changed, { logger: this.logger, what: 'certificate file' }));
   }
 
   reload(): boolean {
