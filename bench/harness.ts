@@ -116,3 +116,50 @@ export function table(rows: LoadResult[], baseline: string, second?: string): st
   };
   return [head, sep, ...rows.map(fmt)].join('\n');
 }
+
+export interface Scenario {
+  name: string;
+  /** start the process under test; `url` is what the load targets, `pid` whose CPU is measured */
+  start(): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
+  load?: Omit<LoadOptions, 'url' | 'pid'>;
+}
+
+/**
+ * Measure scenarios interleaved: every process is started first, then `rounds` rounds run each
+ * scenario in turn, and each figure is the median over the rounds. Interleaving spreads machine
+ * noise (other processes, frequency changes) over all scenarios instead of biasing one.
+ */
+export async function measure(scenarios: Scenario[], rounds = Number(process.env.BENCH_ROUNDS ?? 3)): Promise<LoadResult[]> {
+  const running = [];
+  try {
+    for (const s of scenarios) running.push(await s.start());
+    const results: LoadResult[][] = scenarios.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, s] of scenarios.entries()) {
+        results[i]!.push(await load(s.name, { ...s.load, url: running[i]!.url, pid: running[i]!.pid }));
+      }
+    }
+    return results.map((rs) => medianResult(rs));
+  } finally {
+    await Promise.all(running.map((p) => p.stop()));
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function medianResult(rs: LoadResult[]): LoadResult {
+  return {
+    name: rs[0]!.name,
+    requests: rs.reduce((a, r) => a + r.requests, 0),
+    rps: Math.round(median(rs.map((r) => r.rps))),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    cpuUs: median(rs.map((r) => r.cpuUs)),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+  };
+}

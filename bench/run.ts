@@ -4,7 +4,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { load, startGatehouse, startNode, table, ROOT, type LoadResult, type Proc } from './harness.js';
+import { measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
  * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tls, identity, micro.
@@ -29,26 +29,31 @@ async function main() {
   const backendUrl = `http://127.0.0.1:${backend.port}`;
   const procs: Proc[] = [backend];
   const noPolicyYaml = `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - { name: bench, path: /, backend: b }\n`;
-  say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.env.BENCH_SECONDS ?? 5} s per scenario, 32 connections, autocannon\n`);
+  say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.env.BENCH_SECONDS ?? 5} s per scenario and round, ${process.env.BENCH_ROUNDS ?? 3} interleaved rounds (medians), 32 connections, autocannon\n`);
   try {
-    let noPolicy: LoadResult | undefined;
-    const gw = async (name: string, yaml: string, opts: Omit<Parameters<typeof load>[1], 'url' | 'pid'> & { path?: string; env?: Record<string, string> } = {}) => {
-      const g = await startGatehouse(yaml, opts.env);
-      try {
-        return await load(name, { ...opts, url: `http://127.0.0.1:${g.port}${opts.path ?? '/orders/7'}`, pid: g.child.pid! });
-      } finally {
-        await g.stop();
-      }
-    };
+    const gwScenario = (name: string, yaml: string, load: Scenario['load'] & { path?: string } = {}): Scenario => ({
+      name,
+      load,
+      start: async () => {
+        const g = await startGatehouse(yaml);
+        return { url: `http://127.0.0.1:${g.port}${load.path ?? '/orders/7'}`, pid: g.child.pid!, stop: g.stop };
+      },
+    });
+    const noPolicy = () => gwScenario('gatehouse, no policies', noPolicyYaml);
 
     if (want('gateway')) {
-      const rows: LoadResult[] = [];
-      rows.push(await load('direct (no proxy)', { url: `${backendUrl}/orders/7`, pid: backend.child.pid! }));
-      const bare = await startNode([join(dist, 'bare-proxy.js'), backendUrl]);
-      rows.push(await load('bare node:http + undici proxy', { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid! }));
-      await bare.stop();
-      rows.push((noPolicy = await gw('gatehouse, no policies', noPolicyYaml)));
-      rows.push(await gw('gatehouse, no policies, access log off', noPolicyYaml.replace('gateway:\n', 'gateway:\n  log: { access: false }\n')));
+      const rows = await measure([
+        { name: 'direct (no proxy)', start: async () => ({ url: `${backendUrl}/orders/7`, pid: backend.child.pid!, stop: async () => {} }) },
+        {
+          name: 'bare node:http + undici proxy',
+          start: async () => {
+            const bare = await startNode([join(dist, 'bare-proxy.js'), backendUrl]);
+            return { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid!, stop: bare.stop };
+          },
+        },
+        noPolicy(),
+        gwScenario('gatehouse, no policies, access log off', noPolicyYaml.replace('gateway:\n', 'gateway:\n  log: { access: false }\n')),
+      ]);
       say('## Gateway foundation (issue 2)\n');
       say('CPU per request of the proxy process. Target: Gatehouse with no policies ≤ 1.1× the bare proxy.\n');
       say(table(rows, 'bare node:http + undici proxy'));
@@ -56,19 +61,20 @@ async function main() {
     }
 
     if (want('jwt')) {
-      noPolicy ??= await gw('gatehouse, no policies', noPolicyYaml);
-      const rows: LoadResult[] = [noPolicy];
       const idp = await jwksServer();
       try {
         const ipList = Array.from({ length: 999 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).concat(['127.0.0.1']);
         const chain = (alg: string) => `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - name: bench\n    path: /\n    backend: b\n    policies:\n      inbound:\n        - ip-filter: { action: allow, addresses: ${JSON.stringify(ipList)} }\n        - validate-jwt:\n            openid-config: "${idp.url}/${alg}/.well-known/openid-configuration"\n            audiences: [api://orders]\n            issuers: [https://idp.bench]\n        - check-claims:\n            required-claims: [{ name: scp, match: any, separator: " ", values: [orders.read] }]\n`;
         const tRs = await idp.token('RS256');
-        rows.push(await gw('validate-jwt RS256 (cache hit) + check-claims + ip-filter 1,000', chain('RS256'), { headers: { authorization: `Bearer ${tRs}` } }));
         const tEs = await idp.token('ES256');
-        rows.push(await gw('validate-jwt ES256 (cache hit) + check-claims + ip-filter 1,000', chain('ES256'), { headers: { authorization: `Bearer ${tEs}` } }));
         const many = await Promise.all(Array.from({ length: 10000 }, (_, i) => idp.token('RS256', `user-${i}`)));
         const noCache = chain('RS256').replace('audiences: [api://orders]', 'audiences: [api://orders]\n            token-cache: { max-entries: 0 }');
-        rows.push(await gw('validate-jwt RS256, 10,000 distinct tokens (cache misses)', noCache, { requests: many.map((t) => ({ method: 'GET', headers: { authorization: `Bearer ${t}` } })) }));
+        const rows = await measure([
+          noPolicy(),
+          gwScenario('validate-jwt RS256 (cache hit) + check-claims + ip-filter 1,000', chain('RS256'), { headers: { authorization: `Bearer ${tRs}` } }),
+          gwScenario('validate-jwt ES256 (cache hit) + check-claims + ip-filter 1,000', chain('ES256'), { headers: { authorization: `Bearer ${tEs}` } }),
+          gwScenario('validate-jwt RS256, 10,000 distinct tokens, no cache (every request verifies)', noCache, { requests: many.map((t) => ({ method: 'GET', headers: { authorization: `Bearer ${t}` } })) }),
+        ]);
         say('## Token validation (issue 3)\n');
         say('Target: the full chain on cache hits ≤ 1.1× the no-policy gateway.\n');
         say(table(rows, 'gatehouse, no policies'));
@@ -85,12 +91,12 @@ async function main() {
       if (!want(section) || !existsSync(join(dist, file))) continue;
       const mod = await import(join(dist, file));
       if (typeof mod[fn] !== 'function') continue;
-      noPolicy ??= await gw('gatehouse, no policies', noPolicyYaml);
-      const rows: LoadResult[] = [noPolicy];
-      for (const s of mod[fn](backendUrl) as Array<{ name: string; yaml: string; path?: string; body?: Buffer; contentType?: string; method?: string; headers?: Record<string, string> }>) {
-        const headers = { ...s.headers, ...(s.contentType ? { 'content-type': s.contentType } : {}) };
-        rows.push(await gw(s.name, s.yaml, { path: s.path, body: s.body, method: s.method ?? (s.body ? 'POST' : 'GET'), headers }));
-      }
+      const list = mod[fn](backendUrl) as Array<{ name: string; yaml: string; path?: string; body?: Buffer; contentType?: string; method?: string; headers?: Record<string, string> }>;
+      const scenarios = [noPolicy(), ...list.map((sc) => {
+        const headers = { ...sc.headers, ...(sc.contentType ? { 'content-type': sc.contentType } : {}) };
+        return gwScenario(sc.name, sc.yaml, { path: sc.path, body: sc.body, method: sc.method ?? (sc.body ? 'POST' : 'GET'), headers });
+      })];
+      const rows = await measure(scenarios);
       say(`## ${title}\n`);
       say(`${target}\n`);
       say(table(rows, 'gatehouse, no policies'));

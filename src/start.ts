@@ -231,6 +231,8 @@ async function runWorker(configFile: string): Promise<number> {
     process.once('SIGTERM', async () => {
       await gateway.shutdown();
       logger.flush();
+      // the IPC channel to the primary would keep this process alive
+      process.disconnect?.();
       resolve(0);
     });
     process.on('SIGINT', () => {}); // the primary decides

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pipeline as pipe, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Exchange, type UpstreamResponse } from './exchange.js';
@@ -269,7 +269,7 @@ function replyToResponse(reply: Reply, requestId: string): UpstreamResponse {
 }
 
 /** Write the response: head with our headers merged, then the body (streamed or whole). */
-function send(gw: GatewayContext, ex: Exchange, response: UpstreamResponse): void {
+function send(_gw: GatewayContext, ex: Exchange, response: UpstreamResponse): void {
   const res = ex.res!;
   if (res.headersSent || res.destroyed) { discard(response.body); return; }
   const headers = response.headers;
@@ -285,10 +285,23 @@ function send(gw: GatewayContext, ex: Exchange, response: UpstreamResponse): voi
     return;
   }
   res.writeHead(response.status, headers);
-  pipe(body, res, (err) => {
-    if (err && !res.destroyed) res.destroy();
+  streamBody(body, res);
+}
+
+/**
+ * Stream the backend's body to the client with backpressure. `.pipe()` plus the two error paths,
+ * rather than stream.pipeline, which allocates an AbortController per call and aborts it (a
+ * DOMException with a stack trace) when done: ~5% of the no-policy gateway's CPU in a profile.
+ */
+function streamBody(body: Readable | NodeJS.ReadableStream, res: ServerResponse): void {
+  const src = body as Readable;
+  const onError = () => { if (!res.destroyed) res.destroy(); };
+  src.once('error', onError);
+  res.once('close', () => {
+    // the client went away (or the response is done): release the backend stream
+    if (!src.readableEnded) src.destroy();
   });
-  void gw;
+  src.pipe(res);
 }
 
 function discard(body: UpstreamResponse['body']): void {
