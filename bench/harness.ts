@@ -57,10 +57,13 @@ export function startGatehouse(yaml: string, env: Record<string, string> = {}): 
 export interface LoadResult {
   name: string;
   requests: number;
+  /** saturated throughput (all connections busy) */
   rps: number;
+  /** the fixed request rate at which CPU and latency were measured */
+  rate: number;
   p50: number;
   p99: number;
-  /** µs of CPU of the measured process per request */
+  /** µs of CPU of the measured process per request, at `rate` */
   cpuUs: number;
   errors: number;
   non2xx: number;
@@ -77,8 +80,20 @@ export interface LoadOptions {
   body?: Buffer | string;
   /** several request variants, used round-robin (e.g. 10,000 distinct tokens) */
   requests?: Array<{ headers?: Record<string, string>; body?: string; method?: string; path?: string }>;
+  /** measure CPU and latency with every connection busy (as a loop that cannot do fixed rates must) */
+  saturated?: boolean;
+  /** TLS client options (e.g. a client certificate) */
+  tlsOptions?: Record<string, unknown>;
 }
 
+/**
+ * Two measurements per scenario:
+ *  - saturated (every connection busy) for the maximum req/s;
+ *  - a fixed request rate (BENCH_RATE, default 2,000/s, or 60% of the saturated rate when that is
+ *    lower) for CPU µs per request and latency. At a fixed rate every scenario does the same work
+ *    per second, so CPU per request compares like with like; at saturation a slower process
+ *    batches more requests per event-loop turn, which hides part of its cost.
+ */
 export async function load(name: string, o: LoadOptions): Promise<LoadResult> {
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
   const opts: Record<string, unknown> = { url: o.url, connections: o.connections ?? 32 };
@@ -86,33 +101,43 @@ export async function load(name: string, o: LoadOptions): Promise<LoadResult> {
   if (o.headers) opts.headers = o.headers;
   if (o.body !== undefined) opts.body = o.body;
   if (o.requests) opts.requests = o.requests;
-  // warm up (JIT, pools, caches), then measure
+  if (o.tlsOptions) opts.tlsOptions = o.tlsOptions;
+  // warm up (JIT, pools, caches), then saturate briefly for the maximum throughput
   await autocannon({ ...opts, duration: 1 } as autocannon.Options);
-  const cpu0 = cpuSeconds(o.pid);
-  const r = await autocannon({ ...opts, duration: seconds } as autocannon.Options);
-  const cpu1 = cpuSeconds(o.pid);
+  let cpu0 = cpuSeconds(o.pid);
+  const sat = await autocannon({ ...opts, duration: o.saturated ? seconds : Math.max(1, Math.round(seconds / 2)) } as autocannon.Options);
+  let cpu1 = cpuSeconds(o.pid);
+  let r = sat;
+  let rate = Math.round(sat.requests.average);
+  if (!o.saturated) {
+    rate = Math.max(50, Math.min(Number(process.env.BENCH_RATE ?? 2000), Math.floor(sat.requests.average * 0.6)));
+    cpu0 = cpuSeconds(o.pid);
+    r = await autocannon({ ...opts, duration: seconds, overallRate: rate } as autocannon.Options);
+    cpu1 = cpuSeconds(o.pid);
+  }
   const total = r.requests.total;
   return {
     name,
     requests: total,
-    rps: Math.round(r.requests.average),
+    rps: Math.round(sat.requests.average),
+    rate,
     p50: r.latency.p50,
     p99: r.latency.p99,
     cpuUs: total > 0 ? ((cpu1 - cpu0) * 1e6) / total : NaN,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
+    errors: r === sat ? r.errors + r.timeouts : r.errors + r.timeouts + sat.errors + sat.timeouts,
+    non2xx: r === sat ? r.non2xx : r.non2xx + sat.non2xx,
   };
 }
 
 export function table(rows: LoadResult[], baseline: string, second?: string): string {
   const base = rows.find((r) => r.name === baseline);
   const b2 = second ? rows.find((r) => r.name === second) : undefined;
-  const head = `| scenario | req/s | p50 ms | p99 ms | CPU µs/req | vs ${baseline}${b2 ? ` | vs ${second}` : ''} | errors/non-2xx |`;
-  const sep = `|---|---:|---:|---:|---:|---:|${b2 ? '---:|' : ''}---:|`;
+  const head = `| scenario | max req/s | at req/s | p50 ms | p99 ms | CPU µs/req | vs ${baseline}${b2 ? ` | vs ${second}` : ''} | errors/non-2xx |`;
+  const sep = `|---|---:|---:|---:|---:|---:|---:|${b2 ? '---:|' : ''}---:|`;
   const fmt = (r: LoadResult) => {
     const ratio = base && Number.isFinite(r.cpuUs) ? (r.cpuUs / base.cpuUs).toFixed(2) + '×' : '–';
     const ratio2 = b2 && Number.isFinite(r.cpuUs) ? (r.cpuUs / b2.cpuUs).toFixed(2) + '×' : '–';
-    return `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(1) : '–'} | ${ratio}${b2 ? ` | ${ratio2}` : ''} | ${r.errors}/${r.non2xx} |`;
+    return `| ${r.name} | ${r.rps} | ${r.rate} | ${r.p50} | ${r.p99} | ${Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(1) : '–'} | ${ratio}${b2 ? ` | ${ratio2}` : ''} | ${r.errors}/${r.non2xx} |`;
   };
   return [head, sep, ...rows.map(fmt)].join('\n');
 }
@@ -156,6 +181,7 @@ function medianResult(rs: LoadResult[]): LoadResult {
     name: rs[0]!.name,
     requests: rs.reduce((a, r) => a + r.requests, 0),
     rps: Math.round(median(rs.map((r) => r.rps))),
+    rate: Math.round(median(rs.map((r) => r.rate))),
     p50: median(rs.map((r) => r.p50)),
     p99: median(rs.map((r) => r.p99)),
     cpuUs: median(rs.map((r) => r.cpuUs)),

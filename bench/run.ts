@@ -12,7 +12,8 @@ import { measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenar
  * same run. `--write` also writes bench/RESULTS.md.
  *
  * CPU µs/req is the CPU time (user + system, from /proc) of the proxy process alone divided by
- * the requests it served; the load generator (autocannon) and the backend run in other processes.
+ * the requests it served, measured at a fixed request rate (see harness.ts `load`); the load
+ * generator (autocannon) and the backend run in other processes.
  */
 
 const args = process.argv.slice(2);
@@ -29,7 +30,7 @@ async function main() {
   const backendUrl = `http://127.0.0.1:${backend.port}`;
   const procs: Proc[] = [backend];
   const noPolicyYaml = `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - { name: bench, path: /, backend: b }\n`;
-  say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.env.BENCH_SECONDS ?? 5} s per scenario and round, ${process.env.BENCH_ROUNDS ?? 3} interleaved rounds (medians), 32 connections, autocannon\n`);
+  say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · per scenario and round: ${process.env.BENCH_SECONDS ?? 5} s at a fixed rate (CPU, latency) after a saturated run (max req/s); ${process.env.BENCH_ROUNDS ?? 3} interleaved rounds, medians; 32 connections, autocannon\n`);
   try {
     const gwScenario = (name: string, yaml: string, load: Scenario['load'] & { path?: string } = {}): Scenario => ({
       name,

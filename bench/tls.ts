@@ -62,22 +62,15 @@ async function h2Load(name: string, url: string, pid: number, o: { sessions: num
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
   return {
-    name, requests: n, rps: Math.round(n / o.seconds),
+    name, requests: n, rps: Math.round(n / o.seconds), rate: Math.round(n / o.seconds),
     p50: Math.round(latencies[Math.floor(n * 0.5)] ?? NaN), p99: Math.round(latencies[Math.floor(n * 0.99)] ?? NaN),
     cpuUs: n > 0 ? ((cpu1 - cpu0) * 1e6) / n : NaN, errors, non2xx,
   };
 }
 
-/** autocannon over HTTPS presenting a client certificate (the harness's load() has no TLS options). */
-async function loadWithClientCert(name: string, url: string, pid: number, seconds: number, tlsOptions: { cert: string; key: string }): Promise<LoadResult> {
-  const opts = { url, connections: 32, tlsOptions } as autocannon.Options;
-  await autocannon({ ...opts, duration: 1 });
-  const cpu0 = cpuSeconds(pid);
-  const r = await autocannon({ ...opts, duration: seconds });
-  const cpu1 = cpuSeconds(pid);
-  const total = r.requests.total;
-  return { name, requests: total, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99,
-    cpuUs: total > 0 ? ((cpu1 - cpu0) * 1e6) / total : NaN, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+/** autocannon over HTTPS presenting a client certificate. */
+function loadWithClientCert(name: string, url: string, pid: number, seconds: number, tlsOptions: { cert: string; key: string }): Promise<LoadResult> {
+  return load(name, { url, pid, seconds, tlsOptions, saturated: true });
 }
 
 /** One request per new TLS connection, `concurrency` at a time. */
@@ -154,8 +147,8 @@ apis:
     // two interleaved rounds, the lower CPU per request of each scenario is kept: the ratios
     // then compare like with like even when the machine is busy with something else
     const scenarios: Array<() => Promise<LoadResult>> = [
-      () => load('HTTP/1.1, plain, keep-alive', { url: `http://127.0.0.1:${httpPort}/orders/7`, pid, seconds }),
-      () => load('HTTPS/1.1, keep-alive (TLS 1.3)', { url: `https://127.0.0.1:${httpsPort}/orders/7`, pid, seconds }),
+      () => load('HTTP/1.1, plain, keep-alive', { url: `http://127.0.0.1:${httpPort}/orders/7`, pid, seconds, saturated: true }),
+      () => load('HTTPS/1.1, keep-alive (TLS 1.3)', { url: `https://127.0.0.1:${httpsPort}/orders/7`, pid, seconds, saturated: true }),
       () => h2Load('HTTP/2, 32 connections × 1 stream', `https://127.0.0.1:${httpsPort}`, pid, { sessions: 32, streams: 1, seconds, ca, servername: 'a.test' }),
       () => h2Load('HTTP/2, 4 connections × 8 streams', `https://127.0.0.1:${httpsPort}`, pid, { sessions: 4, streams: 8, seconds, ca, servername: 'a.test' }),
     ];

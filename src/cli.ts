@@ -169,7 +169,7 @@ async function validate(file: string): Promise<number> {
     if (names(c.policies)) out.push(`  policies: ${names(c.policies)}`);
     const ops = (c.operations ?? []);
     const opCount = api.operations ? api.operations.size : 0;
-    if (opCount) out.push(`  operations: ${opCount} method(s)${ops.length ? `, ${ops.length} listed` : ''}`);
+    if (opCount) out.push(`  operations: ${opCount}${c.openapi ? ' (from the OpenAPI document and the list)' : ''}`);
     for (const o of ops) if (names(o.policies)) out.push(`  operation ${o.id}: ${names(o.policies)}`);
   }
   for (const [name, b] of Object.entries(cfg.backends)) {

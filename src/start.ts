@@ -4,7 +4,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import client from 'prom-client';
 import type { Logger } from 'pino';
-import { loadConfigFile, type LoadedConfig } from './config/loader.js';
+import { loadConfigFile } from './config/loader.js';
 import { ConfigInvalid, formatIssue } from './config/errors.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -23,20 +23,22 @@ type Closer = () => Promise<void>;
 
 export async function start(configFile: string): Promise<number> {
   if (cluster.isWorker) return runWorker(configFile);
-
-  let loaded: LoadedConfig;
+  const closers: Closer[] = [];
   try {
-    loaded = loadConfigFile(configFile);
+    return await run(configFile, closers);
   } catch (err) {
-    if (err instanceof ConfigInvalid) {
-      process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof ConfigInvalid)) throw err;
+    // an invalid config at start: print every error, undo what started, exit 1
+    process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
+    await Promise.all(closers.map((c) => c().catch(() => {})));
+    return 1;
   }
+}
+
+async function run(configFile: string, closers: Closer[]): Promise<number> {
+  const loaded = loadConfigFile(configFile);
   const cfg = loaded.config;
   const logger = createLogger(cfg.gateway?.log.level);
-  const closers: Closer[] = [];
   const metrics = new Metrics();
 
   if (cfg.identity) {
@@ -53,32 +55,13 @@ export async function start(configFile: string): Promise<number> {
     const workers = cfg.gateway.workers === 'auto' ? availableParallelism() : cfg.gateway.workers;
     if (workers > 1) {
       // compile once here, so an invalid config stops the start instead of looping in workers
-      try {
-        const dry = await buildRuntime(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
-        await dry.close();
-      } catch (err) {
-        if (err instanceof ConfigInvalid) {
-          process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
-          await Promise.all(closers.map((c) => c()));
-          return 1;
-        }
-        throw err;
-      }
+      const dry = await buildRuntime(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
+      await dry.close();
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
       closers.push(primary.close);
       reload = primary.reload;
     } else {
-      let gateway: Gateway;
-      try {
-        gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false, access: true }), metrics });
-      } catch (err) {
-        if (err instanceof ConfigInvalid) {
-          process.stderr.write(`gatehouse: invalid config\n${err.issues.map(formatIssue).join('\n')}\n`);
-          await Promise.all(closers.map((c) => c()));
-          return 1;
-        }
-        throw err;
-      }
+      const gateway = await Gateway.create(configFile, { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false, access: true }), metrics });
       for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
       if (cfg.gateway.admin) {
         const admin = await startAdmin(cfg.gateway.admin.listen, {

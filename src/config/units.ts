@@ -21,42 +21,32 @@ export function parseSize(v: string | number): number | undefined {
   return Math.floor(Number(m[1]) * SIZE_FACTOR[(m[2] ?? 'b').toLowerCase()]!);
 }
 
+/** A config value with a unit, parsed by `parse`, bounded by `min`/`max` (in the output unit). */
+function unitValue(parse: (v: string | number) => number | undefined, what: string, unit: string, opts: { min?: number; max?: number }) {
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = parse(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not ${what}` });
+      return z.NEVER;
+    }
+    if (opts.min !== undefined && n < opts.min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min}${unit}` });
+      return z.NEVER;
+    }
+    if (opts.max !== undefined && n > opts.max) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max}${unit}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 /** A duration in config: `30s`, `5m`, `1h` or seconds. Output: seconds. */
 export function duration(opts: { min?: number; max?: number } = {}) {
-  return z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const s = parseDuration(v);
-    if (s === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds` });
-      return z.NEVER;
-    }
-    if (opts.min !== undefined && s < opts.min) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min}s` });
-      return z.NEVER;
-    }
-    if (opts.max !== undefined && s > opts.max) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max}s` });
-      return z.NEVER;
-    }
-    return s;
-  });
+  return unitValue(parseDuration, 'a duration; use e.g. 30s, 5m, 1h, or a number of seconds', 's', opts);
 }
 
 /** A size in config: `10kb`, `1mb` (1 kb = 1024 bytes) or bytes. Output: bytes. */
 export function size(opts: { min?: number; max?: number } = {}) {
-  return z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const b = parseSize(v);
-    if (b === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; use e.g. 512, 10kb, 1mb` });
-      return z.NEVER;
-    }
-    if (opts.min !== undefined && b < opts.min) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min} bytes` });
-      return z.NEVER;
-    }
-    if (opts.max !== undefined && b > opts.max) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max} bytes` });
-      return z.NEVER;
-    }
-    return b;
-  });
+  return unitValue(parseSize, 'a size; use e.g. 512, 10kb, 1mb', ' bytes', opts);
 }
