@@ -8,11 +8,17 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers the gateway owns; changing them would break framing or forwarding. */
 const PROTECTED = new Set(['content-length', 'transfer-encoding', 'connection', 'host', 'upgrade', 'te', 'trailer', 'keep-alive']);
 
+/** what a header value may carry as configured (rendered placeholders are made safe instead) */
+const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const VALUE_MSG = 'a header value cannot contain control characters or characters above U+00FF';
+/** A rendered value from request data or claims: visible ASCII passes, anything else is percent-encoded (UTF-8). */
+const headerSafe = (v: string): string => (/^[\t\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
+
 const schema = z.strictObject({
   name: z.string().regex(HEADER_NAME, 'not a valid header name').describe('header name'),
   'exists-action': z.enum(['override', 'skip', 'append', 'delete']).default('override')
     .describe('override: replace; skip: set only when absent; append: add a value; delete: remove'),
-  value: z.union([z.string(), z.array(z.string()).min(1)]).optional()
+  value: z.union([z.string().regex(VALUE, VALUE_MSG), z.array(z.string().regex(VALUE, VALUE_MSG)).min(1)]).optional()
     .describe('value(s); may use key templates such as {jwt.sub} or {request.header.X-Name} (a value whose placeholders resolve to nothing is not set)'),
 }).refine((c) => c['exists-action'] === 'delete' || c.value !== undefined, { message: 'value is required unless exists-action is delete', path: ['value'] });
 
@@ -36,7 +42,7 @@ export const setHeader = definePolicy({
     const render = (ex: Exchange): string[] | undefined => {
       if (constant) return constant;
       const out: string[] = [];
-      for (const t of templates) { const v = t.render(ex); if (v !== undefined) out.push(v); }
+      for (const t of templates) { const v = t.render(ex); if (v !== undefined) out.push(t.constant ? v : headerSafe(v)); }
       return out.length ? out : undefined;
     };
     return (ex) => {
