@@ -30,6 +30,8 @@ const toUser = (r: UserRow): User => ({
 export const normalizeLogin = (s: string) => s.trim().normalize('NFKC').toLowerCase();
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const isEmail = (s: string) => EMAIL.test(s);
+/** what a (normalized) username may be */
+export const USERNAME = /^[\p{L}\p{N}._@+-]{2,64}$/u;
 
 /** Accounts on the identity database. */
 export class UserStore {
@@ -40,7 +42,7 @@ export class UserStore {
     const email = u.email ? normalizeLogin(u.email) : null;
     if (!username && !email) throw new Error('an account needs a username or an email address');
     if (email && !isEmail(email)) throw new Error('not an email address');
-    if (username && !/^[\p{L}\p{N}._@+-]{2,64}$/u.test(username)) throw new Error('a username is 2–64 letters, digits or . _ @ + -');
+    if (username && !USERNAME.test(username)) throw new Error('a username is 2–64 letters, digits or . _ @ + -');
     // a login name must not collide with someone else's email or username either way
     for (const n of [username, email]) if (n && await this.findByLogin(n)) throw new Error('an account with that username or email already exists');
     const id = randomUUID();

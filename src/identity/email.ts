@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
 
-export interface Mail { to: string; subject: string; text: string; link: string; kind: 'verify-email' | 'reset-password' | 'account-exists' }
+export interface Mail { to: string; subject: string; text: string; link: string; kind: 'verify-email' | 'reset-password' | 'account-exists' | 'sign-up-username-taken' }
 export type Mailer = (m: Mail) => Promise<void>;
 
 /**

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
-import { isEmail, normalizeLogin, type Authenticator, type UserStore } from './accounts.js';
+import { isEmail, normalizeLogin, USERNAME, type Authenticator, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import type { Mailer } from './email.js';
 import * as v from './views.js';
@@ -186,25 +186,51 @@ export function createHostedPages(d: HostedDeps) {
     if (!isEmail(email)) return again('Enter a valid email address.', 'email');
     const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
     if (policy) return again(policy, 'password');
+    if (username && !USERNAME.test(normalizeLogin(username))) return again('A username is 2–64 letters, digits or . _ @ + -.', 'username');
+    // hash first on every path, so that a taken email or username costs the same time as a new account
+    const passwordHash = await hashPassword(password, d.cfg.passwords.hash);
+    const created = () => {
+      if (back) return redirect(res, `${back}?created=1`);
+      return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+    };
     const existing = await d.users.findByLogin(email);
     if (existing && existing.email === normalizeLogin(email)) {
       // answer as for a new account (no enumeration by sign-up) and tell the owner instead
       const link = `${issuer}/account/reset`;
       await d.mailer({ kind: 'account-exists', to: existing.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
       d.logger.info({ audit: 'sign-up.existing-email', sub: existing.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
-      if (back) return redirect(res, `${back}?created=1`);
-      return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+      return created();
+    }
+    /**
+     * A taken username (or an email address used as a username) gets the same answer as a new
+     * account; the submitted address is told by email that no account was made, and the owner of
+     * the username is told of the attempt.
+     */
+    const usernameTaken = async (owner: { id: string; email: string | null } | undefined) => {
+      const signUpLink = `${issuer}/account/sign-up`;
+      await d.mailer({ kind: 'sign-up-username-taken', to: normalizeLogin(email), subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+      if (owner?.email) {
+        const link = `${issuer}/account/reset`;
+        await d.mailer({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
+      }
+      d.logger.info({ audit: 'sign-up.existing-username', sub: owner?.id, ip: d.clientIp(req) }, 'sign-up with a username that is taken');
+      return created();
+    };
+    if (username) {
+      const owner = await d.users.findByLogin(username);
+      if (owner) return usernameTaken(owner);
     }
     let user;
     try {
-      user = await d.users.create({ email, username: username || undefined, passwordHash: await hashPassword(password, d.cfg.passwords.hash), roles: d.cfg['sign-up']['default-roles'] });
+      user = await d.users.create({ email, username: username || undefined, passwordHash, roles: d.cfg['sign-up']['default-roles'] });
     } catch (e) {
+      // lost a race with another sign-up for the same name: the same answer as above
+      if (/already exists/.test((e as Error).message)) return usernameTaken(existing ?? (username ? await d.users.findByLogin(username) : undefined));
       return again((e as Error).message.replace(/^./, (c) => c.toUpperCase()) + '.', /username/.test((e as Error).message) ? 'username' : 'email');
     }
     d.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: d.clientIp(req) }, 'account created');
     await sendVerification(user.id, user.email!);
-    if (back) return redirect(res, `${back}?created=1`);
-    return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+    return created();
   }
 
   async function sendVerification(userId: string, email: string) {

@@ -113,6 +113,37 @@ describe('hosted pages', () => {
     assert.equal((await t.services.users.list()).filter((u) => u.email === 'alice@example.com').length, 1);
   });
 
+  test('sign-up with a taken username answers exactly as a new account (status, body, redirect) and mails both addresses', async () => {
+    const signUp = async (form: Record<string, string>, query = '') => {
+      const b = new Browser(origin());
+      const html = await (await b.get(`${t.issuer}/account/sign-up${query}`)).text();
+      const r = await b.post(actionOf(html), { csrf: csrfOf(html), ...form });
+      return { status: r.status, location: r.headers.get('location'), body: await r.text() };
+    };
+    const fresh = await signUp({ email: 'fresh1@example.com', username: 'fresh1', password: 'a sturdy passphrase 42' });
+    const taken = await signUp({ email: 'mallory@example.com', username: 'ALICE', password: 'a sturdy passphrase 42' });
+    assert.equal(fresh.status, 201);
+    assert.deepEqual(taken, fresh, 'a taken username is indistinguishable from success');
+    // an email address used as a username is a login name too
+    const takenByEmail = await signUp({ email: 'mallory2@example.com', username: 'alice@example.com', password: 'a sturdy passphrase 42' });
+    assert.deepEqual(takenByEmail, fresh);
+    // no account was made for the submitted address; it is told so by email, and the owner is told of the attempt
+    assert.equal(await t.services.users.findByLogin('mallory@example.com'), undefined);
+    assert.equal(await t.services.users.findByLogin('mallory2@example.com'), undefined);
+    assert.equal((await t.services.users.list()).filter((u) => u.username === 'alice').length, 1);
+    const notices = t.logs.filter((l) => l.mail === 'sign-up-username-taken').map((l) => l.to);
+    assert.ok(notices.includes('mallory@example.com') && notices.includes('mallory2@example.com'));
+    assert.equal(lastMail('account-exists')?.to, 'alice@example.com');
+    assert.ok(t.logs.some((l) => l.audit === 'sign-up.existing-username'));
+    // from a sign-in page (return to the interaction): the same redirect either way
+    const s = await openSignIn(t);
+    const back = `?return=${encodeURIComponent(new URL(s.url).pathname)}`;
+    const freshBack = await signUp({ email: 'fresh2@example.com', username: 'fresh2', password: 'a sturdy passphrase 42' }, back);
+    const takenBack = await signUp({ email: 'mallory3@example.com', username: 'alice', password: 'a sturdy passphrase 42' }, back);
+    assert.equal(freshBack.status, 303);
+    assert.deepEqual(takenBack, freshBack);
+  });
+
   test('sign-up, then email verification through the log transport', async () => {
     const b = new Browser(origin());
     const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
