@@ -69,5 +69,7 @@ export async function cleanupExpired(db: Db): Promise<number> {
   n += await db.run('DELETE FROM keys WHERE expires_at IS NOT NULL AND expires_at < $1', [now - 86400_000]);
   // lockout rows of names nobody has tried for a day (unknown names would otherwise pile up)
   n += await db.run('DELETE FROM lockouts WHERE locked_until < $1 AND updated_at < $1', [now - 86400_000]);
+  // rate-limit windows are at most a day long
+  n += await db.run('DELETE FROM rate_limits WHERE window_start < $1', [now - 86400_000]);
   return n;
 }

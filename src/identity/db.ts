@@ -42,6 +42,8 @@ const MIGRATIONS: string[] = [
      created_at BIGINT NOT NULL, activates_at BIGINT NOT NULL, retires_at BIGINT, expires_at BIGINT)`,
   `CREATE TABLE IF NOT EXISTS account_tokens (
      id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS rate_limits (
+     key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count INTEGER NOT NULL)`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

@@ -8,6 +8,7 @@ import type { IdentityConfig } from './schema.js';
 import { isEmail, normalizeLogin, USERNAME, type Authenticator, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import type { Mailer } from './email.js';
+import type { RateLimiter } from './ratelimit.js';
 import * as v from './views.js';
 
 export interface HostedDeps {
@@ -22,6 +23,7 @@ export interface HostedDeps {
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
   clientIp: (req: IncomingMessage) => string;
+  limiter: RateLimiter;
 }
 
 const CSRF_COOKIE = 'gh_csrf';
@@ -261,8 +263,18 @@ export function createHostedPages(d: HostedDeps) {
     checkCsrf(req, form);
     const email = (form.get('email') ?? '').trim();
     if (!isEmail(email)) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
+    // limits per address and per client, counted before anything else; over a limit, the usual answer and no mail
+    const lim = d.cfg['rate-limits']['password-reset'];
+    const ip = d.clientIp(req);
+    const [byAddress, byIp] = await Promise.all([
+      d.limiter.hit(`reset:address:${normalizeLogin(email)}`, lim['per-address'], lim.window),
+      d.limiter.hit(`reset:ip:${ip}`, lim['per-ip'], lim.window),
+    ]);
     const user = await d.users.findByLogin(email);
-    if (user && user.email === normalizeLogin(email) && !user.disabled) {
+    if (byAddress.limited || byIp.limited) {
+      const known = user && user.email === normalizeLogin(email);
+      d.logger.warn({ audit: 'password.reset-limited', limit: byAddress.limited ? 'per-address' : 'per-ip', sub: known ? user.id : undefined, ip }, 'password reset request over the rate limit: nothing sent');
+    } else if (user && user.email === normalizeLogin(email) && !user.disabled) {
       const token = await d.users.issueAccountToken(user.id, 'reset-password', 3600);
       // the link is built from the configured issuer, never from request headers
       const link = `${issuer}/account/reset/confirm?token=${token}`;

@@ -12,6 +12,7 @@ import { derive, KeyStore, masterKey } from './keys.js';
 import { createMailer } from './email.js';
 import { createHostedPages, PAGE_CSP } from './hosted.js';
 import { buildProvider } from './provider.js';
+import { RateLimiter } from './ratelimit.js';
 
 export type { IdentityConfig } from './schema.js';
 
@@ -103,7 +104,7 @@ export async function startIdentity(
   let provider = await build(loaded);
   let callback = provider.callback();
 
-  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, mailer, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp });
+  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, mailer, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limiter: new RateLimiter(db) });
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {

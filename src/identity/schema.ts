@@ -67,6 +67,13 @@ export const identitySchema = z.strictObject({
     'refuse-common': z.boolean().default(true).describe('Refuse the 10,000 most common passwords.'),
     hash: hashSchema.default({ 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 }).describe('argon2id parameters; hashes are upgraded on the next sign-in when they change.'),
   }).default({ 'min-length': 8, 'refuse-common': true, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing.'),
+  'rate-limits': z.strictObject({
+    'password-reset': z.strictObject({
+      'per-address': z.number().int().min(1).max(1000).default(5).describe('Reset requests per email address (known or not) per window; more are answered with the usual page and send nothing.'),
+      'per-ip': z.number().int().min(1).max(100000).default(20).describe('Reset requests per client address per window (higher than per-address: offices share an address).'),
+      window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the fixed window, up to 24h.'),
+    }).default({ 'per-address': 5, 'per-ip': 20, window: 900 }).describe('Limits of the password-reset request form.'),
+  }).default({ 'password-reset': { 'per-address': 5, 'per-ip': 20, window: 900 } }).describe('Rate limits of the hosted account pages (counted in the database, shared by every process).'),
   'sign-up': z.strictObject({
     enabled: z.boolean().default(true).describe('Show the sign-up page.'),
     'require-email-verification': z.boolean().default(false).describe('Refuse sign-in until the email address is verified.'),
