@@ -30,7 +30,8 @@ gatehouse users set-roles <username|email> --roles a,b`,
 gatehouse clients list [--json]
 gatehouse clients remove <client-id>
 gatehouse clients rotate-secret <client-id>`,
-  keys: `gatehouse keys rotate [--overlap 1h]
+  keys: `gatehouse keys rotate [--overlap 1h]   (signing and cookie-signing keys)
+gatehouse keys rotate --cookies       (cookie-signing keys only)
 gatehouse keys list [--json]`,
 };
 
@@ -214,12 +215,19 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (command === 'keys') {
       switch (sub) {
         case 'rotate': {
-          const { values: v } = parse({ overlap: { type: 'string' } });
+          const { values: v } = parse({ overlap: { type: 'string' }, cookies: { type: 'boolean' } });
           const overlap = v.overlap === undefined ? undefined : parseDuration(v.overlap as string);
           if (v.overlap !== undefined && overlap === undefined) throw new UsageError(`--overlap ${v.overlap} is not a duration (e.g. 1h, 10m, 0)`);
-          const r = await (await open()).keys.rotate(overlap);
-          audit('keys.rotated', { kid: r.kid, activates_at: new Date(r.activatesAt).toISOString() });
-          out(`new signing key ${r.kid} published now; it signs from ${new Date(r.activatesAt).toISOString()}`);
+          if (v.cookies && v.overlap !== undefined) throw new UsageError('--overlap applies to signing keys, not with --cookies');
+          const keys = (await open()).keys;
+          if (!v.cookies) {
+            const r = await keys.rotate(overlap);
+            audit('keys.rotated', { kid: r.kid, kind: 'sig', activates_at: new Date(r.activatesAt).toISOString() });
+            out(`new signing key ${r.kid} published now; it signs from ${new Date(r.activatesAt).toISOString()}`);
+          }
+          const c = await keys.rotateCookies();
+          audit('keys.rotated', { kid: c.kid, kind: 'cookie', activates_at: new Date(c.activatesAt).toISOString() });
+          out(`new cookie-signing key ${c.kid}; it signs from ${new Date(c.activatesAt).toISOString()} (older ones keep verifying for a session lifetime)`);
           return 0;
         }
         case 'list': {

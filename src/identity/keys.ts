@@ -22,6 +22,7 @@ export interface LoadedKeys {
   /** private JWKs to publish, the active signing key first */
   jwks: JWK[];
   activeKid: string;
+  /** cookie-signing keys: the first signs, all verify */
   cookieKeys: string[];
   /** changes whenever what the provider must be built with changes */
   version: string;
@@ -118,6 +119,21 @@ export class KeyStore {
     return { kid, activatesAt };
   }
 
+  /**
+   * A new cookie-signing key. It verifies at once in every process that loads it, and signs from
+   * two poll intervals later (so that no process meets a cookie signed with a key it has not
+   * loaded yet); the keys it replaces stop signing then and keep verifying for a session lifetime.
+   */
+  async rotateCookies(delay = 2 * this.cfg.keys['poll-interval']): Promise<{ kid: string; activatesAt: number }> {
+    const now = Date.now();
+    const activatesAt = now + delay * 1000;
+    const kid = await this.#insert('cookie', 'HS256', randomBytes(32).toString('base64url'), activatesAt);
+    await this.db.run(
+      'UPDATE keys SET retires_at = $2, expires_at = $3 WHERE kind = $4 AND kid <> $1 AND (retires_at IS NULL OR retires_at > $2)',
+      [kid, activatesAt, activatesAt + this.cfg.sessions.ttl * 1000, 'cookie']);
+    return { kid, activatesAt };
+  }
+
   async list(): Promise<Array<Omit<KeyRow, 'secret'> & { state: string }>> {
     const now = Date.now();
     const rows = await this.db.all<KeyRow>('SELECT * FROM keys WHERE kind = $1 ORDER BY activates_at, created_at', ['sig']);
@@ -133,12 +149,22 @@ export class KeyStore {
     const alg = this.cfg.tokens.algorithm;
     const rows = await this.db.all<KeyRow>('SELECT * FROM keys ORDER BY activates_at DESC, created_at DESC');
     const cookieKeys: string[] = [];
+    const cookieKids: string[] = [];
+    const pendingCookies: Array<{ kid: string; key: string }> = [];
     const published: Array<{ row: KeyRow; jwk: JWK }> = [];
     let active: KeyRow | undefined;
     let nextChange: number | undefined;
     const soon = (t: number | null) => { if (t !== null && Number(t) > now && (nextChange === undefined || Number(t) < nextChange)) nextChange = Number(t); };
     for (const row of rows) {
-      if (row.kind === 'cookie') { cookieKeys.push(decrypt(this.master, row.secret, row.kid)); continue; }
+      if (row.kind === 'cookie') {
+        // the newest active key signs (first); retired ones verify until they expire; pending ones verify only
+        soon(row.activates_at); soon(row.expires_at);
+        if (row.expires_at !== null && Number(row.expires_at) <= now) continue;
+        const key = decrypt(this.master, row.secret, row.kid);
+        if (Number(row.activates_at) > now) pendingCookies.push({ kid: row.kid, key });
+        else { cookieKeys.push(key); cookieKids.push(row.kid); }
+        continue;
+      }
       soon(row.activates_at); soon(row.retires_at); soon(row.expires_at);
       if (row.expires_at !== null && Number(row.expires_at) <= now) continue;
       const jwk = JSON.parse(decrypt(this.master, row.secret, row.kid)) as JWK;
@@ -147,7 +173,9 @@ export class KeyStore {
     }
     if (!active) throw new Error(`no active ${alg} signing key in the identity database`);
     const jwks = [published.find((p) => p.row.kid === active!.kid)!.jwk, ...published.filter((p) => p.row.kid !== active!.kid).map((p) => p.jwk)];
-    const version = `${active.kid}|${jwks.map((k) => k.kid).join(',')}|${cookieKeys.length}`;
+    for (const p of pendingCookies.reverse()) { cookieKeys.push(p.key); cookieKids.push(p.kid); }
+    if (cookieKeys.length === 0) throw new Error('no cookie-signing key in the identity database');
+    const version = `${active.kid}|${jwks.map((k) => k.kid).join(',')}|${cookieKids.join(',')}`;
     return { jwks, activeKid: active.kid, cookieKeys, version, nextChange };
   }
 }

@@ -121,6 +121,14 @@ describe('gatehouse users|clients|keys (identityCommand)', () => {
     assert.equal(after.length, before.length + 1);
     assert.ok(after.some((k) => k.state.startsWith('published')));
     assert.equal((await cmd('keys', ['rotate', '--overlap', 'soon'])).code, 2);
+    // the cookie-signing keys rotate too; --cookies rotates them alone
+    assert.match(r.out, /new cookie-signing key cookie-/);
+    const c = await cmd('keys', ['rotate', '--cookies']);
+    assert.equal(c.code, 0, c.err);
+    assert.doesNotMatch(c.out, /signing key [0-9a-f]{16}/);
+    assert.match(c.out, /new cookie-signing key/);
+    const sigs = (await cmd('keys', ['list', '--json'])).out.split('\n').filter(Boolean);
+    assert.equal(sigs.length, after.length, '--cookies leaves the signing keys alone');
   });
 });
 

@@ -2,8 +2,9 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { startTestIdentity, tokenRequest, decodeJwt, EXAMPLE, SECRET, type TestIdentity } from './helpers.js';
-import { decrypt, encrypt } from '../../src/identity/keys.js';
+import { createHmac } from 'node:crypto';
+import { startTestIdentity, tokenRequest, decodeJwt, openSignIn, submitSignIn, EXAMPLE, SECRET, type Browser, type TestIdentity } from './helpers.js';
+import { decrypt, encrypt, type KeyRow } from '../../src/identity/keys.js';
 
 const jwks = async (t: TestIdentity) => (await (await fetch(`${t.issuer}/jwks`)).json()) as JSONWebKeySet;
 const ccToken = async (t: TestIdentity) => (await tokenRequest(t, { grant_type: 'client_credentials', scope: 'orders.read' }, { id: 'billing-svc', secret: SECRET })).json.access_token as string;
@@ -54,6 +55,51 @@ describe('signing keys', () => {
     const set = createLocalJWKSet(await jwks(t));
     await jwtVerify(before, set, { issuer: t.issuer });
     assert.ok(t.logs.some((l) => l.msg === 'signing keys reloaded'));
+  });
+
+  test('cookie-key rotation: a session cookie made before it still works after it, and new cookies are signed with the new key', async () => {
+    const t = await startTestIdentity({ ...EXAMPLE, keys: { 'poll-interval': 1 } });
+    started.push(t);
+    await t.addUser({ username: 'cookie', password: 'correct horse battery staple' });
+    /** the key (of those in the database) whose keygrip signature matches the browser's session cookie */
+    const signerOf = async (b: Browser) => {
+      const value = b.jar.get('gh_session'), sig = b.jar.get('gh_session.sig');
+      assert.ok(value && sig, 'the browser holds a signed session cookie');
+      const rows = await t.services.db.all<KeyRow>('SELECT * FROM keys WHERE kind = $1', ['cookie']);
+      return rows.find((r) => createHmac('sha1', decrypt(t.services.master, r.secret, r.kid)).update(`gh_session=${value}`).digest('base64url') === sig)?.kid;
+    };
+    const signIn = async () => {
+      const s = await openSignIn(t);
+      const { url } = await s.b.follow(await submitSignIn(s.b, s.html, 'cookie', 'correct horse battery staple'));
+      assert.ok(new URL(url).searchParams.get('code'), url);
+      return s.b;
+    };
+    /** an authorization request with prompt=none: a code only when the session cookie is accepted */
+    const silent = async (b: Browser) => {
+      const q = new URLSearchParams({ client_id: 'orders-spa', response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'openid orders.read', prompt: 'none', state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+      const { url } = await b.follow(await b.get(`${t.issuer}/auth?${q}`));
+      return new URL(url).searchParams;
+    };
+    const old = await signIn();
+    const oldKid = await signerOf(old);
+    assert.ok(oldKid);
+    const { kid: newKid, activatesAt } = await t.services.keys.rotateCookies(1);
+    // wait until the new key signs (picked up by polling and the scheduled activation)
+    while (Date.now() < activatesAt) await sleep(100);
+    let fresh = await signIn();
+    for (let i = 0; i < 40 && (await signerOf(fresh)) !== newKid; i++) { await sleep(100); fresh = await signIn(); }
+    assert.equal(await signerOf(fresh), newKid, 'new sessions are signed with the new key');
+    // the session made before the rotation is still accepted (and re-signed with the new key)
+    const before = await silent(old);
+    assert.ok(before.get('code'), `old session accepted: ${before}`);
+    assert.equal(await signerOf(old), newKid);
+    // a cookie signed with a key that is not in the database is refused
+    const forged = await signIn();
+    forged.jar.set('gh_session.sig', createHmac('sha1', 'not-a-key').update(`gh_session=${forged.jar.get('gh_session')}`).digest('base64url'));
+    assert.equal((await silent(forged)).get('error'), 'login_required');
+    // the old key verifies only: it is retired, and leaves once sessions it signed have expired
+    const row = await t.services.db.one<KeyRow>('SELECT * FROM keys WHERE kid = $1', [oldKid]);
+    assert.ok(row!.retires_at !== null && Number(row!.expires_at) >= Number(row!.retires_at) + t.config.sessions.ttl * 1000);
   });
 
   for (const alg of ['PS256', 'ES256'] as const) {
