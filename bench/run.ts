@@ -110,6 +110,12 @@ async function main() {
       say(await runJwtVerifyBench());
       say('');
     }
+    if (want('micro') && existsSync(join(dist, 'json-scan.js'))) {
+      const { runJsonScanBench } = await import(join(dist, 'json-scan.js'));
+      say('## JSON duplicate-key/depth pre-scan, in-process (issue 5)\n');
+      say(await runJsonScanBench());
+      say('');
+    }
     if (want('tls') && existsSync(join(dist, 'tls.js'))) {
       const { runTlsBench } = await import(join(dist, 'tls.js'));
       say('## TLS (issue 6)\n');
