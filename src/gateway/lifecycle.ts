@@ -44,11 +44,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
 export async function handleRequest(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
   const rt = gw.runtime;
   const start = performance.now();
-  const incomingId = req.headers['x-request-id'];
-  const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-  const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
-  const trustedPeer = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
-  const clientIp = trustedPeer ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
+  const requestId = requestIdOf(req);
+  const { peerIp, trustedPeer, clientIp } = peerOf(req, rt);
 
   // 1. check & normalize
   const checked = checkRequest(req, rt);
@@ -59,23 +56,10 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
   res.once('close', () => done(gw, ex, bytesWrittenAtStart));
   if (!checked.ok) return respond(gw, ex, undefined, checked.reply, expectContinue);
 
-  // 2. route (HTTP/2 sends :authority instead of Host)
-  const host = requestHost(req);
-  if (listener.certs !== undefined && host !== undefined) {
-    const sni = (req.socket as { servername?: string | false }).servername;
-    if (typeof sni === 'string' && !listener.certs.sameCertificate(sni, stripPort(host))) {
-      return respond(gw, ex, undefined, problem(421, 'misdirected-request', 'This connection was made for another host name; open a new connection for this one.'), expectContinue);
-    }
-  }
-  const routed = rt.router.match(host, ex.path);
-  if (!routed) return respond(gw, ex, undefined, problem(404, 'route-not-found', 'No API is published at this path.'), expectContinue);
+  // 2. route
+  const routed = route(rt, listener, ex, checked.hasSemicolon);
+  if (!('rest' in routed)) return respond(gw, ex, ex.api as CompiledApi | undefined, routed, expectContinue);
   const api = routed.api;
-  ex.api = api;
-  ex.backend = api.backend;
-  ex.backendPath = routed.rest;
-  if (checked.hasSemicolon && !api.config['allow-path-parameters']) {
-    return respond(gw, ex, api, problem(400, 'path-invalid', 'Path parameters (";") are not allowed on this API.'), expectContinue);
-  }
   ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp);
 
   try {
@@ -87,20 +71,8 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     }
 
     // 4. operation
-    let pipeline: Pipeline = api.pipeline;
-    if (api.operations) {
-      const m = api.operations.match(ex.method, routed.rest);
-      if (!m) {
-        const allowed = api.operations.allowed(routed.rest);
-        const r = allowed.length === 0
-          ? problem(404, 'operation-not-found', 'This API has no operation at this path.')
-          : problem(405, 'method-not-allowed', `This path allows ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
-        return respond(gw, ex, api, r, expectContinue);
-      }
-      ex.operation = m.op;
-      ex.params = m.params;
-      pipeline = m.op.pipeline;
-    }
+    const pipeline = selectOperation(api, ex, routed.rest);
+    if (!('inbound' in pipeline)) return respond(gw, ex, api, pipeline, expectContinue);
 
     // 5. body size known up front
     const cl = req.headers['content-length'];
@@ -161,6 +133,60 @@ function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const c = host.indexOf(':');
   return c === -1 ? host : host.slice(0, c);
+}
+
+/** The request id: the client's X-Request-Id when it is sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The caller: the socket's address, unless the socket is a trusted proxy (then X-Forwarded-For). */
+export function peerOf(req: IncomingMessage, rt: Runtime): { peerIp: string; trustedPeer: boolean; clientIp: string } {
+  const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
+  const trustedPeer = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
+  const clientIp = trustedPeer ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
+  return { peerIp, trustedPeer, clientIp };
+}
+
+/**
+ * Stage 2: the API for this request (HTTP/2 sends :authority instead of Host). A Host the TLS
+ * connection's certificate does not cover → 421; no API → 404; `;` path parameters → 400 unless
+ * the API allows them. Sets `ex.api`, `ex.backend`, `ex.backendPath`.
+ */
+export function route(rt: Runtime, listener: ListenerContext, ex: Exchange, hasSemicolon: boolean): Reply | { api: CompiledApi; rest: string } {
+  const host = requestHost(ex.req);
+  if (listener.certs !== undefined && host !== undefined) {
+    const sni = (ex.req.socket as { servername?: string | false }).servername;
+    if (typeof sni === 'string' && !listener.certs.sameCertificate(sni, stripPort(host))) {
+      return problem(421, 'misdirected-request', 'This connection was made for another host name; open a new connection for this one.');
+    }
+  }
+  const routed = rt.router.match(host, ex.path);
+  if (!routed) return problem(404, 'route-not-found', 'No API is published at this path.');
+  const api = routed.api;
+  ex.api = api;
+  ex.backend = api.backend;
+  ex.backendPath = routed.rest;
+  if (hasSemicolon && !api.config['allow-path-parameters']) {
+    return problem(400, 'path-invalid', 'Path parameters (";") are not allowed on this API.');
+  }
+  return routed;
+}
+
+/** Stage 4: the operation's pipeline (404 / 405 with Allow), or the API's when it lists none. */
+export function selectOperation(api: CompiledApi, ex: Exchange, rest: string): Reply | Pipeline {
+  if (!api.operations) return api.pipeline;
+  const m = api.operations.match(ex.method, rest);
+  if (!m) {
+    const allowed = api.operations.allowed(rest);
+    return allowed.length === 0
+      ? problem(404, 'operation-not-found', 'This API has no operation at this path.')
+      : problem(405, 'method-not-allowed', `This path allows ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
+  }
+  ex.operation = m.op;
+  ex.params = m.params;
+  return m.op.pipeline;
 }
 
 function requestHasBody(req: IncomingMessage): boolean {

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Exchange } from './exchange.js';
-import { normalizeIp, resolveClientIp } from './ip.js';
-import { checkRequest, requestHost, runSteps, type GatewayContext, type ListenerContext } from './lifecycle.js';
+import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from './lifecycle.js';
 import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from './reply.js';
 import { upstreamRequestHeaders } from './proxy.js';
 import type { CompiledBackend } from './runtime.js';
@@ -14,7 +12,7 @@ import type { CompiledBackend } from './runtime.js';
  */
 export async function handleUpgrade(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const rt = gw.runtime;
-  const requestId = randomUUID();
+  const requestId = requestIdOf(req);
   const refuse = (r: Reply) => {
     const body = r.problem ? renderProblem(r.problem, r.status, requestId) : String(r.body ?? '');
     const headers = { ...r.headers, 'content-type': r.problem ? PROBLEM_CONTENT_TYPE : 'text/plain', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
@@ -24,27 +22,16 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse(problem(400, 'upgrade-not-supported', 'Only WebSocket upgrades are supported.'));
   const checked = checkRequest(req, rt);
   if (!checked.ok) return refuse(checked.reply);
-  const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
-  const trusted = rt.trustedProxies.size > 0 && rt.trustedProxies.has(peerIp);
-  const clientIp = trusted ? resolveClientIp(peerIp, req.headers['x-forwarded-for'], rt.trustedProxies) : peerIp;
+  const { peerIp, trustedPeer, clientIp } = peerOf(req, rt);
   const ex = new Exchange(req, null, requestId, clientIp, listener, req.method ?? 'GET', checked.path, checked.query, performance.now());
-  const routed = rt.router.match(requestHost(req), ex.path);
-  if (!routed) return refuse(problem(404, 'route-not-found', 'No API is published at this path.'));
+  const routed = route(rt, listener, ex, checked.hasSemicolon);
+  if (!('rest' in routed)) return refuse(routed);
   const api = routed.api;
-  ex.api = api;
-  ex.backend = api.backend;
-  ex.backendPath = routed.rest;
-  let pipeline = api.pipeline;
-  if (api.operations) {
-    const m = api.operations.match(ex.method, routed.rest);
-    if (!m) return refuse(problem(404, 'operation-not-found', 'This API has no operation at this path.'));
-    ex.operation = m.op;
-    ex.params = m.params;
-    pipeline = m.op.pipeline;
-  }
-  ex.upstreamHeaders = upstreamRequestHeaders(ex, trusted, peerIp);
+  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp);
   const early = api.early.length ? await runSteps(api.early, ex) : undefined;
   if (early) return refuse(early);
+  const pipeline = selectOperation(api, ex, routed.rest);
+  if (!('inbound' in pipeline)) return refuse(pipeline);
   const r = (await runSteps(pipeline.inbound, ex)) ?? (await runSteps(pipeline.backend, ex));
   if (r) return refuse(r);
   const backend = ex.backend as CompiledBackend | undefined;
