@@ -1,3 +1,4 @@
+import { policyContext } from '../test/helpers/policy-context.js';
 /**
  * Micro-benchmark: one JWT signature verification, jose (WebCrypto) vs node:crypto KeyObject
  * (the path src/gateway/jwt/token.ts uses), for RS256 and ES256. Prints µs per verification.
@@ -11,11 +12,8 @@ import { parseToken, verifySignature } from '../src/gateway/jwt/token.js';
 import { keyFromJwk } from '../src/gateway/jwt/keys.js';
 import { DEFAULT_ALGORITHMS } from '../src/gateway/jwt/algorithms.js';
 import type { IncomingMessage } from 'node:http';
-import pino from 'pino';
 import { Exchange } from '../src/gateway/exchange.js';
 import type { Handler, PolicyContext } from '../src/gateway/policy.js';
-import { Metrics } from '../src/observability/metrics.js';
-import { compileTemplate } from '../src/gateway/template.js';
 import { validateJwt } from '../src/gateway/policies/validate-jwt.js';
 import { checkClaims } from '../src/gateway/policies/check-claims.js';
 import { ipFilter } from '../src/gateway/policies/ip-filter.js';
@@ -43,14 +41,7 @@ async function timeIt(fn: () => unknown | Promise<unknown>, minMs = 700): Promis
 }
 
 function benchContext(claimsAvailable: boolean): PolicyContext {
-  const shared = new Map<string, unknown>();
-  return {
-    configDir: process.cwd(), location: 'bench', section: 'inbound', api: { name: 'bench', prefix: '' }, operation: undefined,
-    claimsAvailable, logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }),
-    store: () => { throw new Error('no store'); }, backend: () => undefined, gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1 },
-    compileTemplate: (src) => compileTemplate(src, { claimsAvailable }), readiness: () => {}, onClose: () => {},
-    shared: <T>(k: string, create: () => T): T => { if (!shared.has(k)) shared.set(k, create()); return shared.get(k) as T; },
-  };
+  return policyContext({ configDir: process.cwd(), location: 'bench', api: { name: 'bench', prefix: '' }, claimsAvailable });
 }
 
 function benchExchange(authorization: string): Exchange {

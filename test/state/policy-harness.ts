@@ -1,9 +1,6 @@
+import { policyContext } from '../helpers/policy-context.js';
 import type { IncomingMessage } from 'node:http';
-import pino from 'pino';
 import { Exchange } from '../../src/gateway/exchange.js';
-import type { PolicyContext } from '../../src/gateway/policy.js';
-import { compileTemplate } from '../../src/gateway/template.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { MemoryStore } from '../../src/state/memory.js';
 import type { CounterStore } from '../../src/state/types.js';
@@ -14,29 +11,15 @@ export function harness(opts: { store?: CounterStore; location?: string; claims?
   const clock = { t: Date.UTC(2026, 2, 1, 10, 0, 0) };
   const store = opts.store ?? new MemoryStore({ now: () => clock.t, sweepIntervalMs: 0 });
   const metrics = new Metrics({ defaultMetrics: false });
-  const ctx: PolicyContext = {
+  const ctx = policyContext({
     configDir: '.',
     location: opts.location ?? 'apis[0].policies.inbound[1].policy',
-    section: 'inbound',
-    api: { name: 'orders', prefix: '/orders' },
-    operation: undefined,
     claimsAvailable: opts.claims ?? false,
-    logger: pino({ level: 'silent' }),
     metrics,
     store: () => store,
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: opts.workers ?? 1 },
-    compileTemplate: (src: string, path: ReadonlyArray<string | number> = []) => {
-      try {
-        return compileTemplate(src, { claimsAvailable: opts.claims ?? false });
-      } catch (err) {
-        if (err instanceof ConfigError) throw new ConfigError(err.message, path);
-        throw err;
-      }
-    },
-    readiness: () => {},
-    onClose: () => {},
+    gateway: { workers: opts.workers ?? 1 },
     shared: <T,>(_k: string, create: () => T) => create(),
-  } as unknown as PolicyContext;
+  });
   return { clock, store, ctx, metrics };
 }
 

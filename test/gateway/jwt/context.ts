@@ -1,54 +1,24 @@
+import { policyContext, type TestPolicyContext } from '../../helpers/policy-context.js';
 /**
  * A PolicyContext and Exchange for unit tests of policies, where a real request adds nothing.
  * End-to-end behaviour is tested through the real gateway in test/e2e.
  */
 import type { IncomingMessage } from 'node:http';
-import pino from 'pino';
 import type { z } from 'zod';
 import { Exchange } from '../../../src/gateway/exchange.js';
 import type { PolicyContext, PolicyDefinition, Handler } from '../../../src/gateway/policy.js';
 import type { Reply } from '../../../src/gateway/reply.js';
-import { Metrics } from '../../../src/observability/metrics.js';
-import { compileTemplate } from '../../../src/gateway/template.js';
 
-export interface TestContext extends PolicyContext {
-  readiness: PolicyContext['readiness'];
-  checks: Map<string, () => boolean>;
-  closers: Array<() => void | Promise<void>>;
-  close(): Promise<void>;
-}
+export type TestContext = TestPolicyContext;
 
 export function testContext(over: { claimsAvailable?: boolean; configDir?: string; apiName?: string } = {}): TestContext {
-  const shared = new Map<string, unknown>();
-  const checks = new Map<string, () => boolean>();
-  const closers: Array<() => void | Promise<void>> = [];
-  const claimsAvailable = over.claimsAvailable ?? false;
-  return {
+  return policyContext({
+    claimsAvailable: over.claimsAvailable ?? false,
     configDir: over.configDir ?? process.cwd(),
-    location: 'test',
-    section: 'inbound',
     api: { name: over.apiName ?? 'orders', prefix: '/orders' },
-    operation: undefined,
-    claimsAvailable,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics({ defaultMetrics: false }),
-    store: () => { throw new Error('no store in unit tests'); },
-    backend: () => undefined,
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1 },
-    compileTemplate: (src) => compileTemplate(src, { claimsAvailable }),
-    readiness: (name, check) => { checks.set(name, check); },
-    onClose: (fn) => { closers.push(fn); },
-    shared: <T>(key: string, create: () => T): T => {
-      if (!shared.has(key)) shared.set(key, create());
-      return shared.get(key) as T;
-    },
-    checks,
-    closers,
-    async close() { for (const c of closers) await c(); },
-  };
+  });
 }
 
-/** Build a policy handler from a raw (YAML-like) config through its schema, as the loader does. */
 export async function build<S extends z.ZodType>(def: PolicyDefinition<S>, raw: unknown, ctx: PolicyContext = testContext()): Promise<Handler> {
   const config = def.schema.parse(raw);
   return def.create(config as z.output<S>, ctx);

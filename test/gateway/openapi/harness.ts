@@ -1,3 +1,4 @@
+import { policyContext } from '../../helpers/policy-context.js';
 import { PassThrough, Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -30,23 +31,16 @@ export async function build(policy: PolicyDefinition, config: unknown, opts: { f
   const stream = { write: (s: string) => { logs.push(JSON.parse(s)); } };
   const op = opts.operationId === undefined ? undefined : doc.operations.find((o) => o.id === opts.operationId);
   if (opts.operationId !== undefined && op === undefined) throw new Error(`no operation ${opts.operationId}`);
-  const ctx: PolicyContext = {
+  const ctx = policyContext({
     configDir: ROOT,
     location: `test.${policy.name}`,
     section: opts.section ?? 'inbound',
     api: { name: 'shop', prefix: '/shop', openapi: doc.document },
     operation: op ? { id: op.id, method: op.method, template: op.template, openapi: op } : undefined,
-    claimsAvailable: false,
     logger: pino({ level: 'info' }, stream),
     metrics,
-    store() { throw new Error('no store in tests'); },
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1, ...opts.gateway } as PolicyContext['gateway'],
-    compileTemplate() { throw new Error('no templates in tests'); },
-    readiness() {},
-    onClose() {},
-    backend: () => undefined,
-    shared: (_k, create) => create(),
-  };
+    gateway: opts.gateway as Partial<PolicyContext['gateway']> | undefined,
+  });
   const handler = await policy.create(policy.schema.parse(config), ctx);
   return { handler, metrics, logs, doc };
 }
