@@ -1,3 +1,4 @@
+import { POSTGRES_ADMIN, postgresAvailable } from '../helpers/services.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -5,20 +6,11 @@ import pg from 'pg';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { Browser, csrfOf, actionOf, decodeJwt, freePort, openSignIn, startTestIdentity, tokenRequest, EXAMPLE, SECRET, FAST_HASH, type TestIdentity } from './helpers.js';
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN = POSTGRES_ADMIN;
 const PASSWORD = 'correct horse battery staple';
 const KEY = 'test-encryption-key-0123456789abcdef';
 
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN, connectionTimeoutMillis: 2000 });
-  try { await c.connect(); await c.end(); return true; } catch { return false; }
-}
-
-const available = await pgAvailable();
-if (!available) {
-  if (process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 (CI=true: this is a failure)');
-  console.error('\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: SKIPPING the identity PostgreSQL tests !!!\n');
-}
+const available = await postgresAvailable('the identity PostgreSQL tests');
 
 describe('identity on PostgreSQL: two processes on one database', { skip: !available }, () => {
   const dbName = `gatehouse_identity_${process.pid}_${Date.now()}`;

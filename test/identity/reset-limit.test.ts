@@ -1,3 +1,4 @@
+import { POSTGRES_ADMIN, postgresAvailable } from '../helpers/services.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -60,16 +61,8 @@ describe('password-reset request limits', () => {
   });
 });
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN, connectionTimeoutMillis: 2000 });
-  try { await c.connect(); await c.end(); return true; } catch { return false; }
-}
-const available = await pgAvailable();
-if (!available) {
-  if (process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 (CI=true: this is a failure)');
-  console.error('\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: SKIPPING the rate-limit PostgreSQL test !!!\n');
-}
+const ADMIN = POSTGRES_ADMIN;
+const available = await postgresAvailable('the rate-limit PostgreSQL test');
 
 describe('rate-limit counters in the database', () => {
   const check = async (url: string) => {

@@ -1,3 +1,4 @@
+import { POSTGRES_ADMIN, postgresAvailable } from '../helpers/services.js';
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,14 +10,8 @@ import { openDb, type Db } from '../../src/identity/db.js';
 import { adapterFactory, cleanupExpired } from '../../src/identity/adapter.js';
 import { compareClientSecret, hashClientSecret } from '../../src/identity/clients.js';
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN, connectionTimeoutMillis: 2000 });
-  try { await c.connect(); await c.end(); return true; } catch { return false; }
-}
-const hasPg = await pgAvailable();
-if (!hasPg && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 (CI=true: this is a failure)');
-if (!hasPg) console.error('\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: SKIPPING the PostgreSQL storage tests !!!\n');
+const ADMIN = POSTGRES_ADMIN;
+const hasPg = await postgresAvailable('the PostgreSQL storage tests');
 
 test('pins oidc-provider 9.13.3: the client-secret hook and the experimental signing API are tied to it', () => {
   const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('oidc-provider/package.json'), 'utf8')) as { version: string };
