@@ -336,7 +336,8 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
   }
 
   if (issues.length) {
-    await rt.close({ keepStore: true });
+    // a store this failed compile created is closed; the running config's store is kept
+    await rt.close({ keepStore: rt.storeRef === deps.store });
     throw new ConfigInvalid(issues.sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return rt;
@@ -402,4 +403,3 @@ async function loadOpenApiFile(file: string): Promise<{ document: unknown; opera
   };
 }
 
-export type { Config };

@@ -12,7 +12,7 @@ import { handleRequest, requestHost, type GatewayContext, type ListenerContext }
 import { CertificateSet } from './tls.js';
 import type { HttpsListenerConfig } from '../config/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from './reply.js';
-import { buildRuntime, DEFAULT_GATEWAY, type Runtime } from './runtime.js';
+import { buildRuntime, type Runtime } from './runtime.js';
 import { handleUpgrade } from './upgrade.js';
 
 /**
@@ -302,4 +302,3 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   );
 }
 
-export { DEFAULT_GATEWAY };
