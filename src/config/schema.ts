@@ -48,6 +48,8 @@ const httpsListener = z.strictObject({
   'min-version': z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('lowest TLS version accepted'),
   ciphers: z.string().optional().describe("OpenSSL cipher list for TLS 1.2 (default: Node's modern defaults)"),
   'max-concurrent-streams': z.number().int().min(1).max(10000).default(100).describe('HTTP/2 streams per connection'),
+  'max-premature-resets': z.number().int().min(1).default(100)
+    .describe('HTTP/2 rapid-reset defence: a connection whose client cancelled this many streams before their response, and at least half of all its streams, gets GOAWAY (ENHANCE_YOUR_CALM) and is closed'),
 });
 export type HttpsListenerConfig = z.output<typeof httpsListener>;
 
@@ -111,7 +113,9 @@ const backendSchema = z.strictObject({
     .describe('base URL; the API path remainder is appended to its path'),
   timeout: duration({ min: 0.001 }).default(30).describe('time allowed for the backend response headers and between body chunks'),
   'connect-timeout': duration({ min: 0.001 }).default(5).describe('TCP/TLS connect timeout'),
-  connections: z.number().int().min(1).default(128).describe('keep-alive connections in the pool'),
+  connections: z.number().int().min(1).default(128).describe('connections to the backend, and so the requests in flight to it at once'),
+  'max-pending': z.number().int().min(0).default(1024).describe('requests that may wait for a free connection when all are busy (503 upstream-overloaded beyond)'),
+  'queue-timeout': duration({ min: 0.001 }).default(10).describe('how long a request may wait for a free connection (503 upstream-overloaded after)'),
   'keep-alive-timeout': duration().default(4).describe('how long an idle backend connection is kept'),
   retry: z.boolean().default(true).describe('retry an idempotent body-less request once on a fresh connection when the connection failed before any byte was sent'),
   'preserve-host': z.boolean().default(false).describe("send the client's Host header instead of the backend's"),
@@ -148,6 +152,8 @@ const apiSchema = z.strictObject({
   policies: policySections.optional(),
   'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
   'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
+  'forward-identity-cookies': z.boolean().default(false)
+    .describe("forward the identity provider's cookies (`gh-idp-*`) to this API's backend: set it on the API that publishes the identity provider; every other API never receives them"),
 });
 export type ApiConfig = z.output<typeof apiSchema>;
 
@@ -187,6 +193,8 @@ export const gatewaySchema = z.strictObject({
       'max-body-buffer': size().default(1024 * 1024).describe('the most a policy may buffer of one body to validate it (validate-content max-size cannot exceed it)'),
       'header-timeout': duration({ min: 0.1 }).default(10).describe('time to receive the request headers (slowloris)'),
       'request-timeout': duration().default(300).describe('time to receive the whole request; 0 disables'),
+      'min-body-rate': size().default(240).describe('bytes per second a client must send while its request body is being read (408 below it); 0 disables'),
+      'body-rate-window': duration({ min: 1 }).default(10).describe('the window over which `min-body-rate` is measured (time the gateway waits on the backend does not count)'),
       'keep-alive-timeout': duration().default(5).describe('idle client keep-alive connections are closed after this'),
       'max-connections': z.number().int().min(1).default(10000).describe('concurrent client connections'),
       'max-requests-per-socket': z.number().int().min(0).default(0).describe('requests per keep-alive connection (0 = unlimited)'),
@@ -201,6 +209,8 @@ export const gatewaySchema = z.strictObject({
     })
     .optional()
     .describe('send Strict-Transport-Security on HTTPS responses'),
+  'headers-with-underscores': z.enum(['drop', 'reject', 'allow']).default('drop')
+    .describe('request headers whose name has an underscore (X_User_Id): drop them before forwarding (CGI-style backends would fold them into the names the gateway sets), reject the request with 400, or forward them'),
   'shutdown-timeout': duration().default(15).describe('SIGTERM: how long in-flight requests may take to drain'),
   'watch-config': z.boolean().default(true).describe('reload when the config file changes'),
 });

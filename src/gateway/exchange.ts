@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Headers } from './reply.js';
+import type { RequestBody } from './body.js';
 
 /** Claims of a validated JWT. */
 export type Claims = Record<string, unknown>;
@@ -49,10 +50,15 @@ export class Exchange {
   /** the query string sent to the backend, when a policy changed it (default: `query`) */
   backendQuery: string | undefined = undefined;
   /**
-   * The request body to forward: the incoming stream by default; a policy that had to read it
+   * The request body's one owner, when the request has a body: every reader reads from it, never
+   * from `req` (see body.ts).
+   */
+  body: RequestBody | undefined = undefined;
+  /**
+   * The request body to forward: `body` by default; a policy that had to read it
    * (validate-content) replaces it with the Buffer it read.
    */
-  requestBody: Readable | Buffer | null;
+  requestBody: Readable | Buffer | null = null;
   api: ApiInfo | undefined = undefined;
   operation: OperationInfo | undefined = undefined;
   /** path parameters of the matched operation, percent-decoded */
@@ -99,7 +105,6 @@ export class Exchange {
   ) {
     this.upstreamHeaders = {};
     this.backendPath = '';
-    this.requestBody = req;
   }
 
   /** `http` or `https`, as the client connected to us */
@@ -107,13 +112,21 @@ export class Exchange {
     return this.listener.protocol;
   }
 
-  /** Run `cb` once the exchange is over (response sent or client gone). */
+  /** Run `cb` once the exchange is over (response sent or client gone); at once if it is over already. */
   onDone(cb: (ex: Exchange) => void): void {
+    if (this.finished) {
+      try { cb(this); } catch { /* a callback never breaks the response path */ }
+      return;
+    }
     (this.doneCallbacks ??= []).push(cb);
   }
 
+  /** the exchange is over (see `finish`) */
+  finished = false;
+
   /** @internal called by the server exactly once */
   finish(): void {
+    this.finished = true;
     const cbs = this.doneCallbacks;
     if (cbs === undefined) return;
     this.doneCallbacks = undefined;

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { Exchange, type UpstreamResponse } from './exchange.js';
 import { normalizeTarget, originForm } from './normalize.js';
 import { problem, renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
-import { BodyLimit, forward, upstreamRequestHeaders } from './proxy.js';
+import { forward, upstreamRequestHeaders } from './proxy.js';
+import { RequestBody } from './body.js';
 import { normalizeIp, resolveClientIp } from './ip.js';
 import type { CompiledApi, CompiledBackend, CompiledOperation, Pipeline, Runtime, Step } from './runtime.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -60,7 +61,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
   const routed = route(rt, listener, ex, checked.hasSemicolon);
   if (!('rest' in routed)) return respond(gw, ex, ex.api as CompiledApi | undefined, routed, expectContinue);
   const api = routed.api;
-  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp);
+  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp, api.forwardRules);
 
   try {
     // 3. early policies: cors answers preflights here, before method matching
@@ -74,16 +75,15 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     const pipeline = selectOperation(api, ex, routed.rest);
     if (!('inbound' in pipeline)) return respond(gw, ex, api, pipeline, expectContinue);
 
-    // 5. body size known up front
-    const cl = req.headers['content-length'];
+    // 5. the body: one owner from here on (size, data rate, the client's aborts)
     const hasBody = requestHasBody(req);
-    if (cl !== undefined && Number(cl) > api.maxBodySize) {
-      return respond(gw, ex, api, problem(413, 'body-too-large', `The request body is larger than this API accepts (${api.maxBodySize} bytes).`), expectContinue);
-    }
-    if (hasBody && cl === undefined) {
-      const limit = new BodyLimit(api.maxBodySize);
-      ex.requestBody = req.pipe(limit);
-      req.once('error', (e) => limit.destroy(e));
+    if (hasBody) {
+      const cl = req.headers['content-length'];
+      if (cl !== undefined && Number(cl) > api.maxBodySize) {
+        return respond(gw, ex, api, problem(413, 'body-too-large', `The request body is larger than this API accepts (${api.maxBodySize} bytes).`), expectContinue);
+      }
+      ex.body = new RequestBody(req, { maxSize: api.maxBodySize, minRate: rt.bodyRate.minRate, rateWindow: rt.bodyRate.window });
+      ex.requestBody = ex.body;
     }
 
     // 6. inbound
@@ -99,6 +99,11 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     if (reply) return respond(gw, ex, api, reply, false);
     const backend = ex.backend as CompiledBackend | undefined;
     if (!backend) return respond(gw, ex, api, problem(500, 'backend-not-configured', 'This API has no backend.'), false);
+    // An HTTP/2 stream cancelled in the same read as its HEADERS is only seen as cancelled once
+    // that read has been processed: look again after it, so a cancelled stream is never forwarded.
+    if (req.httpVersionMajor === 2) await nextTurn();
+    // the client went away while a policy waited (JWKS, store, body): nothing is forwarded
+    if (ex.signal.aborted) return;
     const t0 = performance.now();
     const upstream = await forward(ex, backend, hasBody);
     ex.backendMs = performance.now() - t0;
@@ -189,9 +194,19 @@ export function selectOperation(api: CompiledApi, ex: Exchange, rest: string): R
   return m.op.pipeline;
 }
 
+/**
+ * Whether a body follows the headers: Content-Length or chunked framing in HTTP/1.1; in HTTP/2, a
+ * HEADERS frame without END_STREAM (a body needs no Content-Length there).
+ */
 function requestHasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
-  return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
+  if (cl !== undefined) return cl !== '0';
+  if (req.httpVersionMajor === 2) return (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function isReply(r: UpstreamResponse | Reply): r is Reply {
@@ -202,6 +217,10 @@ type Checked = { ok: true; path: string; query: string; hasSemicolon: boolean } 
 
 /** Refuse ambiguous requests; normalize the target. */
 export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
+  // HTTP/0.9 (a request line without a version) has no headers: no Host, no framing to check
+  if (req.httpVersionMajor === 0) {
+    return { ok: false, reply: problem(505, 'http-version-not-supported', 'Use HTTP/1.1 or HTTP/2.', { headers: { connection: 'close' } }) };
+  }
   if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
     return { ok: false, reply: problem(400, 'host-missing', 'An HTTP/1.1 request needs a Host header.') };
   }
@@ -211,11 +230,15 @@ export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
     return { ok: false, reply: problem(400, 'request-ambiguous', 'Only "Transfer-Encoding: chunked" is accepted.') };
   }
   const raw = req.rawHeaders;
+  const refuseUnderscores = rt.gateway['headers-with-underscores'] === 'reject';
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
     if (n.length === 4 && n.toLowerCase() === 'host' && ++hosts > 1) {
       return { ok: false, reply: problem(400, 'request-ambiguous', 'The request has more than one Host header.') };
+    }
+    if (refuseUnderscores && n.indexOf('_') !== -1) {
+      return { ok: false, reply: problem(400, 'header-name-invalid', `Header names with underscores are not accepted (${n.slice(0, 64)}); use hyphens.`) };
     }
   }
   const url = req.url ?? '';
@@ -272,17 +295,29 @@ async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi | unde
   }
   // With `Expect: 100-continue` refused, the client must not send the body: close after answering.
   if (expectContinue) ex.res!.shouldKeepAlive = false;
-  // A request body we did not read must not be left in the socket to desync the next request.
-  // Drain it (discarding) so that closing does not reset the connection before the client has
-  // read our answer.
-  if (requestHasBody(ex.req) && !ex.req.readableEnded) {
-    ex.res!.shouldKeepAlive = false;
-    if (ex.requestBody === ex.req || ex.requestBody === null || Buffer.isBuffer(ex.requestBody)) ex.req.resume();
-    else (ex.requestBody as NodeJS.ReadableStream).resume();
-    const socket = ex.req.socket;
-    ex.res!.once('finish', () => setTimeout(() => socket.destroy(), 2000).unref());
-  }
+  // A request body we did not read must not be left in the connection to desync the next request.
+  if (requestHasBody(ex.req) && !(ex.body?.complete ?? ex.req.readableEnded)) closeAfterAnswer(ex);
   send(gw, ex, response);
+}
+
+/**
+ * The request's body was not read: discard what still arrives (so that closing does not reset the
+ * connection before the client has read our answer), then end the connection (HTTP/1.1) or the
+ * stream (HTTP/2) shortly after the answer is out.
+ */
+function closeAfterAnswer(ex: Exchange): void {
+  const req = ex.req;
+  const res = ex.res!;
+  ex.body?.destroy();
+  req.resume();
+  if (req.httpVersionMajor === 2) {
+    const stream = (req as unknown as { stream: { closed: boolean; close(code?: number): void } }).stream;
+    res.once('finish', () => setTimeout(() => { if (!stream.closed) stream.close(0 /* NO_ERROR */); }, 2000).unref());
+    return;
+  }
+  res.shouldKeepAlive = false;
+  const socket = req.socket;
+  res.once('finish', () => setTimeout(() => socket.destroy(), 2000).unref());
 }
 
 function replyToResponse(reply: Reply, requestId: string): UpstreamResponse {
@@ -357,7 +392,7 @@ function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): vo
   const written = ex.req.socket?.bytesWritten;
   ex.bytesOut = typeof written === 'number' ? written - bytesWrittenAtStart : 0;
   const cl = ex.req.headers['content-length'];
-  ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.requestBody instanceof BodyLimit ? ex.requestBody.bytes : 0;
+  ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.body?.bytes ?? 0;
   if (gw.accessLog) {
     gw.accessLog.info({
       requestId: ex.requestId,

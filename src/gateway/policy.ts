@@ -37,8 +37,11 @@ export interface PolicyContext {
   readonly gateway: { trustedProxies: readonly string[]; maxBodyBuffer: number; /** gateway processes (workers resolved) */ workers: number };
   /** a backend declared in `backends`, or undefined */
   backend(name: string): BackendRef | undefined;
-  /** compile a key template; a bad template throws a ConfigError */
-  compileTemplate(source: string, path?: ReadonlyArray<string | number>): Template;
+  /**
+   * compile a key template; a bad template throws a ConfigError. `encode` is applied to each
+   * placeholder's value (e.g. to make it one safe header value).
+   */
+  compileTemplate(source: string, path?: ReadonlyArray<string | number>, encode?: (value: string) => string): Template;
   /** the gateway is not ready until every registered check returns true */
   readiness(name: string, check: () => boolean): void;
   /** called when this config is replaced or the process stops: release timers, sockets */

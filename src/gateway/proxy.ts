@@ -1,8 +1,9 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { problem, type Headers, type Reply } from './reply.js';
 import type { CompiledBackend } from './runtime.js';
+import type { Admitted } from '../upstream/admission.js';
 
 /**
  * Forwarding to a backend with undici: keep-alive pool per backend, bodies streamed both ways
@@ -10,13 +11,34 @@ import type { CompiledBackend } from './runtime.js';
  * connection failed before anything was sent.
  */
 
-/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus ones we own. */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+/**
+ * What the gateway does with a request header on its way to the backend, by lower-case name:
+ * hop-by-hop headers (RFC 9110 §7.6.1) and the ones the gateway sets itself are never forwarded;
+ * client-IP and URL headers that only a proxy may set are forwarded from trusted proxies only.
+ */
+const HOP_BY_HOP = 1;
+const GATEWAY_OWNED = 2;
+const PROXY_ONLY = 4;
+const REQUEST_HEADER_RULES = new Map<string, number>([
+  ...['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']
+    .map((n) => [n, HOP_BY_HOP] as [string, number]),
+  // `expect` is answered by the gateway (100-continue after the inbound policies)
+  ...['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'x-forwarded-client-cert']
+    .map((n) => [n, GATEWAY_OWNED] as [string, number]),
+  // a backend (or a framework behind it) may believe these as the client's address or URL
+  ...['x-real-ip', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
+    'x-original-forwarded-for', 'x-forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl',
+    'x-forwarded-scheme', 'x-scheme', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host', 'x-remote-ip', 'x-remote-addr',
+    'x-originating-ip', 'x-proxyuser-ip'].map((n) => [n, PROXY_ONLY] as [string, number]),
 ]);
-/** Request headers the gateway sets itself (or answers, in the case of `expect`). */
-const GATEWAY_OWNED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'x-forwarded-client-cert']);
+const HOP_BY_HOP_RESPONSE = new Set([...REQUEST_HEADER_RULES].filter(([, r]) => r === HOP_BY_HOP).map(([n]) => n));
+
+/**
+ * End-to-end headers the request was validated with: a client cannot make the gateway drop them
+ * by naming them in `Connection` (the backend would then see a request other than the one the
+ * policies checked).
+ */
+const NOT_CONNECTION_OPTIONS = new Set(['authorization', 'content-type', 'content-length', 'content-encoding', 'cookie', 'host', 'x-request-id']);
 
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -24,23 +46,53 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
   let set: Set<string> | undefined;
   for (const t of v.split(',')) {
     const name = t.trim().toLowerCase();
-    if (name && name !== 'close' && name !== 'keep-alive') (set ??= new Set()).add(name);
+    if (name && name !== 'close' && name !== 'keep-alive' && !NOT_CONNECTION_OPTIONS.has(name)) (set ??= new Set()).add(name);
   }
   return set;
 }
 
+/** Per-API forwarding choices, compiled with the config. */
+export interface ForwardRules {
+  /** drop request headers whose name has an underscore */
+  dropUnderscores: boolean;
+  /** forward the identity provider's `gh-idp-*` cookies (only to the API that publishes it) */
+  identityCookies: boolean;
+}
+
+/** Cookies the identity provider sets; other APIs never receive them. */
+const IDENTITY_COOKIE_PREFIX = 'gh-idp-';
+
+function withoutIdentityCookies(cookie: string): string | undefined {
+  const kept: string[] = [];
+  for (const part of cookie.split(';')) {
+    const p = part.trim();
+    if (p !== '' && !p.startsWith(IDENTITY_COOKIE_PREFIX)) kept.push(p);
+  }
+  return kept.length === 0 ? undefined : kept.join('; ');
+}
+
 /**
  * The request headers for the backend: the client's, minus hop-by-hop headers (and every header
- * named in Connection), minus the ones the gateway sets, plus forwarding headers.
+ * named in Connection), minus the ones the gateway sets, minus proxy-only headers unless the peer
+ * is a trusted proxy, plus forwarding headers.
  */
-export function upstreamRequestHeaders(ex: Exchange, trustedPeer: boolean, peerIp: string): Headers {
+export function upstreamRequestHeaders(ex: Exchange, trustedPeer: boolean, peerIp: string, rules: ForwardRules): Headers {
   const inHeaders: IncomingHttpHeaders = ex.req.headers;
   const listed = connectionListed(inHeaders.connection);
+  const refused = trustedPeer ? HOP_BY_HOP | GATEWAY_OWNED : HOP_BY_HOP | GATEWAY_OWNED | PROXY_ONLY;
   const out: Headers = {};
   for (const name in inHeaders) {
-    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || (listed !== undefined && listed.has(name)) || name.charCodeAt(0) === 58 /* HTTP/2 pseudo-header */) continue;
+    const rule = REQUEST_HEADER_RULES.get(name);
+    if ((rule !== undefined && (rule & refused) !== 0) || (listed !== undefined && listed.has(name)) || name.charCodeAt(0) === 58 /* HTTP/2 pseudo-header */) continue;
+    if (rules.dropUnderscores && name.indexOf('_') !== -1) continue;
     const v = inHeaders[name];
     if (v !== undefined) out[name] = v;
+  }
+  const cookie = out.cookie;
+  if (!rules.identityCookies && typeof cookie === 'string' && cookie.includes(IDENTITY_COOKIE_PREFIX)) {
+    const rest = withoutIdentityCookies(cookie);
+    if (rest === undefined) delete out.cookie;
+    else out.cookie = rest;
   }
   // X-Forwarded-*: appended to only when the peer is a trusted proxy; otherwise ours alone.
   const xff = inHeaders['x-forwarded-for'];
@@ -68,32 +120,11 @@ export function downstreamResponseHeaders(h: IncomingHttpHeaders): Headers {
   const listed = connectionListed(h.connection);
   const out: Headers = {};
   for (const name in h) {
-    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue;
+    if (HOP_BY_HOP_RESPONSE.has(name) || (listed !== undefined && listed.has(name))) continue;
     const v = h[name];
     if (v !== undefined) out[name] = v;
   }
   return out;
-}
-
-/** Counts a streamed request body and fails it past `limit` (chunked uploads). */
-export class BodyLimit extends Transform {
-  bytes = 0;
-  exceeded = false;
-  constructor(private readonly limit: number) { super(); }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) {
-      this.exceeded = true;
-      cb(new BodyTooLarge());
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
-export class BodyTooLarge extends Error {
-  readonly code = 'body-too-large';
-  constructor() { super('request body too large'); }
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -101,6 +132,11 @@ const CONNECTION_FAILED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECO
 
 /** Send the request to the backend. Resolves with the response, or a Reply for a failure. */
 export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: boolean): Promise<UpstreamResponse | Reply> {
+  // a slot among the backend's connections, or a bounded wait for one
+  const slot = backend.admission.acquire(ex.signal);
+  const admitted: Admitted = typeof slot === 'string' ? slot : await slot;
+  if (admitted !== 'ok') return notAdmitted(admitted);
+  ex.onDone(() => backend.admission.release());
   const query = ex.backendQuery ?? ex.query;
   const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
   const headers = ex.upstreamHeaders;
@@ -109,7 +145,7 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
     const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
     if (h) headers.host = h;
   }
-  let body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
+  const body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
   const opts = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };
   let attempt = 0;
@@ -128,6 +164,15 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
   }
 }
 
+function notAdmitted(r: Exclude<Admitted, 'ok'>): Reply {
+  if (r === 'aborted') return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
+  const r503 = problem(503, 'upstream-overloaded', r === 'queue-full'
+    ? 'The backend is at capacity and its queue is full; retry later.'
+    : 'The backend is at capacity and no connection became free in time; retry later.', { headers: { 'retry-after': '1' } });
+  (r503 as Reply & { cause?: string }).cause = r;
+  return r503;
+}
+
 /** Map a backend error to a problem that says what failed and never where the backend is. */
 export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
   const r = classify(e, ex);
@@ -137,10 +182,9 @@ export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause
 }
 
 function classify(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
-  const cause = e.cause as { code?: string } | undefined;
-  if (e instanceof BodyTooLarge || e.code === 'body-too-large' || cause?.code === 'body-too-large') {
-    return problem(413, 'body-too-large', 'The request body is larger than this API accepts.');
-  }
+  // the request body failed (too large, too slow, the client went away): that is what to say
+  const f = ex.body?.failure;
+  if (f !== undefined) return problem(f.status, f.code, f.detail, f.status === 499 ? { title: 'Client Closed Request' } : {});
   if (ex.signal.aborted) return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
   switch (e.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':

@@ -32,7 +32,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large',
   414: 'URI Too Long', 415: 'Unsupported Media Type', 421: 'Misdirected Request', 429: 'Too Many Requests',
   431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 };
 
 export function statusTitle(status: number): string {

@@ -18,6 +18,8 @@ import { normalizeTarget } from './normalize.js';
 import { POLICY_BY_NAME } from './policies/index.js';
 import { SECTIONS, type Handler, type PolicyContext, type Section } from './policy.js';
 import type { ApiInfo, OperationInfo } from './exchange.js';
+import type { ForwardRules } from './proxy.js';
+import { Admission } from '../upstream/admission.js';
 
 /**
  * Compiles a validated config into what the request path uses: routers, backends with their
@@ -47,6 +49,8 @@ export interface CompiledBackend {
   /** Host header sent to the backend */
   host: string;
   pool: Pool;
+  /** requests in flight and waiting for this backend (bounded queue with a timeout) */
+  admission: Admission;
   config: BackendConfig;
 }
 
@@ -65,6 +69,8 @@ export interface CompiledApi extends ApiInfo {
   /** policies that run before operation matching (cors) */
   early: Step[];
   maxBodySize: number;
+  /** which request headers and cookies reach this API's backend */
+  forwardRules: ForwardRules;
   gatewayDuration: { observe(v: number): void };
   backendDuration: { observe(v: number): void };
   requests: Map<number, { inc(): void }>;
@@ -87,8 +93,12 @@ export class Runtime {
   private readonly closers: Array<() => void | Promise<void>> = [];
   storeRef: { url: string; store: CounterStore } | undefined;
 
+  /** the minimum data rate of request bodies (`limits.min-body-rate`, `limits.body-rate-window`) */
+  readonly bodyRate: { minRate: number; window: number };
+
   constructor(readonly loaded: LoadedConfig, gateway: GatewayConfig) {
     this.gateway = gateway;
+    this.bodyRate = { minRate: gateway.limits['min-body-rate'], window: gateway.limits['body-rate-window'] };
     this.trustedProxies = compileAddressMatcher(gateway['trusted-proxies']);
   }
 
@@ -155,9 +165,9 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
       return rt.storeRef.store;
     },
     backend: (name) => rt.backends.get(name),
-    compileTemplate: (src, path = []) => {
+    compileTemplate: (src, path = [], encode) => {
       try {
-        return compileTemplate(src, { claimsAvailable: base.claimsAvailable });
+        return compileTemplate(src, { claimsAvailable: base.claimsAvailable, encode });
       } catch (err) {
         if (err instanceof ConfigError) throw new ConfigError(err.message, path);
         throw err;
@@ -272,6 +282,7 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
       pipeline: { inbound: [], backend: [], outbound: [], 'on-error': [] },
       early: [],
       maxBodySize: apiCfg['max-body-size'] ?? rt.gateway.limits['max-body-size'],
+      forwardRules: { dropUnderscores: rt.gateway['headers-with-underscores'] !== 'allow', identityCookies: apiCfg['forward-identity-cookies'] },
       gatewayDuration: metrics.gatewayDuration.labels(apiCfg.name),
       backendDuration: metrics.backendDuration.labels(apiCfg.name),
       requests: new Map(),
@@ -380,7 +391,8 @@ function compileBackend(name: string, b: BackendConfig, loaded: LoadedConfig): C
     bodyTimeout: b.timeout * 1000,
     connect,
   });
-  return { name, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), host: url.host, pool, config: b };
+  const admission = new Admission(b.connections, b['max-pending'], b['queue-timeout'] * 1000);
+  return { name, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), host: url.host, pool, admission, config: b };
 }
 
 export interface OpenApiOperation {

@@ -14,6 +14,7 @@ import type { HttpsListenerConfig } from '../config/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from './reply.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { handleUpgrade } from './upgrade.js';
+import { answerAndClose, guardHttp2Session } from './connections.js';
 
 /**
  * The gateway process: public listener(s), admin listener, atomic reload, graceful shutdown.
@@ -37,7 +38,10 @@ export class Gateway {
     private readonly configFile: string,
   ) {
     this.ctx = { runtime, logger, accessLog, metrics };
+    this.connectionsClosed = metrics.counter('gatehouse_connections_closed_total', 'Client connections closed by a protection (no request in time, HTTP/2 rapid reset, ...)', ['reason']);
   }
+
+  private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   static async create(configFile: string, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }): Promise<Gateway> {
     const loaded = loadConfigFile(configFile);
@@ -137,6 +141,8 @@ export class Gateway {
     const clientCert = l['client-certificate'];
     const tlsOptions = {
       ...certs.default.options,
+      // a TCP connection that never completes the handshake is bounded like one that never sends headers
+      handshakeTimeout: this.runtime.gateway.limits['header-timeout'] * 1000,
       SNICallback: certs.sniCallback,
       requestCert: clientCert !== 'none',
       rejectUnauthorized: clientCert === 'require',
@@ -157,11 +163,13 @@ export class Gateway {
           enablePush: false,
         },
       });
-      const http2 = server;
-      // bound every HTTP/2 session: idle timeout, and a session that keeps resetting streams is closed
-      http2.on('session', (session) => {
-        session.setTimeout(this.runtime.gateway.limits['keep-alive-timeout'] * 1000 * 12, () => session.close());
-      });
+      // bound every HTTP/2 session: no stream within the header timeout, idle, rapid reset
+      const limits = this.runtime.gateway.limits;
+      const sessionLimits = { headerTimeoutMs: limits['header-timeout'] * 1000, idleTimeoutMs: limits['keep-alive-timeout'] * 1000, maxPrematureResets: l['max-premature-resets'] };
+      server.on('session', (session) => guardHttp2Session(session, sessionLimits, (reason) => {
+        this.connectionsClosed.labels(reason).inc();
+        if (reason === 'rapid-reset') this.logger.warn({ listener: name, reason }, 'HTTP/2 connection closed: the client keeps cancelling streams (GOAWAY ENHANCE_YOUR_CALM)');
+      }));
     } else {
       server = createHttpsServer({ ...this.serverOptions(), ...tlsOptions });
     }
@@ -287,18 +295,10 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   logger.debug({ code: err.code, status }, 'client error');
   const requestId = randomUUID();
   const body = renderProblem({ code, title: statusTitle(status), detail }, status, requestId);
-  if (inFlight) {
-    // the request was being handled: answer here and stop it (it sees the socket close)
-    socket.write(
-      `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-    );
-    socket.destroySoon();
-    return;
-  }
-  socket.end(
+  // answered, then closed: our side ends and the socket is destroyed shortly after, whether or not
+  // the peer closes its side (if a request was being handled, it sees the socket close)
+  answerAndClose(socket,
     `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-  );
+      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }
 

@@ -107,8 +107,11 @@ function compileVariable(expr: string, claimsAvailable: boolean): { get: Getter;
   );
 }
 
-/** Compile a template. Throws ConfigError on unknown placeholders or unbalanced braces. */
-export function compileTemplate(source: string, opts: { claimsAvailable: boolean }): Template {
+/**
+ * Compile a template. Throws ConfigError on unknown placeholders or unbalanced braces. `encode`,
+ * when given, is applied to each placeholder's value (never to the template's literal text).
+ */
+export function compileTemplate(source: string, opts: { claimsAvailable: boolean; encode?: (value: string) => string }): Template {
   const parts: Array<string | Getter> = [];
   let usesClaims = false;
   let i = 0;
@@ -126,7 +129,8 @@ export function compileTemplate(source: string, opts: { claimsAvailable: boolean
     const expr = source.slice(open + 1, end).trim();
     const v = compileVariable(expr, opts.claimsAvailable);
     usesClaims ||= v.claims;
-    parts.push(v.get);
+    const enc = opts.encode;
+    parts.push(enc === undefined ? v.get : (ex) => { const x = v.get(ex); return x === undefined ? undefined : enc(x); });
     i = end + 1;
   }
   if (parts.every((p) => typeof p === 'string')) {

@@ -27,13 +27,15 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   const routed = route(rt, listener, ex, checked.hasSemicolon);
   if (!('rest' in routed)) return refuse(routed);
   const api = routed.api;
-  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp);
+  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp, api.forwardRules);
   const early = api.early.length ? await runSteps(api.early, ex) : undefined;
   if (early) return refuse(early);
   const pipeline = selectOperation(api, ex, routed.rest);
   if (!('inbound' in pipeline)) return refuse(pipeline);
   const r = (await runSteps(pipeline.inbound, ex)) ?? (await runSteps(pipeline.backend, ex));
   if (r) return refuse(r);
+  // the client went away while a policy waited: nothing is forwarded
+  if (socket.destroyed) return;
   const backend = ex.backend as CompiledBackend | undefined;
   if (!backend) return refuse(problem(500, 'backend-not-configured', 'This API has no backend.'));
   // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)
@@ -51,6 +53,7 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
     gw.logger.warn({ requestId, api: api.name, err: (err as Error).message }, 'backend WebSocket upgrade failed');
     return refuse(problem(502, 'backend-upgrade-failed', 'The backend refused or failed the WebSocket upgrade.'));
   }
+  if (socket.destroyed) { up.socket.destroy(); return; }
   const lines = ['HTTP/1.1 101 Switching Protocols'];
   for (const [k, v] of Object.entries(up.headers)) {
     if (v === undefined) continue;

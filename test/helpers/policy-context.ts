@@ -34,9 +34,9 @@ export function policyContext(over: Overrides = {}): TestPolicyContext {
     metrics: new Metrics({ defaultMetrics: false }),
     store: () => { throw new Error('no counter store in this test'); },
     backend: () => undefined,
-    compileTemplate: (src, path = []) => {
+    compileTemplate: (src, path = [], encode) => {
       try {
-        return compileTemplate(src, { claimsAvailable });
+        return compileTemplate(src, { claimsAvailable, encode });
       } catch (err) {
         if (err instanceof ConfigError) throw new ConfigError(err.message, path);
         throw err;

@@ -11,15 +11,20 @@ const PROTECTED = new Set(['content-length', 'transfer-encoding', 'connection', 
 /** what a header value may carry as configured (rendered placeholders are made safe instead) */
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const VALUE_MSG = 'a header value cannot contain control characters or characters above U+00FF';
-/** A rendered value from request data or claims: visible ASCII passes, anything else is percent-encoded (UTF-8). */
-const headerSafe = (v: string): string => (/^[\t\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
+/**
+ * A value rendered from request data or claims, as one safe header value: visible ASCII passes;
+ * anything else (control and non-ASCII characters, and `,`, which would split it into several
+ * values for the backend) makes the value percent-encoded as UTF-8.
+ */
+const PLAIN = /^[\t\x20-\x2b\x2d-\x7e]*$/;
+const headerSafe = (v: string): string => (PLAIN.test(v) ? v : encodeURIComponent(Buffer.from(v).toString()) /* lone surrogates become U+FFFD instead of throwing */);
 
 const schema = z.strictObject({
   name: z.string().regex(HEADER_NAME, 'not a valid header name').describe('header name'),
   'exists-action': z.enum(['override', 'skip', 'append', 'delete']).default('override')
     .describe('override: replace; skip: set only when absent; append: add a value; delete: remove'),
   value: z.union([z.string().regex(VALUE, VALUE_MSG), z.array(z.string().regex(VALUE, VALUE_MSG)).min(1)]).optional()
-    .describe('value(s); may use key templates such as {jwt.sub} or {request.header.X-Name} (a value whose placeholders resolve to nothing is not set)'),
+    .describe('value(s); may use key templates such as {jwt.sub} or {request.header.X-Name} (on the request, `override` replaces what the client sent, and removes it when the placeholders resolve to nothing; a rendered value with `,` or non-ASCII characters is percent-encoded into one value)'),
 }).refine((c) => c['exists-action'] === 'delete' || c.value !== undefined, { message: 'value is required unless exists-action is delete', path: ['value'] });
 
 export const setHeader = definePolicy({
@@ -33,7 +38,7 @@ export const setHeader = definePolicy({
     if (PROTECTED.has(name)) throw new ConfigError(`${config.name} is managed by the gateway and cannot be set`, ['name']);
     const action = config['exists-action'];
     const values = config.value === undefined ? [] : Array.isArray(config.value) ? config.value : [config.value];
-    const templates = values.map((v, i) => ctx.compileTemplate(v, Array.isArray(config.value) ? ['value', i] : ['value']));
+    const templates = values.map((v, i) => ctx.compileTemplate(v, Array.isArray(config.value) ? ['value', i] : ['value'], headerSafe));
     const constant = templates.every((t) => t.constant) ? templates.map((t) => t.render(undefined as never)!) : undefined;
     const onResponse = ctx.section === 'outbound' || ctx.section === 'on-error';
     const target = onResponse
@@ -42,9 +47,12 @@ export const setHeader = definePolicy({
     const render = (ex: Exchange): string[] | undefined => {
       if (constant) return constant;
       const out: string[] = [];
-      for (const t of templates) { const v = t.render(ex); if (v !== undefined) out.push(t.constant ? v : headerSafe(v)); }
+      for (const t of templates) { const v = t.render(ex); if (v !== undefined) out.push(v); }
       return out.length ? out : undefined;
     };
+    // On the request, `override` owns the header: what the client sent never reaches the backend,
+    // even when the value resolves to nothing (a token without the claim, say).
+    const owns = !onResponse && action === 'override';
     return (ex) => {
       const h = target(ex);
       if (!h) return undefined;
@@ -52,7 +60,10 @@ export const setHeader = definePolicy({
       const current = h[name];
       if (action === 'skip' && current !== undefined) return undefined;
       const v = render(ex);
-      if (v === undefined) return undefined;
+      if (v === undefined) {
+        if (owns) delete h[name];
+        return undefined;
+      }
       if (action === 'append' && current !== undefined) h[name] = [...(Array.isArray(current) ? current : [current]), ...v];
       else h[name] = v.length === 1 ? v[0]! : v;
       return undefined;

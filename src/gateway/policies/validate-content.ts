@@ -1,9 +1,8 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { ConfigError } from '../../config/errors.js';
 import { size } from '../../config/units.js';
-import type { Exchange } from '../exchange.js';
 import { definePolicy, type Handler } from '../policy.js';
 import { problem, type Reply } from '../reply.js';
 import { decodeContent, readLimited, rejoin } from '../openapi/body.js';
@@ -140,13 +139,6 @@ export const validateContent = definePolicy({
 
 interface Limits { maxSize: number; depth: number; sizeAction: Action; unspecified: Action }
 
-function hasRequestBody(ex: Exchange): boolean {
-  const h = ex.req.headers;
-  if (h['transfer-encoding'] !== undefined) return true;
-  const cl = h['content-length'];
-  return cl !== undefined && cl !== '0';
-}
-
 function declaredLength(v: string | string[] | undefined): number {
   if (v === undefined || Array.isArray(v)) return -1;
   const n = Number(v);
@@ -194,7 +186,7 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
     const op = ex.operation === undefined ? undefined : ops.get(ex.operation.id);
     if (op === undefined) return undefined;
     const headers = ex.req.headers;
-    if (!hasRequestBody(ex)) {
+    if (ex.body === undefined) {
       if (!op.bodyRequired) return undefined;
       const entry = op.keys.map((k) => op.media.get(k)!.entry).find((e) => e !== undefined);
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'required', message: 'a request body is required', action: entry?.action ?? limits.unspecified }];
@@ -218,16 +210,23 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
       if (reporter.record(ex, v)) return refuseSize();
       return undefined; // detect/ignore: forwarded as it streams, unvalidated
     }
+    const body = ex.body;
+    if (body === undefined) return undefined;
     if (!validate) {
-      if (length < 0 && limits.sizeAction === 'prevent') ex.requestBody = countingStream(ex, limits.maxSize);
+      // not buffered: forwarded as it arrives, and cut once it passes max-size (413)
+      if (length < 0 && limits.sizeAction === 'prevent') body.restrict(limits.maxSize, `The request body is larger than ${limits.maxSize} bytes.`);
       return undefined;
     }
-    const read = await readLimited(ex.req, limits.maxSize, ex.signal);
-    if (read.kind === 'error') return problem(400, 'request-body-incomplete', 'The request body ended before it was complete.');
+    const read = await readLimited(body, limits.maxSize, ex.signal);
+    if (read.kind === 'error') {
+      const f = body.failure;
+      return f !== undefined && f.status !== 499 ? problem(f.status, f.code, f.detail) : problem(400, 'request-body-incomplete', 'The request body ended before it was complete.');
+    }
     if (read.kind === 'over') {
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'max-size', message: `is larger than ${limits.maxSize} bytes`, action: limits.sizeAction }];
       if (reporter.record(ex, v)) return refuseSize();
-      ex.requestBody = rejoin(read.chunks, ex.req);
+      // detect/ignore: what was read goes back in front of the rest, and all of it is forwarded
+      body.unshift(Buffer.concat(read.chunks, read.received));
       return undefined;
     }
     ex.requestBody = read.body;
@@ -243,31 +242,6 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
     if (result.length === 0) return undefined;
     return reporter.record(ex, result) ? reporter.inbound(result, 400, 'request-body-invalid', 'The request body does not match the API description.') : undefined;
   };
-}
-
-/**
- * A chunked body that is not validated is not buffered: it is forwarded as it arrives, counted,
- * and cut once it passes `max-size`: the stream errors with `{ status: 413, code: 'body-too-large' }`
- * (the proxy aborts the backend request and answers with that status when it still can).
- */
-function countingStream(ex: Exchange, limit: number): Readable {
-  const src = ex.req;
-  let n = 0;
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      n += chunk.length;
-      if (n > limit) {
-        src.unpipe(out);
-        src.pause();
-        cb(Object.assign(new Error(`request body larger than ${limit} bytes`), { status: 413, code: 'body-too-large' }));
-        return;
-      }
-      cb(null, chunk);
-    },
-  });
-  src.once('error', (err) => out.destroy(err));
-  src.pipe(out);
-  return out;
 }
 
 function statusEntry(byStatus: Map<string, CompiledOp>, status: number): CompiledOp | undefined {

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { RequestBody } from '../../../src/gateway/body.js';
 import { Exchange } from '../../../src/gateway/exchange.js';
 import type { Handler, PolicyContext, PolicyDefinition, Section } from '../../../src/gateway/policy.js';
 import type { Reply } from '../../../src/gateway/reply.js';
@@ -76,6 +77,11 @@ export function exchange(spec: RequestSpec, doc: LoadedOpenApi): { ex: Exchange;
   ex.api = { name: 'shop', prefix: '/shop' };
   ex.operation = { id: op.id, method: op.method, template: op.template };
   ex.params = spec.params ?? {};
+  if (spec.body !== undefined) {
+    // as the lifecycle does: the body's one owner
+    ex.body = new RequestBody(req, { maxSize: 100 * 1024 * 1024, minRate: 0, rateWindow: 10 });
+    ex.requestBody = ex.body;
+  }
   return { ex, req };
 }
 

@@ -25,14 +25,46 @@ test('a rendered value that is not visible ASCII is percent-encoded, never a hea
   assert.equal(ex.upstreamHeaders['x-user'], encodeURIComponent('Zoë €\r\nX-Evil: 1'));
 });
 
-test('a placeholder that resolves to nothing leaves the header as it was; delete removes a forged one', async () => {
-  const h = await build(setHeader, { name: 'X-Tenant', value: '{request.header.X-Missing}' });
+test('override owns the header: a client\'s forged value never passes, even when the claim is missing, empty or null', async () => {
+  const ctx = testContext({ claimsAvailable: true });
+  const h = await build(setHeader, { name: 'X-Tenant', value: '{jwt.tenant}' }, ctx);
+  for (const claims of [{}, { tenant: '' }, { tenant: null }, { tenant: [] }]) {
+    const ex = exchange({ headers: [['X-Tenant', 'victim-tenant']] });
+    ex.claims = claims;
+    await run(h, ex);
+    assert.equal(ex.upstreamHeaders['x-tenant'], undefined, JSON.stringify(claims));
+  }
+  const fromHeader = await build(setHeader, { name: 'X-Tenant', value: '{request.header.X-Missing}' });
   const ex = exchange({ headers: [['X-Tenant', 'forged']] });
-  await run(h, ex);
-  assert.equal(ex.upstreamHeaders['x-tenant'], 'forged');
-  const del = await build(setHeader, { name: 'X-Tenant', 'exists-action': 'delete' });
-  await run(del, ex);
+  await run(fromHeader, ex);
   assert.equal(ex.upstreamHeaders['x-tenant'], undefined);
+  const del = await build(setHeader, { name: 'X-Tenant', 'exists-action': 'delete' });
+  const ex2 = exchange({ headers: [['X-Tenant', 'forged']] });
+  await run(del, ex2);
+  assert.equal(ex2.upstreamHeaders['x-tenant'], undefined);
+});
+
+test('a claim with commas stays one header value; the template\'s own text is kept as written', async () => {
+  const ctx = testContext({ claimsAvailable: true });
+  const h = await build(setHeader, { name: 'X-Tenant', value: 'tenant={jwt.tenant}, v=1' }, ctx);
+  const ex = exchange();
+  ex.claims = { tenant: 'a, victim' };
+  await run(h, ex);
+  assert.equal(ex.upstreamHeaders['x-tenant'], 'tenant=a%2C%20victim, v=1');
+  assert.equal(decodeURIComponent('a%2C%20victim'), 'a, victim');
+  const arr = await build(setHeader, { name: 'X-Groups', value: '{jwt.groups}' }, ctx);
+  ex.claims = { groups: ['a', 'b'] };
+  await run(arr, ex);
+  assert.equal(ex.upstreamHeaders['x-groups'], 'a%2Cb', 'an array claim is one value, not two');
+});
+
+test('a lone surrogate in a claim is encoded, not thrown', async () => {
+  const ctx = testContext({ claimsAvailable: true });
+  const h = await build(setHeader, { name: 'X-User', value: '{jwt.name}' }, ctx);
+  const ex = exchange();
+  ex.claims = { name: 'a\ud800b' };
+  assert.equal(await run(h, ex), undefined);
+  assert.equal(ex.upstreamHeaders['x-user'], 'a%EF%BF%BDb');
 });
 
 test('refuses headers the gateway manages and values with control characters', async () => {
