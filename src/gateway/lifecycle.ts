@@ -53,8 +53,10 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
   const ex = new Exchange(req, res, requestId, clientIp, listener, req.method ?? 'GET',
     checked.ok ? checked.path : '', checked.ok ? checked.query : '', start);
   if (listener.hsts !== undefined) ex.addResponseHeader('strict-transport-security', listener.hsts);
-  const bytesWrittenAtStart = req.socket.bytesWritten ?? 0;
-  res.once('close', () => done(gw, ex, bytesWrittenAtStart));
+  // the connection, kept: a consumer that destroys the request stream detaches `req.socket`
+  const socket = req.socket;
+  const bytesWrittenAtStart = socket.bytesWritten ?? 0;
+  res.once('close', () => done(gw, ex, socket, bytesWrittenAtStart));
   if (!checked.ok) return respond(gw, ex, undefined, checked.reply, expectContinue);
 
   // 2. route
@@ -370,7 +372,7 @@ function discard(body: UpstreamResponse['body']): void {
 }
 
 /** The exchange is over: metrics, access log, done callbacks. */
-function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): void {
+function done(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?: number }, bytesWrittenAtStart: number): void {
   const res = ex.res!;
   if (!res.writableFinished) ex.signal.abort();
   const status = ex.status || (res.headersSent ? res.statusCode : 499);
@@ -389,7 +391,7 @@ function done(gw: GatewayContext, ex: Exchange, bytesWrittenAtStart: number): vo
     gw.metrics.requests.labels('', '', String(status)).inc();
   }
   // bytes written on the connection for this response (HTTP/2 multiplexes: not per stream there)
-  const written = ex.req.socket?.bytesWritten;
+  const written = socket.bytesWritten;
   ex.bytesOut = typeof written === 'number' ? written - bytesWrittenAtStart : 0;
   const cl = ex.req.headers['content-length'];
   ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.body?.bytes ?? 0;

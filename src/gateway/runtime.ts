@@ -104,7 +104,13 @@ export class Runtime {
 
   /** names of readiness checks that do not pass yet */
   notReady(): string[] {
-    return this.readinessChecks.filter((c) => { try { return !c.check(); } catch { return true; } }).map((c) => c.name);
+    const waiting = new Set<string>();
+    for (const c of this.readinessChecks) {
+      let ok = false;
+      try { ok = c.check(); } catch { /* a failing check is not ready */ }
+      if (!ok) waiting.add(c.name);
+    }
+    return [...waiting];
   }
 
   ready(): boolean {

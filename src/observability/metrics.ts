@@ -14,7 +14,7 @@ export class Metrics {
   readonly backendErrors: client.Counter<'backend' | 'code'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_process_' });
+    if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
     this.requests = this.counter('gatehouse_requests_total', 'Requests answered, by API, operation and status', ['api', 'operation', 'status']);
     const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.gatewayDuration = this.histogram('gatehouse_gateway_duration_seconds', "The gateway's own time per request (total minus backend)", ['api'], buckets);
