@@ -4,7 +4,6 @@ import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { cpuSeconds, load, startNode, table, ROOT, type LoadResult, type Proc } from './harness.js';
 import { createPki } from '../test/helpers/certs.js';
 

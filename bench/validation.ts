@@ -65,4 +65,3 @@ export function validationScenarios(backendUrl: string): ValidationScenario[] {
   }
   return out;
 }
-

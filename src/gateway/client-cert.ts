@@ -225,7 +225,7 @@ export function parseCrl(data: Buffer): RevocationList {
     try {
       crl = AsnConvert.parse(der, CertificateList);
     } catch (err) {
-      throw new Error(`not a valid CRL: ${(err as Error).message}`);
+      throw new Error(`not a valid CRL: ${(err as Error).message}`, { cause: err });
     }
     const tbs = crl.tbsCertList;
     const issuer = Buffer.from(AsnConvert.serialize(tbs.issuer));

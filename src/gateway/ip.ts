@@ -143,7 +143,6 @@ export function scanV6(s: string, out: Uint32Array): boolean {
       if (v4 === -1) return false;
       g[k++] = v4 >>> 16;
       g[k++] = v4 & 0xffff;
-      i = n;
       break;
     }
     if (i === start || i - start > 4 || k === 8) return false;

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
-import { gatewaySchema, type ApiConfig, type BackendConfig, type Config, type GatewayConfig, type PolicyEntry, type PolicySections } from '../config/schema.js';
+import { gatewaySchema, type ApiConfig, type BackendConfig, type GatewayConfig, type PolicyEntry, type PolicySections } from '../config/schema.js';
 import { ConfigError, ConfigInvalid, formatPath, type ConfigIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createStore } from '../state/index.js';
@@ -220,8 +220,7 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
     const out: Ref[] = [];
     let sawBase = false;
     inner.forEach((e, i) => {
-      if (e.kind === 'base') { sawBase = true; out.push(...outer); }
-      else if (e.kind === 'skip-base') sawBase = true;
+      if (e.kind === 'base') { sawBase = true; out.push(...outer); } else if (e.kind === 'skip-base') sawBase = true;
       else out.push({ name: e.name, config: e.config, path: [...innerPath, i, e.name] });
     });
     if (!sawBase && outer.length > 0) {
@@ -420,4 +419,3 @@ async function loadOpenApiFile(file: string): Promise<{ document: unknown; opera
     operations: loaded.operations.map((o: Omit<OpenApiOperation, 'document' | 'version'>) => ({ ...o, method: o.method.toUpperCase(), document: loaded.document, version: loaded.version })),
   };
 }
-

@@ -265,8 +265,7 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
       // the request line alone is over the URL limit → the URL is what is too long
       const packet = err.rawPacket?.toString('latin1') ?? '';
       const eol = packet.indexOf('\n');
-      if (eol === -1 || eol > maxUrlLength) { status = 414; code = 'url-too-long'; detail = 'The request target is too long.'; }
-      else { status = 431; code = 'headers-too-large'; detail = 'The request headers are too large.'; }
+      if (eol === -1 || eol > maxUrlLength) { status = 414; code = 'url-too-long'; detail = 'The request target is too long.'; } else { status = 431; code = 'headers-too-large'; detail = 'The request headers are too large.'; }
       break;
     }
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
@@ -301,4 +300,3 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
     `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }
-

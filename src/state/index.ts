@@ -49,7 +49,7 @@ export function createStore(url: string, opts: { logger: Logger; metrics: Metric
   }
   onlyParams(url, params, ['prefix', 'timeout', 'max-wait']);
   const prefix = params.get('prefix') ?? 'gatehouse:';
-  if (!/^[A-Za-z0-9_:.\-]*$/.test(prefix) || prefix.length > 64) {
+  if (!/^[A-Za-z0-9_:.-]*$/.test(prefix) || prefix.length > 64) {
     throw new Error(`store "${redact(url)}": prefix may only contain letters, digits, _ : . - (64 at most)`);
   }
   const timeoutS = params.has('timeout') ? parseDuration(params.get('timeout')!) : 0.05;
@@ -100,7 +100,7 @@ export function createStore(url: string, opts: { logger: Logger; metrics: Metric
 }
 
 function parseHostPort(h: string, url: string): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(?::(\d{1,5}))?$/.exec(h);
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(h);
   if (!m) throw new Error(`store "${redact(url)}": "${h}" is not host:port`);
   const port = m[2] === undefined ? 6379 : Number(m[2]);
   if (port < 1 || port > 65535) throw new Error(`store "${redact(url)}": port ${port} is out of range`);

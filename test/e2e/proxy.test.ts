@@ -116,7 +116,9 @@ before(async () => {
     attempts.set(key, n);
     if (n === 1 || req.url?.includes('always-reset')) {
       // the first attempt of every request: the connection is reset before any response byte
-      (req.socket as unknown as { resetAndDestroy?: () => void }).resetAndDestroy?.() ?? req.socket.destroy();
+      const s = req.socket as unknown as { resetAndDestroy?: () => void };
+      if (s.resetAndDestroy) s.resetAndDestroy();
+      else req.socket.destroy();
       return;
     }
     req.resume();
@@ -288,7 +290,7 @@ after(async () => {
   await Promise.all([echo?.close(), echo2?.close(), slow?.close(), flaky?.close(), ws?.close()]);
 });
 
-async function call(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; json: () => any }> {
+async function call(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; json: () => any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read any JSON shape
   const r = await request(`${gw.url}${path}`, { method: method as 'GET', headers, body });
   const buf = Buffer.from(await r.body.arrayBuffer());
   return { status: r.statusCode, headers: r.headers, body: buf, json: () => JSON.parse(buf.toString()) };

@@ -193,10 +193,8 @@ function transformDocument(doc: Obj, version: '3.0' | '3.1', variant: Variant): 
 
 /** OpenAPI 3.0 schema → the JSON Schema Ajv's draft-07 engine understands. */
 function to2019(s: Obj): void {
-  if (s.exclusiveMinimum === true && typeof s.minimum === 'number') { s.exclusiveMinimum = s.minimum; delete s.minimum; }
-  else if (typeof s.exclusiveMinimum === 'boolean') delete s.exclusiveMinimum;
-  if (s.exclusiveMaximum === true && typeof s.maximum === 'number') { s.exclusiveMaximum = s.maximum; delete s.maximum; }
-  else if (typeof s.exclusiveMaximum === 'boolean') delete s.exclusiveMaximum;
+  if (s.exclusiveMinimum === true && typeof s.minimum === 'number') { s.exclusiveMinimum = s.minimum; delete s.minimum; } else if (typeof s.exclusiveMinimum === 'boolean') delete s.exclusiveMinimum;
+  if (s.exclusiveMaximum === true && typeof s.maximum === 'number') { s.exclusiveMaximum = s.maximum; delete s.maximum; } else if (typeof s.exclusiveMaximum === 'boolean') delete s.exclusiveMaximum;
   if (s.nullable === true) {
     delete s.nullable;
     if (Array.isArray(s.enum) && !s.enum.includes(null)) s.enum = [...s.enum, null];

@@ -79,8 +79,7 @@ function countTokens(buf: Buffer, maxDepth: number): number {
       }
       if (i >= stop && i < len) i = longStringEnd(buf, i);
     } else if (c === COLON) colons++;
-    else if (c === LBRACE || c === LBRACK) { if (++depth > maxDepth) return -1; }
-    else if ((c === RBRACE || c === RBRACK) && depth > 0) depth--;
+    else if (c === LBRACE || c === LBRACK) { if (++depth > maxDepth) return -1; } else if ((c === RBRACE || c === RBRACK) && depth > 0) depth--;
   }
   return colons;
 }

@@ -1,4 +1,4 @@
-import { describe, it, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rateLimitByKey, RateLimitByKeyConfig } from '../../../src/gateway/policies/rate-limit-by-key.js';
 import { ConfigError } from '../../../src/config/errors.js';
