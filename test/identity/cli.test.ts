@@ -105,6 +105,26 @@ describe('gatehouse users|clients|keys (identityCommand)', () => {
     assert.equal((await auth(fresh)).status, 401);
   });
 
+  test('clients remove matches the id exactly (no LIKE wildcards) and revokes only that client\'s tokens', async () => {
+    await t.addUser({ username: 'uma', password: 'a long enough passphrase' });
+    const ids = ['cli_one', 'cliXone', 'CLI_ONE', 'cli_one_two'];
+    for (const id of ids) assert.equal((await cmd('clients', ['add', '--client-id', id, '--public', '--grant-types', 'password,refresh_token', '--scopes', 'orders.read'])).code, 0);
+    const refreshOf = async (id: string) => (await tokenRequest(t, { grant_type: 'password', client_id: id, username: 'uma', password: 'a long enough passphrase', scope: 'orders.read' })).json.refresh_token as string;
+    const rts = new Map<string, string>();
+    for (const id of ids) rts.set(id, await refreshOf(id));
+    // wildcard-looking names match nothing and revoke nothing
+    for (const pattern of ['cli%', 'cli_on_', '%']) assert.equal((await cmd('clients', ['remove', pattern])).code, 1);
+    assert.equal((await cmd('clients', ['remove', 'cli_one'])).code, 0);
+    const removed = await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'cli_one', refresh_token: rts.get('cli_one')! });
+    assert.notEqual(removed.status, 200, 'the removed client\'s refresh token is dead');
+    for (const id of ['cliXone', 'CLI_ONE', 'cli_one_two']) {
+      const r = await tokenRequest(t, { grant_type: 'refresh_token', client_id: id, refresh_token: rts.get(id)! });
+      assert.equal(r.status, 200, `${id} keeps its tokens: ${r.text}`);
+    }
+    const left = (await cmd('clients', ['list', '--json'])).out.split('\n').filter(Boolean).map((l) => JSON.parse(l).clientId);
+    for (const id of ['cliXone', 'CLI_ONE', 'cli_one_two']) assert.ok(left.includes(id), id);
+  });
+
   test('config clients are read-only for the CLI', async () => {
     assert.equal((await cmd('clients', ['remove', 'billing-svc'])).code, 1);
     assert.equal((await cmd('clients', ['rotate-secret', 'billing-svc'])).code, 1);
