@@ -20,11 +20,12 @@ class UsageError extends Error {}
 class Failure extends Error {}
 
 const USAGE: Record<string, string> = {
-  users: `gatehouse users add --username U [--email E] [--password P | --password-stdin] [--roles a,b] [--groups a,b] [--email-verified]
+  users: `gatehouse users add --username U [--email E] [--password P | --password-stdin | --no-password] [--roles a,b] [--groups a,b] [--email-verified]
+    (without a password option it is asked for on a terminal; in a script give one of them)
 gatehouse users list [--json]
 gatehouse users show <username|email> [--json]
 gatehouse users disable|enable|unlock <username|email>
-gatehouse users reset-password <username|email> (--password P | --password-stdin)
+gatehouse users reset-password <username|email> [--password P | --password-stdin]
 gatehouse users set-roles <username|email> --roles a,b`,
   clients: `gatehouse clients add --client-id ID [--public] [--grant-types a,b] [--redirect-uris u1,u2] [--post-logout-redirect-uris u1] [--scopes a,b] [--roles a,b] [--name N] [--third-party]
 gatehouse clients list [--json]
@@ -36,6 +37,38 @@ gatehouse keys list [--json]`,
 };
 
 const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+type TtyInput = NodeJS.ReadableStream & { isTTY?: boolean; isRaw?: boolean; setRawMode?: (raw: boolean) => unknown };
+
+/**
+ * Read one line from a terminal without echoing it (raw mode; backspace edits, Ctrl-C cancels).
+ * The terminal is restored whatever happens.
+ */
+function readHidden(input: TtyInput, out: NodeJS.WritableStream, prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const wasRaw = input.isRaw ?? false;
+    let value = '';
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode?.(wasRaw);
+      input.pause();
+      out.write('\n');
+      if (err) reject(err); else resolve(value);
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const ch of String(chunk)) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
+        if (ch === '\u0003') return finish(new Failure('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    input.setRawMode?.(true);
+    out.write(prompt);
+    input.on('data', onData);
+    input.resume();
+  });
+}
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -68,12 +101,23 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (!u) throw new Failure(`no account ${login}`);
     return u;
   };
-  const password = async (v: Record<string, unknown>, context: string[], required: boolean): Promise<string | undefined> => {
-    if (v.password !== undefined && v['password-stdin']) throw new UsageError('use --password or --password-stdin, not both');
-    const p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
+  /**
+   * The password of `--password`, `--password-stdin`, or typed at a terminal (twice, not echoed).
+   * Without a terminal one of the options is required, or `--no-password` where allowed: a
+   * script never creates a password-less account by omission.
+   */
+  const password = async (v: Record<string, unknown>, context: string[], mayOmit: boolean): Promise<string | undefined> => {
+    const given = [v.password !== undefined, !!v['password-stdin'], !!v['no-password']].filter(Boolean).length;
+    if (given > 1) throw new UsageError('use one of --password, --password-stdin' + (mayOmit ? ' and --no-password' : ''));
+    if (v['no-password']) return undefined;
+    let p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
     if (p === undefined) {
-      if (required) throw new UsageError('give the password with --password or --password-stdin');
-      return undefined;
+      const tty = io.stdin as TtyInput;
+      if (!tty.isTTY || typeof tty.setRawMode !== 'function') {
+        throw new UsageError(`no terminal to ask for the password: give it with --password-stdin (or --password)${mayOmit ? ', or --no-password for an account that cannot sign in until its password is reset' : ''}`);
+      }
+      p = await readHidden(tty, io.stderr, 'Password: ');
+      if ((await readHidden(tty, io.stderr, 'Password again: ')) !== p) throw new Failure('the two passwords do not match');
     }
     const why = checkPasswordPolicy(p, config.passwords, context);
     if (why) throw new Failure(`password refused: ${why}`);
@@ -93,9 +137,9 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (command === 'users') {
       switch (sub) {
         case 'add': {
-          const { values: v } = parse({ username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, roles: { type: 'string' }, groups: { type: 'string' }, 'email-verified': { type: 'boolean' } });
+          const { values: v } = parse({ username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' }, roles: { type: 'string' }, groups: { type: 'string' }, 'email-verified': { type: 'boolean' } });
           if (!v.username && !v.email) throw new UsageError('give --username and/or --email');
-          const p = await password(v, [v.username as string, v.email as string], false);
+          const p = await password(v, [v.username as string, v.email as string], true);
           const s = await open();
           const u = await s.users.create({
             username: v.username as string | undefined, email: v.email as string | undefined,
@@ -136,7 +180,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
         case 'reset-password': {
           const { values: v, positionals } = parse({ password: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, 1);
           const u = await needUser(positionals[0]);
-          const p = (await password(v, [u.username ?? '', u.email ?? ''], true))!;
+          const p = (await password(v, [u.username ?? '', u.email ?? ''], false))!;
           const s = await open();
           await s.users.setPasswordHash(u.id, await hashPassword(p, config.passwords.hash));
           await s.users.unlock(u.id);
