@@ -219,6 +219,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
           };
           for (const g of spec.grantTypes) if (!['authorization_code', 'refresh_token', 'client_credentials', 'password'].includes(g)) throw new UsageError(`unknown grant type ${g}`);
           if (spec.public && spec.grantTypes.includes('client_credentials')) throw new UsageError('client_credentials needs a confidential client');
+          if (spec.grantTypes.every((g) => g === 'client_credentials') && !spec.scopes.length) throw new UsageError('a client_credentials client needs --scopes: they name the APIs it may get tokens for');
           if (spec.grantTypes.includes('authorization_code') && !spec.redirectUris.length) throw new UsageError('authorization_code needs --redirect-uris');
           for (const u of [...spec.redirectUris, ...spec.postLogoutRedirectUris]) if (!URL.canParse(u)) throw new UsageError(`${u} is not a URL`);
           const secret = await new ClientStore((await open()).db).add(spec);

@@ -67,17 +67,65 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return cfg.apis.find((a) => a.scopes.some((s) => asked.includes(s)))?.audience;
   };
 
+  /**
+   * An API is for a client only if the client holds at least one of its scopes (every grant goes
+   * through here): no token, and so no audience and no roles, for an API the client has no
+   * scope of. The scopes it may get are the ones it holds.
+   */
   const resourceServerInfo = (indicator: string, client: any) => {
     const api = apiByAudience.get(indicator);
     if (!api) throw new errors.InvalidTarget('unknown resource indicator');
-    const allowed = new Set(String(client?.scope ?? '').split(' '));
+    const held = new Set(String(client?.scope ?? '').split(' '));
+    const scope = api.scopes.filter((s) => held.has(s));
+    if (scope.length === 0) throw new errors.InvalidTarget('this client is not allowed tokens for this resource');
     return {
-      scope: api.scopes.filter((s) => allowed.has(s)).join(' '),
+      scope: scope.join(' '),
       audience: api.audience,
       accessTokenTTL: api['access-token-ttl'] ?? cfg.tokens['access-token-ttl'],
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg } },
     };
+  };
+
+  /** A token for an API carries at least one of its scopes: refused (invalid_scope) before anything is issued or spent. */
+  const requireApiScope = (indicator: string, rsScope: string, requested: Iterable<string>) => {
+    const offered = new Set(rsScope.split(' '));
+    for (const s of requested) if (offered.has(s)) return;
+    throw new errors.InvalidScope(`ask for at least one scope of ${indicator} (${rsScope})`);
+  };
+  const scopesOf = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(' ') : []);
+
+  /**
+   * The authorization request and the client_credentials grant name the token's scopes in
+   * `scope`: an API among their resources needs one of them.
+   */
+  const checkRequestedScope = (ctx: any, indicator: string, rsScope: string) => {
+    const route = ctx?.oidc?.route;
+    const direct = route === 'authorization' || route === 'pushed_authorization_request'
+      || (route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials');
+    if (direct) requireApiScope(indicator, rsScope, scopesOf(ctx.oidc.params?.scope));
+  };
+
+  /**
+   * Refresh: the last hook before the refresh token is spent (oidc-provider's rotateRefreshToken)
+   * checks that the new access token will carry a scope of its API, resolving the resource as
+   * oidc-provider does next, so a refused refresh leaves the refresh token usable.
+   */
+  const checkRefresh = async (ctx: any) => {
+    const rt = ctx.oidc.entities?.RefreshToken;
+    if (!rt) return;
+    const params = ctx.oidc.params ?? {};
+    const scope = params.scope ? new Set<string>(scopesOf(params.scope)) : rt.scopes as Set<string>;
+    let resource: unknown = params.resource;
+    if (resource === undefined && rt.resource) {
+      const granted = !(typeof params.scope === 'string' && params.scope.split(' ').every((x: string) => OIDC.has(x)));
+      if (granted || !scope.has('openid')) resource = rt.resource;
+    }
+    if (Array.isArray(resource)) resource = resource.length === 1 ? resource[0] : undefined;
+    if (typeof resource !== 'string') return;
+    const rs = resourceServerInfo(resource, ctx.oidc.client);
+    const grantScopes = new Set(scopesOf(ctx.oidc.entities?.Grant?.getResourceScope?.(resource)));
+    requireApiScope(resource, rs.scope, [...scope].filter((s) => grantScopes.has(s)));
   };
 
   const accountClaims = (u: User, use: string, scope: string) => {
@@ -126,8 +174,10 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
       devInteractions: { enabled: false },
       externalSigningSupport: { enabled: true, ack: 'experimental-01' }, // pinned oidc-provider 9.13.3
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // a client sees and revokes its own tokens only; another client's token is answered as an
+      // unknown one (active: false / 200), so it cannot even learn that the token exists
+      introspection: { enabled: true, allowedPolicy: async (_ctx: unknown, client: any, token: any) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: any, token: any) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -142,13 +192,19 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
           const s = ctx.oidc.params?.scope;
           return !(typeof s === 'string' && s.split(' ').every((x: string) => OIDC.has(x)));
         },
-        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: any) => resourceServerInfo(indicator, client),
+        getResourceServerInfo: async (ctx: unknown, indicator: string, client: any) => {
+          const rs = resourceServerInfo(indicator, client);
+          checkRequestedScope(ctx, indicator, rs.scope);
+          return rs;
+        },
       },
     },
     formats: {
       customizers: {
         jwt: async (_ctx: unknown, token: any, jwt: any) => {
           const p = jwt.payload;
+          // the last line of defence for every grant: no API token without a scope of its API
+          if (token.resourceServer && !p.scope) throw new errors.InvalidScope('no scope of the requested resource was granted');
           if (p.scope) p.scp = p.scope;
           delete p.scope;
           p.azp = p.client_id;
@@ -182,7 +238,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
       Session: cfg.sessions.ttl,
       Grant: cfg.tokens['refresh-token-ttl'],
     },
-    rotateRefreshToken: true,
+    rotateRefreshToken: async (ctx: unknown) => { await checkRefresh(ctx); return true; },
     issueRefreshToken: async (_ctx: unknown, client: any) => client.grantTypeAllowed('refresh_token'),
     // tokens of a browser sign-in outlive its session only with offline_access (oidc-provider default)
     conformIdTokenClaims: true,
@@ -196,7 +252,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return compareClientSecret(this.clientSecret, actual);
   };
 
-  registerPasswordGrant(provider, errors, d, { resourceServerInfo, apiForScopes, findAccount });
+  registerPasswordGrant(provider, errors, d, { resourceServerInfo, requireApiScope, apiForScopes, findAccount });
 
   // audit: token issuance (no token values)
   provider.on('grant.success', (ctx: any) => {
@@ -212,7 +268,8 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
 }
 
 function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
-  resourceServerInfo: (indicator: string, client: any) => Record<string, unknown>;
+  resourceServerInfo: (indicator: string, client: any) => Record<string, unknown> & { scope: string };
+  requireApiScope: (indicator: string, rsScope: string, requested: Iterable<string>) => void;
   apiForScopes: (scope: unknown) => string | undefined;
   findAccount: (ctx: unknown, sub: string) => Promise<{ accountId: string; claims: (use: string, scope: string) => Promise<Record<string, unknown>> } | undefined>;
 }) {
@@ -226,8 +283,12 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     const allowed = new Set(String(client.scope ?? '').split(' '));
     const missing = requested.filter((s) => !allowed.has(s));
     if (missing.length) throw new errors.InvalidScope('requested scope is not allowed for this client', missing.join(' '));
-    const resource: string | undefined = typeof params.resource === 'string' ? params.resource : h.apiForScopes(requested.join(' '));
+    if (Array.isArray(params.resource) && params.resource.length > 1) throw new errors.InvalidTarget('only one resource indicator is supported for this grant type');
+    const named: unknown = Array.isArray(params.resource) ? params.resource[0] : params.resource;
+    const resource: string | undefined = typeof named === 'string' ? named : h.apiForScopes(requested.join(' '));
+    // refused before the password is checked: the answer says nothing about the account
     const rs = resource ? h.resourceServerInfo(resource, client) : undefined;
+    if (resource && rs) h.requireApiScope(resource, rs.scope, requested);
 
     const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
     if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
@@ -236,7 +297,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     ctx.oidc.entity('Account', account);
 
     const oidcScopes = requested.filter((s) => OIDC.has(s));
-    const apiScopes = rs ? requested.filter((s) => String(rs.scope).split(' ').includes(s)) : [];
+    const apiScopes = rs ? requested.filter((s) => rs.scope.split(' ').includes(s)) : [];
     const grant = new provider.Grant({ accountId: account.accountId, clientId: client.clientId });
     if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
     if (resource) grant.addResourceScope(resource, apiScopes.join(' '));
