@@ -50,7 +50,7 @@ export const ValidateJwtConfig = z.strictObject({
   'forward-claims': z.record(z.string().min(1), z.string().regex(HEADER_NAME)).default({}).describe('claim → backend header (e.g. sub: X-User-Id); the header is always removed from the incoming request first'),
   'forward-token': z.boolean().default(true).describe('false: remove the token from the request sent to the backend'),
   'keys-cache-duration': duration({ min: 1, max: 86400 * 7 }).default(3600).describe('how long fetched keys are cached (Cache-Control max-age honoured within bounds)'),
-  'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures'),
+  'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures; one exception per window lets a kid published just after such a fetch in early (a sixth of it later, at most 5 s; never while more than 8 distinct unknown kids arrive)'),
   'keys-max-stale': duration({ min: 1 }).default(86400).describe('how long the last good keys keep working while fetches fail'),
   'keys-fetch-timeout': duration({ min: 0.1, max: 60 }).default(5).describe('timeout of a discovery or JWKS fetch'),
   'keys-max-size': size({ min: 1024, max: 10 * 1024 * 1024 }).default(256 * 1024).describe('size limit of a discovery or JWKS document'),
