@@ -28,6 +28,8 @@ const OIDC = new Set(OIDC_SCOPES);
  */
 export async function buildProvider(d: ProviderDeps): Promise<any> {
   const { default: Provider, errors, ExternalSigningKey } = await import('oidc-provider');
+  // the helpers oidc-provider's own grants use (DPoP proof checks, refresh-token binding), for the password grant
+  const grantHelpers = await import('oidc-provider/lib/helpers/grants.js');
 
   /**
    * Keys that sign on libuv's thread pool (crypto.sign with a callback) instead of the event loop:
@@ -252,7 +254,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return compareClientSecret(this.clientSecret, actual);
   };
 
-  registerPasswordGrant(provider, errors, d, { resourceServerInfo, requireApiScope, apiForScopes, findAccount });
+  registerPasswordGrant(provider, errors, d, { resourceServerInfo, requireApiScope, apiForScopes, findAccount, grantHelpers });
 
   // audit: token issuance (no token values)
   provider.on('grant.success', (ctx: any) => {
@@ -272,7 +274,9 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
   requireApiScope: (indicator: string, rsScope: string, requested: Iterable<string>) => void;
   apiForScopes: (scope: unknown) => string | undefined;
   findAccount: (ctx: unknown, sub: string) => Promise<{ accountId: string; claims: (use: string, scope: string) => Promise<Record<string, unknown>> } | undefined>;
+  grantHelpers: any;
 }) {
+  const g = h.grantHelpers;
   /** Resource-owner password grant (`grant_type=password`): only for clients that list it, subject to lockout. */
   async function passwordGrant(ctx: any) {
     const { client, params } = ctx.oidc;
@@ -290,6 +294,12 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     const rs = resource ? h.resourceServerInfo(resource, client) : undefined;
     if (resource && rs) h.requireApiScope(resource, rs.scope, requested);
 
+    // a DPoP proof (RFC 9449) binds the tokens to its key, as in oidc-provider's own grants; a bad
+    // or replayed proof is refused before the password is checked
+    const dPoP = await g.validateDpop(provider, ctx);
+    g.checkDpopRequired(provider, ctx, dPoP);
+    if (dPoP) await g.checkDpopReplay(provider, ctx, dPoP, client.clientId, errors.InvalidDpopProof);
+
     const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
     if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
     const account = await h.findAccount(ctx, res.user.id);
@@ -306,6 +316,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
 
     const authTime = Math.floor(Date.now() / 1000);
     const at = new provider.AccessToken({ accountId: account.accountId, client, grantId, gty: 'password' });
+    if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
     if (resource && rs) {
       at.resourceServer = new provider.ResourceServer(resource, rs);
       at.scope = apiScopes.join(' ') || undefined;
@@ -321,6 +332,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
         accountId: account.accountId, client, grantId, gty: 'password', authTime, rotations: 0,
         scope: requested.join(' '), resource, expiresWithSession: false,
       });
+      await g.applyRefreshTokenBindings(provider, ctx, at, rt); // a public client's refresh token is bound too
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
@@ -336,7 +348,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     ctx.body = {
       access_token: accessToken,
       expires_in: at.expiration,
-      token_type: 'Bearer',
+      token_type: at.tokenType,
       scope: at.scope,
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
       ...(idToken ? { id_token: idToken } : {}),

@@ -15,7 +15,7 @@ const hasPg = await postgresAvailable('the PostgreSQL storage tests');
 
 test('pins oidc-provider 9.13.3: the client-secret hook and the experimental signing API are tied to it', () => {
   const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('oidc-provider/package.json'), 'utf8')) as { version: string };
-  assert.equal(pkg.version, '9.13.3', 're-check Client.prototype.compareClientSecret and ExternalSigningKey before upgrading');
+  assert.equal(pkg.version, '9.13.3', 're-check Client.prototype.compareClientSecret, ExternalSigningKey and the grant helpers (lib/helpers/grants.js: DPoP in the password grant) before upgrading');
 });
 
 test('client secrets: only the SHA-256 form matches, in constant time, whatever the presented length', () => {

@@ -1,6 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
 import { identitySchema } from '../../src/identity/schema.js';
+import { makeKey, signRaw, type TestKey } from '../gateway/jwt/helpers.js';
 import { Browser, decodeJwt, openSignIn, submitSignIn, startTestIdentity, tokenRequest, SECRET, type TestIdentity } from './helpers.js';
 
 /**
@@ -175,5 +177,77 @@ describe('the configuration says which APIs a client may reach, unambiguously', 
   test('a client_credentials client without scopes is refused: it could get no token', () => {
     const r = parse({ apis: [{ audience: 'api://a', scopes: ['read'] }], clients: [{ 'client-id': 's', 'client-secret': 'x'.repeat(32), 'grant-types': ['client_credentials'] }] });
     assert.match(messages(r).join('\n'), /clients\.0\.scopes: a client_credentials client needs scopes/);
+  });
+});
+
+describe('DPoP at the token endpoint: every grant binds to the proof\'s key, the password grant included', () => {
+  let t: TestIdentity;
+  const holder = makeKey('ES256', 'holder');
+  const other = makeKey('ES256', 'other');
+  const pub = (k: TestKey) => { const { kid: _k, alg: _a, use: _u, ...j } = k.jwk; return j; };
+  const jkt = (k: TestKey) => {
+    const j = pub(k);
+    return createHash('sha256').update(JSON.stringify({ crv: j.crv, kty: j.kty, x: j.x, y: j.y })).digest('base64url');
+  };
+  const proof = (k: TestKey, over: Record<string, unknown> = {}) =>
+    signRaw({ typ: 'dpop+jwt', alg: 'ES256', jwk: pub(k) }, { htm: 'POST', htu: `${t.issuer}/token`, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...over }, k.privateKey);
+  const post = async (body: Record<string, string>, dpop?: string, auth?: { id: string; secret: string }) => {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (dpop !== undefined) headers.dpop = dpop;
+    if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
+    const res = await fetch(`${t.issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(body) });
+    const text = await res.text();
+    return { status: res.status, json: JSON.parse(text) as Record<string, any>, text };
+  };
+  const pw = { grant_type: 'password', client_id: 'orders-cli', username: 'alice', password: PASSWORD, scope: 'orders.read' };
+
+  before(async () => {
+    t = await startTestIdentity(CONFIG);
+    await t.addUser({ username: 'alice', password: PASSWORD });
+  });
+  after(async () => { await t?.stop(); });
+
+  test('the password grant binds the access token (cnf.jkt) and the public client\'s refresh token to the key', async () => {
+    const r = await post(pw, proof(holder));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.token_type, 'DPoP');
+    assert.deepEqual(decodeJwt(r.json.access_token).payload.cnf, { jkt: jkt(holder) });
+    assert.equal((await post({ grant_type: 'refresh_token', client_id: 'orders-cli', refresh_token: r.json.refresh_token })).json.error, 'invalid_grant', 'no proof');
+    assert.equal((await post({ grant_type: 'refresh_token', client_id: 'orders-cli', refresh_token: r.json.refresh_token }, proof(other))).json.error, 'invalid_grant', 'another key');
+    const next = await post({ grant_type: 'refresh_token', client_id: 'orders-cli', refresh_token: r.json.refresh_token }, proof(holder));
+    assert.equal(next.status, 200, next.text);
+    assert.deepEqual(decodeJwt(next.json.access_token).payload.cnf, { jkt: jkt(holder) });
+  });
+
+  test('the password grant refuses a bad proof: wrong htu or htm, stale, replayed, unsigned', async () => {
+    for (const [what, p] of [
+      ['htu', proof(holder, { htu: `${t.issuer}/other` })],
+      ['htm', proof(holder, { htm: 'GET' })],
+      ['stale', proof(holder, { iat: Math.floor(Date.now() / 1000) - 3600 })],
+      ['garbage', 'not-a-jwt'],
+    ] as const) {
+      const r = await post(pw, p);
+      assert.equal(r.status, 400, `${what}: ${r.text}`);
+      assert.equal(r.json.error, 'invalid_dpop_proof', `${what}: ${r.text}`);
+      assert.equal(r.json.access_token, undefined);
+    }
+    const once = proof(holder);
+    assert.equal((await post(pw, once)).status, 200);
+    const again = await post(pw, once);
+    assert.equal(again.status, 400, again.text);
+    assert.equal(again.json.access_token, undefined);
+  });
+
+  test('without a proof the password grant issues a Bearer token, unbound', async () => {
+    const r = await post(pw);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.token_type, 'Bearer');
+    assert.equal(decodeJwt(r.json.access_token).payload.cnf, undefined);
+  });
+
+  test('client_credentials binds to the proof\'s key too', async () => {
+    const r = await post({ grant_type: 'client_credentials', scope: 'orders.read' }, proof(holder), { id: 'billing-svc', secret: SECRET });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(decodeJwt(r.json.access_token).payload.cnf, { jkt: jkt(holder) });
   });
 });

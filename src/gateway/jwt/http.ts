@@ -13,6 +13,11 @@ export function bearerChallenge(realm: string, error: string, description: strin
   return `Bearer realm="${quoted(realm)}", error="${error}", error_description="${quoted(description)}"`;
 }
 
+/** RFC 9449 §7.1 challenge: `DPoP realm="...", algs="...", error="...", error_description="..."` */
+export function dpopChallenge(realm: string, algs: string, error: string, description: string): string {
+  return `DPoP realm="${quoted(realm)}", algs="${quoted(algs)}", error="${error}", error_description="${quoted(description)}"`;
+}
+
 const FORBIDDEN = new Set([
   'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade',
   'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'expect', 'content-type', 'content-encoding', 'cookie', 'authorization',

@@ -14,9 +14,19 @@ import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
 import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
-import { bearerChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
+import { bearerChallenge, dpopChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
+import { boundKey, senderCheck } from '../jwt/dpop.js';
 
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
+const ProofAlgorithm = z.enum(DEFAULT_ALGORITHMS as [string, ...string[]]);
+
+const Dpop = z.strictObject({
+  required: z.boolean().default(false).describe('accept only DPoP-bound tokens; by default a bound token needs a proof and an unbound one passes as a Bearer token'),
+  'proof-max-age': duration({ min: 1, max: 300 }).default(60).describe('how old a proof (its iat) may be; proofs are remembered this long (plus clock-skew) to refuse a second use'),
+  algorithms: z.array(ProofAlgorithm).min(1).default([...DEFAULT_ALGORITHMS]).describe('algorithms a proof may be signed with (asymmetric only)'),
+  origins: z.array(z.url().refine((u) => URL.parse(u)?.origin === u.replace(/\/$/, ''), 'an origin: scheme://host[:port], no path')).default([])
+    .describe('public origins (https://api.example.com) a proof\'s htu may name besides the one the request arrived at (listener scheme and Host): list them when a proxy in front changes the scheme or host'),
+}).describe('DPoP (RFC 9449). A token bound to a key (`cnf.jkt`) is accepted only as `Authorization: DPoP <token>` with one DPoP proof of that key for this request (htm, htu, iat, ath) that was not used before (remembered in `gateway.store`); presented as a Bearer token it is refused.');
 
 const IssuerSigningKey = z.strictObject({
   kid: z.string().min(1).optional().describe('key id: a token naming this kid is checked with this key (a key without kid is tried for every token)'),
@@ -55,6 +65,7 @@ export const ValidateJwtConfig = z.strictObject({
   'keys-fetch-timeout': duration({ min: 0.1, max: 60 }).default(5).describe('timeout of a discovery or JWKS fetch'),
   'keys-max-size': size({ min: 1024, max: 10 * 1024 * 1024 }).default(256 * 1024).describe('size limit of a discovery or JWKS document'),
   'allow-insecure-http': z.boolean().default(false).describe('allow http discovery URLs on non-loopback hosts (never in production)'),
+  dpop: Dpop.default({ required: false, 'proof-max-age': 60, algorithms: [...DEFAULT_ALGORITHMS], origins: [] }),
   'token-cache': z.strictObject({
     'max-entries': z.number().int().min(0).default(10000).describe('verified tokens kept (0 disables the cache)'),
     'max-size': size().default(16 * 1024 * 1024).describe('bytes of verified tokens kept'),
@@ -66,6 +77,8 @@ export type ValidateJwtConfig = z.output<typeof ValidateJwtConfig>;
 interface Accepted {
   claims: Claims;
   headers: Array<[string, string | undefined]>;
+  /** the key the token is bound to (cnf.jkt): every request needs a proof of it */
+  jkt: string | undefined;
 }
 
 function loadStaticKeys(config: ValidateJwtConfig, ctx: PolicyContext): VerifyKey[] {
@@ -145,6 +158,7 @@ export const validateJwt = definePolicy({
     const header = query === undefined && cookie === undefined ? (config['header-name'] ?? 'Authorization').toLowerCase() : undefined;
     const scheme = header !== undefined ? config['require-scheme'] : '';
     const schemeLower = scheme.toLowerCase();
+    const dpopScheme = header === 'authorization' && schemeLower === 'bearer';
     const maxSize = config['max-token-size'];
 
     // -- keys
@@ -193,6 +207,18 @@ export const validateJwt = definePolicy({
       sources,
     });
     const checkClaims = compileClaimRules(config['required-claims']);
+    const dpop = config.dpop;
+    const checkSender = senderCheck({
+      rules: { algorithms: new Set(dpop.algorithms), maxAge: dpop['proof-max-age'], skew: config['clock-skew'], origins: dpop.origins.map((o) => new URL(o).origin) },
+      required: dpop.required,
+      store: () => ctx.store(),
+      onFirstUse: (store) => {
+        if (store.kind === 'memory' && ctx.gateway.workers > 1) {
+          ctx.logger.warn('DPoP proofs are remembered per worker (gateway.store is memory): a proof replayed to another worker within proof-max-age is not detected; use a redis store');
+        }
+      },
+    });
+    const proofAlgs = dpop.algorithms.join(' ');
     const cache = new TokenCache<Accepted>(config['token-cache']['max-entries'], config['token-cache']['max-size']);
 
     // -- what goes to the backend
@@ -218,6 +244,12 @@ export const validateJwt = definePolicy({
       if (code === 'token-keys-unavailable') {
         return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
       }
+      if (code === 'token-dpop-unavailable') return problem(503, code, detail, { headers: { 'retry-after': '1' } });
+      if (code === 'token-dpop-required' || code === 'token-dpop-proof-invalid') {
+        const text = customMessage ?? detail;
+        const error = code === 'token-dpop-required' ? 'invalid_token' : 'invalid_dpop_proof';
+        return problem(failStatus, code, text, { headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
+      }
       if (code === 'token-missing') return missingReply;
       const ambiguous = code === 'token-ambiguous';
       const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
@@ -226,6 +258,14 @@ export const validateJwt = definePolicy({
       return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
     };
     const unavailable = reject('token-keys-unavailable', '');
+
+    /** the sender check (DPoP), then `accept` */
+    const admit = (ex: Exchange, token: string, a: Accepted): Reply | undefined | Promise<Reply | undefined> => {
+      const s = checkSender(ex, token, a.jkt);
+      if (s === undefined) return accept(ex, a);
+      if (!(s instanceof Promise)) return reject(s.code, s.detail);
+      return s.then((f) => (f === undefined ? accept(ex, a) : reject(f.code, f.detail)));
+    };
 
     const accept = (ex: Exchange, a: Accepted): undefined => {
       ex.claims = a.claims;
@@ -244,8 +284,10 @@ export const validateJwt = definePolicy({
       return undefined;
     };
 
-    const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined => {
+    const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined | Promise<Reply | undefined> => {
       if ('code' in r) return reject((r as TokenFailure).code, (r as TokenFailure).detail);
+      const jkt = boundKey(r.claims);
+      if (typeof jkt === 'object') return reject(jkt.code, jkt.detail);
       const failedClaim = checkClaims(r.claims);
       if (failedClaim !== undefined) {
         return reject('token-claim-not-allowed', `The token's ${failedClaim.slice(0, 80)} claim does not allow this request.`);
@@ -255,9 +297,9 @@ export const validateJwt = definePolicy({
       const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(claimValue(r.claims, claim))]);
       let bytes = 0;
       for (const h of headers) bytes += h[0].length + (h[1]?.length ?? 0);
-      const a: Accepted = { claims: r.claims, headers };
+      const a: Accepted = { claims: r.claims, headers, jkt };
       cache.set(token, r.until, r.key, a, token.length + bytes);
-      return accept(ex, a);
+      return admit(ex, token, a);
     };
 
     const extract = (ex: Exchange): string | TokenFailure => {
@@ -274,7 +316,8 @@ export const validateJwt = definePolicy({
           // "<scheme> <token>": the scheme case-insensitively, exactly one space, one token
           const sp = value.indexOf(' ');
           const head = sp === -1 ? value : value.slice(0, sp);
-          if (head.toLowerCase() !== schemeLower) {
+          // a DPoP-bound token comes as "DPoP <token>" (RFC 9449 §7.1); the sender check decides
+          if (head.toLowerCase() !== schemeLower && !(dpopScheme && head.toLowerCase() === 'dpop')) {
             return value.slice(0, scheme.length).toLowerCase() === schemeLower && /^[\s]/.test(value.slice(scheme.length))
               ? { code: 'token-malformed', detail: SHAPE }
               : MISSING;
@@ -316,7 +359,7 @@ export const validateJwt = definePolicy({
       if (token.length > maxSize) return reject('token-too-large', TOO_LARGE.detail);
       const now = Date.now();
       const hit = cache.get(token, now);
-      if (hit !== undefined) return accept(ex, hit);
+      if (hit !== undefined) return admit(ex, token, hit);
       if (header !== undefined && /[\s,]/.test(token)) return reject('token-malformed', SHAPE);
       if (!validator.keysAvailable()) return unavailable;
       const r = validator.validate(token, now);
