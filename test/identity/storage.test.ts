@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDb, type Db } from '../../src/identity/db.js';
 import { adapterFactory, cleanupExpired, storageKey } from '../../src/identity/adapter.js';
-import { compareClientSecret, hashClientSecret } from '../../src/identity/clients.js';
+import { ClientStore, compareClientSecret, hashClientSecret } from '../../src/identity/clients.js';
 
 const ADMIN = POSTGRES_ADMIN;
 const hasPg = await postgresAvailable('the PostgreSQL storage tests');
@@ -130,6 +130,27 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const found = await new (adapterFactory(db))('RefreshToken').find('legacy-plain-refresh-token-0123456789abc');
       assert.equal(found?.accountId, 'a1');
       assert.equal((await db.one<{ client_id: string }>('SELECT client_id FROM oidc_payloads WHERE id = $1', [storageKey('legacy-plain-refresh-token-0123456789abc')]))?.client_id, 'old-client');
+    });
+
+    test('removing a client deletes its rows only, matched exactly (LIKE wildcards and case do not leak)', async () => {
+      const A = adapterFactory(db);
+      const store = new ClientStore(db);
+      const ids = ['team_a', 'teamXa', 'TEAM_A', 'team_a_b', 'team%'];
+      for (const id of ids) {
+        await store.add({ clientId: id, public: true, grantTypes: ['password', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scopes: ['orders.read'], roles: [], firstParty: true });
+        await new A('RefreshToken').upsert(`rt-of-${id}`, { clientId: id, grantId: `g-${id}` }, 60);
+        await new A('Grant').upsert(`g-${id}`, { clientId: id, accountId: 'a' }, 60);
+      }
+      assert.equal(await store.remove('team_a'), true);
+      assert.equal(await store.remove('team%'), true);
+      assert.equal(await store.remove('team_'), false, 'a pattern is not a client');
+      assert.equal(await new A('RefreshToken').find('rt-of-team_a'), undefined);
+      assert.equal(await new A('Grant').find('g-team_a'), undefined);
+      for (const id of ['teamXa', 'TEAM_A', 'team_a_b']) {
+        assert.ok(await new A('RefreshToken').find(`rt-of-${id}`), `${id} keeps its refresh token`);
+        assert.ok(await new A('Grant').find(`g-${id}`), `${id} keeps its grant`);
+        assert.ok(await store.get(id), `${id} is still a client`);
+      }
     });
 
     test('expired rows are invisible at once and deleted by the cleanup', async () => {
