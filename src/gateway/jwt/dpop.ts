@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Exchange } from '../exchange.js';
 import type { CounterStore } from '../../state/types.js';
+import { countHeader } from './http.js';
 import { keyFromJwk, KeyImportError } from './keys.js';
 import { parseToken, verifySignature, type TokenFailure } from './token.js';
 
@@ -125,16 +126,6 @@ export interface SenderOptions {
 
 export type SenderResult = TokenFailure | undefined;
 
-/** occurrences of the DPoP header (a proof must come exactly once) */
-function dpopHeaders(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === 4 && k.toLowerCase() === 'dpop') n++;
-  }
-  return n;
-}
-
 /** true when the request's Authorization header uses the DPoP scheme */
 export function usesDpopScheme(ex: Exchange): boolean {
   const v = ex.req.headers.authorization;
@@ -170,7 +161,7 @@ export function senderCheck(o: SenderOptions): (ex: Exchange, token: string, jkt
     const scheme = usesDpopScheme(ex);
     if (jkt === undefined) return scheme ? UNBOUND : o.required ? REQUIRED_API : undefined;
     if (!scheme) return REQUIRED_BOUND;
-    const n = dpopHeaders(ex.req.rawHeaders);
+    const n = countHeader(ex.req.rawHeaders, 'dpop');
     if (n !== 1) return fail(n === 0 ? 'A DPoP proof (the DPoP header) is required.' : 'The request has more than one DPoP header.');
     const proof = ex.req.headers.dpop as string;
     const target = ex.req.url ?? ex.path;

@@ -114,7 +114,6 @@ export class RemoteKeySource {
    * fetch per cooldown; a trickle of them at most two.
    */
   refreshForUnknownKid(kid?: string): Promise<void> {
-    if (this.inflight) return this.inflight;
     const now = Date.now();
     const cooldown = this.opts.cooldown * 1000;
     if (now - this.windowStart >= cooldown) {
@@ -133,6 +132,8 @@ export class RemoteKeySource {
         fresh = !looked;
       }
     }
+    // (kids that arrive during a fetch count towards a flood too, then share that fetch)
+    if (this.inflight) return this.inflight;
     const since = now - this.lastAttempt;
     if (since >= cooldown) return this.lookFor('unknown-kid');
     if (fresh && !this.flooded && !this.earlyUsed && since >= Math.min(cooldown * EARLY_FRACTION, EARLY_MAX_S * 1000)) {

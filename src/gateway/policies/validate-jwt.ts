@@ -14,7 +14,7 @@ import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
 import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
-import { bearerChallenge, dpopChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
+import { bearerChallenge, cookieValues, countHeader, deepFreeze, dpopChallenge, HEADER_NAME, isForbiddenForwardHeader, stripCookie, stripQueryParam } from '../jwt/http.js';
 import { boundKey, senderCheck } from '../jwt/dpop.js';
 
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
@@ -370,55 +370,3 @@ export const validateJwt = definePolicy({
 });
 
 const MISSING: TokenFailure = { code: 'token-missing', detail: 'A bearer token is required.' };
-
-/** occurrences of a header (lower-case name) in rawHeaders */
-function countHeader(raw: string[], lower: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === lower.length && k.toLowerCase() === lower) n++;
-  }
-  return n;
-}
-
-function deepFreeze(v: unknown): void {
-  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
-  Object.freeze(v);
-  for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-}
-
-/** every value of cookie `name` in a Cookie header (several Cookie headers arrive joined by "; ") */
-function cookieValues(header: string | undefined, name: string): string[] {
-  if (header === undefined) return [];
-  const out: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
-/** the raw query without every parameter whose (decoded) name is `name`; other parameters keep their encoding */
-export function stripQueryParam(query: string, name: string): string {
-  if (query === '') return query;
-  return query.split('&').filter((pair) => {
-    const eq = pair.indexOf('=');
-    const raw = (eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, ' ');
-    let decoded = raw;
-    try { decoded = decodeURIComponent(raw); } catch { /* keep raw */ }
-    return decoded !== name;
-  }).join('&');
-}
-
-function stripCookie(up: Record<string, string | string[]>, name: string): void {
-  const v = up.cookie;
-  if (v === undefined) return;
-  const joined = Array.isArray(v) ? v.join('; ') : v;
-  const kept = joined.split(';').filter((part) => {
-    const eq = part.indexOf('=');
-    return eq === -1 ? part.trim() !== '' : part.slice(0, eq).trim() !== name;
-  }).map((p) => p.trim());
-  if (kept.length === 0) delete up.cookie;
-  else up.cookie = kept.join('; ');
-}
