@@ -166,7 +166,7 @@ export function senderCheck(o: SenderOptions): (ex: Exchange, token: string, jkt
     const proof = ex.req.headers.dpop as string;
     const target = ex.req.url ?? ex.path;
     const q = target.indexOf('?');
-    const host = ex.req.headers.host;
+    const host = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
     const req: ProofRequest = { method: ex.method, origin: host ? `${ex.protocol}://${host}` : '', path: q === -1 ? target : target.slice(0, q) };
     const checked = checkProof(proof, o.rules, req, token, jkt, Date.now());
     if ('code' in checked) return checked;

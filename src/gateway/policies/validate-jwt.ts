@@ -20,11 +20,16 @@ import { boundKey, senderCheck } from '../jwt/dpop.js';
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
 const ProofAlgorithm = z.enum(DEFAULT_ALGORITHMS as [string, ...string[]]);
 
+const isOrigin = (u: string) => {
+  const p = URL.parse(u);
+  return p !== null && (p.protocol === 'https:' || p.protocol === 'http:') && p.pathname === '/' && !u.endsWith('//') && p.search === '' && p.hash === '' && p.username === '' && p.password === '';
+};
+
 const Dpop = z.strictObject({
   required: z.boolean().default(false).describe('accept only DPoP-bound tokens; by default a bound token needs a proof and an unbound one passes as a Bearer token'),
   'proof-max-age': duration({ min: 1, max: 300 }).default(60).describe('how old a proof (its iat) may be; proofs are remembered this long (plus clock-skew) to refuse a second use'),
   algorithms: z.array(ProofAlgorithm).min(1).default([...DEFAULT_ALGORITHMS]).describe('algorithms a proof may be signed with (asymmetric only)'),
-  origins: z.array(z.url().refine((u) => URL.parse(u)?.origin === u.replace(/\/$/, ''), 'an origin: scheme://host[:port], no path')).default([])
+  origins: z.array(z.url().refine(isOrigin, 'an origin: http(s)://host[:port], no path, query or credentials')).default([])
     .describe('public origins (https://api.example.com) a proof\'s htu may name besides the one the request arrived at (listener scheme and Host): list them when a proxy in front changes the scheme or host'),
 }).describe('DPoP (RFC 9449). A token bound to a key (`cnf.jkt`) is accepted only as `Authorization: DPoP <token>` with one DPoP proof of that key for this request (htm, htu, iat, ath) that was not used before (remembered in `gateway.store`); presented as a Bearer token it is refused.');
 

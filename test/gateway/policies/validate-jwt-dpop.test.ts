@@ -220,3 +220,12 @@ test('when the replay store cannot answer, bound tokens get 503 with Retry-After
     await down.close();
   }
 });
+
+test('dpop.origins must be origins', () => {
+  for (const bad of ['https://api.example.com/orders', 'https://api.example.com?x', 'ftp://api.example.com', 'https://u:p@api.example.com', 'api.example.com']) {
+    assert.equal(validateJwt.schema.safeParse({ ...base, dpop: { origins: [bad] } }).success, false, bad);
+  }
+  for (const good of ['https://api.example.com', 'https://API.example.com:8443/', 'http://127.0.0.1:8080']) {
+    assert.equal(validateJwt.schema.safeParse({ ...base, dpop: { origins: [good] } }).success, true, good);
+  }
+});
