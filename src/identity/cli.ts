@@ -77,6 +77,29 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 }
 
 /**
+ * The password of `--password`, `--password-stdin`, or typed at a terminal (twice, not echoed),
+ * checked against the policy. Without a terminal one of the options is required, or
+ * `--no-password` where `mayOmit`: a script never creates a password-less account by omission.
+ */
+async function passwordOf(v: Record<string, unknown>, io: CliIo, config: IdentityConfig, context: string[], mayOmit: boolean): Promise<string | undefined> {
+  const given = [v.password !== undefined, !!v['password-stdin'], !!v['no-password']].filter(Boolean).length;
+  if (given > 1) throw new UsageError('use one of --password, --password-stdin' + (mayOmit ? ' and --no-password' : ''));
+  if (v['no-password']) return undefined;
+  let p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
+  if (p === undefined) {
+    const tty = io.stdin as TtyInput;
+    if (!tty.isTTY || typeof tty.setRawMode !== 'function') {
+      throw new UsageError(`no terminal to ask for the password: give it with --password-stdin (or --password)${mayOmit ? ', or --no-password for an account that cannot sign in until its password is reset' : ''}`);
+    }
+    p = await readHidden(tty, io.stderr, 'Password: ');
+    if ((await readHidden(tty, io.stderr, 'Password again: ')) !== p) throw new Failure('the two passwords do not match');
+  }
+  const why = checkPasswordPolicy(p, config.passwords, context);
+  if (why) throw new Failure(`password refused: ${why}`);
+  return p;
+}
+
+/**
  * `gatehouse users|clients|keys ...` on the configured identity database. Returns the exit code:
  * 0 done, 1 failed, 2 usage error (unknown subcommand or flag).
  */
@@ -101,28 +124,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (!u) throw new Failure(`no account ${login}`);
     return u;
   };
-  /**
-   * The password of `--password`, `--password-stdin`, or typed at a terminal (twice, not echoed).
-   * Without a terminal one of the options is required, or `--no-password` where allowed: a
-   * script never creates a password-less account by omission.
-   */
-  const password = async (v: Record<string, unknown>, context: string[], mayOmit: boolean): Promise<string | undefined> => {
-    const given = [v.password !== undefined, !!v['password-stdin'], !!v['no-password']].filter(Boolean).length;
-    if (given > 1) throw new UsageError('use one of --password, --password-stdin' + (mayOmit ? ' and --no-password' : ''));
-    if (v['no-password']) return undefined;
-    let p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
-    if (p === undefined) {
-      const tty = io.stdin as TtyInput;
-      if (!tty.isTTY || typeof tty.setRawMode !== 'function') {
-        throw new UsageError(`no terminal to ask for the password: give it with --password-stdin (or --password)${mayOmit ? ', or --no-password for an account that cannot sign in until its password is reset' : ''}`);
-      }
-      p = await readHidden(tty, io.stderr, 'Password: ');
-      if ((await readHidden(tty, io.stderr, 'Password again: ')) !== p) throw new Failure('the two passwords do not match');
-    }
-    const why = checkPasswordPolicy(p, config.passwords, context);
-    if (why) throw new Failure(`password refused: ${why}`);
-    return p;
-  };
+  const password = (v: Record<string, unknown>, context: string[], mayOmit: boolean) => passwordOf(v, io, config, context, mayOmit);
   const showUser = (u: User, json: boolean, extra: Record<string, unknown> = {}) => {
     if (json) return out(JSON.stringify({ ...u, ...extra }));
     out(`${u.id}  ${u.username ?? '-'}  ${u.email ?? '-'}${u.emailVerified ? ' (verified)' : ''}  roles=${u.roles.join(',') || '-'}${u.disabled ? '  DISABLED' : ''}${extra.lockedUntil ? `  LOCKED until ${new Date(extra.lockedUntil as number).toISOString()}` : ''}`);

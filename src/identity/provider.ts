@@ -7,6 +7,7 @@ import type { LoadedKeys } from './keys.js';
 import type { Authenticator, User, UserStore } from './accounts.js';
 import { compareClientSecret, hashClientSecret, OIDC_SCOPES, specFromConfig, toMetadata } from './clients.js';
 import { errorPage, logoutPage, messagePage, type PageContext } from './views.js';
+import { apiAccess, keepsGrantedResource } from './api-access.js';
 
 export interface ProviderDeps {
   cfg: IdentityConfig;
@@ -55,80 +56,14 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
   }
   const { cfg, users, logger } = d;
   const alg = cfg.tokens.algorithm;
-  const apiByAudience = new Map(cfg.apis.map((a) => [a.audience, a]));
   const apiScopes = [...new Set(cfg.apis.flatMap((a) => a.scopes))];
   const idAttrs = cfg.claims['id-token'];
   const atAttrs = cfg.claims['access-token'];
 
   const clients = cfg.clients.map((c) => toMetadata(specFromConfig(c), c['client-secret'] ? hashClientSecret(c['client-secret']) : null));
 
-  /** an API whose scopes the request asks for: tokens are for it even without `resource` */
-  const apiForScopes = (scope: unknown): string | undefined => {
-    if (typeof scope !== 'string') return undefined;
-    const asked = scope.split(' ');
-    return cfg.apis.find((a) => a.scopes.some((s) => asked.includes(s)))?.audience;
-  };
-
-  /**
-   * An API is for a client only if the client holds at least one of its scopes (every grant goes
-   * through here): no token, and so no audience and no roles, for an API the client has no
-   * scope of. The scopes it may get are the ones it holds.
-   */
-  const resourceServerInfo = (indicator: string, client: any) => {
-    const api = apiByAudience.get(indicator);
-    if (!api) throw new errors.InvalidTarget('unknown resource indicator');
-    const held = new Set(String(client?.scope ?? '').split(' '));
-    const scope = api.scopes.filter((s) => held.has(s));
-    if (scope.length === 0) throw new errors.InvalidTarget('this client is not allowed tokens for this resource');
-    return {
-      scope: scope.join(' '),
-      audience: api.audience,
-      accessTokenTTL: api['access-token-ttl'] ?? cfg.tokens['access-token-ttl'],
-      accessTokenFormat: 'jwt',
-      jwt: { sign: { alg } },
-    };
-  };
-
-  /** A token for an API carries at least one of its scopes: refused (invalid_scope) before anything is issued or spent. */
-  const requireApiScope = (indicator: string, rsScope: string, requested: Iterable<string>) => {
-    const offered = new Set(rsScope.split(' '));
-    for (const s of requested) if (offered.has(s)) return;
-    throw new errors.InvalidScope(`ask for at least one scope of ${indicator} (${rsScope})`);
-  };
-  const scopesOf = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(' ') : []);
-
-  /**
-   * The authorization request and the client_credentials grant name the token's scopes in
-   * `scope`: an API among their resources needs one of them.
-   */
-  const checkRequestedScope = (ctx: any, indicator: string, rsScope: string) => {
-    const route = ctx?.oidc?.route;
-    const direct = route === 'authorization' || route === 'pushed_authorization_request'
-      || (route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials');
-    if (direct) requireApiScope(indicator, rsScope, scopesOf(ctx.oidc.params?.scope));
-  };
-
-  /**
-   * Refresh: the last hook before the refresh token is spent (oidc-provider's rotateRefreshToken)
-   * checks that the new access token will carry a scope of its API, resolving the resource as
-   * oidc-provider does next, so a refused refresh leaves the refresh token usable.
-   */
-  const checkRefresh = async (ctx: any) => {
-    const rt = ctx.oidc.entities?.RefreshToken;
-    if (!rt) return;
-    const params = ctx.oidc.params ?? {};
-    const scope = params.scope ? new Set<string>(scopesOf(params.scope)) : rt.scopes as Set<string>;
-    let resource: unknown = params.resource;
-    if (resource === undefined && rt.resource) {
-      const granted = !(typeof params.scope === 'string' && params.scope.split(' ').every((x: string) => OIDC.has(x)));
-      if (granted || !scope.has('openid')) resource = rt.resource;
-    }
-    if (Array.isArray(resource)) resource = resource.length === 1 ? resource[0] : undefined;
-    if (typeof resource !== 'string') return;
-    const rs = resourceServerInfo(resource, ctx.oidc.client);
-    const grantScopes = new Set(scopesOf(ctx.oidc.entities?.Grant?.getResourceScope?.(resource)));
-    requireApiScope(resource, rs.scope, [...scope].filter((s) => grantScopes.has(s)));
-  };
+  // which APIs a client may get tokens for, with which scopes (every grant): see api-access.ts
+  const { apiForScopes, resourceServerInfo, requireApiScope, checkRequestedScope, checkRefresh } = apiAccess(cfg, errors);
 
   const accountClaims = (u: User, use: string, scope: string) => {
     const scopes = new Set(String(scope ?? '').split(' '));
@@ -190,10 +125,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
         enabled: true,
         defaultResource: async (ctx: any, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? apiForScopes(ctx.oidc.params?.scope),
         // an API granted earlier keeps being the token's audience, unless the request asks only for OpenID scopes (userinfo)
-        useGrantedResource: async (ctx: any) => {
-          const s = ctx.oidc.params?.scope;
-          return !(typeof s === 'string' && s.split(' ').every((x: string) => OIDC.has(x)));
-        },
+        useGrantedResource: async (ctx: any) => keepsGrantedResource(ctx.oidc.params?.scope),
         getResourceServerInfo: async (ctx: unknown, indicator: string, client: any) => {
           const rs = resourceServerInfo(indicator, client);
           checkRequestedScope(ctx, indicator, rs.scope);

@@ -39,9 +39,9 @@ describe('a client gets tokens only for the APIs it is allowed, with at least on
   const password = (extra: Record<string, string>, client = 'orders-cli') =>
     tokenRequest(t, { grant_type: 'password', client_id: client, username: 'alice', password: PASSWORD, ...extra }, client === 'orders-web' ? { id: client, secret: WEB_SECRET } : undefined);
   const cc = (id: string, secret: string, extra: Record<string, string>) => tokenRequest(t, { grant_type: 'client_credentials', ...extra }, { id, secret });
-  const refused = (r: { status: number; json: Record<string, any>; text: string }, errors: string[], what: string) => {
+  const refused = (r: { status: number; json: Record<string, unknown>; text: string }, errors: string[], what: string) => {
     assert.equal(r.status, 400, `${what}: ${r.text}`);
-    assert.ok(errors.includes(r.json.error), `${what}: ${r.text}`);
+    assert.ok(errors.includes(String(r.json.error)), `${what}: ${r.text}`);
     assert.equal(r.json.access_token, undefined, what);
   };
 
@@ -197,7 +197,7 @@ describe('DPoP at the token endpoint: every grant binds to the proof\'s key, the
     if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
     const res = await fetch(`${t.issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(body) });
     const text = await res.text();
-    return { status: res.status, json: JSON.parse(text) as Record<string, any>, text };
+    return { status: res.status, json: JSON.parse(text) as Record<string, string>, text };
   };
   const pw = { grant_type: 'password', client_id: 'orders-cli', username: 'alice', password: PASSWORD, scope: 'orders.read' };
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Exchange } from '../exchange.js';
 import type { CounterStore } from '../../state/types.js';
+import type { PolicyContext } from '../policy.js';
 import { countHeader } from './http.js';
 import { keyFromJwk, KeyImportError } from './keys.js';
 import { parseToken, verifySignature, type TokenFailure } from './token.js';
@@ -113,15 +114,12 @@ export function checkProof(proof: string, rules: DpopRules, req: ProofRequest, a
   return { jti: c.jti, iat: c.iat };
 }
 
-/** What validate-jwt needs to check a request's sender against its token. */
-export interface SenderOptions {
-  readonly rules: DpopRules;
-  /** accept only DPoP-bound tokens */
+/** validate-jwt's `dpop` settings */
+export interface DpopConfig {
   readonly required: boolean;
-  /** the counter store that remembers proofs (created on first use) */
-  readonly store: () => CounterStore;
-  /** called once, the first time the store is used */
-  readonly onFirstUse?: (store: CounterStore) => void;
+  readonly 'proof-max-age': number;
+  readonly algorithms: readonly string[];
+  readonly origins: readonly string[];
 }
 
 export type SenderResult = TokenFailure | undefined;
@@ -143,23 +141,29 @@ const UNAVAILABLE: TokenFailure = { code: 'token-dpop-unavailable', detail: 'DPo
  * one valid, unused proof of that key for this request; an unbound token passes as a Bearer
  * token unless `required`. Synchronous except for the replay check on a remote store.
  */
-export function senderCheck(o: SenderOptions): (ex: Exchange, token: string, jkt: string | undefined) => SenderResult | Promise<SenderResult> {
-  const windowMs = Math.max(1000, (o.rules.maxAge + 2 * o.rules.skew) * 1000);
+export function senderCheck(dpop: DpopConfig, skew: number, ctx: Pick<PolicyContext, 'store' | 'logger' | 'gateway'>): (ex: Exchange, token: string, jkt: string | undefined) => SenderResult | Promise<SenderResult> {
+  const rules: DpopRules = { algorithms: new Set(dpop.algorithms), maxAge: dpop['proof-max-age'], skew, origins: dpop.origins.map((u) => new URL(u).origin) };
+  const required = dpop.required;
+  const windowMs = Math.max(1000, (rules.maxAge + 2 * skew) * 1000);
+  // the store that remembers proofs: created on the first bound token, so a gateway that never
+  // sees one never needs it
   let store: CounterStore | undefined;
   const replayStore = (): CounterStore | undefined => {
     if (store === undefined) {
       try {
-        store = o.store();
+        store = ctx.store();
       } catch {
         return undefined;
       }
-      o.onFirstUse?.(store);
+      if (store.kind === 'memory' && ctx.gateway.workers > 1) {
+        ctx.logger.warn('DPoP proofs are remembered per worker (gateway.store is memory): a proof replayed to another worker within proof-max-age is not detected; use a redis store');
+      }
     }
     return store;
   };
   return (ex, token, jkt) => {
     const scheme = usesDpopScheme(ex);
-    if (jkt === undefined) return scheme ? UNBOUND : o.required ? REQUIRED_API : undefined;
+    if (jkt === undefined) return scheme ? UNBOUND : required ? REQUIRED_API : undefined;
     if (!scheme) return REQUIRED_BOUND;
     const n = countHeader(ex.req.rawHeaders, 'dpop');
     if (n !== 1) return fail(n === 0 ? 'A DPoP proof (the DPoP header) is required.' : 'The request has more than one DPoP header.');
@@ -168,7 +172,7 @@ export function senderCheck(o: SenderOptions): (ex: Exchange, token: string, jkt
     const q = target.indexOf('?');
     const host = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
     const req: ProofRequest = { method: ex.method, origin: host ? `${ex.protocol}://${host}` : '', path: q === -1 ? target : target.slice(0, q) };
-    const checked = checkProof(proof, o.rules, req, token, jkt, Date.now());
+    const checked = checkProof(proof, rules, req, token, jkt, Date.now());
     if ('code' in checked) return checked;
     const s = replayStore();
     if (s === undefined) return UNAVAILABLE;

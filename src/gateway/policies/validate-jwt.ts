@@ -138,6 +138,33 @@ function resolveAlgorithms(config: ValidateJwtConfig, keys: VerifyKey[]): Set<st
   return new Set(config.algorithms);
 }
 
+/** The refusals of one validate-jwt: problem+json with an RFC 6750 (Bearer) or RFC 9449 (DPoP) challenge. */
+function rejecter(config: ValidateJwtConfig, realm: string): (code: TokenCode, detail: string) => Reply {
+  const failStatus = config['failed-validation-httpcode'];
+  const claimsStatus = config['claims-failure-httpcode'];
+  const customMessage = config['failed-validation-error-message'];
+  const proofAlgs = config.dpop.algorithms.join(' ');
+  const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
+    headers: { 'www-authenticate': `Bearer realm="${realm}"` },
+  });
+  return (code, detail) => {
+    if (code === 'token-keys-unavailable') {
+      return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
+    }
+    if (code === 'token-dpop-unavailable') return problem(503, code, detail, { headers: { 'retry-after': '1' } });
+    if (code === 'token-missing') return missingReply;
+    const text = customMessage ?? detail;
+    if (code === 'token-dpop-required' || code === 'token-dpop-proof-invalid') {
+      const error = code === 'token-dpop-required' ? 'invalid_token' : 'invalid_dpop_proof';
+      return problem(failStatus, code, text, { headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
+    }
+    const ambiguous = code === 'token-ambiguous';
+    const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
+    const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
+    return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
+  };
+}
+
 export const validateJwt = definePolicy({
   name: 'validate-jwt',
   sections: ['inbound'],
@@ -212,18 +239,7 @@ export const validateJwt = definePolicy({
       sources,
     });
     const checkClaims = compileClaimRules(config['required-claims']);
-    const dpop = config.dpop;
-    const checkSender = senderCheck({
-      rules: { algorithms: new Set(dpop.algorithms), maxAge: dpop['proof-max-age'], skew: config['clock-skew'], origins: dpop.origins.map((o) => new URL(o).origin) },
-      required: dpop.required,
-      store: () => ctx.store(),
-      onFirstUse: (store) => {
-        if (store.kind === 'memory' && ctx.gateway.workers > 1) {
-          ctx.logger.warn('DPoP proofs are remembered per worker (gateway.store is memory): a proof replayed to another worker within proof-max-age is not detected; use a redis store');
-        }
-      },
-    });
-    const proofAlgs = dpop.algorithms.join(' ');
+    const checkSender = senderCheck(config.dpop, config['clock-skew'], ctx);
     const cache = new TokenCache<Accepted>(config['token-cache']['max-entries'], config['token-cache']['max-size']);
 
     // -- what goes to the backend
@@ -238,30 +254,7 @@ export const validateJwt = definePolicy({
     const varName = config['output-token-variable-name'];
 
     // -- responses
-    const realm = config.realm ?? ctx.api?.name ?? 'gatehouse';
-    const failStatus = config['failed-validation-httpcode'];
-    const claimsStatus = config['claims-failure-httpcode'];
-    const customMessage = config['failed-validation-error-message'];
-    const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
-      headers: { 'www-authenticate': `Bearer realm="${realm}"` },
-    });
-    const reject = (code: TokenCode, detail: string): Reply => {
-      if (code === 'token-keys-unavailable') {
-        return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
-      }
-      if (code === 'token-dpop-unavailable') return problem(503, code, detail, { headers: { 'retry-after': '1' } });
-      if (code === 'token-dpop-required' || code === 'token-dpop-proof-invalid') {
-        const text = customMessage ?? detail;
-        const error = code === 'token-dpop-required' ? 'invalid_token' : 'invalid_dpop_proof';
-        return problem(failStatus, code, text, { headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
-      }
-      if (code === 'token-missing') return missingReply;
-      const ambiguous = code === 'token-ambiguous';
-      const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
-      const text = customMessage ?? detail;
-      const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
-      return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
-    };
+    const reject = rejecter(config, config.realm ?? ctx.api?.name ?? 'gatehouse');
     const unavailable = reject('token-keys-unavailable', '');
 
     /** the sender check (DPoP), then `accept` */
