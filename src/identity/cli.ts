@@ -20,11 +20,12 @@ class UsageError extends Error {}
 class Failure extends Error {}
 
 const USAGE: Record<string, string> = {
-  users: `gatehouse users add --username U [--email E] [--password P | --password-stdin] [--roles a,b] [--groups a,b] [--email-verified]
+  users: `gatehouse users add --username U [--email E] [--password P | --password-stdin | --no-password] [--roles a,b] [--groups a,b] [--email-verified]
+    (without a password option it is asked for on a terminal; in a script give one of them)
 gatehouse users list [--json]
 gatehouse users show <username|email> [--json]
 gatehouse users disable|enable|unlock <username|email>
-gatehouse users reset-password <username|email> (--password P | --password-stdin)
+gatehouse users reset-password <username|email> [--password P | --password-stdin]
 gatehouse users set-roles <username|email> --roles a,b`,
   clients: `gatehouse clients add --client-id ID [--public] [--grant-types a,b] [--redirect-uris u1,u2] [--post-logout-redirect-uris u1] [--scopes a,b] [--roles a,b] [--name N] [--third-party]
 gatehouse clients list [--json]
@@ -37,10 +38,65 @@ gatehouse keys list [--json]`,
 
 const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
+type TtyInput = NodeJS.ReadableStream & { isTTY?: boolean; isRaw?: boolean; setRawMode?: (raw: boolean) => unknown };
+
+/**
+ * Read one line from a terminal without echoing it (raw mode; backspace edits, Ctrl-C cancels).
+ * The terminal is restored whatever happens.
+ */
+function readHidden(input: TtyInput, out: NodeJS.WritableStream, prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const wasRaw = input.isRaw ?? false;
+    let value = '';
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode?.(wasRaw);
+      input.pause();
+      out.write('\n');
+      if (err) reject(err); else resolve(value);
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const ch of String(chunk)) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
+        if (ch === '\u0003') return finish(new Failure('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    input.setRawMode?.(true);
+    out.write(prompt);
+    input.on('data', onData);
+    input.resume();
+  });
+}
+
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * The password of `--password`, `--password-stdin`, or typed at a terminal (twice, not echoed),
+ * checked against the policy. Without a terminal one of the options is required, or
+ * `--no-password` where `mayOmit`: a script never creates a password-less account by omission.
+ */
+async function passwordOf(v: Record<string, unknown>, io: CliIo, config: IdentityConfig, context: string[], mayOmit: boolean): Promise<string | undefined> {
+  const given = [v.password !== undefined, !!v['password-stdin'], !!v['no-password']].filter(Boolean).length;
+  if (given > 1) throw new UsageError('use one of --password, --password-stdin' + (mayOmit ? ' and --no-password' : ''));
+  if (v['no-password']) return undefined;
+  let p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
+  if (p === undefined) {
+    const tty = io.stdin as TtyInput;
+    if (!tty.isTTY || typeof tty.setRawMode !== 'function') {
+      throw new UsageError(`no terminal to ask for the password: give it with --password-stdin (or --password)${mayOmit ? ', or --no-password for an account that cannot sign in until its password is reset' : ''}`);
+    }
+    p = await readHidden(tty, io.stderr, 'Password: ');
+    if ((await readHidden(tty, io.stderr, 'Password again: ')) !== p) throw new Failure('the two passwords do not match');
+  }
+  const why = checkPasswordPolicy(p, config.passwords, context);
+  if (why) throw new Failure(`password refused: ${why}`);
+  return p;
 }
 
 /**
@@ -68,17 +124,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (!u) throw new Failure(`no account ${login}`);
     return u;
   };
-  const password = async (v: Record<string, unknown>, context: string[], required: boolean): Promise<string | undefined> => {
-    if (v.password !== undefined && v['password-stdin']) throw new UsageError('use --password or --password-stdin, not both');
-    const p = v['password-stdin'] ? await readStdin(io.stdin) : (v.password as string | undefined);
-    if (p === undefined) {
-      if (required) throw new UsageError('give the password with --password or --password-stdin');
-      return undefined;
-    }
-    const why = checkPasswordPolicy(p, config.passwords, context);
-    if (why) throw new Failure(`password refused: ${why}`);
-    return p;
-  };
+  const password = (v: Record<string, unknown>, context: string[], mayOmit: boolean) => passwordOf(v, io, config, context, mayOmit);
   const showUser = (u: User, json: boolean, extra: Record<string, unknown> = {}) => {
     if (json) return out(JSON.stringify({ ...u, ...extra }));
     out(`${u.id}  ${u.username ?? '-'}  ${u.email ?? '-'}${u.emailVerified ? ' (verified)' : ''}  roles=${u.roles.join(',') || '-'}${u.disabled ? '  DISABLED' : ''}${extra.lockedUntil ? `  LOCKED until ${new Date(extra.lockedUntil as number).toISOString()}` : ''}`);
@@ -93,9 +139,9 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
     if (command === 'users') {
       switch (sub) {
         case 'add': {
-          const { values: v } = parse({ username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, roles: { type: 'string' }, groups: { type: 'string' }, 'email-verified': { type: 'boolean' } });
+          const { values: v } = parse({ username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' }, roles: { type: 'string' }, groups: { type: 'string' }, 'email-verified': { type: 'boolean' } });
           if (!v.username && !v.email) throw new UsageError('give --username and/or --email');
-          const p = await password(v, [v.username as string, v.email as string], false);
+          const p = await password(v, [v.username as string, v.email as string], true);
           const s = await open();
           const u = await s.users.create({
             username: v.username as string | undefined, email: v.email as string | undefined,
@@ -136,7 +182,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
         case 'reset-password': {
           const { values: v, positionals } = parse({ password: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, 1);
           const u = await needUser(positionals[0]);
-          const p = (await password(v, [u.username ?? '', u.email ?? ''], true))!;
+          const p = (await password(v, [u.username ?? '', u.email ?? ''], false))!;
           const s = await open();
           await s.users.setPasswordHash(u.id, await hashPassword(p, config.passwords.hash));
           await s.users.unlock(u.id);
@@ -175,6 +221,7 @@ export async function identityCommand(command: 'users' | 'clients' | 'keys', arg
           };
           for (const g of spec.grantTypes) if (!['authorization_code', 'refresh_token', 'client_credentials', 'password'].includes(g)) throw new UsageError(`unknown grant type ${g}`);
           if (spec.public && spec.grantTypes.includes('client_credentials')) throw new UsageError('client_credentials needs a confidential client');
+          if (spec.grantTypes.every((g) => g === 'client_credentials') && !spec.scopes.length) throw new UsageError('a client_credentials client needs --scopes: they name the APIs it may get tokens for');
           if (spec.grantTypes.includes('authorization_code') && !spec.redirectUris.length) throw new UsageError('authorization_code needs --redirect-uris');
           for (const u of [...spec.redirectUris, ...spec.postLogoutRedirectUris]) if (!URL.canParse(u)) throw new UsageError(`${u} is not a URL`);
           const secret = await new ClientStore((await open()).db).add(spec);

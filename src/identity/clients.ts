@@ -95,8 +95,9 @@ export class ClientStore {
 
   async remove(clientId: string): Promise<boolean> {
     const n = await this.db.run('DELETE FROM clients WHERE client_id = $1', [clientId]);
-    // tokens and grants of a removed client are revoked too
-    await this.db.run(`DELETE FROM oidc_payloads WHERE payload LIKE $1`, [`%"clientId":${JSON.stringify(clientId)}%`]);
+    // its grants, codes and tokens are revoked too, matched exactly on their client_id column
+    // (not with LIKE on the payload, whose `_` and `%` are wildcards)
+    await this.db.run('DELETE FROM oidc_payloads WHERE client_id = $1', [clientId]);
     return n > 0;
   }
 

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { hashStoredIds } from './adapter.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -19,7 +20,10 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const MIGRATIONS: string[] = [
+/** A migration: SQL, or a function for what SQL alone cannot do portably. */
+type Migration = string | ((db: Db) => Promise<void>);
+
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE IF NOT EXISTS oidc_payloads (
      type TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
      grant_id TEXT, user_code TEXT, uid TEXT, expires_at BIGINT, consumed_at BIGINT,
@@ -44,6 +48,11 @@ const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
   `CREATE TABLE IF NOT EXISTS rate_limits (
      key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count INTEGER NOT NULL)`,
+  // finding 12 (clients remove): the client of a token as a column, matched exactly
+  `ALTER TABLE oidc_payloads ADD COLUMN client_id TEXT`,
+  `CREATE INDEX IF NOT EXISTS oidc_payloads_client ON oidc_payloads (client_id)`,
+  // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
+  hashStoredIds,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {
@@ -66,7 +75,9 @@ async function migrate(db: Db): Promise<void> {
     const done = new Set((await db.all<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
     for (let i = 0; i < MIGRATIONS.length; i++) {
       if (done.has(i + 1)) continue;
-      await db.run(MIGRATIONS[i]!);
+      const m = MIGRATIONS[i]!;
+      if (typeof m === 'string') await db.run(m);
+      else await m(db);
       await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [i + 1, Date.now()]);
     }
   });
@@ -74,7 +85,10 @@ async function migrate(db: Db): Promise<void> {
 
 async function openSqlite(file: string): Promise<Db> {
   const { default: Database } = await import('better-sqlite3');
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true });
+    ownerOnly(file);
+  }
   const conn = new Database(file);
   conn.pragma('journal_mode = WAL');
   conn.pragma('busy_timeout = 5000');
@@ -114,6 +128,19 @@ async function openSqlite(file: string): Promise<Db> {
     async exclusive<T>(fn: () => Promise<T>) { return fn(); },
     async close() { conn.close(); },
   };
+}
+
+/**
+ * The database holds password hashes, grants and (encrypted) keys: the file is created 0600
+ * before SQLite opens it (its -wal and -shm files take the same mode), and files left readable
+ * by others from an older version are narrowed to their owner.
+ */
+function ownerOnly(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (!existsSync(f)) continue;
+    try { chmodSync(f, 0o600); } catch { /* not ours to change: SQLite reports what it cannot open */ }
+  }
 }
 
 async function openPostgres(url: string): Promise<Db> {

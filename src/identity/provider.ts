@@ -7,6 +7,7 @@ import type { LoadedKeys } from './keys.js';
 import type { Authenticator, User, UserStore } from './accounts.js';
 import { compareClientSecret, hashClientSecret, OIDC_SCOPES, specFromConfig, toMetadata } from './clients.js';
 import { errorPage, logoutPage, messagePage, type PageContext } from './views.js';
+import { apiAccess, keepsGrantedResource } from './api-access.js';
 
 export interface ProviderDeps {
   cfg: IdentityConfig;
@@ -28,6 +29,8 @@ const OIDC = new Set(OIDC_SCOPES);
  */
 export async function buildProvider(d: ProviderDeps): Promise<any> {
   const { default: Provider, errors, ExternalSigningKey } = await import('oidc-provider');
+  // the helpers oidc-provider's own grants use (DPoP proof checks, refresh-token binding), for the password grant
+  const grantHelpers = await import('oidc-provider/lib/helpers/grants.js');
 
   /**
    * Keys that sign on libuv's thread pool (crypto.sign with a callback) instead of the event loop:
@@ -53,32 +56,14 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
   }
   const { cfg, users, logger } = d;
   const alg = cfg.tokens.algorithm;
-  const apiByAudience = new Map(cfg.apis.map((a) => [a.audience, a]));
   const apiScopes = [...new Set(cfg.apis.flatMap((a) => a.scopes))];
   const idAttrs = cfg.claims['id-token'];
   const atAttrs = cfg.claims['access-token'];
 
   const clients = cfg.clients.map((c) => toMetadata(specFromConfig(c), c['client-secret'] ? hashClientSecret(c['client-secret']) : null));
 
-  /** an API whose scopes the request asks for: tokens are for it even without `resource` */
-  const apiForScopes = (scope: unknown): string | undefined => {
-    if (typeof scope !== 'string') return undefined;
-    const asked = scope.split(' ');
-    return cfg.apis.find((a) => a.scopes.some((s) => asked.includes(s)))?.audience;
-  };
-
-  const resourceServerInfo = (indicator: string, client: any) => {
-    const api = apiByAudience.get(indicator);
-    if (!api) throw new errors.InvalidTarget('unknown resource indicator');
-    const allowed = new Set(String(client?.scope ?? '').split(' '));
-    return {
-      scope: api.scopes.filter((s) => allowed.has(s)).join(' '),
-      audience: api.audience,
-      accessTokenTTL: api['access-token-ttl'] ?? cfg.tokens['access-token-ttl'],
-      accessTokenFormat: 'jwt',
-      jwt: { sign: { alg } },
-    };
-  };
+  // which APIs a client may get tokens for, with which scopes (every grant): see api-access.ts
+  const { apiForScopes, resourceServerInfo, requireApiScope, checkRequestedScope, checkRefresh } = apiAccess(cfg, errors);
 
   const accountClaims = (u: User, use: string, scope: string) => {
     const scopes = new Set(String(scope ?? '').split(' '));
@@ -126,8 +111,10 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
       devInteractions: { enabled: false },
       externalSigningSupport: { enabled: true, ack: 'experimental-01' }, // pinned oidc-provider 9.13.3
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // a client sees and revokes its own tokens only; another client's token is answered as an
+      // unknown one (active: false / 200), so it cannot even learn that the token exists
+      introspection: { enabled: true, allowedPolicy: async (_ctx: unknown, client: any, token: any) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: any, token: any) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -138,17 +125,20 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
         enabled: true,
         defaultResource: async (ctx: any, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? apiForScopes(ctx.oidc.params?.scope),
         // an API granted earlier keeps being the token's audience, unless the request asks only for OpenID scopes (userinfo)
-        useGrantedResource: async (ctx: any) => {
-          const s = ctx.oidc.params?.scope;
-          return !(typeof s === 'string' && s.split(' ').every((x: string) => OIDC.has(x)));
+        useGrantedResource: async (ctx: any) => keepsGrantedResource(ctx.oidc.params?.scope),
+        getResourceServerInfo: async (ctx: unknown, indicator: string, client: any) => {
+          const rs = resourceServerInfo(indicator, client);
+          checkRequestedScope(ctx, indicator, rs.scope);
+          return rs;
         },
-        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: any) => resourceServerInfo(indicator, client),
       },
     },
     formats: {
       customizers: {
         jwt: async (_ctx: unknown, token: any, jwt: any) => {
           const p = jwt.payload;
+          // the last line of defence for every grant: no API token without a scope of its API
+          if (token.resourceServer && !p.scope) throw new errors.InvalidScope('no scope of the requested resource was granted');
           if (p.scope) p.scp = p.scope;
           delete p.scope;
           p.azp = p.client_id;
@@ -182,7 +172,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
       Session: cfg.sessions.ttl,
       Grant: cfg.tokens['refresh-token-ttl'],
     },
-    rotateRefreshToken: true,
+    rotateRefreshToken: async (ctx: unknown) => { await checkRefresh(ctx); return true; },
     issueRefreshToken: async (_ctx: unknown, client: any) => client.grantTypeAllowed('refresh_token'),
     // tokens of a browser sign-in outlive its session only with offline_access (oidc-provider default)
     conformIdTokenClaims: true,
@@ -196,7 +186,7 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return compareClientSecret(this.clientSecret, actual);
   };
 
-  registerPasswordGrant(provider, errors, d, { resourceServerInfo, apiForScopes, findAccount });
+  registerPasswordGrant(provider, errors, d, { resourceServerInfo, requireApiScope, apiForScopes, findAccount, grantHelpers });
 
   // audit: token issuance (no token values)
   provider.on('grant.success', (ctx: any) => {
@@ -212,10 +202,13 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
 }
 
 function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
-  resourceServerInfo: (indicator: string, client: any) => Record<string, unknown>;
+  resourceServerInfo: (indicator: string, client: any) => Record<string, unknown> & { scope: string };
+  requireApiScope: (indicator: string, rsScope: string, requested: Iterable<string>) => void;
   apiForScopes: (scope: unknown) => string | undefined;
   findAccount: (ctx: unknown, sub: string) => Promise<{ accountId: string; claims: (use: string, scope: string) => Promise<Record<string, unknown>> } | undefined>;
+  grantHelpers: any;
 }) {
+  const g = h.grantHelpers;
   /** Resource-owner password grant (`grant_type=password`): only for clients that list it, subject to lockout. */
   async function passwordGrant(ctx: any) {
     const { client, params } = ctx.oidc;
@@ -226,8 +219,18 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     const allowed = new Set(String(client.scope ?? '').split(' '));
     const missing = requested.filter((s) => !allowed.has(s));
     if (missing.length) throw new errors.InvalidScope('requested scope is not allowed for this client', missing.join(' '));
-    const resource: string | undefined = typeof params.resource === 'string' ? params.resource : h.apiForScopes(requested.join(' '));
+    if (Array.isArray(params.resource) && params.resource.length > 1) throw new errors.InvalidTarget('only one resource indicator is supported for this grant type');
+    const named: unknown = Array.isArray(params.resource) ? params.resource[0] : params.resource;
+    const resource: string | undefined = typeof named === 'string' ? named : h.apiForScopes(requested.join(' '));
+    // refused before the password is checked: the answer says nothing about the account
     const rs = resource ? h.resourceServerInfo(resource, client) : undefined;
+    if (resource && rs) h.requireApiScope(resource, rs.scope, requested);
+
+    // a DPoP proof (RFC 9449) binds the tokens to its key, as in oidc-provider's own grants; a bad
+    // or replayed proof is refused before the password is checked
+    const dPoP = await g.validateDpop(provider, ctx);
+    g.checkDpopRequired(provider, ctx, dPoP);
+    if (dPoP) await g.checkDpopReplay(provider, ctx, dPoP, client.clientId, errors.InvalidDpopProof);
 
     const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
     if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
@@ -236,7 +239,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     ctx.oidc.entity('Account', account);
 
     const oidcScopes = requested.filter((s) => OIDC.has(s));
-    const apiScopes = rs ? requested.filter((s) => String(rs.scope).split(' ').includes(s)) : [];
+    const apiScopes = rs ? requested.filter((s) => rs.scope.split(' ').includes(s)) : [];
     const grant = new provider.Grant({ accountId: account.accountId, clientId: client.clientId });
     if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
     if (resource) grant.addResourceScope(resource, apiScopes.join(' '));
@@ -245,6 +248,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
 
     const authTime = Math.floor(Date.now() / 1000);
     const at = new provider.AccessToken({ accountId: account.accountId, client, grantId, gty: 'password' });
+    if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
     if (resource && rs) {
       at.resourceServer = new provider.ResourceServer(resource, rs);
       at.scope = apiScopes.join(' ') || undefined;
@@ -260,6 +264,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
         accountId: account.accountId, client, grantId, gty: 'password', authTime, rotations: 0,
         scope: requested.join(' '), resource, expiresWithSession: false,
       });
+      await g.applyRefreshTokenBindings(provider, ctx, at, rt); // a public client's refresh token is bound too
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
@@ -275,7 +280,7 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     ctx.body = {
       access_token: accessToken,
       expires_in: at.expiration,
-      token_type: 'Bearer',
+      token_type: at.tokenType,
       scope: at.scope,
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
       ...(idToken ? { id_token: idToken } : {}),

@@ -6,9 +6,11 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 const scope = z.string().regex(SCOPE_TOKEN, 'a scope is one token of printable characters, no spaces or quotes');
 
+const API_SCOPES = 'an API needs at least one scope: a client may get tokens for an API only by holding one of its scopes';
+
 export const identityApiSchema = z.strictObject({
   audience: z.string().min(1).describe('The API\'s identifier: the `aud` of its access tokens and the `resource` a client asks for (e.g. `api://orders`).'),
-  scopes: z.array(scope).default([]).describe('Scopes this API defines. A client asking for one of them without `resource` gets a token for this API.'),
+  scopes: z.array(scope, { error: (iss) => (iss.input === undefined ? API_SCOPES : undefined) }).min(1, API_SCOPES).describe('Scopes this API defines (at least one; a scope belongs to one API). A client may get tokens for this API only if its `scopes` include one of them, and every token for it carries at least one. A client asking for one of them without `resource` gets a token for this API.'),
   'access-token-ttl': duration({ min: 10, max: 86400 }).optional().describe('Access token lifetime for this API; defaults to `tokens.access-token-ttl`.'),
 });
 
@@ -20,7 +22,7 @@ export const identityClientSchema = z.strictObject({
   'grant-types': z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code', 'refresh_token']).describe('Grants the client may use. `password` is the resource-owner password grant, allowed only for clients that list it.'),
   'redirect-uris': z.array(z.url()).default([]).describe('Exact redirect URIs for the authorization code flow.'),
   'post-logout-redirect-uris': z.array(z.url()).default([]).describe('Where RP-initiated logout may send the browser back to.'),
-  scopes: z.array(scope).default([]).describe('API scopes the client may ask for (`openid profile email offline_access` are always allowed for user-facing grants).'),
+  scopes: z.array(scope).default([]).describe('API scopes the client may ask for; they are also what decides which APIs it may get tokens for (those defining one of them). `openid profile email offline_access` are always allowed for user-facing grants.'),
   roles: z.array(z.string().min(1)).default([]).describe('App roles put in the `roles` claim of client_credentials tokens.'),
   'first-party': z.boolean().default(true).describe('First-party clients skip the consent page.'),
   name: z.string().optional().describe('Display name on the consent page.'),
@@ -105,11 +107,18 @@ export const identitySchema = z.strictObject({
     if (!cl.public && !cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i], message: 'a confidential client needs client-secret (or set public: true)' });
     if (cl.public && cl['grant-types'].includes('client_credentials')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'grant-types'], message: 'client_credentials needs a confidential client' });
     if (cl['grant-types'].includes('authorization_code') && cl['redirect-uris'].length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirect-uris'], message: 'authorization_code needs at least one redirect URI' });
+    if (cl['grant-types'].every((g) => g === 'client_credentials') && cl.scopes.length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'scopes'], message: 'a client_credentials client needs scopes: they name the APIs it may get tokens for' });
   });
   const auds = new Set<string>();
+  const scopeOwner = new Map<string, string>();
   c.apis.forEach((a, i) => {
     if (auds.has(a.audience)) ctx.addIssue({ code: 'custom', path: ['apis', i, 'audience'], message: `duplicate audience ${a.audience}` });
     auds.add(a.audience);
+    a.scopes.forEach((sc, j) => {
+      const owner = scopeOwner.get(sc);
+      if (owner !== undefined && owner !== a.audience) ctx.addIssue({ code: 'custom', path: ['apis', i, 'scopes', j], message: `scope ${sc} already belongs to ${owner}: a scope names one API (it decides which APIs a client may reach)` });
+      scopeOwner.set(sc, a.audience);
+    });
   });
   if (c.database.startsWith('postgres') && !c.keys['encryption-key']) {
     ctx.addIssue({ code: 'custom', path: ['keys', 'encryption-key'], message: 'PostgreSQL needs keys.encryption-key (e.g. "${ENV:GATEHOUSE_KEY_SECRET}") so every process can decrypt the shared keys' });

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,26 @@ describe('gatehouse users|clients|keys (identityCommand)', () => {
     assert.equal((await auth(fresh)).status, 401);
   });
 
+  test('clients remove matches the id exactly (no LIKE wildcards) and revokes only that client\'s tokens', async () => {
+    await t.addUser({ username: 'uma', password: 'a long enough passphrase' });
+    const ids = ['cli_one', 'cliXone', 'CLI_ONE', 'cli_one_two'];
+    for (const id of ids) assert.equal((await cmd('clients', ['add', '--client-id', id, '--public', '--grant-types', 'password,refresh_token', '--scopes', 'orders.read'])).code, 0);
+    const refreshOf = async (id: string) => (await tokenRequest(t, { grant_type: 'password', client_id: id, username: 'uma', password: 'a long enough passphrase', scope: 'orders.read' })).json.refresh_token as string;
+    const rts = new Map<string, string>();
+    for (const id of ids) rts.set(id, await refreshOf(id));
+    // wildcard-looking names match nothing and revoke nothing
+    for (const pattern of ['cli%', 'cli_on_', '%']) assert.equal((await cmd('clients', ['remove', pattern])).code, 1);
+    assert.equal((await cmd('clients', ['remove', 'cli_one'])).code, 0);
+    const removed = await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'cli_one', refresh_token: rts.get('cli_one')! });
+    assert.notEqual(removed.status, 200, 'the removed client\'s refresh token is dead');
+    for (const id of ['cliXone', 'CLI_ONE', 'cli_one_two']) {
+      const r = await tokenRequest(t, { grant_type: 'refresh_token', client_id: id, refresh_token: rts.get(id)! });
+      assert.equal(r.status, 200, `${id} keeps its tokens: ${r.text}`);
+    }
+    const left = (await cmd('clients', ['list', '--json'])).out.split('\n').filter(Boolean).map((l) => JSON.parse(l).clientId);
+    for (const id of ['cliXone', 'CLI_ONE', 'cli_one_two']) assert.ok(left.includes(id), id);
+  });
+
   test('config clients are read-only for the CLI', async () => {
     assert.equal((await cmd('clients', ['remove', 'billing-svc'])).code, 1);
     assert.equal((await cmd('clients', ['rotate-secret', 'billing-svc'])).code, 1);
@@ -130,9 +150,86 @@ describe('gatehouse users|clients|keys (identityCommand)', () => {
     const sigs = (await cmd('keys', ['list', '--json'])).out.split('\n').filter(Boolean);
     assert.equal(sigs.length, after.length, '--cookies leaves the signing keys alone');
   });
+  test('users add without a password source: refused without a terminal unless --no-password; asked for on a terminal', async () => {
+    const none = await cmd('users', ['add', '--username', 'nopass']);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /--no-password/);
+    assert.ok(!(await cmd('users', ['list', '--json'])).out.includes('"nopass"'), 'no account was created');
+    assert.equal((await cmd('users', ['add', '--username', 'nopass', '--no-password', '--password', 'a long enough passphrase'])).code, 2, 'not both');
+    const explicit = await cmd('users', ['add', '--username', 'nopass', '--no-password']);
+    assert.equal(explicit.code, 0, explicit.err);
+    assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'nopass', password: 'anything at all', scope: 'orders.read' })).status, 400);
+
+    // a terminal: the password is asked twice, without echo
+    const tty = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, setRawMode(this: { isRaw: boolean }, v: boolean) { this.isRaw = v; return this; } });
+    const stdout = new PassThrough(), stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c) => { err += c; });
+    const done = identityCommand('users', ['add', '--username', 'typed'], config(), { configDir: dir, stdout, stderr, stdin: tty, logger: pino({ level: 'silent' }) });
+    const waitFor = async (re: RegExp) => { for (let i = 0; i < 200 && !re.test(err); i++) await new Promise((r) => setTimeout(r, 10)); assert.match(err, re); };
+    await waitFor(/Password: $/);
+    assert.equal(tty.isRaw, true, 'no echo while typing');
+    tty.write('typed passphrase x\u007fX\r');
+    await waitFor(/again: $/);
+    tty.write('typed passphrase X\r');
+    assert.equal(await done, 0, err);
+    assert.equal(tty.isRaw, false, 'the terminal is restored');
+    assert.doesNotMatch(err, /typed passphrase/);
+    assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'typed', password: 'typed passphrase X', scope: 'orders.read' })).status, 200);
+  });
+
+  test('users add on a terminal: two different entries are refused', async () => {
+    const tty = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, setRawMode(this: { isRaw: boolean }, v: boolean) { this.isRaw = v; return this; } });
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c) => { err += c; });
+    const done = identityCommand('users', ['add', '--username', 'typo'], config(), { configDir: dir, stdout: new PassThrough(), stderr, stdin: tty, logger: pino({ level: 'silent' }) });
+    for (let i = 0; i < 200 && !/Password: $/.test(err); i++) await new Promise((r) => setTimeout(r, 10));
+    tty.write('first passphrase one\r');
+    for (let i = 0; i < 200 && !/again: $/.test(err); i++) await new Promise((r) => setTimeout(r, 10));
+    tty.write('first passphrase two\r');
+    assert.equal(await done, 1);
+    assert.match(err, /do not match/);
+  });
 });
 
 describe('gatehouse users (the real CLI)', () => {
+  test('users add in a script (no terminal) without a password fails clearly and creates nothing; on a terminal it asks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-tty-'));
+    try {
+      const port = await freePort();
+      writeFileSync(join(dir, 'gatehouse.yaml'), `identity:\n  listen: { http: ${port} }\n  issuer: http://127.0.0.1:${port}/auth\n  database: sqlite:./data/identity.db\n  passwords: { hash: { memory-cost: ${FAST_HASH['memory-cost']}, time-cost: 1 } }\n`);
+      const config = join(dir, 'gatehouse.yaml');
+      const bad = await run(process.execPath, [CLI, 'users', 'add', '--config', config, '--username', 'pat']).catch((e) => e);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /no terminal/);
+      assert.match(bad.stderr, /--password-stdin/);
+      assert.match(bad.stderr, /--no-password/);
+      assert.equal((await run(process.execPath, [CLI, 'users', 'list', '--config', config, '--json'])).stdout.trim(), '', 'no account');
+      // a real terminal (a pseudo-terminal made by script(1))
+      const cmdline = [process.execPath, CLI, 'users', 'add', '--config', config, '--username', 'pat'].map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', cmdline, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c) => { out += c; });
+      child.stderr.on('data', (c) => { out += c; });
+      const closed = new Promise<number | null>((res) => child.on('close', res));
+      try {
+        const waitFor = async (re: RegExp) => { for (let i = 0; i < 500 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 20)); assert.match(out, re); };
+        await waitFor(/Password: /);
+        child.stdin.write('a typed long passphrase\r');
+        await waitFor(/again: /);
+        child.stdin.write('a typed long passphrase\r');
+        assert.equal(await closed, 0, out);
+      } finally {
+        child.kill();
+      }
+      assert.doesNotMatch(out, /a typed long passphrase/, 'not echoed');
+      assert.equal(JSON.parse((await run(process.execPath, [CLI, 'users', 'list', '--config', config, '--json'])).stdout.trim()).username, 'pat');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('adds a user through bin/gatehouse.js with --password-stdin and rejects unknown flags with exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-bin-'));
     try {

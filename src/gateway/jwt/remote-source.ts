@@ -7,7 +7,8 @@ import { keyFromJwk, KeyImportError, type VerifyKey } from './keys.js';
  * Keys from an OpenID Provider: discovery document → `jwks_uri` → JWKS, fetched in the
  * background (never blocking config load: the identity provider may be served by this very
  * process), cached, refreshed before expiry, and refreshed on an unknown `kid` at most once per
- * cooldown (single flight: concurrent callers share one fetch). A failed refresh keeps the last
+ * cooldown (single flight: concurrent callers share one fetch), with one early exception (see
+ * `refreshForUnknownKid`). A failed refresh keeps the last
  * good keys up to `maxStale` seconds after the last success; past that the keys are dropped and
  * validate-jwt answers 503 until a fetch succeeds.
  *
@@ -49,6 +50,12 @@ export function expectedIssuer(discoveryUrl: string): string | undefined {
 
 const stripSlash = (s: string) => (s.endsWith('/') ? s.slice(0, -1) : s);
 
+/** the early refetch waits this part of the cooldown after the last fetch, at most EARLY_MAX_S */
+const EARLY_FRACTION = 1 / 6;
+const EARLY_MAX_S = 5;
+/** more distinct unknown kids than this in one cooldown window is a flood: no early refetch */
+const FLOOD_KIDS = 8;
+
 export class RemoteKeySource {
   /** the discovery document's issuer, once fetched */
   issuer: string | undefined;
@@ -59,6 +66,11 @@ export class RemoteKeySource {
   private lastFailureLog = 0;
   private consecutiveFailures = 0;
   private inflight: Promise<void> | undefined;
+  /** the cooldown window of unknown kids: when it began, the kids seen in it (true: a fetch has looked for it) */
+  private windowStart = 0;
+  private unknownKids = new Map<string, boolean>();
+  private flooded = false;
+  private earlyUsed = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly label: string;
@@ -93,11 +105,48 @@ export class RemoteKeySource {
   /**
    * A token named a kid we do not have: refetch, unless a fetch is in flight (then share it) or
    * one started less than a cooldown ago (then do nothing). Resolves when done; never rejects.
+   *
+   * One exception, so that a key the issuer publishes just after such a fetch (an emergency
+   * rotation right after a stray token) is usable within seconds, not a cooldown later: a kid that
+   * no fetch has looked for yet may trigger one early fetch per cooldown window, once the last
+   * fetch is a sixth of the cooldown old (at most 5 s). Not during a flood: past 8 distinct
+   * unknown kids in the window there is no early fetch, so random kids still cause at most one
+   * fetch per cooldown; a trickle of them at most two.
    */
-  refreshForUnknownKid(): Promise<void> {
+  refreshForUnknownKid(kid?: string): Promise<void> {
+    const now = Date.now();
+    const cooldown = this.opts.cooldown * 1000;
+    if (now - this.windowStart >= cooldown) {
+      this.windowStart = now;
+      this.unknownKids.clear();
+      this.flooded = false;
+      this.earlyUsed = false;
+    }
+    let fresh = false;
+    if (kid !== undefined && !this.flooded) {
+      const looked = this.unknownKids.get(kid);
+      if (looked === undefined) {
+        if (this.unknownKids.size >= FLOOD_KIDS) this.flooded = true;
+        else { this.unknownKids.set(kid, false); fresh = true; }
+      } else {
+        fresh = !looked;
+      }
+    }
+    // (kids that arrive during a fetch count towards a flood too, then share that fetch)
     if (this.inflight) return this.inflight;
-    if (Date.now() - this.lastAttempt < this.opts.cooldown * 1000) return DONE;
-    return this.refresh('unknown-kid');
+    const since = now - this.lastAttempt;
+    if (since >= cooldown) return this.lookFor('unknown-kid');
+    if (fresh && !this.flooded && !this.earlyUsed && since >= Math.min(cooldown * EARLY_FRACTION, EARLY_MAX_S * 1000)) {
+      this.earlyUsed = true;
+      return this.lookFor('unknown-kid-early');
+    }
+    return DONE;
+  }
+
+  /** a fetch for the unknown kids seen so far: none of them may trigger the early refetch again */
+  private lookFor(reason: string): Promise<void> {
+    for (const k of this.unknownKids.keys()) this.unknownKids.set(k, true);
+    return this.refresh(reason);
   }
 
   /** Single-flight refresh. Never rejects. */

@@ -8,7 +8,8 @@ export type TokenCode =
   | 'token-missing' | 'token-expired' | 'token-not-yet-valid' | 'token-signature-invalid'
   | 'token-audience-invalid' | 'token-issuer-invalid' | 'token-algorithm-not-allowed'
   | 'token-malformed' | 'token-claim-not-allowed' | 'token-too-large' | 'token-ambiguous'
-  | 'token-keys-unavailable';
+  | 'token-keys-unavailable'
+  | 'token-dpop-required' | 'token-dpop-proof-invalid' | 'token-dpop-unavailable';
 
 export interface TokenFailure {
   readonly code: TokenCode;
@@ -61,10 +62,10 @@ const TYPES = new Set(['jwt', 'at+jwt', 'application/jwt', 'application/at+jwt']
  *
  * Refused here: anything but three base64url segments (JWE has five), a header or payload that
  * is not a JSON object, `alg: none` in any spelling, an algorithm outside the allow-list, a
- * `crit` header (no extension is understood), a `typ` other than JWT / at+jwt, an empty
+ * `crit` header (no extension is understood), a `typ` other than JWT / at+jwt (or `types`), an empty
  * signature. `jku`, `x5u`, `jwk` and `x5c` headers are ignored: keys come from configuration only.
  */
-export function parseToken(token: string, allowed: ReadonlySet<string>, allowUnsigned = false): ParsedToken | TokenFailure {
+export function parseToken(token: string, allowed: ReadonlySet<string>, allowUnsigned = false, types: ReadonlySet<string> = TYPES): ParsedToken | TokenFailure {
   const d1 = token.indexOf('.');
   const d2 = d1 === -1 ? -1 : token.indexOf('.', d1 + 1);
   if (d2 === -1) return fail('token-malformed', 'The token is not a compact JWS (three dot-separated parts).');
@@ -87,8 +88,8 @@ export function parseToken(token: string, allowed: ReadonlySet<string>, allowUns
   const spec = alg === 'none' ? UNSIGNED : algSpec(alg);
   if (spec === undefined || (spec !== UNSIGNED && !allowed.has(alg))) return fail('token-algorithm-not-allowed', `Tokens signed with ${safe(alg)} are not accepted.`);
   if (header.crit !== undefined) return fail('token-malformed', 'The token has critical header parameters that are not understood.');
-  if (header.typ !== undefined && (typeof header.typ !== 'string' || !TYPES.has(header.typ.toLowerCase()))) {
-    return fail('token-malformed', 'The token type is not JWT or at+jwt.');
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || !types.has(header.typ.toLowerCase()))) {
+    return fail('token-malformed', types === TYPES ? 'The token type is not JWT or at+jwt.' : `The token type is not ${[...types].join(' or ')}.`);
   }
   if (header.kid !== undefined && typeof header.kid !== 'string') return fail('token-malformed', 'The token kid is not a string.');
   if (s === '' && spec !== UNSIGNED) return fail('token-signature-invalid', 'The token has no signature.');

@@ -76,7 +76,7 @@ export class TokenValidator {
     if (found === 'no-alg') return fail('token-algorithm-not-allowed', `The signing key does not allow ${t.alg}.`);
     if (found.length > 0) return this.verifyWith(t, found, nowMs);
     if (t.kid !== undefined && this.config.sources.length > 0) {
-      return Promise.all(this.config.sources.map((s) => s.refreshForUnknownKid())).then(() => {
+      return Promise.all(this.config.sources.map((s) => s.refreshForUnknownKid(t.kid))).then(() => {
         const again = this.candidates(t);
         if (again === 'no-alg') return fail('token-algorithm-not-allowed', `The signing key does not allow ${t.alg}.`);
         if (again.length > 0) return this.verifyWith(t, again, nowMs);

@@ -14,9 +14,24 @@ import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
 import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
-import { bearerChallenge, HEADER_NAME, isForbiddenForwardHeader } from '../jwt/http.js';
+import { bearerChallenge, cookieValues, countHeader, deepFreeze, dpopChallenge, HEADER_NAME, isForbiddenForwardHeader, stripCookie, stripQueryParam } from '../jwt/http.js';
+import { boundKey, senderCheck } from '../jwt/dpop.js';
 
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
+const ProofAlgorithm = z.enum(DEFAULT_ALGORITHMS as [string, ...string[]]);
+
+const isOrigin = (u: string) => {
+  const p = URL.parse(u);
+  return p !== null && (p.protocol === 'https:' || p.protocol === 'http:') && p.pathname === '/' && !u.endsWith('//') && p.search === '' && p.hash === '' && p.username === '' && p.password === '';
+};
+
+const Dpop = z.strictObject({
+  required: z.boolean().default(false).describe('accept only DPoP-bound tokens; by default a bound token needs a proof and an unbound one passes as a Bearer token'),
+  'proof-max-age': duration({ min: 1, max: 300 }).default(60).describe('how old a proof (its iat) may be; proofs are remembered this long (plus clock-skew) to refuse a second use'),
+  algorithms: z.array(ProofAlgorithm).min(1).default([...DEFAULT_ALGORITHMS]).describe('algorithms a proof may be signed with (asymmetric only)'),
+  origins: z.array(z.url().refine(isOrigin, 'an origin: http(s)://host[:port], no path, query or credentials')).default([])
+    .describe('public origins (https://api.example.com) a proof\'s htu may name besides the one the request arrived at (listener scheme and Host): list them when a proxy in front changes the scheme or host'),
+}).describe('DPoP (RFC 9449). A token bound to a key (`cnf.jkt`) is accepted only as `Authorization: DPoP <token>` with one DPoP proof of that key for this request (htm, htu, iat, ath) that was not used before (remembered in `gateway.store`); presented as a Bearer token it is refused.');
 
 const IssuerSigningKey = z.strictObject({
   kid: z.string().min(1).optional().describe('key id: a token naming this kid is checked with this key (a key without kid is tried for every token)'),
@@ -50,11 +65,12 @@ export const ValidateJwtConfig = z.strictObject({
   'forward-claims': z.record(z.string().min(1), z.string().regex(HEADER_NAME)).default({}).describe('claim → backend header (e.g. sub: X-User-Id); the header is always removed from the incoming request first'),
   'forward-token': z.boolean().default(true).describe('false: remove the token from the request sent to the backend'),
   'keys-cache-duration': duration({ min: 1, max: 86400 * 7 }).default(3600).describe('how long fetched keys are cached (Cache-Control max-age honoured within bounds)'),
-  'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures'),
+  'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures; one exception per window lets a kid published just after such a fetch in early (a sixth of it later, at most 5 s; never while more than 8 distinct unknown kids arrive)'),
   'keys-max-stale': duration({ min: 1 }).default(86400).describe('how long the last good keys keep working while fetches fail'),
   'keys-fetch-timeout': duration({ min: 0.1, max: 60 }).default(5).describe('timeout of a discovery or JWKS fetch'),
   'keys-max-size': size({ min: 1024, max: 10 * 1024 * 1024 }).default(256 * 1024).describe('size limit of a discovery or JWKS document'),
   'allow-insecure-http': z.boolean().default(false).describe('allow http discovery URLs on non-loopback hosts (never in production)'),
+  dpop: Dpop.default({ required: false, 'proof-max-age': 60, algorithms: [...DEFAULT_ALGORITHMS], origins: [] }),
   'token-cache': z.strictObject({
     'max-entries': z.number().int().min(0).default(10000).describe('verified tokens kept (0 disables the cache)'),
     'max-size': size().default(16 * 1024 * 1024).describe('bytes of verified tokens kept'),
@@ -66,6 +82,8 @@ export type ValidateJwtConfig = z.output<typeof ValidateJwtConfig>;
 interface Accepted {
   claims: Claims;
   headers: Array<[string, string | undefined]>;
+  /** the key the token is bound to (cnf.jkt): every request needs a proof of it */
+  jkt: string | undefined;
 }
 
 function loadStaticKeys(config: ValidateJwtConfig, ctx: PolicyContext): VerifyKey[] {
@@ -120,6 +138,33 @@ function resolveAlgorithms(config: ValidateJwtConfig, keys: VerifyKey[]): Set<st
   return new Set(config.algorithms);
 }
 
+/** The refusals of one validate-jwt: problem+json with an RFC 6750 (Bearer) or RFC 9449 (DPoP) challenge. */
+function rejecter(config: ValidateJwtConfig, realm: string): (code: TokenCode, detail: string) => Reply {
+  const failStatus = config['failed-validation-httpcode'];
+  const claimsStatus = config['claims-failure-httpcode'];
+  const customMessage = config['failed-validation-error-message'];
+  const proofAlgs = config.dpop.algorithms.join(' ');
+  const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
+    headers: { 'www-authenticate': `Bearer realm="${realm}"` },
+  });
+  return (code, detail) => {
+    if (code === 'token-keys-unavailable') {
+      return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
+    }
+    if (code === 'token-dpop-unavailable') return problem(503, code, detail, { headers: { 'retry-after': '1' } });
+    if (code === 'token-missing') return missingReply;
+    const text = customMessage ?? detail;
+    if (code === 'token-dpop-required' || code === 'token-dpop-proof-invalid') {
+      const error = code === 'token-dpop-required' ? 'invalid_token' : 'invalid_dpop_proof';
+      return problem(failStatus, code, text, { headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
+    }
+    const ambiguous = code === 'token-ambiguous';
+    const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
+    const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
+    return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
+  };
+}
+
 export const validateJwt = definePolicy({
   name: 'validate-jwt',
   sections: ['inbound'],
@@ -145,6 +190,7 @@ export const validateJwt = definePolicy({
     const header = query === undefined && cookie === undefined ? (config['header-name'] ?? 'Authorization').toLowerCase() : undefined;
     const scheme = header !== undefined ? config['require-scheme'] : '';
     const schemeLower = scheme.toLowerCase();
+    const dpopScheme = header === 'authorization' && schemeLower === 'bearer';
     const maxSize = config['max-token-size'];
 
     // -- keys
@@ -193,6 +239,7 @@ export const validateJwt = definePolicy({
       sources,
     });
     const checkClaims = compileClaimRules(config['required-claims']);
+    const checkSender = senderCheck(config.dpop, config['clock-skew'], ctx);
     const cache = new TokenCache<Accepted>(config['token-cache']['max-entries'], config['token-cache']['max-size']);
 
     // -- what goes to the backend
@@ -207,25 +254,16 @@ export const validateJwt = definePolicy({
     const varName = config['output-token-variable-name'];
 
     // -- responses
-    const realm = config.realm ?? ctx.api?.name ?? 'gatehouse';
-    const failStatus = config['failed-validation-httpcode'];
-    const claimsStatus = config['claims-failure-httpcode'];
-    const customMessage = config['failed-validation-error-message'];
-    const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
-      headers: { 'www-authenticate': `Bearer realm="${realm}"` },
-    });
-    const reject = (code: TokenCode, detail: string): Reply => {
-      if (code === 'token-keys-unavailable') {
-        return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
-      }
-      if (code === 'token-missing') return missingReply;
-      const ambiguous = code === 'token-ambiguous';
-      const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
-      const text = customMessage ?? detail;
-      const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
-      return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
-    };
+    const reject = rejecter(config, config.realm ?? ctx.api?.name ?? 'gatehouse');
     const unavailable = reject('token-keys-unavailable', '');
+
+    /** the sender check (DPoP), then `accept` */
+    const admit = (ex: Exchange, token: string, a: Accepted): Reply | undefined | Promise<Reply | undefined> => {
+      const s = checkSender(ex, token, a.jkt);
+      if (s === undefined) return accept(ex, a);
+      if (!(s instanceof Promise)) return reject(s.code, s.detail);
+      return s.then((f) => (f === undefined ? accept(ex, a) : reject(f.code, f.detail)));
+    };
 
     const accept = (ex: Exchange, a: Accepted): undefined => {
       ex.claims = a.claims;
@@ -244,8 +282,10 @@ export const validateJwt = definePolicy({
       return undefined;
     };
 
-    const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined => {
+    const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined | Promise<Reply | undefined> => {
       if ('code' in r) return reject((r as TokenFailure).code, (r as TokenFailure).detail);
+      const jkt = boundKey(r.claims);
+      if (typeof jkt === 'object') return reject(jkt.code, jkt.detail);
       const failedClaim = checkClaims(r.claims);
       if (failedClaim !== undefined) {
         return reject('token-claim-not-allowed', `The token's ${failedClaim.slice(0, 80)} claim does not allow this request.`);
@@ -255,9 +295,9 @@ export const validateJwt = definePolicy({
       const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(claimValue(r.claims, claim))]);
       let bytes = 0;
       for (const h of headers) bytes += h[0].length + (h[1]?.length ?? 0);
-      const a: Accepted = { claims: r.claims, headers };
+      const a: Accepted = { claims: r.claims, headers, jkt };
       cache.set(token, r.until, r.key, a, token.length + bytes);
-      return accept(ex, a);
+      return admit(ex, token, a);
     };
 
     const extract = (ex: Exchange): string | TokenFailure => {
@@ -274,7 +314,8 @@ export const validateJwt = definePolicy({
           // "<scheme> <token>": the scheme case-insensitively, exactly one space, one token
           const sp = value.indexOf(' ');
           const head = sp === -1 ? value : value.slice(0, sp);
-          if (head.toLowerCase() !== schemeLower) {
+          // a DPoP-bound token comes as "DPoP <token>" (RFC 9449 §7.1); the sender check decides
+          if (head.toLowerCase() !== schemeLower && !(dpopScheme && head.toLowerCase() === 'dpop')) {
             return value.slice(0, scheme.length).toLowerCase() === schemeLower && /^[\s]/.test(value.slice(scheme.length))
               ? { code: 'token-malformed', detail: SHAPE }
               : MISSING;
@@ -316,7 +357,7 @@ export const validateJwt = definePolicy({
       if (token.length > maxSize) return reject('token-too-large', TOO_LARGE.detail);
       const now = Date.now();
       const hit = cache.get(token, now);
-      if (hit !== undefined) return accept(ex, hit);
+      if (hit !== undefined) return admit(ex, token, hit);
       if (header !== undefined && /[\s,]/.test(token)) return reject('token-malformed', SHAPE);
       if (!validator.keysAvailable()) return unavailable;
       const r = validator.validate(token, now);
@@ -327,55 +368,3 @@ export const validateJwt = definePolicy({
 });
 
 const MISSING: TokenFailure = { code: 'token-missing', detail: 'A bearer token is required.' };
-
-/** occurrences of a header (lower-case name) in rawHeaders */
-function countHeader(raw: string[], lower: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === lower.length && k.toLowerCase() === lower) n++;
-  }
-  return n;
-}
-
-function deepFreeze(v: unknown): void {
-  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
-  Object.freeze(v);
-  for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-}
-
-/** every value of cookie `name` in a Cookie header (several Cookie headers arrive joined by "; ") */
-function cookieValues(header: string | undefined, name: string): string[] {
-  if (header === undefined) return [];
-  const out: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
-/** the raw query without every parameter whose (decoded) name is `name`; other parameters keep their encoding */
-export function stripQueryParam(query: string, name: string): string {
-  if (query === '') return query;
-  return query.split('&').filter((pair) => {
-    const eq = pair.indexOf('=');
-    const raw = (eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, ' ');
-    let decoded = raw;
-    try { decoded = decodeURIComponent(raw); } catch { /* keep raw */ }
-    return decoded !== name;
-  }).join('&');
-}
-
-function stripCookie(up: Record<string, string | string[]>, name: string): void {
-  const v = up.cookie;
-  if (v === undefined) return;
-  const joined = Array.isArray(v) ? v.join('; ') : v;
-  const kept = joined.split(';').filter((part) => {
-    const eq = part.indexOf('=');
-    return eq === -1 ? part.trim() !== '' : part.slice(0, eq).trim() !== name;
-  }).map((p) => p.trim());
-  if (kept.length === 0) delete up.cookie;
-  else up.cookie = kept.join('; ');
-}

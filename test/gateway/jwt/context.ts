@@ -43,7 +43,8 @@ export function exchange(r: FakeRequest = {}): Exchange {
     if (lower === 'cookie' && headers.cookie !== undefined) headers.cookie += `; ${v}`;
     else if (headers[lower] === undefined) headers[lower] = v;
   }
-  const req = { headers, rawHeaders: raw } as unknown as IncomingMessage;
+  const url = (r.path ?? '/orders/1') + (r.query ? `?${r.query}` : '');
+  const req = { headers, rawHeaders: raw, url, method: r.method ?? 'GET' } as unknown as IncomingMessage;
   const ex = new Exchange(req, null, 'req-1', r.clientIp ?? '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, r.method ?? 'GET', r.path ?? '/orders/1', r.query ?? '', Date.now());
   ex.upstreamHeaders = { ...headers };
   return ex;

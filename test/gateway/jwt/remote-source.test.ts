@@ -96,6 +96,56 @@ test('an unknown kid triggers at most one fetch per cooldown, whatever the concu
   assert.equal(idp.jwksHits - start, 1);
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a flood of random kids causes at most one fetch per cooldown window, however long it lasts', async () => {
+  const idp = await idpWith('ES256');
+  const cooldownS = 0.6;
+  const s = source(idp, { cooldown: cooldownS });
+  await s.refresh('initial');
+  await sleep(cooldownS * 1000 + 50);
+  const start = idp.jwksHits;
+  const t0 = Date.now();
+  let n = 0;
+  // random kids, a few per millisecond, from many callers at once, for a bit more than three windows
+  while (Date.now() - t0 < 2000) {
+    await Promise.all(Array.from({ length: 20 }, () => s.refreshForUnknownKid(`forged-${n++}`)));
+    await sleep(2);
+  }
+  const elapsed = (Date.now() - t0) / 1000;
+  const fetches = idp.jwksHits - start;
+  assert.ok(fetches >= 1, 'the first unknown kid is looked up');
+  assert.ok(fetches <= Math.floor(elapsed / cooldownS) + 1, `${fetches} fetches in ${elapsed.toFixed(2)} s with a ${cooldownS} s cooldown (${n} forged kids)`);
+});
+
+test('a kid published just after a kid-miss fetch becomes usable a few seconds later, not a cooldown later', async () => {
+  const idp = await idpWith('ES256');
+  const cooldownS = 6; // the early refetch waits a sixth of it: 1 s
+  const s = source(idp, { cooldown: cooldownS });
+  // a stray token with an unknown kid: one fetch (the first), which does not find it
+  await s.refreshForUnknownKid('stray');
+  assert.equal(s.lookup('k0').length, 1);
+  assert.equal(s.lookup('stray').length, 0);
+  const afterStray = idp.jwksHits;
+  // the issuer rotates in an emergency: a new key, and fresh tokens naming it at once
+  idp.keys = [...idp.keys, makeKey('ES256', 'emergency')];
+  await s.refreshForUnknownKid('emergency');
+  assert.equal(idp.jwksHits, afterStray, 'no fetch right after the last one');
+  assert.equal(s.lookup('emergency').length, 0);
+  await sleep(1200);
+  // the stray kid again: it was looked up already, it does not spend the early refetch
+  await s.refreshForUnknownKid('stray');
+  assert.equal(idp.jwksHits, afterStray);
+  // the new kid, never looked up: one early fetch, well inside the cooldown
+  await s.refreshForUnknownKid('emergency');
+  assert.equal(idp.jwksHits, afterStray + 1);
+  assert.equal(s.lookup('emergency').length, 1, 'the emergency key is usable');
+  // and that was the one early fetch of this window
+  await sleep(1200);
+  await s.refreshForUnknownKid('another-new-one');
+  assert.equal(idp.jwksHits, afterStray + 1);
+});
+
 test('a new key appears after a refresh; a removed key is deactivated', async () => {
   const idp = await idpWith('RS256');
   const s = source(idp, { cooldown: 0 });
