@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect as h2connect, constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { startSupervisedGateway, type SupervisedGateway } from '../helpers/supervised.js';
-import { startDelayProxy, startSlowIdp, selfSignedCert, type DelayProxy, type SlowIdp, type SelfSigned } from '../helpers/slow-services.js';
-import { rawConnect, sleep, startServer, watchBackend } from '../helpers/raw.js';
+import { selfSignedCert, type SelfSigned } from '../helpers/slow-services.js';
+import { rawConnect, sleep } from '../helpers/raw.js';
 import { getOnce, sendBounded } from '../helpers/exchange.js';
 import { connectRawH2, headersFrame, hpack, rstStreamFrame } from '../helpers/h2-frames.js';
-import { makeKey, token, type TestKey } from '../gateway/jwt/helpers.js';
+import { makeKey } from '../gateway/jwt/helpers.js';
 import { redisUp } from '../state/redis-servers.js';
+import { BOUND_MS, HOST, jsonBody, startRig, type Rig, type RigKeys } from '../helpers/abort-rig.js';
 
 /**
  * The abort matrix: a client gives up (TCP reset, FIN; on HTTP/2 RST_STREAM or the whole
@@ -20,218 +20,29 @@ import { redisUp } from '../state/redis-servers.js';
  * process must still run, answer the next request, and the backend must have received nothing
  * of a request aborted before its inbound policies were done.
  *
- * A case that kills the process fails, and the process is started again so the next case is
- * judged on its own. To add a policy that awaits, add a row to `slowPolicies()`.
+ * Each (transport, abort) pair runs against its own rig (test/helpers/abort-rig.ts), the four in
+ * parallel. A case that kills the process fails, and the process is started again so the next
+ * case is judged on its own. To add a policy that awaits, add a row to `slowPolicies()` (and its
+ * API to the rig's config).
  */
 
-const HOST = 'gw.test';
-const RUN = randomBytes(4).toString('hex');
-/** how long a slow dependency takes to answer (the abort comes long before) */
-const SLOW_MS = 1200;
-/** how long a stalled upload waits before the client gives up (well below SLOW_MS) */
+/** how long a stalled upload waits before the client gives up (well below the rig's SLOW_MS) */
 const STALL_MS = 400;
-/** how long a stage may take to be reached, a response to come, the process to answer */
-const BOUND_MS = 10_000;
-const AUD = 'api://abort';
 
-let gw: SupervisedGateway;
 let cert: SelfSigned;
-let backend: Awaited<ReturnType<typeof startServer>>;
-let seen: ReturnType<typeof watchBackend>;
-let jwksIdp: SlowIdp;
-let discoIdp: SlowIdp;
-let redisProxy: DelayProxy | undefined;
-let known: TestKey;
-let stranger: TestKey;
-const restarts: string[] = [];
-const backendTimers = new Set<NodeJS.Timeout>();
-
-const OPENAPI = `openapi: 3.1.0
-info: { title: abort matrix, version: "1" }
-paths:
-  /items:
-    post:
-      operationId: postItems
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [items]
-              properties:
-                items:
-                  type: array
-                  items:
-                    type: object
-                    required: [id, name]
-                    properties: { id: { type: integer }, name: { type: string } }
-      responses:
-        "200": { description: ok }
-`;
-
-function config(): string {
-  const store = redisProxy ? `  store: "redis://127.0.0.1:${redisProxy.port}?prefix=gh-abort-${RUN}:&timeout=5s&max-wait=20s"\n` : '';
-  const redisApis = redisProxy ? `
-  - name: ratelimit
-    path: /ratelimit
-    backend: main
-    policies:
-      inbound:
-        - rate-limit-by-key: { calls: 1000000, renewal-period: 60, counter-key: "{request.ip}" }
-  - name: quota
-    path: /quota
-    backend: main
-    policies:
-      inbound:
-        - quota-by-key: { calls: 1000000, renewal-period: 3600, counter-key: "{request.ip}" }` : '';
-  return `
-gateway:
-  listen:
-    host: 127.0.0.1
-    http: 0
-    https: { port: 0, certificates: [{ cert: "${cert.cert}", key: "${cert.key}" }] }
-  admin: { listen: 0 }
-${store}  limits:
-    header-timeout: 10s
-    request-timeout: 60s
-    max-body-buffer: 4mb
-  log: { level: warn, access: false }
-backends:
-  main: { url: "${backend.url}", timeout: 30s }
-apis:
-  - name: plain
-    path: /plain
-    backend: main
-  - name: jwks
-    path: /jwks
-    backend: main
-    policies:
-      inbound:
-        - validate-jwt: { openid-config: "${jwksIdp.discoveryUrl}", audiences: ["${AUD}"], keys-refresh-cooldown: 0s, keys-fetch-timeout: 10s }
-  - name: discovery
-    path: /discovery
-    backend: main
-    policies:
-      inbound:
-        - validate-jwt: { openid-config: "${discoIdp.discoveryUrl}", audiences: ["${AUD}"], keys-refresh-cooldown: 0s, keys-fetch-timeout: 10s }
-  - name: content
-    path: /content
-    backend: main
-    openapi: ./content.yaml
-    policies:
-      inbound:
-        - validate-content: { max-size: 2mb }
-${redisApis}
-`;
-}
-
-async function startGw(): Promise<void> {
-  gw = await startSupervisedGateway(config(), { files: { 'content.yaml': OPENAPI }, waitFor: ['http', 'https', 'admin'] });
-  // the validate-jwt keys and the counter store are ready before the matrix starts
-  const slow = [jwksIdp.jwksDelayMs, discoIdp.discoveryDelayMs, redisProxy?.delayMs ?? 0];
-  jwksIdp.jwksDelayMs = 0;
-  discoIdp.discoveryDelayMs = 0;
-  if (redisProxy) redisProxy.delayMs = 0;
-  try {
-    const end = Date.now() + BOUND_MS * 2;
-    const paths = ['/jwks/warm', '/discovery/warm', ...(redisProxy ? ['/ratelimit/warm', '/quota/warm'] : [])];
-    for (const p of paths) {
-      for (;;) {
-        const r = await getOnce(`${gw.url}${p}`, BOUND_MS, { authorization: `Bearer ${goodToken(p.startsWith('/jwks') ? jwksIdp : discoIdp)}` }).catch(() => ({ status: 0 }));
-        if (r.status === 200) break;
-        if (Date.now() > end) throw new Error(`the gateway never served ${p} (last status ${r.status}); ${gw.describe()}`);
-        await sleep(100);
-      }
-    }
-  } finally {
-    [jwksIdp.jwksDelayMs, discoIdp.discoveryDelayMs] = [slow[0]!, slow[1]!];
-    if (redisProxy) redisProxy.delayMs = slow[2]!;
-  }
-}
-
-const goodToken = (idp: SlowIdp) => token(known, { iss: idp.issuer, aud: AUD });
-/**
- * A key rotation: a token signed with a key whose kid the gateway has not seen, which the
- * provider publishes from now on. validate-jwt refetches the keys (slowly) and would then accept
- * the token, so a request that is not cancelled properly reaches the backend.
- */
-function rotatedKeyToken(idp: SlowIdp, id: string): string {
-  const kid = `rotated-${id}`;
-  const key: TestKey = { ...stranger, kid, jwk: { ...stranger.jwk, kid } };
-  idp.keys.push(key);
-  return token(key, { iss: idp.issuer, aud: AUD });
-}
+let keys: RigKeys;
+let useRedis = false;
 
 before(async () => {
   cert = selfSignedCert([HOST]);
-  known = makeKey('ES256', 'known');
-  stranger = makeKey('ES256', 'stranger');
-  jwksIdp = await startSlowIdp([known]);
-  discoIdp = await startSlowIdp([known]);
-  if (await redisUp()) redisProxy = await startDelayProxy(6379);
-  else if (process.env.CI === 'true') throw new Error('Redis on 127.0.0.1:6379 is required when CI=true');
-  else console.error('\n!!! Redis is not reachable on 127.0.0.1:6379: the rate-limit-by-key and quota-by-key rows are SKIPPED !!!\n');
-  backend = await startServer((req, res) => {
-    const mode = new URL(req.url ?? '/', 'http://b').searchParams.get('mode');
-    const later = (ms: number, fn: () => void) => { const t = setTimeout(() => { backendTimers.delete(t); fn(); }, ms); backendTimers.add(t); };
-    if (mode === 'noread') {
-      // never reads the upload: the gateway's upstream stalls, and so does the client
-      req.pause();
-      later(30_000, () => { if (!res.destroyed) res.end('late'); });
-      return;
-    }
-    let bytes = 0;
-    req.on('data', (c: Buffer) => { bytes += c.length; });
-    req.on('error', () => {});
-    req.on('end', () => {
-      if (mode === 'delay') { later(3 * SLOW_MS, () => { if (!res.destroyed) res.end('late'); }); return; }
-      if (mode === 'stream') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        let i = 0;
-        const tick = () => {
-          if (res.destroyed) return;
-          res.write(`chunk ${i}\n`);
-          if (++i >= 50) { res.end(); return; }
-          later(100, tick);
-        };
-        tick();
-        return;
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ bytes }));
-    });
-  });
-  seen = watchBackend(backend.server);
-  jwksIdp.jwksDelayMs = SLOW_MS;
-  discoIdp.discoveryDelayMs = SLOW_MS;
-  if (redisProxy) redisProxy.delayMs = SLOW_MS;
-  await startGw();
-});
-
-after(async () => {
-  await gw?.stop();
-  for (const t of backendTimers) clearTimeout(t);
-  await backend?.close();
-  await jwksIdp?.close();
-  await discoIdp?.close();
-  await redisProxy?.close();
+  keys = { known: makeKey('ES256', 'known'), stranger: makeKey('ES256', 'stranger') };
+  useRedis = await redisUp();
+  if (!useRedis && process.env.CI === 'true') throw new Error('Redis on 127.0.0.1:6379 is required when CI=true');
+  if (!useRedis) console.error('\n!!! Redis is not reachable on 127.0.0.1:6379: the rate-limit-by-key and quota-by-key rows are SKIPPED !!!\n');
 });
 
 // ---------------------------------------------------------------------------------------------
 // the table
-
-/** A JSON document for the content API, at least `bytes` long. */
-function jsonBody(bytes: number): Buffer {
-  const parts: string[] = [];
-  let n = 12;
-  for (let i = 0; n < bytes; i++) {
-    const item = `{"id":${i},"name":"item-${i}-${'x'.repeat(24)}"}`;
-    parts.push(item);
-    n += item.length + 1;
-  }
-  return Buffer.from(`{"items":[${parts.join(',')}]}`);
-}
 
 /** A policy that awaits something slow, and how to make it wait. */
 interface SlowPolicy {
@@ -247,27 +58,32 @@ interface SlowPolicy {
   waiting(mark: number): boolean;
   /** until the slow dependency answered (after which a forward would have happened) */
   settle(): Promise<void>;
+  /** what the slow dependency saw, for failure messages */
+  state(): string;
 }
 
-function slowPolicies(): SlowPolicy[] {
+function slowPolicies(rig: Rig): SlowPolicy[] {
+  const { jwksIdp, discoIdp } = rig;
   const rows: SlowPolicy[] = [
     {
       name: 'validate-jwt waiting on a slow JWKS (new kid)',
       path: '/jwks/items',
-      headers: (id) => [['Authorization', `Bearer ${rotatedKeyToken(jwksIdp, id)}`]],
+      headers: (id) => [['Authorization', `Bearer ${rig.rotatedKeyToken(jwksIdp, id)}`]],
       waitsWithoutBody: true,
       mark: () => jwksIdp.jwksHits,
       waiting: (m) => jwksIdp.jwksHits > m && jwksIdp.inflight > 0,
       settle: () => jwksIdp.idle(BOUND_MS),
+      state: () => `JWKS fetches ${jwksIdp.jwksHits}, in flight ${jwksIdp.inflight}`,
     },
     {
       name: 'validate-jwt waiting on a slow identity provider (discovery, new kid)',
       path: '/discovery/items',
-      headers: (id) => [['Authorization', `Bearer ${rotatedKeyToken(discoIdp, id)}`]],
+      headers: (id) => [['Authorization', `Bearer ${rig.rotatedKeyToken(discoIdp, id)}`]],
       waitsWithoutBody: true,
       mark: () => discoIdp.discoveryHits,
       waiting: (m) => discoIdp.discoveryHits > m && discoIdp.inflight > 0,
       settle: () => discoIdp.idle(BOUND_MS),
+      state: () => `discovery fetches ${discoIdp.discoveryHits}, in flight ${discoIdp.inflight}`,
     },
     {
       name: 'validate-content reading a chunked JSON body',
@@ -278,10 +94,11 @@ function slowPolicies(): SlowPolicy[] {
       // nothing outside shows the policy reading: give the body time to arrive
       waiting: (m) => Date.now() - m > 300,
       settle: () => sleep(100),
+      state: () => '',
     },
   ];
-  if (redisProxy) {
-    const proxy = redisProxy;
+  if (rig.redis) {
+    const proxy = rig.redis;
     for (const [name, path] of [['rate-limit-by-key', '/ratelimit/items'], ['quota-by-key', '/quota/items']] as const) {
       rows.push({
         name: `${name} waiting on a slow Redis`,
@@ -291,6 +108,7 @@ function slowPolicies(): SlowPolicy[] {
         mark: () => proxy.upBytes,
         waiting: (m) => proxy.upBytes > m && proxy.pending > 0,
         settle: () => proxy.drained(BOUND_MS),
+        state: () => `bytes to Redis ${proxy.upBytes}, replies held ${proxy.pending}, delay ${proxy.delayMs} ms`,
       });
     }
   }
@@ -317,23 +135,26 @@ interface Case {
   start(): (progress: { received: number }) => boolean;
   /** until the slow dependency answered (bounded) */
   settle(): Promise<void>;
+  /** what the slow dependency saw, for failure messages */
+  state(): string;
   /** the backend must not have received this request at all */
   blocked: boolean;
   /** the backend may have received it, but never its whole body */
   incomplete: boolean;
 }
 
-type CaseSpec = Omit<Case, 'id' | 'start' | 'settle'> & { key: string; start?: (id: string) => (progress: { received: number }) => boolean; settle?: () => Promise<void> };
+type CaseSpec = Omit<Case, 'id' | 'start' | 'settle' | 'state'> & { key: string; start?: (id: string) => (progress: { received: number }) => boolean; settle?: () => Promise<void>; state?: () => string };
 
 /** Every (row, stage) pair for one transport; `abort` only goes into names and ids. */
-function cases(transport: 'h1' | 'h2', abort: string): Case[] {
+function cases(rig: Rig, transport: 'h1' | 'h2', abort: string): Case[] {
   const out: Case[] = [];
-  const id = (s: string) => `${transport}-${abort}-${s}-${RUN}`;
-  const backendSaw = (cid: string) => seen.requests.some((r) => tagOf(r.url) === cid);
+  const run = randomBytes(3).toString('hex');
+  const id = (s: string) => `${transport}-${abort}-${s}-${run}`;
+  const backendSaw = (cid: string) => rig.seen.requests.some((r) => tagOf(r.url) === cid);
   const after = (ms: number) => () => { const t0 = Date.now(); return () => Date.now() - t0 >= ms; };
-  const mk = ({ key, start, settle, ...c }: CaseSpec): void => {
+  const mk = ({ key, start, settle, state, ...c }: CaseSpec): void => {
     const cid = id(key);
-    out.push({ ...c, id: cid, start: start ? () => start(cid) : after(150), settle: settle ?? (() => sleep(50)) });
+    out.push({ ...c, id: cid, start: start ? () => start(cid) : after(150), settle: settle ?? (() => sleep(50)), state: state ?? (() => `backend requests: ${rig.seen.requests.filter((r) => tagOf(r.url) === cid).length}`) });
   };
   // the plain API: no policy; stages of the connection itself
   const big = randomBytes(512 * 1024);
@@ -351,7 +172,7 @@ function cases(transport: 'h1' | 'h2', abort: string): Case[] {
   const json = jsonBody(48 * 1024);
   const partial = json.subarray(0, json.length - 10);
   const huge = jsonBody(1024 * 1024);
-  for (const [i, row] of slowPolicies().entries()) {
+  for (const [i, row] of slowPolicies(rig).entries()) {
     const key = (s: string) => `p${i}-${s}`;
     /** reached once the policy waits (and, for a stall, `stall` ms later) */
     const waiting = (stall = 0) => () => {
@@ -359,7 +180,7 @@ function cases(transport: 'h1' | 'h2', abort: string): Case[] {
       let t = 0;
       return () => { if (!t && row.waiting(m)) t = Date.now(); return t > 0 && Date.now() - t >= stall; };
     };
-    const common = { path: row.path, query: '', blocked: true, incomplete: false, settle: row.settle };
+    const common = { path: row.path, query: '', blocked: true, incomplete: false, settle: row.settle, state: row.state };
     if (row.waitsWithoutBody) {
       mk({ ...common, key: key('get'), title: `${row.name}: a request without body`, stage: 'get', headers: () => row.headers(id(key('get'))), body: undefined, start: waiting() });
     }
@@ -377,10 +198,10 @@ function tagOf(url: string): string | null {
 // ---------------------------------------------------------------------------------------------
 // clients
 
-async function until(pred: () => boolean, what: string): Promise<void> {
+async function until(pred: () => boolean, what: string, detail: () => string = () => ''): Promise<void> {
   const end = Date.now() + BOUND_MS;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`stage not reached within ${BOUND_MS} ms: ${what}`);
+    if (Date.now() > end) throw new Error(`stage not reached within ${BOUND_MS} ms: ${what}; ${detail()}`);
     await sleep(5);
   }
 }
@@ -391,8 +212,8 @@ function h1Head(c: Case): string {
   return `${method} ${c.path}?${c.query}c=${c.id} HTTP/1.1\r\nHost: ${HOST}\r\n${c.headers().map(([k, v]) => `${k}: ${v}\r\n`).join('')}${framing}\r\n`;
 }
 
-async function runH1(c: Case, abort: H1Abort): Promise<void> {
-  const s: Socket = await rawConnect(gw.port);
+async function runH1(rig: Rig, c: Case, abort: H1Abort): Promise<void> {
+  const s: Socket = await rawConnect(rig.gw.port);
   const reached = c.start();
   s.on('error', () => {});
   const progress = { received: 0 };
@@ -413,7 +234,7 @@ async function runH1(c: Case, abort: H1Abort): Promise<void> {
       s.write(head);
       if (c.body !== undefined) s.write(c.length !== undefined ? c.body : Buffer.concat([Buffer.from(`${c.body.length.toString(16)}\r\n`), c.body, Buffer.from('\r\n')]));
     }
-    await until(() => reached(progress), c.title);
+    await until(() => reached(progress), c.title, () => `${c.state()}; the client got ${JSON.stringify(Buffer.concat(got).toString('latin1').slice(0, 300))}; ${rig.gw.describe()}`);
     if (abort === 'rst') s.resetAndDestroy();
     else {
       s.end();
@@ -424,20 +245,20 @@ async function runH1(c: Case, abort: H1Abort): Promise<void> {
   }
 }
 
-function h2Session(): Promise<ClientHttp2Session> {
+function h2Session(port: number): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const session = h2connect(`https://127.0.0.1:${gw.ports.https}`, { ca: cert.pem, servername: HOST });
+    const session = h2connect(`https://127.0.0.1:${port}`, { ca: cert.pem, servername: HOST });
     const t = setTimeout(() => { session.destroy(); reject(new Error('HTTP/2 connect timed out')); }, BOUND_MS);
     session.once('connect', () => { clearTimeout(t); session.on('error', () => {}); resolve(session); });
     session.once('error', (e) => { clearTimeout(t); reject(e); });
   });
 }
 
-async function runH2(c: Case, abort: H2Abort): Promise<void> {
+async function runH2(rig: Rig, c: Case, abort: H2Abort): Promise<void> {
   const reached = c.start();
   if (c.stage === 'headers') {
     // a header block cut in the middle: HEADERS without END_HEADERS, no CONTINUATION
-    const conn = await connectRawH2(gw.ports.https!, { servername: HOST, ca: cert.pem });
+    const conn = await connectRawH2(rig.gw.ports.https!, { servername: HOST, ca: cert.pem });
     try {
       const block = hpack([[':method', 'GET'], [':scheme', 'https'], [':authority', HOST], [':path', `${c.path}?c=${c.id}`], ['x-filler', 'y'.repeat(200)]]);
       conn.write(headersFrame(1, block.subarray(0, block.length - 100), { endStream: true, endHeaders: false }));
@@ -448,7 +269,7 @@ async function runH2(c: Case, abort: H2Abort): Promise<void> {
     }
     return;
   }
-  const session = await h2Session();
+  const session = await h2Session(rig.gw.ports.https!);
   try {
     const progress = { received: 0 };
     const headers: Record<string, string> = {
@@ -460,7 +281,7 @@ async function runH2(c: Case, abort: H2Abort): Promise<void> {
     stream.on('error', () => {});
     stream.on('data', (b: Buffer) => { progress.received += b.length; });
     if (c.body !== undefined) stream.write(c.body);
-    await until(() => reached(progress), c.title);
+    await until(() => reached(progress), c.title, () => `${c.state()}; the client got ${progress.received} bytes; ${rig.gw.describe()}`);
     if (abort === 'rst-stream') { stream.close(h2constants.NGHTTP2_CANCEL); await sleep(100); }
     else session.destroy();
   } finally {
@@ -471,27 +292,16 @@ async function runH2(c: Case, abort: H2Abort): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // the checks after every case
 
-/** the case run last: the one to blame when the process is found dead */
-let lastCase = '(start-up)';
-
-async function ensureRunning(next: string): Promise<void> {
-  const blame = lastCase;
-  lastCase = next;
-  if (gw.alive()) return;
-  restarts.push(blame);
-  await gw.stop();
-  await startGw();
-}
-
-async function checkAfter(c: Case): Promise<void> {
+async function checkAfter(rig: Rig, c: Case): Promise<void> {
   await sleep(150); // a crash on the abort comes at once
   await c.settle(); // the slow dependency answered: a request that survived would be forwarded now
   await sleep(150);
+  const gw = rig.gw;
   assert.ok(gw.alive(), `the process died on "${c.title}": ${gw.describe()}`);
   const next = await getOnce(`${gw.url}/plain/next?c=${c.id}-next`, BOUND_MS).catch((e: Error) => ({ status: 0, body: e.message }));
   assert.equal(next.status, 200, `the next request after "${c.title}" failed: ${next.body}; ${gw.describe()}`);
   assert.ok(gw.alive(), gw.describe());
-  const mine = seen.requests.filter((r) => tagOf(r.url) === c.id);
+  const mine = rig.seen.requests.filter((r) => tagOf(r.url) === c.id);
   if (c.blocked) {
     assert.deepEqual(mine.map((r) => `${r.method} ${r.url} (${r.bytes} body bytes)`), [],
       `the backend received a request that was aborted before its inbound policies were done`);
@@ -501,57 +311,55 @@ async function checkAfter(c: Case): Promise<void> {
   }
 }
 
-function matrix(transport: 'h1', aborts: H1Abort[]): void;
-function matrix(transport: 'h2', aborts: H2Abort[]): void;
-function matrix(transport: 'h1' | 'h2', aborts: string[]): void {
-  for (const abort of aborts) {
-    describe(`${transport === 'h1' ? 'HTTP/1.1' : 'HTTP/2'}, abort by ${abort}`, () => {
-      // the table is built once the services exist (in before()), so it is made inside the test
-      it('every stage', { timeout: 280_000 }, async (t) => {
-        for (const c of cases(transport, abort)) {
+const MATRIX = ([['h1', 'rst'], ['h1', 'fin'], ['h2', 'rst-stream'], ['h2', 'session']] as Array<['h1', H1Abort] | ['h2', H2Abort]>)
+  // GATEHOUSE_ABORT_ONLY=h1-rst,h2-session runs only those columns (while working on a fix)
+  .filter(([t, a]) => !process.env.GATEHOUSE_ABORT_ONLY || process.env.GATEHOUSE_ABORT_ONLY.split(',').includes(`${t}-${a}`));
+
+describe('abort matrix', { concurrency: MATRIX.length }, () => {
+  for (const [transport, abort] of MATRIX) {
+    it(`${transport === 'h1' ? 'HTTP/1.1' : 'HTTP/2'}, abort by ${abort}: the process survives every stage and nothing aborted is forwarded`, { timeout: 280_000 }, async (t) => {
+      const rig = await startRig(cert, keys, useRedis);
+      try {
+        for (const c of cases(rig, transport, abort)) {
           await t.test(c.title, { timeout: 4 * BOUND_MS }, async () => {
-            await ensureRunning(c.title);
-            if (transport === 'h1') await runH1(c, abort as H1Abort);
-            else await runH2(c, abort as H2Abort);
-            await checkAfter(c);
+            await rig.ensureRunning(c.title);
+            if (transport === 'h1') await runH1(rig, c, abort as H1Abort);
+            else await runH2(rig, c, abort as H2Abort);
+            await checkAfter(rig, c);
           });
         }
-      });
+        await rig.ensureRunning('(end)');
+        assert.deepEqual(rig.restarts, [], `the process had to be started again after: ${rig.restarts.join('; ')}`);
+      } finally {
+        await rig.close();
+      }
     });
   }
-}
-
-matrix('h1', ['rst', 'fin']);
-matrix('h2', ['rst-stream', 'session']);
+});
 
 describe('validate-content answers chunked JSON bodies (it used to stall on ~40 KB and more)', () => {
+  let rig: Rig | undefined;
+  after(async () => { await rig?.close(); });
   for (const size of [40 * 1024, 100 * 1024, 1024 * 1024]) {
-    it(`answers a valid chunked JSON body of ${size / 1024} KB within ${BOUND_MS / 1000} s and forwards it whole`, { timeout: 3 * BOUND_MS }, async () => {
-      await ensureRunning(`chunked JSON ${size}`);
+    it(`answers a valid chunked JSON body of ${size / 1024} KB within ${BOUND_MS / 1000} s and forwards it whole`, { timeout: 6 * BOUND_MS }, async () => {
+      rig ??= await startRig(cert, keys, false);
+      await rig.ensureRunning(`chunked JSON body of ${size} bytes`);
       const body = jsonBody(size);
-      const id = `content-${size}-${RUN}`;
+      const id = `content-${size}-${randomBytes(3).toString('hex')}`;
       const pieces: Buffer[] = [Buffer.from(`POST /content/items?c=${id} HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)];
       for (let o = 0; o < body.length; o += 16 * 1024) {
         const part = body.subarray(o, o + 16 * 1024);
         pieces.push(Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]));
       }
       pieces.push(Buffer.from('0\r\n\r\n'));
-      const r = await sendBounded(gw.port, pieces, { timeoutMs: BOUND_MS });
+      const r = await sendBounded(rig.gw.port, pieces, { timeoutMs: BOUND_MS });
       await sleep(200);
-      assert.ok(gw.alive(), `the process died after the client gave up waiting: ${gw.describe()}`);
+      assert.ok(rig.gw.alive(), `the process died after the client gave up waiting: ${rig.gw.describe()}`);
       assert.equal(r.timedOut, false, `no answer within ${BOUND_MS} ms to a ${body.length}-byte chunked JSON body (the client gave up; the process survived)`);
       assert.equal(r.responses[0]?.status, 200, `status ${r.responses[0]?.status} (connection closed: ${r.closed}): ${r.raw.toString('latin1').slice(0, 400)}`);
-      const mine = seen.requests.filter((x) => tagOf(x.url) === id);
+      const mine = rig.seen.requests.filter((x) => tagOf(x.url) === id);
       assert.equal(mine.length, 1);
       assert.equal(mine[0]!.bytes, body.length, 'the backend received the whole body');
-      assert.ok(gw.alive(), gw.describe());
     });
   }
-});
-
-describe('the process survived the whole matrix', () => {
-  it('was never restarted', () => {
-    assert.ok(gw.alive(), gw.describe());
-    assert.deepEqual(restarts, [], `the process had to be restarted after: ${restarts.join('; ')}`);
-  });
 });

@@ -124,7 +124,7 @@ export async function startSupervisedGateway(yaml: string, opts: SupervisedOptio
     get exit() { return exit; },
     alive: () => exit === undefined,
     describe: (lines = 25) => exit === undefined
-      ? `gatehouse is running (pid ${pid})`
+      ? `gatehouse is running (pid ${pid}); last output:\n${tail(Math.min(lines, 10))}`
       : `gatehouse EXITED (code ${exit.code}, signal ${exit.signal}); last output:\n${tail(lines)}`,
     kill,
     async stop() {
