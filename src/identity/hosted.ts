@@ -26,7 +26,7 @@ export interface HostedDeps {
   limiter: RateLimiter;
 }
 
-const CSRF_COOKIE = 'gh_csrf';
+const CSRF_COOKIE = `${v.COOKIE_PREFIX}csrf`;
 const FORM_LIMIT = 16 * 1024;
 const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 

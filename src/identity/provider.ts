@@ -6,7 +6,7 @@ import type { IdentityConfig } from './schema.js';
 import type { LoadedKeys } from './keys.js';
 import type { Authenticator, User, UserStore } from './accounts.js';
 import { compareClientSecret, hashClientSecret, OIDC_SCOPES, specFromConfig, toMetadata } from './clients.js';
-import { errorPage, logoutPage, messagePage, type PageContext } from './views.js';
+import { COOKIE_PREFIX, errorPage, logoutPage, messagePage, type PageContext } from './views.js';
 
 export interface ProviderDeps {
   cfg: IdentityConfig;
@@ -104,10 +104,12 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     adapter: d.Adapter,
     clients,
     jwks: { keys: d.keys.jwks.map((k) => new PoolSigningKey(k)) },
+    // every cookie is named gh-idp-* (the gateway drops those from requests to other APIs) and
+    // scoped to the issuer path, so the browser never sends them to the APIs on the same origin
     cookies: {
       keys: d.keys.cookieKeys,
-      names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      names: { session: `${COOKIE_PREFIX}session`, interaction: `${COOKIE_PREFIX}interaction`, resume: `${COOKIE_PREFIX}resume` },
+      long: { signed: true, httpOnly: true, sameSite: 'lax', path: d.page.base || '/' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     claims: {
