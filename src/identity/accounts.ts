@@ -125,12 +125,20 @@ export class UserStore {
     return r?.user_id;
   }
 
-  /** Spend a link token: the user id, once. */
+  /**
+   * Spend a link token: the user id, once. Every other open link of the same kind for the same
+   * account is spent with it, in the same statement (a completed password reset leaves no other
+   * reset link usable, even one being used in parallel).
+   */
   async consumeAccountToken(token: string, kind: string): Promise<string | undefined> {
-    const r = await this.db.one<{ user_id: string }>(
-      'UPDATE account_tokens SET used_at = $4 WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id',
-      [createHash('sha256').update(String(token)).digest('hex'), kind, Date.now(), Date.now()]);
-    return r?.user_id;
+    const id = createHash('sha256').update(String(token)).digest('hex');
+    const now = Date.now();
+    const rows = await this.db.all<{ id: string; user_id: string }>(
+      `UPDATE account_tokens SET used_at = $3 WHERE kind = $2 AND used_at IS NULL
+         AND user_id = (SELECT user_id FROM account_tokens WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3)
+       RETURNING id, user_id`,
+      [id, kind, now]);
+    return rows.find((r) => r.id === id)?.user_id;
   }
 }
 

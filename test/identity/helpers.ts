@@ -151,3 +151,16 @@ export async function openSignIn(t: TestIdentity, clientId = 'orders-spa', redir
 export async function submitSignIn(b: Browser, html: string, login: string, password: string): Promise<Response> {
   return b.post(actionOf(html), { csrf: csrfOf(html), login, password });
 }
+
+/**
+ * Wait until the log shows the `n`th mail of `kind` to `to` (mail is sent off the request path,
+ * from a queue) and return it; fails after 10 s.
+ */
+export async function waitForMail(t: { logs: Array<Record<string, unknown>> }, kind: string, to: string, n = 1): Promise<{ to: string; link: string }> {
+  for (let i = 0; i < 400; i++) {
+    const mails = t.logs.filter((l) => l.mail === kind && l.to === to);
+    if (mails.length >= n) return mails[n - 1] as { to: string; link: string };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no ${kind} mail #${n} to ${to} within 10 s`);
+}

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, openSignIn, submitSignIn, EXAMPLE, type TestIdentity } from './helpers.js';
+import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, openSignIn, submitSignIn, waitForMail, EXAMPLE, type TestIdentity } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -192,6 +192,27 @@ describe('hosted pages', () => {
     assert.equal((await grant(PASSWORD)).status, 400);
     assert.equal((await grant('brand new passphrase 7')).status, 200);
     assert.ok(t.logs.some((l) => l.audit === 'password.changed'));
+  });
+
+  test('a completed password reset spends every other reset link of the account', async () => {
+    await t.addUser({ username: 'quinn', email: 'quinn@example.com', password: PASSWORD });
+    const links: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const b = new Browser(origin());
+      const html = await (await b.get(`${t.issuer}/account/reset`)).text();
+      assert.equal((await b.post(actionOf(html), { csrf: csrfOf(html), email: 'quinn@example.com' })).status, 200);
+      links.push((await waitForMail(t, 'reset-password', 'quinn@example.com', i + 1)).link);
+    }
+    assert.equal(new Set(links).size, 3);
+    const use = async (link: string, password: string) => {
+      const b = new Browser(origin());
+      const form = await (await b.get(link)).text();
+      return (await b.post(actionOf(form), { csrf: csrfOf(form), token: new URL(link).searchParams.get('token')!, password })).status;
+    };
+    assert.equal(await use(links[1]!, 'quinn picked a new passphrase'), 200);
+    assert.equal(await use(links[0]!, 'an attacker passphrase 1'), 400, 'an older link is spent');
+    assert.equal(await use(links[2]!, 'an attacker passphrase 2'), 400, 'a newer link is spent');
+    assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'quinn', password: 'quinn picked a new passphrase', scope: 'orders.read' })).status, 200);
   });
 
   test('reset links use the issuer, never a forged Host or X-Forwarded-Host (host poisoning)', async () => {

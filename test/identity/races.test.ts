@@ -1,0 +1,62 @@
+import { POSTGRES_ADMIN, postgresAvailable } from '../helpers/services.js';
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, EXAMPLE, type TestIdentity } from './helpers.js';
+
+/**
+ * Races on the identity database with real parallel requests, on SQLite and on PostgreSQL: what
+ * the database must decide atomically (one account per login name, one counted failure per
+ * distinct wrong password, one usable reset link per account).
+ */
+const PASSWORD = 'correct horse battery staple';
+const KEY = 'test-encryption-key-0123456789abcdef';
+const hasPg = await postgresAvailable('the identity race tests on PostgreSQL');
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`races on ${kind}`, { skip: kind === 'postgres' && !hasPg }, () => {
+    let t: TestIdentity;
+    const dbName = `gatehouse_races_${process.pid}_${Date.now()}`;
+    const origin = () => new URL(t.issuer).origin;
+
+    before(async () => {
+      let database: string | undefined;
+      if (kind === 'postgres') {
+        const admin = new pg.Client({ connectionString: POSTGRES_ADMIN });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${dbName}`);
+        await admin.end();
+        database = `postgres://postgres@127.0.0.1:5432/${dbName}`;
+      }
+      t = await startTestIdentity({
+        ...EXAMPLE,
+        lockout: { threshold: 3, duration: '1h' },
+        keys: { 'encryption-key': KEY },
+      }, { database });
+    });
+    after(async () => {
+      await t?.stop();
+      if (kind === 'postgres') {
+        const admin = new pg.Client({ connectionString: POSTGRES_ADMIN });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await admin.end();
+      }
+    });
+
+    test('two reset links of one account used in parallel: one changes the password, the other is spent', async () => {
+      const id = await t.addUser({ username: 'rita', email: 'rita@example.com', password: PASSWORD });
+      for (let round = 0; round < 5; round++) {
+        const tokens = await Promise.all([0, 1, 2].map(() => t.services.users.issueAccountToken(id, 'reset-password', 3600)));
+        const results = await Promise.all(tokens.slice(0, 2).map(async (token, i) => {
+          const b = new Browser(origin());
+          const form = await (await b.get(`${t.issuer}/account/reset/confirm?token=${token}`)).text();
+          const r = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: `rita passphrase ${round}-${i}` });
+          return r.status;
+        }));
+        assert.deepEqual(results.sort(), [200, 400], `round ${round}: ${results}`);
+        assert.equal(await t.services.users.peekAccountToken(tokens[2]!, 'reset-password'), undefined, 'the third link is spent too');
+      }
+    });
+  });
+}
