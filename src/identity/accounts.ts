@@ -103,6 +103,7 @@ export class UserStore {
 
   async unlock(id: string): Promise<void> {
     await this.db.run('DELETE FROM lockouts WHERE key = $1', [`user:${id}`]);
+    await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [`user:${id}`]);
   }
 
   /** Revoke every grant (and so every refresh token) of the account. */
@@ -192,10 +193,10 @@ export class Authenticator {
     const hash = found?.hash ?? await this.#dummy;
     // reserve a slot; when every slot is held by attempts still in flight (not a lockout yet),
     // wait for them to finish rather than refuse a sign-in that may well be correct
-    let slot: { failures: number; recent: string; lockouts: number } | undefined;
+    let slot: { failures: number; lockouts: number } | undefined;
     for (let tries = 0; ; tries++) {
-      slot = await this.db.one<{ failures: number; recent: string; lockouts: number }>(
-        'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, recent, lockouts',
+      slot = await this.db.one<{ failures: number; lockouts: number }>(
+        'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, lockouts',
         [key, Date.now(), Date.now()]);
       if (!slot || Number(slot.failures) <= threshold) break;
       await this.#release(key);
@@ -213,27 +214,30 @@ export class Authenticator {
         await this.#release(key);
         return { ok: false, reason: 'email-not-verified', userId };
       }
-      await this.db.run("UPDATE lockouts SET failures = 0, recent = '[]', lockouts = 0, updated_at = $2 WHERE key = $1", [key, now]);
+      await this.db.run('UPDATE lockouts SET failures = 0, lockouts = 0, updated_at = $2 WHERE key = $1', [key, now]);
+      await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [key]);
       if (needsRehash(found.hash, this.cfg.passwords.hash)) {
         await this.users.setPasswordHash(found.user.id, await hashPassword(password, this.cfg.passwords.hash));
       }
       return { ok: true, user: found.user };
     }
-    // a wrong password: the same one repeated counts once
+    // a wrong password: the same one repeated counts once, also when the repeats arrive in
+    // parallel (the database keeps one row per distinct wrong password and decides atomically)
     const fp = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64url').slice(0, 22);
-    const recent = JSON.parse(slot.recent) as string[];
-    if (recent.includes(fp)) {
+    const fresh = await this.db.run('INSERT INTO lockout_failures (key, fp, at) VALUES ($1, $2, $3) ON CONFLICT (key, fp) DO NOTHING', [key, fp, now]);
+    if (fresh === 0) {
       await this.#release(key);
       return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
     }
-    await this.db.run('UPDATE lockouts SET recent = $2 WHERE key = $1', [key, JSON.stringify([...recent, fp].slice(-50))]);
-    if (Number(slot.failures) >= threshold) {
+    const distinct = await this.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM lockout_failures WHERE key = $1', [key]);
+    if (Number(distinct?.n ?? 0) >= threshold) {
       const lockouts = Number(slot.lockouts);
       const secs = Math.min(this.cfg.lockout['max-duration'], this.cfg.lockout.duration * 2 ** Math.min(lockouts, 30));
       const until = Date.now() + secs * 1000;
       const n = await this.db.run(
-        "UPDATE lockouts SET locked_until = $2, lockouts = lockouts + 1, failures = 0, recent = '[]', updated_at = $3 WHERE key = $1 AND locked_until <= $3",
+        'UPDATE lockouts SET locked_until = $2, lockouts = lockouts + 1, failures = 0, updated_at = $3 WHERE key = $1 AND locked_until <= $3',
         [key, until, Date.now()]);
+      await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [key]);
       return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId, lockedNow: n > 0, until };
     }
     return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
@@ -241,6 +245,14 @@ export class Authenticator {
 
   async #release(key: string): Promise<void> {
     await this.db.run('UPDATE lockouts SET failures = failures - 1 WHERE key = $1 AND failures > 0', [key]);
+  }
+
+  /** Forget the distinct wrong passwords of lockout keys nobody has tried for a day (run by the cleanup timer). */
+  async cleanup(): Promise<number> {
+    const dayAgo = Date.now() - 86400_000;
+    return this.db.run(
+      'DELETE FROM lockout_failures WHERE at < $1 AND NOT EXISTS (SELECT 1 FROM lockouts l WHERE l.key = lockout_failures.key AND l.updated_at >= $1)',
+      [dayAgo]);
   }
 
   /** Lockout state, for `gatehouse users show`. */

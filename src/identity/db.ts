@@ -44,6 +44,9 @@ const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
   `CREATE TABLE IF NOT EXISTS rate_limits (
      key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count INTEGER NOT NULL)`,
+  // issue 11 finding 15: one row per distinct wrong password of a lockout key (repeats in parallel count once)
+  `CREATE TABLE IF NOT EXISTS lockout_failures (
+     key TEXT NOT NULL, fp TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (key, fp))`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

@@ -182,7 +182,7 @@ export async function startIdentity(
   scheduleChange();
   const pollTimer = setInterval(poll, config.keys['poll-interval'] * 1000);
   pollTimer.unref();
-  const cleanup = () => cleanupExpired(db).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
+  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();

@@ -44,6 +44,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    test('the same wrong password sent in parallel counts as one failure', async () => {
+      await t.addUser({ username: 'sam', password: PASSWORD });
+      const grant = (password: string) => tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'sam', password, scope: 'orders.read' });
+      for (let round = 0; round < 2; round++) {
+        const burst = await Promise.all(Array.from({ length: 20 }, () => grant(`the same typo ${round}`)));
+        assert.ok(burst.every((r) => r.status === 400));
+      }
+      // two distinct failures so far, under the threshold of 3: the owner still signs in
+      const ok = await grant(PASSWORD);
+      assert.equal(ok.status, 200, `not locked by repeats: ${ok.text}`);
+      assert.equal(t.logs.filter((l) => l.audit === 'account.locked').length, 0);
+    });
+
     test('two reset links of one account used in parallel: one changes the password, the other is spent', async () => {
       const id = await t.addUser({ username: 'rita', email: 'rita@example.com', password: PASSWORD });
       for (let round = 0; round < 5; round++) {
