@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import type { IdentityConfig } from './schema.js';
 import { hashPassword, needsRehash, verifyPassword, type HashParams } from './passwords.js';
+import { parseAddress } from './email.js';
 
 export interface User {
   id: string;
@@ -27,34 +28,56 @@ const toUser = (r: UserRow): User => ({
   disabled: !!Number(r.disabled), createdAt: Number(r.created_at),
 });
 
+/** the login key of a username or an email address: what is unique across both, and looked up */
 export const normalizeLogin = (s: string) => s.trim().normalize('NFKC').toLowerCase();
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const isEmail = (s: string) => EMAIL.test(s);
-/** what a (normalized) username may be */
-export const USERNAME = /^[\p{L}\p{N}._@+-]{2,64}$/u;
+export const isEmail = (s: string) => parseAddress(s) !== undefined;
+/** what a (normalized) username may be: never an email address (no `@`), so nobody can squat one */
+export const USERNAME = /^[\p{L}\p{N}._+-]{2,64}$/u;
+export const USERNAME_RULE = 'a username is 2–64 letters, digits or . _ + - (no @: sign in with an email address as such)';
+
+/** a unique-constraint violation, on SQLite or PostgreSQL */
+const isUniqueViolation = (e: unknown) => {
+  const code = String((e as { code?: unknown }).code ?? '');
+  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT');
+};
 
 /** Accounts on the identity database. */
 export class UserStore {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Create an account. Its username and email address are login names in one space, unique in the
+   * database (table `logins`, primary key): both are claimed in one INSERT before the account row
+   * exists, so of two parallel sign-ups for one name exactly one gets it. An email address may
+   * take over a name held as a *username* (only accounts from before usernames excluded `@` can
+   * hold one that looks like an address): the owner of an address can always sign up with it.
+   */
   async create(u: { username?: string; email?: string; passwordHash?: string; roles?: string[]; groups?: string[]; attributes?: Record<string, unknown>; emailVerified?: boolean }): Promise<User> {
     const username = u.username ? normalizeLogin(u.username) : null;
-    const email = u.email ? normalizeLogin(u.email) : null;
+    const email = u.email ? parseAddress(u.email) ?? null : null;
+    if (u.email && !email) throw new Error('not an email address');
     if (!username && !email) throw new Error('an account needs a username or an email address');
-    if (email && !isEmail(email)) throw new Error('not an email address');
-    if (username && !USERNAME.test(username)) throw new Error('a username is 2–64 letters, digits or . _ @ + -');
-    // a login name must not collide with someone else's email or username either way
-    for (const n of [username, email]) if (n && await this.findByLogin(n)) throw new Error('an account with that username or email already exists');
+    if (username && !USERNAME.test(username)) throw new Error(USERNAME_RULE);
     const id = randomUUID();
     const now = Date.now();
+    const names: Array<[string, 'username' | 'email']> = [];
+    if (email) names.push([normalizeLogin(email), 'email']);
+    if (username && !names.some(([n]) => n === username)) names.push([username, 'username']);
+    const exists = () => new Error('an account with that username or email already exists');
+    const claimed = await this.db.run(
+      `INSERT INTO logins (login, user_id, kind) VALUES ${names.map((_, i) => `($${2 * i + 2}, $1, $${2 * i + 3})`).join(', ')}
+       ON CONFLICT (login) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind
+       WHERE logins.kind = 'username' AND excluded.kind = 'email'`,
+      [id, ...names.flat()]).catch((e) => { throw isUniqueViolation(e) ? exists() : e; });
     try {
+      if (claimed !== names.length) throw exists();
       await this.db.run(
         `INSERT INTO users (id, username, email, email_verified, password_hash, roles, groups_, attributes, disabled, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)`,
         [id, username, email, u.emailVerified ? 1 : 0, u.passwordHash ?? null, JSON.stringify(u.roles ?? []), JSON.stringify(u.groups ?? []), JSON.stringify(u.attributes ?? {}), now]);
     } catch (e) {
-      if (/unique|duplicate/i.test(String((e as Error).message))) throw new Error('an account with that username or email already exists');
-      throw e;
+      await this.db.run('DELETE FROM logins WHERE user_id = $1', [id]);
+      throw isUniqueViolation(e) ? exists() : e;
     }
     return (await this.get(id))!;
   }
@@ -73,7 +96,7 @@ export class UserStore {
   async #rowByLogin(login: string): Promise<UserRow | undefined> {
     const n = normalizeLogin(login);
     if (!n) return undefined;
-    return this.db.one<UserRow>('SELECT * FROM users WHERE username = $1 OR email = $1', [n]);
+    return this.db.one<UserRow>('SELECT u.* FROM logins l JOIN users u ON u.id = l.user_id WHERE l.login = $1', [n]);
   }
 
   async passwordHashFor(login: string): Promise<{ user: User; hash: string | null } | undefined> {

@@ -47,6 +47,13 @@ const MIGRATIONS: string[] = [
   // issue 11 finding 15: one row per distinct wrong password of a lockout key (repeats in parallel count once)
   `CREATE TABLE IF NOT EXISTS lockout_failures (
      key TEXT NOT NULL, fp TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (key, fp))`,
+  // issue 11 finding 4: usernames and email addresses share one space of login names, unique in
+  // the database; existing addresses are claimed before existing usernames (the owner of an
+  // address wins over a username that looks like it)
+  `CREATE TABLE IF NOT EXISTS logins (login TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS logins_user ON logins (user_id)`,
+  `INSERT INTO logins (login, user_id, kind) SELECT email, id, 'email' FROM users WHERE email IS NOT NULL ON CONFLICT (login) DO NOTHING`,
+  `INSERT INTO logins (login, user_id, kind) SELECT username, id, 'username' FROM users WHERE username IS NOT NULL ON CONFLICT (login) DO NOTHING`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

@@ -5,9 +5,9 @@ import { extname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
-import { isEmail, normalizeLogin, USERNAME, type Authenticator, type UserStore } from './accounts.js';
+import { normalizeLogin, USERNAME, USERNAME_RULE, type Authenticator, type User, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
-import type { Mailer } from './email.js';
+import { parseAddress, type Mailer } from './email.js';
 import type { RateLimiter } from './ratelimit.js';
 import * as v from './views.js';
 
@@ -180,37 +180,42 @@ export function createHostedPages(d: HostedDeps) {
     if (method === 'GET') return send(res, 200, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back }));
     const form = await readForm(req);
     checkCsrf(req, form);
-    const email = (form.get('email') ?? '').trim();
+    const typed = (form.get('email') ?? '').trim();
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const again = (error: string, errorField?: string) =>
-      send(res, 400, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, email, username, error, errorField }));
-    if (!isEmail(email)) return again('Enter a valid email address.', 'email');
+      send(res, 400, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, email: typed, username, error, errorField }));
+    const email = parseAddress(typed);
+    if (!email) return again('Enter a valid email address.', 'email');
+    if (username && !USERNAME.test(normalizeLogin(username))) return again(USERNAME_RULE.replace(/^./, (c) => c.toUpperCase()) + '.', 'username');
     const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
     if (policy) return again(policy, 'password');
-    if (username && !USERNAME.test(normalizeLogin(username))) return again('A username is 2–64 letters, digits or . _ @ + -.', 'username');
     // hash first on every path, so that a taken email or username costs the same time as a new account
     const passwordHash = await hashPassword(password, d.cfg.passwords.hash);
     const created = () => {
       if (back) return redirect(res, `${back}?created=1`);
       return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
     };
-    const existing = await d.users.findByLogin(email);
-    if (existing && existing.email === normalizeLogin(email)) {
-      // answer as for a new account (no enumeration by sign-up) and tell the owner instead
+    /** the address has an account: answer as for a new account (no enumeration by sign-up) and tell the owner instead */
+    const addressTaken = async (owner: User) => {
       const link = `${issuer}/account/reset`;
-      await d.mailer({ kind: 'account-exists', to: existing.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
-      d.logger.info({ audit: 'sign-up.existing-email', sub: existing.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
+      await d.mailer({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+      d.logger.info({ audit: 'sign-up.existing-email', sub: owner.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
       return created();
-    }
+    };
+    const ownerOf = async (address: string) => {
+      const u = await d.users.findByLogin(address);
+      return u && u.email === address ? u : undefined;
+    };
+    const existing = await ownerOf(email);
+    if (existing) return addressTaken(existing);
     /**
-     * A taken username (or an email address used as a username) gets the same answer as a new
-     * account; the submitted address is told by email that no account was made, and the owner of
-     * the username is told of the attempt.
+     * A taken username gets the same answer as a new account; the submitted address is told by
+     * email that no account was made, and the owner of the username is told of the attempt.
      */
     const usernameTaken = async (owner: { id: string; email: string | null } | undefined) => {
       const signUpLink = `${issuer}/account/sign-up`;
-      await d.mailer({ kind: 'sign-up-username-taken', to: normalizeLogin(email), subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+      await d.mailer({ kind: 'sign-up-username-taken', to: email, subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
       if (owner?.email) {
         const link = `${issuer}/account/reset`;
         await d.mailer({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
@@ -226,8 +231,11 @@ export function createHostedPages(d: HostedDeps) {
     try {
       user = await d.users.create({ email, username: username || undefined, passwordHash, roles: d.cfg['sign-up']['default-roles'] });
     } catch (e) {
-      // lost a race with another sign-up for the same name: the same answer as above
-      if (/already exists/.test((e as Error).message)) return usernameTaken(existing ?? (username ? await d.users.findByLogin(username) : undefined));
+      // lost a race with another sign-up for the same name (the database decided): the same answers as above
+      if (/already exists/.test((e as Error).message)) {
+        const owner = await ownerOf(email);
+        return owner ? addressTaken(owner) : usernameTaken(username ? await d.users.findByLogin(username) : undefined);
+      }
       return again((e as Error).message.replace(/^./, (c) => c.toUpperCase()) + '.', /username/.test((e as Error).message) ? 'username' : 'email');
     }
     d.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: d.clientIp(req) }, 'account created');
@@ -261,20 +269,20 @@ export function createHostedPages(d: HostedDeps) {
     if (method === 'GET') return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res) }));
     const form = await readForm(req);
     checkCsrf(req, form);
-    const email = (form.get('email') ?? '').trim();
-    if (!isEmail(email)) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
+    const email = parseAddress(form.get('email'));
+    if (!email) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
     // limits per address and per client, counted before anything else; over a limit, the usual answer and no mail
     const lim = d.cfg['rate-limits']['password-reset'];
     const ip = d.clientIp(req);
     const [byAddress, byIp] = await Promise.all([
-      d.limiter.hit(`reset:address:${normalizeLogin(email)}`, lim['per-address'], lim.window),
+      d.limiter.hit(`reset:address:${email}`, lim['per-address'], lim.window),
       d.limiter.hit(`reset:ip:${ip}`, lim['per-ip'], lim.window),
     ]);
     const user = await d.users.findByLogin(email);
     if (byAddress.limited || byIp.limited) {
-      const known = user && user.email === normalizeLogin(email);
+      const known = user && user.email === email;
       d.logger.warn({ audit: 'password.reset-limited', limit: byAddress.limited ? 'per-address' : 'per-ip', sub: known ? user.id : undefined, ip }, 'password reset request over the rate limit: nothing sent');
-    } else if (user && user.email === normalizeLogin(email) && !user.disabled) {
+    } else if (user && user.email === email && !user.disabled) {
       const token = await d.users.issueAccountToken(user.id, 'reset-password', 3600);
       // the link is built from the configured issuer, never from request headers
       const link = `${issuer}/account/reset/confirm?token=${token}`;

@@ -164,3 +164,64 @@ export async function waitForMail(t: { logs: Array<Record<string, unknown>> }, k
   }
   throw new Error(`no ${kind} mail #${n} to ${to} within 10 s`);
 }
+
+export interface TestSmtp {
+  url: string;
+  /** every message delivered: the envelope recipients (RCPT TO) and the data */
+  messages: Array<{ from: string; to: string[]; data: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal SMTP relay on an ephemeral port that records envelopes and data. `delayMs` delays
+ * the answer to DATA's end (a slow relay); `fail` answers the first N messages with a 451.
+ */
+export async function startSmtp(opts: { delayMs?: number; fail?: number } = {}): Promise<TestSmtp> {
+  const { createServer } = await import('node:net');
+  const messages: TestSmtp['messages'] = [];
+  let failures = opts.fail ?? 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let data = false, buf = '', msg = '', from = '', to: string[] = [];
+    sock.write('220 test ESMTP\r\n');
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\r\n')) !== -1) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') {
+            data = false;
+            const m = { from, to, data: msg };
+            msg = ''; to = [];
+            const answer = () => {
+              if (failures > 0) { failures--; sock.write('451 try again later\r\n'); return; }
+              messages.push(m);
+              sock.write('250 queued\r\n');
+            };
+            if (opts.delayMs) setTimeout(answer, opts.delayMs); else answer();
+          } else msg += line + '\n';
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') sock.write('250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
+        else if (verb === 'MAIL') { from = /<(.*)>/.exec(line)?.[1] ?? ''; sock.write('250 ok\r\n'); }
+        else if (verb === 'RCPT') { to.push(/<(.*)>/.exec(line)?.[1] ?? ''); sock.write('250 ok\r\n'); }
+        else if (verb === 'DATA') { data = true; sock.write('354 go\r\n'); }
+        else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
+        else sock.write('250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
+}

@@ -44,6 +44,31 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    test('parallel sign-ups: one account per login name, whether the name comes as an email or as a username', async () => {
+      const signUp = async (fields: Record<string, string>) => {
+        const b = new Browser(origin());
+        const html = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+        return (await b.post(actionOf(html), { csrf: csrfOf(html), password: 'a sturdy passphrase 42', ...fields })).status;
+      };
+      const holders = async (name: string) => (await t.services.users.list()).filter((u) => u.username === name || u.email === name);
+      // the same address as an email by some and as a username by others
+      for (let round = 0; round < 6; round++) {
+        const name = `race${round}@example.com`;
+        const mixed = await Promise.all(Array.from({ length: 16 }, (_, i) => signUp(i % 2 ? { email: name } : { email: `r${round}x${i}@example.com`, username: name })));
+        assert.ok(mixed.every((st) => st === 201 || st === 400), mixed.join());
+        assert.equal((await holders(name)).length, 1, `one account holds the login name ${name}`);
+      }
+      // the same username, and the same address, from many sign-ups at once
+      await Promise.all(Array.from({ length: 12 }, (_, i) => signUp({ email: `racer${i}@example.com`, username: 'racer' })));
+      assert.equal((await holders('racer')).length, 1);
+      await Promise.all(Array.from({ length: 12 }, (_, i) => signUp({ email: 'same@example.com', username: `same${i}` })));
+      assert.equal((await holders('same@example.com')).length, 1);
+      assert.equal((await t.services.users.list()).filter((u) => /^same\d+$/.test(u.username ?? '')).length, 1, 'the losers made no account');
+      // and straight at the account store
+      const created = await Promise.allSettled(Array.from({ length: 12 }, () => t.services.users.create({ username: 'storey', email: 'storey@example.com' })));
+      assert.equal(created.filter((c) => c.status === 'fulfilled').length, 1);
+    });
+
     test('the same wrong password sent in parallel counts as one failure', async () => {
       await t.addUser({ username: 'sam', password: PASSWORD });
       const grant = (password: string) => tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'sam', password, scope: 'orders.read' });
