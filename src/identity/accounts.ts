@@ -239,7 +239,7 @@ export class Authenticator {
       }
       await this.db.run('UPDATE lockouts SET failures = 0, lockouts = 0, updated_at = $2 WHERE key = $1', [key, now]);
       await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [key]);
-      if (needsRehash(found.hash, this.cfg.passwords.hash)) {
+      if (good === 'legacy' || needsRehash(found.hash, this.cfg.passwords.hash)) {
         await this.users.setPasswordHash(found.user.id, await hashPassword(password, this.cfg.passwords.hash));
       }
       return { ok: true, user: found.user };

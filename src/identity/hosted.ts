@@ -188,7 +188,7 @@ export function createHostedPages(d: HostedDeps) {
     const email = parseAddress(typed);
     if (!email) return again('Enter a valid email address.', 'email');
     if (username && !USERNAME.test(normalizeLogin(username))) return again(USERNAME_RULE.replace(/^./, (c) => c.toUpperCase()) + '.', 'username');
-    const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!], d.cfg.branding.name);
     if (policy) return again(policy, 'password');
     // hash first on every path, so that a taken email or username costs the same time as a new account
     const passwordHash = await hashPassword(password, d.cfg.passwords.hash);
@@ -306,7 +306,7 @@ export function createHostedPages(d: HostedDeps) {
     const peek = await d.users.peekAccountToken(token, 'reset-password');
     if (!peek) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));
     const u = await d.users.get(peek);
-    const policy = checkPasswordPolicy(password, d.cfg.passwords, [u?.email ?? '', u?.username ?? '']);
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [u?.email ?? '', u?.email?.split('@')[0] ?? '', u?.username ?? ''], d.cfg.branding.name);
     if (policy) return send(res, 400, v.resetFormPage(d.page, { action, csrf: csrfToken(req, res), token, minLength, error: policy }));
     const userId = await d.users.consumeAccountToken(token, 'reset-password');
     if (!userId) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));

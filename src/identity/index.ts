@@ -13,6 +13,7 @@ import { createMailer } from './email.js';
 import { createHostedPages, PAGE_CSP } from './hosted.js';
 import { buildProvider } from './provider.js';
 import { RateLimiter } from './ratelimit.js';
+import { warmPasswordChecker } from './passwords.js';
 
 export type { IdentityConfig } from './schema.js';
 
@@ -84,6 +85,7 @@ export async function startIdentity(
     return hops[0] ?? sock;
   };
 
+  warmPasswordChecker();
   const users_ = users;
   const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger);
   const mailer = await createMailer(config.email, logger);

@@ -64,9 +64,10 @@ export const identitySchema = z.strictObject({
   }).default({ threshold: 10, duration: 60, 'max-duration': 3600 }).describe('Smart lockout for the password grant and the sign-in page.'),
   passwords: z.strictObject({
     'min-length': z.number().int().min(8).max(128).default(8).describe('Minimum password length.'),
-    'refuse-common': z.boolean().default(true).describe('Refuse the 10,000 most common passwords.'),
+    'refuse-common': z.boolean().default(true).describe('Refuse guessable passwords: each new password is scored by zxcvbn-ts against about 49,000 breached and common passwords (also in l33t, with digits or symbols added), dictionary words, keyboard patterns, repeats, dates and the account\'s own names.'),
+    'min-score': z.number().int().min(0).max(4).default(2).describe('With `refuse-common`: the lowest zxcvbn score accepted (0 too guessable … 4 very unguessable). 2 keeps out what an online attacker would try first while accepting random strings of 8 characters.'),
     hash: hashSchema.default({ 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 }).describe('argon2id parameters; hashes are upgraded on the next sign-in when they change.'),
-  }).default({ 'min-length': 8, 'refuse-common': true, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing.'),
+  }).default({ 'min-length': 8, 'refuse-common': true, 'min-score': 2, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing (passwords are compared in Unicode NFKC).'),
   'rate-limits': z.strictObject({
     'password-reset': z.strictObject({
       'per-address': z.number().int().min(1).max(1000).default(5).describe('Reset requests per email address (known or not) per window; more are answered with the usual page and send nothing.'),
