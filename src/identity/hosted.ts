@@ -33,6 +33,15 @@ const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image
 /** Security headers of every hosted page (and of oidc-provider's own HTML). */
 export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
+/**
+ * The CSP of a response from oidc-provider: the page CSP plus a `script-src` with a fresh nonce
+ * that no script carries, so by itself it still allows no script. oidc-provider adds the SHA-256
+ * of its inline auto-submit script (response_mode=form_post, and the sign-out step when a
+ * different user signs in over an existing session) to a `script-src` it finds, so exactly that
+ * script runs.
+ */
+export const providerCsp = () => `${PAGE_CSP}; script-src 'nonce-${randomBytes(16).toString('base64')}'`;
+
 class FormError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }

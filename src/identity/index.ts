@@ -10,7 +10,7 @@ import { adapterFactory, cleanupExpired } from './adapter.js';
 import { Authenticator, UserStore } from './accounts.js';
 import { derive, KeyStore, masterKey } from './keys.js';
 import { createMailer } from './email.js';
-import { createHostedPages, PAGE_CSP } from './hosted.js';
+import { createHostedPages, PAGE_CSP, providerCsp } from './hosted.js';
 import { buildProvider } from './provider.js';
 import { RateLimiter } from './ratelimit.js';
 import { warmPasswordChecker } from './passwords.js';
@@ -136,6 +136,7 @@ export async function startIdentity(
       }
       const sub = path.slice(base.length) || '/';
       if (await hosted(req, res, sub)) return;
+      res.setHeader('content-security-policy', providerCsp());
       (req as any).originalUrl = url;
       req.url = sub + (q === -1 ? '' : url.slice(q));
       await callback(req, res);

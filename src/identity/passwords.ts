@@ -48,7 +48,7 @@ export function checkPasswordPolicy(password: string, cfg: IdentityConfig['passw
   const words = [...context, service ?? '', 'gatehouse'].map((c) => normalizePassword(c ?? '').toLowerCase()).filter((c) => c.length >= 3);
   if (words.includes(lower)) return 'Do not use your username or email address as the password.';
   if (cfg['refuse-common'] && strength().check(p, words).score < cfg['min-score']) {
-    return 'This password is too easy to guess: it is a common or breached password, close to one, or made of your name or a simple pattern. Choose another (a few unrelated words work well).';
+    return 'This password is too easy to guess. Choose another: a few unrelated words work well.';
   }
   return undefined;
 }
