@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
 import { normalizeLogin, USERNAME, USERNAME_RULE, type Authenticator, type User, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
-import { parseAddress, type Mailer } from './email.js';
+import { parseAddress, type Outbox } from './email.js';
 import type { RateLimiter } from './ratelimit.js';
 import * as v from './views.js';
 
@@ -16,7 +16,8 @@ export interface HostedDeps {
   provider: () => any;
   users: UserStore;
   auth: Authenticator;
-  mailer: Mailer;
+  /** mail goes through a queue, off the request path */
+  outbox: Outbox;
   logger: Logger;
   page: v.PageContext;
   csrfSecret: Buffer;
@@ -208,7 +209,7 @@ export function createHostedPages(d: HostedDeps) {
     /** the address has an account: answer as for a new account (no enumeration by sign-up) and tell the owner instead */
     const addressTaken = async (owner: User) => {
       const link = `${issuer}/account/reset`;
-      await d.mailer({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+      d.outbox.post({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
       d.logger.info({ audit: 'sign-up.existing-email', sub: owner.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
       return created();
     };
@@ -224,10 +225,10 @@ export function createHostedPages(d: HostedDeps) {
      */
     const usernameTaken = async (owner: { id: string; email: string | null } | undefined) => {
       const signUpLink = `${issuer}/account/sign-up`;
-      await d.mailer({ kind: 'sign-up-username-taken', to: email, subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+      d.outbox.post({ kind: 'sign-up-username-taken', to: email, subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
       if (owner?.email) {
         const link = `${issuer}/account/reset`;
-        await d.mailer({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
+        d.outbox.post({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
       }
       d.logger.info({ audit: 'sign-up.existing-username', sub: owner?.id, ip: d.clientIp(req) }, 'sign-up with a username that is taken');
       return created();
@@ -248,14 +249,14 @@ export function createHostedPages(d: HostedDeps) {
       return again((e as Error).message.replace(/^./, (c) => c.toUpperCase()) + '.', /username/.test((e as Error).message) ? 'username' : 'email');
     }
     d.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: d.clientIp(req) }, 'account created');
-    await sendVerification(user.id, user.email!);
+    const userId = user.id, to = user.email!;
+    // the link token is made off the request path too: a new account answers like a taken one
+    d.outbox.post(async () => {
+      const token = await d.users.issueAccountToken(userId, 'verify-email', 86400);
+      const link = `${issuer}/account/verify?token=${token}`;
+      return { kind: 'verify-email', to, subject: `Verify your email for ${d.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link };
+    });
     return created();
-  }
-
-  async function sendVerification(userId: string, email: string) {
-    const token = await d.users.issueAccountToken(userId, 'verify-email', 86400);
-    const link = `${issuer}/account/verify?token=${token}`;
-    await d.mailer({ kind: 'verify-email', to: email, subject: `Verify your email for ${d.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link });
   }
 
   async function verify(req: IncomingMessage, res: ServerResponse, method: string) {
@@ -287,17 +288,23 @@ export function createHostedPages(d: HostedDeps) {
       d.limiter.hit(`reset:address:${email}`, lim['per-address'], lim.window),
       d.limiter.hit(`reset:ip:${ip}`, lim['per-ip'], lim.window),
     ]);
-    const user = await d.users.findByLogin(email);
-    if (byAddress.limited || byIp.limited) {
-      const known = user && user.email === email;
-      d.logger.warn({ audit: 'password.reset-limited', limit: byAddress.limited ? 'per-address' : 'per-ip', sub: known ? user.id : undefined, ip }, 'password reset request over the rate limit: nothing sent');
-    } else if (user && user.email === email && !user.disabled) {
-      const token = await d.users.issueAccountToken(user.id, 'reset-password', 3600);
+    // whether the address has an account is found out off the request path, with the mail: the
+    // answer takes the same path (and time) either way
+    const limited = byAddress.limited ? 'per-address' : byIp.limited ? 'per-ip' : undefined;
+    d.outbox.post(async () => {
+      const user = await d.users.findByLogin(email);
+      const known = user && user.email === email ? user : undefined;
+      if (limited) {
+        d.logger.warn({ audit: 'password.reset-limited', limit: limited, sub: known?.id, ip }, 'password reset request over the rate limit: nothing sent');
+        return undefined;
+      }
+      if (!known || known.disabled) return undefined;
+      const token = await d.users.issueAccountToken(known.id, 'reset-password', 3600);
       // the link is built from the configured issuer, never from request headers
       const link = `${issuer}/account/reset/confirm?token=${token}`;
-      await d.mailer({ kind: 'reset-password', to: user.email, subject: `Reset your ${d.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link });
-      d.logger.info({ audit: 'password.reset-requested', sub: user.id, ip: d.clientIp(req) }, 'password reset requested');
-    }
+      d.logger.info({ audit: 'password.reset-requested', sub: known.id, ip }, 'password reset requested');
+      return { kind: 'reset-password', to: email, subject: `Reset your ${d.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
+    });
     // the same answer whether or not the account exists
     return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), info: 'If an account uses that address, we sent it a link to reset the password.' }));
   }

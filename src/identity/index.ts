@@ -9,7 +9,7 @@ import { openDb, type Db } from './db.js';
 import { adapterFactory, cleanupExpired } from './adapter.js';
 import { Authenticator, UserStore } from './accounts.js';
 import { derive, KeyStore, masterKey } from './keys.js';
-import { createMailer } from './email.js';
+import { createOutbox } from './email.js';
 import { createHostedPages, PAGE_CSP, providerCsp } from './hosted.js';
 import { buildProvider } from './provider.js';
 import { RateLimiter } from './ratelimit.js';
@@ -88,7 +88,7 @@ export async function startIdentity(
   warmPasswordChecker();
   const users_ = users;
   const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger);
-  const mailer = await createMailer(config.email, logger);
+  const outbox = await createOutbox(config.email, logger);
   const page = { branding: config.branding, base };
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
@@ -106,7 +106,7 @@ export async function startIdentity(
   let provider = await build(loaded);
   let callback = provider.callback();
 
-  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, mailer, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limiter: new RateLimiter(db) });
+  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limiter: new RateLimiter(db) });
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -193,7 +193,7 @@ export async function startIdentity(
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(config.listen.http, config.listen.host, () => { server.off('error', rej); res(); });
-  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await db.close(); throw e; });
+  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await outbox.close(); await db.close(); throw e; });
   const port = (server.address() as { port: number }).port;
   opts.logger.info({ listener: 'identity', port }, 'listening');
 
@@ -206,6 +206,7 @@ export async function startIdentity(
         clearInterval(cleanupTimer);
         clearTimeout(changeTimer);
         await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); setTimeout(() => server.closeAllConnections(), 2000).unref(); });
+        await outbox.close(); // deliver what is queued (bounded), before the database goes
         await db.close();
       })();
       return closed;

@@ -87,7 +87,8 @@ export const identitySchema = z.strictObject({
   email: z.strictObject({
     transport: z.string().regex(/^(log|smtps?:\/\/.+)$/, 'use log or smtp://user:pass@host:port').default('log').describe('`log` writes links to the log (development); `smtp://...` sends mail through nodemailer.'),
     from: z.string().default('Gatehouse <no-reply@localhost>').describe('Sender address.'),
-  }).default({ transport: 'log', from: 'Gatehouse <no-reply@localhost>' }).describe('Email for verification and password-reset links.'),
+    'queue-size': z.number().int().min(1).max(1_000_000).default(1000).describe('Mail waiting to be sent (queued, in flight or waiting to retry) at most; more is dropped and logged. Pages never wait for mail.'),
+  }).default({ transport: 'log', from: 'Gatehouse <no-reply@localhost>', 'queue-size': 1000 }).describe('Email for verification and password-reset links, sent from a queue off the request path (failed deliveries are retried for about 30 s, and the queue is drained at shutdown).'),
   branding: z.strictObject({
     name: z.string().default('Gatehouse').describe('Product name shown on hosted pages.'),
     logo: z.string().optional().describe('Path to a logo image (PNG, SVG, JPEG; relative to the config file), served from the provider.'),
