@@ -1,9 +1,11 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import type { IdentityConfig } from './schema.js';
 import { hashPassword, needsRehash, verifyPassword, type HashParams } from './passwords.js';
 import { parseAddress } from './email.js';
+import { subnetOf, type Limits } from './ratelimit.js';
 
 export interface User {
   id: string;
@@ -124,9 +126,10 @@ export class UserStore {
     await this.db.run('UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1', [id, Date.now()]);
   }
 
+  /** Lift every lockout of the account (from every client). */
   async unlock(id: string): Promise<void> {
-    await this.db.run('DELETE FROM lockouts WHERE key = $1', [`user:${id}`]);
-    await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [`user:${id}`]);
+    await this.db.run('DELETE FROM lockout_failures WHERE key IN (SELECT key FROM lockouts WHERE user_id = $1 OR key = $2)', [id, `user:${id}`]);
+    await this.db.run('DELETE FROM lockouts WHERE user_id = $1 OR key = $2', [id, `user:${id}`]);
   }
 
   /** Revoke every grant (and so every refresh token) of the account. */
@@ -166,11 +169,22 @@ export class UserStore {
   }
 }
 
-export type AuthFailure = 'unknown-account' | 'wrong-password' | 'locked' | 'disabled' | 'email-not-verified';
-export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFailure };
+export type AuthFailure = 'unknown-account' | 'wrong-password' | 'locked' | 'disabled' | 'email-not-verified' | 'rate-limited';
+export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFailure; retryAfter?: number };
+
+/**
+ * The lockout key of an account (or of an unknown login name) as tried from a client address:
+ * lockout counts per account and client (the IPv4 address, or the IPv6 /64), so a stranger who
+ * hammers an account locks it for themselves, not for its owner elsewhere.
+ */
+export const lockoutKey = (subject: string, ip: string | undefined) => `${subject}@${ip ? (isIP(ip) === 6 ? subnetOf(ip) : ip) : '-'}`;
 
 /**
  * Password sign-in with smart lockout, shared by the password grant and the sign-in page.
+ *
+ * First the client's failed attempts are limited per address and per network (`rate-limits.
+ * sign-in`, on the counter store; a successful sign-in is given back): a password spray over many
+ * accounts from one place is refused. Lockout then counts per account and client (`lockoutKey`).
  *
  * Every attempt does exactly one argon2 verification (against a dummy hash for unknown accounts
  * and locked ones), so that unknown accounts, wrong passwords and locked accounts cost the same.
@@ -188,6 +202,7 @@ export class Authenticator {
     private readonly cfg: IdentityConfig,
     private readonly secret: Buffer,
     private readonly logger: Logger,
+    private readonly limits?: Limits,
   ) {
     this.#dummy = hashPassword(randomBytes(16).toString('hex'), cfg.passwords.hash);
   }
@@ -195,7 +210,11 @@ export class Authenticator {
   get hashParams(): HashParams { return this.cfg.passwords.hash; }
 
   async authenticate(login: string, password: string, meta: { ip?: string; via: string; clientId?: string }): Promise<AuthResult> {
-    const res = await this.#attempt(String(login ?? ''), String(password ?? ''));
+    const gate = this.limits && meta.ip ? await this.limits.client('sign-in', meta.ip, this.cfg['rate-limits']['sign-in']) : undefined;
+    const res: AuthResult & { userId?: string; lockedNow?: boolean; until?: number } = gate && !gate.allowed
+      ? { ok: false, reason: 'rate-limited', retryAfter: gate.retryAfter }
+      : await this.#attempt(String(login ?? ''), String(password ?? ''), meta.ip);
+    if (res.ok && gate?.allowed) await gate.refund(); // only failures count against the client
     this.onResult?.(res.ok ? 'success' : res.reason, !!(res as { lockedNow?: boolean }).lockedNow);
     const base = { audit: res.ok ? 'sign-in.success' : 'sign-in.failure', via: meta.via, ip: meta.ip, client_id: meta.clientId };
     if (res.ok) this.logger.info({ ...base, sub: res.user.id }, 'sign-in succeeded');
@@ -203,15 +222,15 @@ export class Authenticator {
       this.logger.info({ ...base, reason: res.reason, sub: (res as { userId?: string }).userId, login: normalizeLogin(String(login ?? '')).slice(0, 100) }, 'sign-in failed');
       if ((res as { lockedNow?: boolean }).lockedNow) this.logger.warn({ audit: 'account.locked', sub: (res as { userId?: string }).userId, until: (res as { until?: number }).until, ip: meta.ip }, 'account locked');
     }
-    return res.ok ? res : { ok: false, reason: res.reason };
+    return res.ok ? res : { ok: false, reason: res.reason, retryAfter: res.retryAfter };
   }
 
-  async #attempt(login: string, password: string): Promise<AuthResult & { userId?: string; lockedNow?: boolean; until?: number }> {
+  async #attempt(login: string, password: string, ip: string | undefined): Promise<AuthResult & { userId?: string; lockedNow?: boolean; until?: number }> {
     const now = Date.now();
     const found = login && login.length <= 320 ? await this.users.passwordHashFor(login) : undefined;
-    const key = found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`;
+    const key = lockoutKey(found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`, ip);
     const userId = found?.user.id;
-    await this.db.run('INSERT INTO lockouts (key, updated_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, now]);
+    await this.db.run('INSERT INTO lockouts (key, user_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [key, userId ?? null, now]);
     const threshold = this.cfg.lockout.threshold;
     const hash = found?.hash ?? await this.#dummy;
     // reserve a slot; when every slot is held by attempts still in flight (not a lockout yet),
@@ -278,9 +297,10 @@ export class Authenticator {
       [dayAgo]);
   }
 
-  /** Lockout state, for `gatehouse users show`. */
+  /** Lockout state, for `gatehouse users show`: failures summed over its clients, the latest lockout end of any. */
   async lockState(userId: string): Promise<{ failures: number; lockedUntil: number }> {
-    const r = await this.db.one<{ failures: number; locked_until: number }>('SELECT failures, locked_until FROM lockouts WHERE key = $1', [`user:${userId}`]);
+    const r = await this.db.one<{ failures: number | null; locked_until: number | null }>(
+      'SELECT SUM(failures) AS failures, MAX(locked_until) AS locked_until FROM lockouts WHERE user_id = $1 OR key = $2', [userId, `user:${userId}`]);
     return { failures: Number(r?.failures ?? 0), lockedUntil: Number(r?.locked_until ?? 0) };
   }
 }

@@ -54,6 +54,9 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX IF NOT EXISTS logins_user ON logins (user_id)`,
   `INSERT INTO logins (login, user_id, kind) SELECT email, id, 'email' FROM users WHERE email IS NOT NULL ON CONFLICT (login) DO NOTHING`,
   `INSERT INTO logins (login, user_id, kind) SELECT username, id, 'username' FROM users WHERE username IS NOT NULL ON CONFLICT (login) DO NOTHING`,
+  // issue 11 finding 7: lockout counts per account and client; the account of each key, for unlock and `users show`
+  `ALTER TABLE lockouts ADD COLUMN user_id TEXT`,
+  `CREATE INDEX IF NOT EXISTS lockouts_user ON lockouts (user_id)`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

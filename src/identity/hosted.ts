@@ -8,7 +8,7 @@ import type { IdentityConfig } from './schema.js';
 import { normalizeLogin, USERNAME, USERNAME_RULE, type Authenticator, type User, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import { parseAddress, type Outbox } from './email.js';
-import type { RateLimiter } from './ratelimit.js';
+import type { Limits } from './ratelimit.js';
 import * as v from './views.js';
 
 export interface HostedDeps {
@@ -24,7 +24,7 @@ export interface HostedDeps {
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
   clientIp: (req: IncomingMessage) => string;
-  limiter: RateLimiter;
+  limits: Limits;
 }
 
 const CSRF_COOKIE = `${v.COOKIE_PREFIX}csrf`;
@@ -42,6 +42,9 @@ export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' da
  * script runs.
  */
 export const providerCsp = () => `${PAGE_CSP}; script-src 'nonce-${randomBytes(16).toString('base64')}'`;
+
+/** a wait in words: "2 minutes" */
+const waitText = (s: number) => (s < 90 ? `${s} seconds` : s < 5400 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3600)} hours`);
 
 class FormError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -158,6 +161,13 @@ export function createHostedPages(d: HostedDeps) {
     if (action === 'login' && details.prompt.name === 'login') {
       const login = form.get('login') ?? '';
       const result = await d.auth.authenticate(login, form.get('password') ?? '', { ip: d.clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
+      if (!result.ok && result.reason === 'rate-limited') {
+        res.setHeader('retry-after', String(result.retryAfter ?? 60));
+        return send(res, 429, v.signInPage(d.page, {
+          action: `${self}/login`, csrf: csrfToken(req, res), clientName, login: login.slice(0, 320),
+          error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.`, ...links,
+        }));
+      }
       if (!result.ok) {
         // one message for unknown accounts, wrong passwords and locked accounts
         return send(res, 200, v.signInPage(d.page, {
@@ -190,6 +200,12 @@ export function createHostedPages(d: HostedDeps) {
     if (method === 'GET') return send(res, 200, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back }));
     const form = await readForm(req);
     checkCsrf(req, form);
+    const gate = await d.limits.client('sign-up', d.clientIp(req), d.cfg['rate-limits']['sign-up']);
+    if (!gate.allowed) {
+      d.logger.warn({ audit: 'sign-up.limited', limit: gate.limit, ip: d.clientIp(req) }, 'sign-up over the rate limit');
+      res.setHeader('retry-after', String(gate.retryAfter));
+      return send(res, 429, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, error: `Too many sign-ups from your network. Try again in ${waitText(gate.retryAfter)}.` }));
+    }
     const typed = (form.get('email') ?? '').trim();
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
@@ -284,13 +300,13 @@ export function createHostedPages(d: HostedDeps) {
     // limits per address and per client, counted before anything else; over a limit, the usual answer and no mail
     const lim = d.cfg['rate-limits']['password-reset'];
     const ip = d.clientIp(req);
-    const [byAddress, byIp] = await Promise.all([
-      d.limiter.hit(`reset:address:${email}`, lim['per-address'], lim.window),
-      d.limiter.hit(`reset:ip:${ip}`, lim['per-ip'], lim.window),
+    const [byAddress, byClient] = await Promise.all([
+      d.limits.address('reset', email, lim['per-address'], lim.window),
+      d.limits.client('reset', ip, { 'per-ip': lim['per-ip'], 'per-subnet': lim['per-subnet'], window: lim.window }),
     ]);
     // whether the address has an account is found out off the request path, with the mail: the
     // answer takes the same path (and time) either way
-    const limited = byAddress.limited ? 'per-address' : byIp.limited ? 'per-ip' : undefined;
+    const limited = !byAddress.allowed ? byAddress.limit : !byClient.allowed ? byClient.limit : undefined;
     d.outbox.post(async () => {
       const user = await d.users.findByLogin(email);
       const known = user && user.email === email ? user : undefined;

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
 import type { IdentityConfig } from './schema.js';
 import { openDb, type Db } from './db.js';
 import { adapterFactory, cleanupExpired } from './adapter.js';
@@ -12,7 +11,9 @@ import { derive, KeyStore, masterKey } from './keys.js';
 import { createOutbox } from './email.js';
 import { createHostedPages, PAGE_CSP, providerCsp } from './hosted.js';
 import { buildProvider } from './provider.js';
-import { RateLimiter } from './ratelimit.js';
+import { Limits } from './ratelimit.js';
+import { createStore } from '../state/index.js';
+import { Metrics } from '../observability/metrics.js';
 import { warmPasswordChecker } from './passwords.js';
 
 export type { IdentityConfig } from './schema.js';
@@ -87,8 +88,11 @@ export async function startIdentity(
 
   warmPasswordChecker();
   const users_ = users;
-  const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger);
-  const outbox = await createOutbox(config.email, logger);
+  // anti-automation counters: memory, or Redis so that every process counts together
+  const limits = new Limits(createStore(config['rate-limits'].store, { logger, metrics: opts.metrics ?? new Metrics({ defaultMetrics: false }) }), logger);
+  const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger, limits);
+  const mailLimit = config['rate-limits'].mail;
+  const outbox = await createOutbox(config.email, logger, { admit: async (to) => (await limits.address('mail', to, mailLimit['per-address'], mailLimit.window)).allowed });
   const page = { branding: config.branding, base };
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
@@ -106,7 +110,7 @@ export async function startIdentity(
   let provider = await build(loaded);
   let callback = provider.callback();
 
-  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limiter: new RateLimiter(db) });
+  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limits });
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -193,7 +197,7 @@ export async function startIdentity(
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(config.listen.http, config.listen.host, () => { server.off('error', rej); res(); });
-  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await outbox.close(); await db.close(); throw e; });
+  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await outbox.close(); await limits.close(); await db.close(); throw e; });
   const port = (server.address() as { port: number }).port;
   opts.logger.info({ listener: 'identity', port }, 'listening');
 
@@ -207,6 +211,7 @@ export async function startIdentity(
         clearTimeout(changeTimer);
         await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); setTimeout(() => server.closeAllConnections(), 2000).unref(); });
         await outbox.close(); // deliver what is queued (bounded), before the database goes
+        await limits.close();
         await db.close();
       })();
       return closed;

@@ -232,6 +232,10 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     const rs = resource ? h.resourceServerInfo(resource, client) : undefined;
 
     const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
+    if (!res.ok && res.reason === 'rate-limited') { // too many failures from this client (issue 11, finding 7)
+      ctx.set('retry-after', String(res.retryAfter ?? 60));
+      throw Object.assign(new errors.CustomOIDCProviderError('temporarily_unavailable', 'too many failed sign-ins from this address; try again later'), { status: 429, statusCode: 429 });
+    }
     if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
     const account = await h.findAccount(ctx, res.user.id);
     if (!account) throw new errors.InvalidGrant('invalid username or password');

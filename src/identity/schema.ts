@@ -32,6 +32,13 @@ const hashSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(16).default(1).describe('argon2id lanes (OWASP: 1).'),
 });
 
+/** a limit per client address and per client network (IPv4 /24, IPv6 /64) */
+const clientLimit = (perIp: number, perSubnet: number, window: number) => z.strictObject({
+  'per-ip': z.number().int().min(1).max(1_000_000).default(perIp).describe('Per client address.'),
+  'per-subnet': z.number().int().min(1).max(10_000_000).default(perSubnet).describe('Per client network: IPv4 /24, IPv6 /64.'),
+  window: duration({ min: 1, max: 86400 }).default(window).describe('Length of the sliding window, up to 24h.'),
+}).default({ 'per-ip': perIp, 'per-subnet': perSubnet, window });
+
 const colour = z.string().regex(/^#[0-9a-fA-F]{3,8}$/, 'a colour is #rgb or #rrggbb');
 
 export const identitySchema = z.strictObject({
@@ -69,12 +76,27 @@ export const identitySchema = z.strictObject({
     hash: hashSchema.default({ 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 }).describe('argon2id parameters; hashes are upgraded on the next sign-in when they change.'),
   }).default({ 'min-length': 8, 'refuse-common': true, 'min-score': 2, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing (passwords are compared in Unicode NFKC).'),
   'rate-limits': z.strictObject({
+    store: z.string().regex(/^(memory(\?.*)?|rediss?:\/\/.+|redis-cluster:\/\/.+)$/, 'use memory, redis://host:port or redis-cluster://host:port,...').default('memory')
+      .describe('Counter store of these limits, as `gateway.store`: `memory` (one process) or `redis://...` / `redis-cluster://...`, so that every identity process counts together. Give it its own `?prefix=`.'),
+    'sign-in': clientLimit(30, 100, 300).describe('Failed sign-ins (sign-in page and password grant) per client address and per network (IPv4 /24, IPv6 /64) in a sliding window; successful ones do not count. Over it: 429 with Retry-After (the page: the form again with the message).'),
+    'sign-up': clientLimit(10, 30, 3600).describe('Sign-up forms sent per client address and per network; over it: 429 with Retry-After.'),
     'password-reset': z.strictObject({
       'per-address': z.number().int().min(1).max(1000).default(5).describe('Reset requests per email address (known or not) per window; more are answered with the usual page and send nothing.'),
       'per-ip': z.number().int().min(1).max(100000).default(20).describe('Reset requests per client address per window (higher than per-address: offices share an address).'),
-      window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the fixed window, up to 24h.'),
-    }).default({ 'per-address': 5, 'per-ip': 20, window: 900 }).describe('Limits of the password-reset request form.'),
-  }).default({ 'password-reset': { 'per-address': 5, 'per-ip': 20, window: 900 } }).describe('Rate limits of the hosted account pages (counted in the database, shared by every process).'),
+      'per-subnet': z.number().int().min(1).max(1000000).default(60).describe('Reset requests per client network (IPv4 /24, IPv6 /64) per window.'),
+      window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the sliding window, up to 24h.'),
+    }).default({ 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 }).describe('Limits of the password-reset request form.'),
+    mail: z.strictObject({
+      'per-address': z.number().int().min(1).max(10000).default(10).describe('Mails of any kind (verification, reset, notices) to one address per window; more are dropped and logged (`mail.limited`).'),
+      window: duration({ min: 1, max: 7 * 86400 }).default(3600).describe('Length of the sliding window.'),
+    }).default({ 'per-address': 10, window: 3600 }).describe('Mail sent to one address.'),
+  }).default({
+    store: 'memory',
+    'sign-in': { 'per-ip': 30, 'per-subnet': 100, window: 300 },
+    'sign-up': { 'per-ip': 10, 'per-subnet': 30, window: 3600 },
+    'password-reset': { 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 },
+    mail: { 'per-address': 10, window: 3600 },
+  }).describe('Anti-automation limits of sign-in, sign-up, password reset and mail, counted in a counter store (see `store`).'),
   'sign-up': z.strictObject({
     enabled: z.boolean().default(true).describe('Show the sign-up page.'),
     'require-email-verification': z.boolean().default(false).describe('Refuse sign-in until the email address is verified.'),

@@ -42,6 +42,17 @@ export interface TestIdentity {
  * Start an identity provider in-process on a fresh SQLite database (or `database`) with the
  * given config overrides. The issuer is its own address (http://127.0.0.1:PORT/auth).
  */
+/**
+ * Anti-automation limits high enough to stay out of the way of tests that are not about them
+ * (a test about them passes its own `rate-limits`, which replaces these: `{}` for the defaults).
+ */
+export const NO_LIMITS = {
+  'sign-in': { 'per-ip': 1_000_000, 'per-subnet': 10_000_000 },
+  'sign-up': { 'per-ip': 1_000_000, 'per-subnet': 10_000_000 },
+  'password-reset': { 'per-address': 1000, 'per-ip': 100_000, 'per-subnet': 1_000_000 },
+  mail: { 'per-address': 10_000 },
+};
+
 export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string; metrics?: import('../../src/observability/metrics.js').Metrics } = {}): Promise<TestIdentity> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gatehouse-identity-'));
   const port = opts.port ?? await freePort();
@@ -51,6 +62,7 @@ export async function startTestIdentity(overrides: Record<string, unknown> = {},
     issuer,
     database: opts.database ?? 'sqlite:./identity.db',
     passwords: { hash: FAST_HASH },
+    'rate-limits': NO_LIMITS,
     ...overrides,
   });
   const { logger, lines } = memoryLogger();
