@@ -19,6 +19,27 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/**
+ * The database stayed locked by another process for longer than `database-busy-timeout` (SQLite).
+ * It is a condition that clears: requests answer 503 with Retry-After, never 500. Shaped like an
+ * oidc-provider error (statusCode, expose, error_description), so the OAuth endpoints answer with
+ * `{"error":"temporarily_unavailable"}` and status 503.
+ */
+export class DatabaseBusy extends Error {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly allow_redirect = false;
+  readonly error = 'temporarily_unavailable';
+  readonly error_description = 'the identity database is busy; try again in a moment';
+  /** seconds: a lock that outlasted the busy timeout is most likely about to clear */
+  readonly retryAfter = 1;
+  constructor() {
+    super('temporarily_unavailable');
+    this.name = 'DatabaseBusy';
+  }
+}
+
 const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS oidc_payloads (
      type TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
@@ -65,9 +86,12 @@ export function sqlitePath(url: string, configDir: string): string {
   return isAbsolute(p) ? p : resolve(configDir, p);
 }
 
-/** Open the database named by `identity.database` and run migrations. */
-export async function openDb(url: string, configDir: string): Promise<Db> {
-  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir)) : await openPostgres(url);
+/**
+ * Open the database named by `identity.database` and run migrations. `busyTimeoutMs` (SQLite): how
+ * long a statement keeps retrying while another process holds the write lock.
+ */
+export async function openDb(url: string, configDir: string, opts: { busyTimeoutMs?: number } = {}): Promise<Db> {
+  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir), opts.busyTimeoutMs ?? 3000) : await openPostgres(url);
   await migrate(db);
   return db;
 }
@@ -85,12 +109,32 @@ async function migrate(db: Db): Promise<void> {
   });
 }
 
-async function openSqlite(file: string): Promise<Db> {
+/**
+ * better-sqlite3 is synchronous: SQLite's own busy wait would stall the whole process (the
+ * gateway too, when both run in one) while another process holds the write lock. So SQLite waits
+ * at most a few milliseconds itself, and a statement that finds the database busy is retried
+ * asynchronously with backoff (the event loop stays free) until `busyMs`, then fails with
+ * DatabaseBusy.
+ */
+async function openSqlite(file: string, busyMs: number): Promise<Db> {
   const { default: Database } = await import('better-sqlite3');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const conn = new Database(file);
-  conn.pragma('journal_mode = WAL');
-  conn.pragma('busy_timeout = 5000');
+  conn.pragma('busy_timeout = 2');
+  const retry = async <T>(op: () => T): Promise<T> => {
+    const deadline = Date.now() + busyMs;
+    for (let delay = 4; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        return op();
+      } catch (e) {
+        const code = String((e as { code?: unknown }).code ?? '');
+        if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw e;
+        if (Date.now() + delay > deadline) throw new DatabaseBusy();
+        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+      }
+    }
+  };
+  await retry(() => conn.pragma('journal_mode = WAL'));
   conn.pragma('synchronous = NORMAL');
   // `$n` placeholders become positional `?`, with the parameters reordered (and repeated) to match
   const cache = new Map<string, { st: import('better-sqlite3').Statement; order: number[] }>();
@@ -113,16 +157,18 @@ async function openSqlite(file: string): Promise<Db> {
     file,
     async all<T>(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      return s.st.all(...args(s, params)) as T[];
+      return retry(() => s.st.all(...args(s, params)) as T[]);
     },
     async one<T>(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      return (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined;
+      return retry(() => (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined);
     },
     async run(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
-      return s.st.run(...args(s, params)).changes;
+      return retry(() => {
+        if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
+        return s.st.run(...args(s, params)).changes;
+      });
     },
     async exclusive<T>(fn: () => Promise<T>) { return fn(); },
     async close() { conn.close(); },

@@ -8,6 +8,7 @@ import type { IdentityConfig } from './schema.js';
 import { normalizeLogin, USERNAME, USERNAME_RULE, type Authenticator, type User, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import { parseAddress, type Outbox } from './email.js';
+import { DatabaseBusy } from './db.js';
 import type { Limits } from './ratelimit.js';
 import * as v from './views.js';
 
@@ -376,7 +377,11 @@ export function createHostedPages(d: HostedDeps) {
       return false;
     } catch (err) {
       if (res.headersSent) { res.destroy(); return true; }
-      if (err instanceof FormError) {
+      if (err instanceof DatabaseBusy) {
+        d.logger.warn({ path }, 'hosted page refused: the database is locked by another process');
+        res.setHeader('retry-after', String(err.retryAfter));
+        send(res, 503, v.errorPage(d.page, { title: 'Try again in a moment', message: 'We are busy right now. Try again in a moment.', code: 'busy' }));
+      } else if (err instanceof FormError) {
         send(res, err.status, v.errorPage(d.page, { title: 'Request refused', message: err.message, code: err.status === 403 ? 'csrf' : 'bad-form' }));
       } else {
         d.logger.error({ err: (err as Error).message, stack: (err as Error).stack, path }, 'hosted page failed');

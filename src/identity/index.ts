@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
-import { openDb, type Db } from './db.js';
+import { DatabaseBusy, openDb, type Db } from './db.js';
 import { adapterFactory, cleanupExpired } from './adapter.js';
 import { Authenticator, UserStore } from './accounts.js';
 import { derive, KeyStore, masterKey } from './keys.js';
@@ -27,7 +27,7 @@ export interface IdentityServices {
 
 /** Open the identity database (migrations run) and the services on it; used by the server and the CLI. */
 export async function openIdentity(config: IdentityConfig, configDir: string): Promise<IdentityServices> {
-  const db = await openDb(config.database, configDir);
+  const db = await openDb(config.database, configDir, { busyTimeoutMs: config['database-busy-timeout'] * 1000 });
   try {
     const master = masterKey(config, db);
     const keys = new KeyStore(db, master, config);
@@ -145,6 +145,16 @@ export async function startIdentity(
       req.url = sub + (q === -1 ? '' : url.slice(q));
       await callback(req, res);
     } catch (err) {
+      if (err instanceof DatabaseBusy) {
+        logger.warn({ path: req.url }, 'identity request refused: the database is locked by another process');
+        if (!res.headersSent) {
+          res.statusCode = 503;
+          res.setHeader('retry-after', String(err.retryAfter));
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ error: err.error, error_description: err.error_description }));
+        } else res.destroy();
+        return;
+      }
       logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'identity request failed');
       if (!res.headersSent) {
         res.statusCode = 500;

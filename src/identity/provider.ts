@@ -198,6 +198,12 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return compareClientSecret(this.clientSecret, actual);
   };
 
+  // a database locked by another process (DatabaseBusy, 503) clears: say when to come back
+  provider.use(async (ctx: any, next: () => Promise<void>) => {
+    await next();
+    if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
+  });
+
   registerPasswordGrant(provider, errors, d, { resourceServerInfo, apiForScopes, findAccount });
 
   // audit: token issuance (no token values)

@@ -51,6 +51,8 @@ export const identitySchema = z.strictObject({
   'trusted-proxies': z.array(z.string()).default(['127.0.0.1/8', '::1/128']).describe('Addresses or CIDR ranges whose X-Forwarded-For is believed (for audit and lockout); requests from anyone else have their X-Forwarded-* headers removed.'),
   database: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'use sqlite:./path/to/file.db or postgres://user@host/db')
     .default('sqlite:./data/identity.db').describe('`sqlite:./data/identity.db` (relative to the config file) or `postgres://user@host/db`.'),
+  'database-busy-timeout': duration({ min: 0.01, max: 60 }).default(3)
+    .describe('SQLite: how long a request waits (asynchronously: other requests and the gateway go on) while another process holds the database\'s write lock; then it is answered 503 with Retry-After.'),
   apis: z.array(identityApiSchema).default([]).describe('APIs the provider issues JWT access tokens for.'),
   clients: z.array(identityClientSchema).default([]).describe('Clients defined in config (read-only for `gatehouse clients`).'),
   tokens: z.strictObject({
