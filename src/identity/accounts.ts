@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import type { IdentityConfig } from './schema.js';
-import { hashPassword, needsRehash, verifyPassword, type HashParams } from './passwords.js';
+import { hashPassword, needsRehash, normalizePassword, verifyPassword, type HashParams } from './passwords.js';
 import { parseAddress } from './email.js';
 import { subnetOf, type Limits } from './ratelimit.js';
 
@@ -265,7 +265,7 @@ export class Authenticator {
     }
     // a wrong password: the same one repeated counts once, also when the repeats arrive in
     // parallel (the database keeps one row per distinct wrong password and decides atomically)
-    const fp = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64url').slice(0, 22);
+    const fp = createHmac('sha256', this.secret).update(key).update('\0').update(normalizePassword(password)).digest('base64url').slice(0, 22);
     const fresh = await this.db.run('INSERT INTO lockout_failures (key, fp, at) VALUES ($1, $2, $3) ON CONFLICT (key, fp) DO NOTHING', [key, fp, now]);
     if (fresh === 0) {
       await this.#release(key);

@@ -39,6 +39,14 @@ describe('smart lockout', () => {
     assert.equal((await grant(t, 'carol', PASSWORD)).status, 200);
   });
 
+  test('the same wrong password in another Unicode form (NFC, NFD) is the same wrong password', async () => {
+    const t = await start({ threshold: 2, duration: '1h' });
+    await t.addUser({ username: 'cesar', password: PASSWORD });
+    const typo = 'crème brûlée oubliée';
+    for (let i = 0; i < 6; i++) assert.equal((await grant(t, 'cesar', i % 2 ? typo.normalize('NFD') : typo.normalize('NFC'))).status, 400);
+    assert.equal((await grant(t, 'cesar', PASSWORD)).status, 200);
+  });
+
   test('a successful sign-in resets the failure count', async () => {
     const t = await start({ threshold: 3, duration: '1h' });
     await t.addUser({ username: 'dave', password: PASSWORD });
