@@ -122,7 +122,8 @@ describe('anti-automation', () => {
   });
 
   test('with a Redis store the limits hold across processes', { skip: redisSkip }, async () => {
-    const store = `${SHARED_REDIS}?prefix=gh-idp-test-${process.pid}-${Date.now()}:`;
+    // a generous timeout: a store that does not answer in time lets requests through (fail open)
+    const store = `${SHARED_REDIS}?prefix=gh-idp-test-${process.pid}-${Date.now()}:&timeout=2s`;
     const overrides = { 'rate-limits': { store, 'sign-in': { 'per-ip': 6, 'per-subnet': 100, window: '5m' } } };
     const a = await start(overrides);
     const b = await start(overrides);
