@@ -1,8 +1,11 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import type { IdentityConfig } from './schema.js';
-import { hashPassword, needsRehash, verifyPassword, type HashParams } from './passwords.js';
+import { hashPassword, needsRehash, normalizePassword, verifyPassword, type HashParams } from './passwords.js';
+import { parseAddress } from './email.js';
+import { subnetOf, type Limits } from './ratelimit.js';
 
 export interface User {
   id: string;
@@ -27,34 +30,56 @@ const toUser = (r: UserRow): User => ({
   disabled: !!Number(r.disabled), createdAt: Number(r.created_at),
 });
 
+/** the login key of a username or an email address: what is unique across both, and looked up */
 export const normalizeLogin = (s: string) => s.trim().normalize('NFKC').toLowerCase();
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const isEmail = (s: string) => EMAIL.test(s);
-/** what a (normalized) username may be */
-export const USERNAME = /^[\p{L}\p{N}._@+-]{2,64}$/u;
+export const isEmail = (s: string) => parseAddress(s) !== undefined;
+/** what a (normalized) username may be: never an email address (no `@`), so nobody can squat one */
+export const USERNAME = /^[\p{L}\p{N}._+-]{2,64}$/u;
+export const USERNAME_RULE = 'a username is 2–64 letters, digits or . _ + - (no @: sign in with an email address as such)';
+
+/** a unique-constraint violation, on SQLite or PostgreSQL */
+const isUniqueViolation = (e: unknown) => {
+  const code = String((e as { code?: unknown }).code ?? '');
+  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT');
+};
 
 /** Accounts on the identity database. */
 export class UserStore {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Create an account. Its username and email address are login names in one space, unique in the
+   * database (table `logins`, primary key): both are claimed in one INSERT before the account row
+   * exists, so of two parallel sign-ups for one name exactly one gets it. An email address may
+   * take over a name held as a *username* (only accounts from before usernames excluded `@` can
+   * hold one that looks like an address): the owner of an address can always sign up with it.
+   */
   async create(u: { username?: string; email?: string; passwordHash?: string; roles?: string[]; groups?: string[]; attributes?: Record<string, unknown>; emailVerified?: boolean }): Promise<User> {
     const username = u.username ? normalizeLogin(u.username) : null;
-    const email = u.email ? normalizeLogin(u.email) : null;
+    const email = u.email ? parseAddress(u.email) ?? null : null;
+    if (u.email && !email) throw new Error('not an email address');
     if (!username && !email) throw new Error('an account needs a username or an email address');
-    if (email && !isEmail(email)) throw new Error('not an email address');
-    if (username && !USERNAME.test(username)) throw new Error('a username is 2–64 letters, digits or . _ @ + -');
-    // a login name must not collide with someone else's email or username either way
-    for (const n of [username, email]) if (n && await this.findByLogin(n)) throw new Error('an account with that username or email already exists');
+    if (username && !USERNAME.test(username)) throw new Error(USERNAME_RULE);
     const id = randomUUID();
     const now = Date.now();
+    const names: Array<[string, 'username' | 'email']> = [];
+    if (email) names.push([normalizeLogin(email), 'email']);
+    if (username && !names.some(([n]) => n === username)) names.push([username, 'username']);
+    const exists = () => new Error('an account with that username or email already exists');
+    const claimed = await this.db.run(
+      `INSERT INTO logins (login, user_id, kind) VALUES ${names.map((_, i) => `($${2 * i + 2}, $1, $${2 * i + 3})`).join(', ')}
+       ON CONFLICT (login) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind
+       WHERE logins.kind = 'username' AND excluded.kind = 'email'`,
+      [id, ...names.flat()]).catch((e) => { throw isUniqueViolation(e) ? exists() : e; });
     try {
+      if (claimed !== names.length) throw exists();
       await this.db.run(
         `INSERT INTO users (id, username, email, email_verified, password_hash, roles, groups_, attributes, disabled, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)`,
         [id, username, email, u.emailVerified ? 1 : 0, u.passwordHash ?? null, JSON.stringify(u.roles ?? []), JSON.stringify(u.groups ?? []), JSON.stringify(u.attributes ?? {}), now]);
     } catch (e) {
-      if (/unique|duplicate/i.test(String((e as Error).message))) throw new Error('an account with that username or email already exists');
-      throw e;
+      await this.db.run('DELETE FROM logins WHERE user_id = $1', [id]);
+      throw isUniqueViolation(e) ? exists() : e;
     }
     return (await this.get(id))!;
   }
@@ -73,7 +98,7 @@ export class UserStore {
   async #rowByLogin(login: string): Promise<UserRow | undefined> {
     const n = normalizeLogin(login);
     if (!n) return undefined;
-    return this.db.one<UserRow>('SELECT * FROM users WHERE username = $1 OR email = $1', [n]);
+    return this.db.one<UserRow>('SELECT u.* FROM logins l JOIN users u ON u.id = l.user_id WHERE l.login = $1', [n]);
   }
 
   async passwordHashFor(login: string): Promise<{ user: User; hash: string | null } | undefined> {
@@ -101,8 +126,10 @@ export class UserStore {
     await this.db.run('UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1', [id, Date.now()]);
   }
 
+  /** Lift every lockout of the account (from every client). */
   async unlock(id: string): Promise<void> {
-    await this.db.run('DELETE FROM lockouts WHERE key = $1', [`user:${id}`]);
+    await this.db.run('DELETE FROM lockout_failures WHERE key IN (SELECT key FROM lockouts WHERE user_id = $1 OR key = $2)', [id, `user:${id}`]);
+    await this.db.run('DELETE FROM lockouts WHERE user_id = $1 OR key = $2', [id, `user:${id}`]);
   }
 
   /** Revoke every grant (and so every refresh token) of the account. */
@@ -125,20 +152,39 @@ export class UserStore {
     return r?.user_id;
   }
 
-  /** Spend a link token: the user id, once. */
+  /**
+   * Spend a link token: the user id, once. Every other open link of the same kind for the same
+   * account is spent with it, in the same statement (a completed password reset leaves no other
+   * reset link usable, even one being used in parallel).
+   */
   async consumeAccountToken(token: string, kind: string): Promise<string | undefined> {
-    const r = await this.db.one<{ user_id: string }>(
-      'UPDATE account_tokens SET used_at = $4 WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id',
-      [createHash('sha256').update(String(token)).digest('hex'), kind, Date.now(), Date.now()]);
-    return r?.user_id;
+    const id = createHash('sha256').update(String(token)).digest('hex');
+    const now = Date.now();
+    const rows = await this.db.all<{ id: string; user_id: string }>(
+      `UPDATE account_tokens SET used_at = $3 WHERE kind = $2 AND used_at IS NULL
+         AND user_id = (SELECT user_id FROM account_tokens WHERE id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3)
+       RETURNING id, user_id`,
+      [id, kind, now]);
+    return rows.find((r) => r.id === id)?.user_id;
   }
 }
 
-export type AuthFailure = 'unknown-account' | 'wrong-password' | 'locked' | 'disabled' | 'email-not-verified';
-export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFailure };
+export type AuthFailure = 'unknown-account' | 'wrong-password' | 'locked' | 'disabled' | 'email-not-verified' | 'rate-limited';
+export type AuthResult = { ok: true; user: User } | { ok: false; reason: AuthFailure; retryAfter?: number };
+
+/**
+ * The lockout key of an account (or of an unknown login name) as tried from a client address:
+ * lockout counts per account and client (the IPv4 address, or the IPv6 /64), so a stranger who
+ * hammers an account locks it for themselves, not for its owner elsewhere.
+ */
+export const lockoutKey = (subject: string, ip: string | undefined) => `${subject}@${ip ? (isIP(ip) === 6 ? subnetOf(ip) : ip) : '-'}`;
 
 /**
  * Password sign-in with smart lockout, shared by the password grant and the sign-in page.
+ *
+ * First the client's failed attempts are limited per address and per network (`rate-limits.
+ * sign-in`, on the counter store; a successful sign-in is given back): a password spray over many
+ * accounts from one place is refused. Lockout then counts per account and client (`lockoutKey`).
  *
  * Every attempt does exactly one argon2 verification (against a dummy hash for unknown accounts
  * and locked ones), so that unknown accounts, wrong passwords and locked accounts cost the same.
@@ -156,6 +202,7 @@ export class Authenticator {
     private readonly cfg: IdentityConfig,
     private readonly secret: Buffer,
     private readonly logger: Logger,
+    private readonly limits?: Limits,
   ) {
     this.#dummy = hashPassword(randomBytes(16).toString('hex'), cfg.passwords.hash);
   }
@@ -163,7 +210,11 @@ export class Authenticator {
   get hashParams(): HashParams { return this.cfg.passwords.hash; }
 
   async authenticate(login: string, password: string, meta: { ip?: string; via: string; clientId?: string }): Promise<AuthResult> {
-    const res = await this.#attempt(String(login ?? ''), String(password ?? ''));
+    const gate = this.limits && meta.ip ? await this.limits.client('sign-in', meta.ip, this.cfg['rate-limits']['sign-in']) : undefined;
+    const res: AuthResult & { userId?: string; lockedNow?: boolean; until?: number } = gate && !gate.allowed
+      ? { ok: false, reason: 'rate-limited', retryAfter: gate.retryAfter }
+      : await this.#attempt(String(login ?? ''), String(password ?? ''), meta.ip);
+    if (res.ok && gate?.allowed) await gate.refund(); // only failures count against the client
     this.onResult?.(res.ok ? 'success' : res.reason, !!(res as { lockedNow?: boolean }).lockedNow);
     const base = { audit: res.ok ? 'sign-in.success' : 'sign-in.failure', via: meta.via, ip: meta.ip, client_id: meta.clientId };
     if (res.ok) this.logger.info({ ...base, sub: res.user.id }, 'sign-in succeeded');
@@ -171,23 +222,23 @@ export class Authenticator {
       this.logger.info({ ...base, reason: res.reason, sub: (res as { userId?: string }).userId, login: normalizeLogin(String(login ?? '')).slice(0, 100) }, 'sign-in failed');
       if ((res as { lockedNow?: boolean }).lockedNow) this.logger.warn({ audit: 'account.locked', sub: (res as { userId?: string }).userId, until: (res as { until?: number }).until, ip: meta.ip }, 'account locked');
     }
-    return res.ok ? res : { ok: false, reason: res.reason };
+    return res.ok ? res : { ok: false, reason: res.reason, retryAfter: res.retryAfter };
   }
 
-  async #attempt(login: string, password: string): Promise<AuthResult & { userId?: string; lockedNow?: boolean; until?: number }> {
+  async #attempt(login: string, password: string, ip: string | undefined): Promise<AuthResult & { userId?: string; lockedNow?: boolean; until?: number }> {
     const now = Date.now();
     const found = login && login.length <= 320 ? await this.users.passwordHashFor(login) : undefined;
-    const key = found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`;
+    const key = lockoutKey(found ? `user:${found.user.id}` : `login:${normalizeLogin(login).slice(0, 320)}`, ip);
     const userId = found?.user.id;
-    await this.db.run('INSERT INTO lockouts (key, updated_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, now]);
+    await this.db.run('INSERT INTO lockouts (key, user_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [key, userId ?? null, now]);
     const threshold = this.cfg.lockout.threshold;
     const hash = found?.hash ?? await this.#dummy;
     // reserve a slot; when every slot is held by attempts still in flight (not a lockout yet),
     // wait for them to finish rather than refuse a sign-in that may well be correct
-    let slot: { failures: number; recent: string; lockouts: number } | undefined;
+    let slot: { failures: number; lockouts: number } | undefined;
     for (let tries = 0; ; tries++) {
-      slot = await this.db.one<{ failures: number; recent: string; lockouts: number }>(
-        'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, recent, lockouts',
+      slot = await this.db.one<{ failures: number; lockouts: number }>(
+        'UPDATE lockouts SET failures = failures + 1, updated_at = $3 WHERE key = $1 AND locked_until <= $2 RETURNING failures, lockouts',
         [key, Date.now(), Date.now()]);
       if (!slot || Number(slot.failures) <= threshold) break;
       await this.#release(key);
@@ -205,27 +256,30 @@ export class Authenticator {
         await this.#release(key);
         return { ok: false, reason: 'email-not-verified', userId };
       }
-      await this.db.run("UPDATE lockouts SET failures = 0, recent = '[]', lockouts = 0, updated_at = $2 WHERE key = $1", [key, now]);
-      if (needsRehash(found.hash, this.cfg.passwords.hash)) {
+      await this.db.run('UPDATE lockouts SET failures = 0, lockouts = 0, updated_at = $2 WHERE key = $1', [key, now]);
+      await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [key]);
+      if (good === 'legacy' || needsRehash(found.hash, this.cfg.passwords.hash)) {
         await this.users.setPasswordHash(found.user.id, await hashPassword(password, this.cfg.passwords.hash));
       }
       return { ok: true, user: found.user };
     }
-    // a wrong password: the same one repeated counts once
-    const fp = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64url').slice(0, 22);
-    const recent = JSON.parse(slot.recent) as string[];
-    if (recent.includes(fp)) {
+    // a wrong password: the same one repeated counts once, also when the repeats arrive in
+    // parallel (the database keeps one row per distinct wrong password and decides atomically)
+    const fp = createHmac('sha256', this.secret).update(key).update('\0').update(normalizePassword(password)).digest('base64url').slice(0, 22);
+    const fresh = await this.db.run('INSERT INTO lockout_failures (key, fp, at) VALUES ($1, $2, $3) ON CONFLICT (key, fp) DO NOTHING', [key, fp, now]);
+    if (fresh === 0) {
       await this.#release(key);
       return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
     }
-    await this.db.run('UPDATE lockouts SET recent = $2 WHERE key = $1', [key, JSON.stringify([...recent, fp].slice(-50))]);
-    if (Number(slot.failures) >= threshold) {
+    const distinct = await this.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM lockout_failures WHERE key = $1', [key]);
+    if (Number(distinct?.n ?? 0) >= threshold) {
       const lockouts = Number(slot.lockouts);
       const secs = Math.min(this.cfg.lockout['max-duration'], this.cfg.lockout.duration * 2 ** Math.min(lockouts, 30));
       const until = Date.now() + secs * 1000;
       const n = await this.db.run(
-        "UPDATE lockouts SET locked_until = $2, lockouts = lockouts + 1, failures = 0, recent = '[]', updated_at = $3 WHERE key = $1 AND locked_until <= $3",
+        'UPDATE lockouts SET locked_until = $2, lockouts = lockouts + 1, failures = 0, updated_at = $3 WHERE key = $1 AND locked_until <= $3',
         [key, until, Date.now()]);
+      await this.db.run('DELETE FROM lockout_failures WHERE key = $1', [key]);
       return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId, lockedNow: n > 0, until };
     }
     return { ok: false, reason: found ? 'wrong-password' : 'unknown-account', userId };
@@ -235,9 +289,18 @@ export class Authenticator {
     await this.db.run('UPDATE lockouts SET failures = failures - 1 WHERE key = $1 AND failures > 0', [key]);
   }
 
-  /** Lockout state, for `gatehouse users show`. */
+  /** Forget the distinct wrong passwords of lockout keys nobody has tried for a day (run by the cleanup timer). */
+  async cleanup(): Promise<number> {
+    const dayAgo = Date.now() - 86400_000;
+    return this.db.run(
+      'DELETE FROM lockout_failures WHERE at < $1 AND NOT EXISTS (SELECT 1 FROM lockouts l WHERE l.key = lockout_failures.key AND l.updated_at >= $1)',
+      [dayAgo]);
+  }
+
+  /** Lockout state, for `gatehouse users show`: failures summed over its clients, the latest lockout end of any. */
   async lockState(userId: string): Promise<{ failures: number; lockedUntil: number }> {
-    const r = await this.db.one<{ failures: number; locked_until: number }>('SELECT failures, locked_until FROM lockouts WHERE key = $1', [`user:${userId}`]);
+    const r = await this.db.one<{ failures: number | null; locked_until: number | null }>(
+      'SELECT SUM(failures) AS failures, MAX(locked_until) AS locked_until FROM lockouts WHERE user_id = $1 OR key = $2', [userId, `user:${userId}`]);
     return { failures: Number(r?.failures ?? 0), lockedUntil: Number(r?.locked_until ?? 0) };
   }
 }

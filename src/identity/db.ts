@@ -20,6 +20,27 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/**
+ * The database stayed locked by another process for longer than `database-busy-timeout` (SQLite).
+ * It is a condition that clears: requests answer 503 with Retry-After, never 500. Shaped like an
+ * oidc-provider error (statusCode, expose, error_description), so the OAuth endpoints answer with
+ * `{"error":"temporarily_unavailable"}` and status 503.
+ */
+export class DatabaseBusy extends Error {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly allow_redirect = false;
+  readonly error = 'temporarily_unavailable';
+  readonly error_description = 'the identity database is busy; try again in a moment';
+  /** seconds: a lock that outlasted the busy timeout is most likely about to clear */
+  readonly retryAfter = 1;
+  constructor() {
+    super('temporarily_unavailable');
+    this.name = 'DatabaseBusy';
+  }
+}
+
 /** A migration: SQL, or a function for what SQL alone cannot do portably. */
 type Migration = string | ((db: Db) => Promise<void>);
 
@@ -53,6 +74,19 @@ const MIGRATIONS: Migration[] = [
   `CREATE INDEX IF NOT EXISTS oidc_payloads_client ON oidc_payloads (client_id)`,
   // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
   hashStoredIds,
+  // issue 11 finding 15: one row per distinct wrong password of a lockout key (repeats in parallel count once)
+  `CREATE TABLE IF NOT EXISTS lockout_failures (
+     key TEXT NOT NULL, fp TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (key, fp))`,
+  // issue 11 finding 4: usernames and email addresses share one space of login names, unique in
+  // the database; existing addresses are claimed before existing usernames (the owner of an
+  // address wins over a username that looks like it)
+  `CREATE TABLE IF NOT EXISTS logins (login TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS logins_user ON logins (user_id)`,
+  `INSERT INTO logins (login, user_id, kind) SELECT email, id, 'email' FROM users WHERE email IS NOT NULL ON CONFLICT (login) DO NOTHING`,
+  `INSERT INTO logins (login, user_id, kind) SELECT username, id, 'username' FROM users WHERE username IS NOT NULL ON CONFLICT (login) DO NOTHING`,
+  // issue 11 finding 7: lockout counts per account and client; the account of each key, for unlock and `users show`
+  `ALTER TABLE lockouts ADD COLUMN user_id TEXT`,
+  `CREATE INDEX IF NOT EXISTS lockouts_user ON lockouts (user_id)`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {
@@ -61,9 +95,12 @@ export function sqlitePath(url: string, configDir: string): string {
   return isAbsolute(p) ? p : resolve(configDir, p);
 }
 
-/** Open the database named by `identity.database` and run migrations. */
-export async function openDb(url: string, configDir: string): Promise<Db> {
-  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir)) : await openPostgres(url);
+/**
+ * Open the database named by `identity.database` and run migrations. `busyTimeoutMs` (SQLite): how
+ * long a statement keeps retrying while another process holds the write lock.
+ */
+export async function openDb(url: string, configDir: string, opts: { busyTimeoutMs?: number } = {}): Promise<Db> {
+  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir), opts.busyTimeoutMs ?? 3000) : await openPostgres(url);
   await migrate(db);
   return db;
 }
@@ -83,15 +120,35 @@ async function migrate(db: Db): Promise<void> {
   });
 }
 
-async function openSqlite(file: string): Promise<Db> {
+/**
+ * better-sqlite3 is synchronous: SQLite's own busy wait would stall the whole process (the
+ * gateway too, when both run in one) while another process holds the write lock. So SQLite waits
+ * at most a few milliseconds itself, and a statement that finds the database busy is retried
+ * asynchronously with backoff (the event loop stays free) until `busyMs`, then fails with
+ * DatabaseBusy.
+ */
+async function openSqlite(file: string, busyMs: number): Promise<Db> {
   const { default: Database } = await import('better-sqlite3');
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true });
     ownerOnly(file);
   }
   const conn = new Database(file);
-  conn.pragma('journal_mode = WAL');
-  conn.pragma('busy_timeout = 5000');
+  conn.pragma('busy_timeout = 2');
+  const retry = async <T>(op: () => T): Promise<T> => {
+    const deadline = Date.now() + busyMs;
+    for (let delay = 4; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        return op();
+      } catch (e) {
+        const code = String((e as { code?: unknown }).code ?? '');
+        if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw e;
+        if (Date.now() + delay > deadline) throw new DatabaseBusy();
+        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+      }
+    }
+  };
+  await retry(() => conn.pragma('journal_mode = WAL'));
   conn.pragma('synchronous = NORMAL');
   // `$n` placeholders become positional `?`, with the parameters reordered (and repeated) to match
   const cache = new Map<string, { st: import('better-sqlite3').Statement; order: number[] }>();
@@ -114,16 +171,18 @@ async function openSqlite(file: string): Promise<Db> {
     file,
     async all<T>(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      return s.st.all(...args(s, params)) as T[];
+      return retry(() => s.st.all(...args(s, params)) as T[]);
     },
     async one<T>(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      return (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined;
+      return retry(() => (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined);
     },
     async run(sql: string, params?: unknown[]) {
       const s = prep(sql);
-      if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
-      return s.st.run(...args(s, params)).changes;
+      return retry(() => {
+        if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
+        return s.st.run(...args(s, params)).changes;
+      });
     },
     async exclusive<T>(fn: () => Promise<T>) { return fn(); },
     async close() { conn.close(); },

@@ -5,10 +5,11 @@ import { extname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
-import { isEmail, normalizeLogin, USERNAME, type Authenticator, type UserStore } from './accounts.js';
+import { normalizeLogin, USERNAME, USERNAME_RULE, type Authenticator, type User, type UserStore } from './accounts.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
-import type { Mailer } from './email.js';
-import type { RateLimiter } from './ratelimit.js';
+import { parseAddress, type Outbox } from './email.js';
+import { DatabaseBusy } from './db.js';
+import type { Limits } from './ratelimit.js';
 import * as v from './views.js';
 
 export interface HostedDeps {
@@ -16,22 +17,35 @@ export interface HostedDeps {
   provider: () => any;
   users: UserStore;
   auth: Authenticator;
-  mailer: Mailer;
+  /** mail goes through a queue, off the request path */
+  outbox: Outbox;
   logger: Logger;
   page: v.PageContext;
   csrfSecret: Buffer;
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
   clientIp: (req: IncomingMessage) => string;
-  limiter: RateLimiter;
+  limits: Limits;
 }
 
-const CSRF_COOKIE = 'gh_csrf';
+const CSRF_COOKIE = `${v.COOKIE_PREFIX}csrf`;
 const FORM_LIMIT = 16 * 1024;
 const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 
 /** Security headers of every hosted page (and of oidc-provider's own HTML). */
 export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * The CSP of a response from oidc-provider: the page CSP plus a `script-src` with a fresh nonce
+ * that no script carries, so by itself it still allows no script. oidc-provider adds the SHA-256
+ * of its inline auto-submit script (response_mode=form_post, and the sign-out step when a
+ * different user signs in over an existing session) to a `script-src` it finds, so exactly that
+ * script runs.
+ */
+export const providerCsp = () => `${PAGE_CSP}; script-src 'nonce-${randomBytes(16).toString('base64')}'`;
+
+/** a wait in words: "2 minutes" */
+const waitText = (s: number) => (s < 90 ? `${s} seconds` : s < 5400 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3600)} hours`);
 
 class FormError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -148,6 +162,13 @@ export function createHostedPages(d: HostedDeps) {
     if (action === 'login' && details.prompt.name === 'login') {
       const login = form.get('login') ?? '';
       const result = await d.auth.authenticate(login, form.get('password') ?? '', { ip: d.clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
+      if (!result.ok && result.reason === 'rate-limited') {
+        res.setHeader('retry-after', String(result.retryAfter ?? 60));
+        return send(res, 429, v.signInPage(d.page, {
+          action: `${self}/login`, csrf: csrfToken(req, res), clientName, login: login.slice(0, 320),
+          error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.`, ...links,
+        }));
+      }
       if (!result.ok) {
         // one message for unknown accounts, wrong passwords and locked accounts
         return send(res, 200, v.signInPage(d.page, {
@@ -180,40 +201,51 @@ export function createHostedPages(d: HostedDeps) {
     if (method === 'GET') return send(res, 200, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back }));
     const form = await readForm(req);
     checkCsrf(req, form);
-    const email = (form.get('email') ?? '').trim();
+    const gate = await d.limits.client('sign-up', d.clientIp(req), d.cfg['rate-limits']['sign-up']);
+    if (!gate.allowed) {
+      d.logger.warn({ audit: 'sign-up.limited', limit: gate.limit, ip: d.clientIp(req) }, 'sign-up over the rate limit');
+      res.setHeader('retry-after', String(gate.retryAfter));
+      return send(res, 429, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, error: `Too many sign-ups from your network. Try again in ${waitText(gate.retryAfter)}.` }));
+    }
+    const typed = (form.get('email') ?? '').trim();
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const again = (error: string, errorField?: string) =>
-      send(res, 400, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, email, username, error, errorField }));
-    if (!isEmail(email)) return again('Enter a valid email address.', 'email');
-    const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!]);
+      send(res, 400, v.signUpPage(d.page, { action, csrf: csrfToken(req, res), minLength, signIn: back, email: typed, username, error, errorField }));
+    const email = parseAddress(typed);
+    if (!email) return again('Enter a valid email address.', 'email');
+    if (username && !USERNAME.test(normalizeLogin(username))) return again(USERNAME_RULE.replace(/^./, (c) => c.toUpperCase()) + '.', 'username');
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [email, username, email.split('@')[0]!], d.cfg.branding.name);
     if (policy) return again(policy, 'password');
-    if (username && !USERNAME.test(normalizeLogin(username))) return again('A username is 2–64 letters, digits or . _ @ + -.', 'username');
     // hash first on every path, so that a taken email or username costs the same time as a new account
     const passwordHash = await hashPassword(password, d.cfg.passwords.hash);
     const created = () => {
       if (back) return redirect(res, `${back}?created=1`);
       return send(res, 201, v.messagePage(d.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
     };
-    const existing = await d.users.findByLogin(email);
-    if (existing && existing.email === normalizeLogin(email)) {
-      // answer as for a new account (no enumeration by sign-up) and tell the owner instead
+    /** the address has an account: answer as for a new account (no enumeration by sign-up) and tell the owner instead */
+    const addressTaken = async (owner: User) => {
       const link = `${issuer}/account/reset`;
-      await d.mailer({ kind: 'account-exists', to: existing.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
-      d.logger.info({ audit: 'sign-up.existing-email', sub: existing.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
+      d.outbox.post({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+      d.logger.info({ audit: 'sign-up.existing-email', sub: owner.id, ip: d.clientIp(req) }, 'sign-up with an existing email address');
       return created();
-    }
+    };
+    const ownerOf = async (address: string) => {
+      const u = await d.users.findByLogin(address);
+      return u && u.email === address ? u : undefined;
+    };
+    const existing = await ownerOf(email);
+    if (existing) return addressTaken(existing);
     /**
-     * A taken username (or an email address used as a username) gets the same answer as a new
-     * account; the submitted address is told by email that no account was made, and the owner of
-     * the username is told of the attempt.
+     * A taken username gets the same answer as a new account; the submitted address is told by
+     * email that no account was made, and the owner of the username is told of the attempt.
      */
     const usernameTaken = async (owner: { id: string; email: string | null } | undefined) => {
       const signUpLink = `${issuer}/account/sign-up`;
-      await d.mailer({ kind: 'sign-up-username-taken', to: normalizeLogin(email), subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+      d.outbox.post({ kind: 'sign-up-username-taken', to: email, subject: `Your ${d.cfg.branding.name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
       if (owner?.email) {
         const link = `${issuer}/account/reset`;
-        await d.mailer({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
+        d.outbox.post({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${d.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
       }
       d.logger.info({ audit: 'sign-up.existing-username', sub: owner?.id, ip: d.clientIp(req) }, 'sign-up with a username that is taken');
       return created();
@@ -226,19 +258,22 @@ export function createHostedPages(d: HostedDeps) {
     try {
       user = await d.users.create({ email, username: username || undefined, passwordHash, roles: d.cfg['sign-up']['default-roles'] });
     } catch (e) {
-      // lost a race with another sign-up for the same name: the same answer as above
-      if (/already exists/.test((e as Error).message)) return usernameTaken(existing ?? (username ? await d.users.findByLogin(username) : undefined));
+      // lost a race with another sign-up for the same name (the database decided): the same answers as above
+      if (/already exists/.test((e as Error).message)) {
+        const owner = await ownerOf(email);
+        return owner ? addressTaken(owner) : usernameTaken(username ? await d.users.findByLogin(username) : undefined);
+      }
       return again((e as Error).message.replace(/^./, (c) => c.toUpperCase()) + '.', /username/.test((e as Error).message) ? 'username' : 'email');
     }
     d.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: d.clientIp(req) }, 'account created');
-    await sendVerification(user.id, user.email!);
+    const userId = user.id, to = user.email!;
+    // the link token is made off the request path too: a new account answers like a taken one
+    d.outbox.post(async () => {
+      const token = await d.users.issueAccountToken(userId, 'verify-email', 86400);
+      const link = `${issuer}/account/verify?token=${token}`;
+      return { kind: 'verify-email', to, subject: `Verify your email for ${d.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link };
+    });
     return created();
-  }
-
-  async function sendVerification(userId: string, email: string) {
-    const token = await d.users.issueAccountToken(userId, 'verify-email', 86400);
-    const link = `${issuer}/account/verify?token=${token}`;
-    await d.mailer({ kind: 'verify-email', to: email, subject: `Verify your email for ${d.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link });
   }
 
   async function verify(req: IncomingMessage, res: ServerResponse, method: string) {
@@ -261,26 +296,32 @@ export function createHostedPages(d: HostedDeps) {
     if (method === 'GET') return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res) }));
     const form = await readForm(req);
     checkCsrf(req, form);
-    const email = (form.get('email') ?? '').trim();
-    if (!isEmail(email)) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
+    const email = parseAddress(form.get('email'));
+    if (!email) return send(res, 400, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), error: 'Enter a valid email address.' }));
     // limits per address and per client, counted before anything else; over a limit, the usual answer and no mail
     const lim = d.cfg['rate-limits']['password-reset'];
     const ip = d.clientIp(req);
-    const [byAddress, byIp] = await Promise.all([
-      d.limiter.hit(`reset:address:${normalizeLogin(email)}`, lim['per-address'], lim.window),
-      d.limiter.hit(`reset:ip:${ip}`, lim['per-ip'], lim.window),
+    const [byAddress, byClient] = await Promise.all([
+      d.limits.address('reset', email, lim['per-address'], lim.window),
+      d.limits.client('reset', ip, { 'per-ip': lim['per-ip'], 'per-subnet': lim['per-subnet'], window: lim.window }),
     ]);
-    const user = await d.users.findByLogin(email);
-    if (byAddress.limited || byIp.limited) {
-      const known = user && user.email === normalizeLogin(email);
-      d.logger.warn({ audit: 'password.reset-limited', limit: byAddress.limited ? 'per-address' : 'per-ip', sub: known ? user.id : undefined, ip }, 'password reset request over the rate limit: nothing sent');
-    } else if (user && user.email === normalizeLogin(email) && !user.disabled) {
-      const token = await d.users.issueAccountToken(user.id, 'reset-password', 3600);
+    // whether the address has an account is found out off the request path, with the mail: the
+    // answer takes the same path (and time) either way
+    const limited = !byAddress.allowed ? byAddress.limit : !byClient.allowed ? byClient.limit : undefined;
+    d.outbox.post(async () => {
+      const user = await d.users.findByLogin(email);
+      const known = user && user.email === email ? user : undefined;
+      if (limited) {
+        d.logger.warn({ audit: 'password.reset-limited', limit: limited, sub: known?.id, ip }, 'password reset request over the rate limit: nothing sent');
+        return undefined;
+      }
+      if (!known || known.disabled) return undefined;
+      const token = await d.users.issueAccountToken(known.id, 'reset-password', 3600);
       // the link is built from the configured issuer, never from request headers
       const link = `${issuer}/account/reset/confirm?token=${token}`;
-      await d.mailer({ kind: 'reset-password', to: user.email, subject: `Reset your ${d.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link });
-      d.logger.info({ audit: 'password.reset-requested', sub: user.id, ip: d.clientIp(req) }, 'password reset requested');
-    }
+      d.logger.info({ audit: 'password.reset-requested', sub: known.id, ip }, 'password reset requested');
+      return { kind: 'reset-password', to: email, subject: `Reset your ${d.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
+    });
     // the same answer whether or not the account exists
     return send(res, 200, v.resetRequestPage(d.page, { action, csrf: csrfToken(req, res), info: 'If an account uses that address, we sent it a link to reset the password.' }));
   }
@@ -298,7 +339,7 @@ export function createHostedPages(d: HostedDeps) {
     const peek = await d.users.peekAccountToken(token, 'reset-password');
     if (!peek) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));
     const u = await d.users.get(peek);
-    const policy = checkPasswordPolicy(password, d.cfg.passwords, [u?.email ?? '', u?.username ?? '']);
+    const policy = checkPasswordPolicy(password, d.cfg.passwords, [u?.email ?? '', u?.email?.split('@')[0] ?? '', u?.username ?? ''], d.cfg.branding.name);
     if (policy) return send(res, 400, v.resetFormPage(d.page, { action, csrf: csrfToken(req, res), token, minLength, error: policy }));
     const userId = await d.users.consumeAccountToken(token, 'reset-password');
     if (!userId) return send(res, 400, v.errorPage(d.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' }));
@@ -336,7 +377,11 @@ export function createHostedPages(d: HostedDeps) {
       return false;
     } catch (err) {
       if (res.headersSent) { res.destroy(); return true; }
-      if (err instanceof FormError) {
+      if (err instanceof DatabaseBusy) {
+        d.logger.warn({ path }, 'hosted page refused: the database is locked by another process');
+        res.setHeader('retry-after', String(err.retryAfter));
+        send(res, 503, v.errorPage(d.page, { title: 'Try again in a moment', message: 'We are busy right now. Try again in a moment.', code: 'busy' }));
+      } else if (err instanceof FormError) {
         send(res, err.status, v.errorPage(d.page, { title: 'Request refused', message: err.message, code: err.status === 403 ? 'csrf' : 'bad-form' }));
       } else {
         d.logger.error({ err: (err as Error).message, stack: (err as Error).stack, path }, 'hosted page failed');

@@ -3,16 +3,18 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
 import type { IdentityConfig } from './schema.js';
-import { openDb, type Db } from './db.js';
+import { DatabaseBusy, openDb, type Db } from './db.js';
 import { adapterFactory, cleanupExpired } from './adapter.js';
 import { Authenticator, UserStore } from './accounts.js';
 import { derive, KeyStore, masterKey } from './keys.js';
-import { createMailer } from './email.js';
-import { createHostedPages, PAGE_CSP } from './hosted.js';
+import { createOutbox } from './email.js';
+import { createHostedPages, PAGE_CSP, providerCsp } from './hosted.js';
 import { buildProvider } from './provider.js';
-import { RateLimiter } from './ratelimit.js';
+import { Limits } from './ratelimit.js';
+import { createStore } from '../state/index.js';
+import { Metrics } from '../observability/metrics.js';
+import { warmPasswordChecker } from './passwords.js';
 
 export type { IdentityConfig } from './schema.js';
 
@@ -25,7 +27,7 @@ export interface IdentityServices {
 
 /** Open the identity database (migrations run) and the services on it; used by the server and the CLI. */
 export async function openIdentity(config: IdentityConfig, configDir: string): Promise<IdentityServices> {
-  const db = await openDb(config.database, configDir);
+  const db = await openDb(config.database, configDir, { busyTimeoutMs: config['database-busy-timeout'] * 1000 });
   try {
     const master = masterKey(config, db);
     const keys = new KeyStore(db, master, config);
@@ -84,9 +86,13 @@ export async function startIdentity(
     return hops[0] ?? sock;
   };
 
+  warmPasswordChecker();
   const users_ = users;
-  const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger);
-  const mailer = await createMailer(config.email, logger);
+  // anti-automation counters: memory, or Redis so that every process counts together
+  const limits = new Limits(createStore(config['rate-limits'].store, { logger, metrics: opts.metrics ?? new Metrics({ defaultMetrics: false }) }), logger);
+  const auth = new Authenticator(users_, db, config, derive(master, 'lockout'), logger, limits);
+  const mailLimit = config['rate-limits'].mail;
+  const outbox = await createOutbox(config.email, logger, { admit: async (to) => (await limits.address('mail', to, mailLimit['per-address'], mailLimit.window)).allowed });
   const page = { branding: config.branding, base };
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
@@ -104,7 +110,7 @@ export async function startIdentity(
   let provider = await build(loaded);
   let callback = provider.callback();
 
-  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, mailer, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limiter: new RateLimiter(db) });
+  const hosted = createHostedPages({ cfg: config, provider: () => provider, users: users_, auth, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, clientIp, limits });
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -134,10 +140,21 @@ export async function startIdentity(
       }
       const sub = path.slice(base.length) || '/';
       if (await hosted(req, res, sub)) return;
+      res.setHeader('content-security-policy', providerCsp());
       (req as any).originalUrl = url;
       req.url = sub + (q === -1 ? '' : url.slice(q));
       await callback(req, res);
     } catch (err) {
+      if (err instanceof DatabaseBusy) {
+        logger.warn({ path: req.url }, 'identity request refused: the database is locked by another process');
+        if (!res.headersSent) {
+          res.statusCode = 503;
+          res.setHeader('retry-after', String(err.retryAfter));
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ error: err.error, error_description: err.error_description }));
+        } else res.destroy();
+        return;
+      }
       logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'identity request failed');
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -182,7 +199,7 @@ export async function startIdentity(
   scheduleChange();
   const pollTimer = setInterval(poll, config.keys['poll-interval'] * 1000);
   pollTimer.unref();
-  const cleanup = () => cleanupExpired(db).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
+  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();
@@ -190,7 +207,7 @@ export async function startIdentity(
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(config.listen.http, config.listen.host, () => { server.off('error', rej); res(); });
-  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await db.close(); throw e; });
+  }).catch(async (e) => { clearInterval(pollTimer); clearInterval(cleanupTimer); clearTimeout(changeTimer); await outbox.close(); await limits.close(); await db.close(); throw e; });
   const port = (server.address() as { port: number }).port;
   opts.logger.info({ listener: 'identity', port }, 'listening');
 
@@ -203,6 +220,8 @@ export async function startIdentity(
         clearInterval(cleanupTimer);
         clearTimeout(changeTimer);
         await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); setTimeout(() => server.closeAllConnections(), 2000).unref(); });
+        await outbox.close(); // deliver what is queued (bounded), before the database goes
+        await limits.close();
         await db.close();
       })();
       return closed;

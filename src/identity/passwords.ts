@@ -1,33 +1,55 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import argon2 from 'argon2';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import type { IdentityConfig } from './schema.js';
 
-let common: Set<string> | undefined;
+/**
+ * Passwords are compared as Unicode NFKC (NIST SP 800-63B, 5.1.1.2): the same password typed
+ * composed (NFC) or decomposed (NFD), or with compatibility forms, is the same password. Applied
+ * when a password is set, checked against the policy, and verified.
+ */
+export const normalizePassword = (p: string) => p.normalize('NFKC');
 
-/** The 10,000 most common passwords (shipped at src/identity/common-passwords.txt). */
-export function commonPasswords(): Set<string> {
-  if (common) return common;
-  const here = dirname(fileURLToPath(import.meta.url));
-  // compiled code runs from dist/src/identity; the list stays in src/identity
-  const candidates = [join(here, 'common-passwords.txt'), join(here, '../../../src/identity/common-passwords.txt')];
-  for (const file of candidates) {
-    try {
-      common = new Set(readFileSync(file, 'utf8').split('\n').map((l) => l.trim().toLowerCase()).filter(Boolean));
-      return common;
-    } catch { /* try the next */ }
-  }
-  throw new Error('common-passwords.txt not found next to the identity sources');
+let checker: ZxcvbnFactory | undefined;
+
+/**
+ * zxcvbn-ts with its common (breached) password list (about 49,000), the English dictionaries and
+ * the keyboard graphs, loaded once on first use (about 0.1 s; `warmPasswordChecker` does it early).
+ */
+function strength(): ZxcvbnFactory {
+  if (checker) return checker;
+  const require = createRequire(import.meta.url);
+  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  const en = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+  checker = new Factory({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations, maxLength: 256 });
+  return checker;
 }
 
-/** Why a new password is refused, or undefined when it is acceptable. */
-export function checkPasswordPolicy(password: string, cfg: IdentityConfig['passwords'], context: string[] = []): string | undefined {
-  if (typeof password !== 'string' || password.length < cfg['min-length']) return `Use at least ${cfg['min-length']} characters.`;
-  if (password.length > 256) return 'Use at most 256 characters.';
-  const lower = password.toLowerCase();
-  if (cfg['refuse-common'] && commonPasswords().has(lower)) return 'This password is one of the most common ones; choose another.';
-  for (const c of context) if (c && c.length >= 3 && lower === c.toLowerCase()) return 'Do not use your username or email address as the password.';
+/** Load the password checker now, so the first sign-up does not wait for it. */
+export function warmPasswordChecker(): void { strength(); }
+
+/**
+ * Why a new password is refused, or undefined when it is acceptable. `context` holds the words
+ * of this account (username, address, its local part) and `service` the product's name: a
+ * password made of them is refused (NIST SP 800-63B context-specific words).
+ *
+ * With `refuse-common` the password is scored by zxcvbn against breached and common passwords
+ * (also in l33t, reversed, with digits or symbols added), dictionary words, keyboard patterns,
+ * repeats, sequences and dates, and refused below `min-score`.
+ */
+export function checkPasswordPolicy(password: string, cfg: IdentityConfig['passwords'], context: string[] = [], service?: string): string | undefined {
+  if (typeof password !== 'string') return `Use at least ${cfg['min-length']} characters.`;
+  const p = normalizePassword(password);
+  const length = [...p].length;
+  if (length < cfg['min-length']) return `Use at least ${cfg['min-length']} characters.`;
+  if (length > 256) return 'Use at most 256 characters.';
+  const lower = p.toLowerCase();
+  const words = [...context, service ?? '', 'gatehouse'].map((c) => normalizePassword(c ?? '').toLowerCase()).filter((c) => c.length >= 3);
+  if (words.includes(lower)) return 'Do not use your username or email address as the password.';
+  if (cfg['refuse-common'] && strength().check(p, words).score < cfg['min-score']) {
+    return 'This password is too easy to guess. Choose another: a few unrelated words work well.';
+  }
   return undefined;
 }
 
@@ -38,10 +60,23 @@ export function argonOptions(p: HashParams) {
 }
 
 export function hashPassword(password: string, p: HashParams): Promise<string> {
-  return argon2.hash(password, argonOptions(p));
+  return argon2.hash(normalizePassword(password), argonOptions(p));
 }
 
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+/**
+ * Whether `password` matches `hash`: 'ok', 'legacy' (it matched only as typed, not normalized: a
+ * hash made before passwords were normalized; rehash it) or false. A password that is not
+ * already normalized costs a second verification, whatever the hash (so unknown accounts, with
+ * their dummy hash, cost the same as real ones).
+ */
+export async function verifyPassword(hash: string, password: string): Promise<'ok' | 'legacy' | false> {
+  const n = normalizePassword(password);
+  if (await verify(hash, n)) return 'ok';
+  if (n !== password && await verify(hash, password)) return 'legacy';
+  return false;
+}
+
+async function verify(hash: string, password: string): Promise<boolean> {
   try {
     return await argon2.verify(hash, password);
   } catch {

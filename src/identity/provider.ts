@@ -6,7 +6,7 @@ import type { IdentityConfig } from './schema.js';
 import type { LoadedKeys } from './keys.js';
 import type { Authenticator, User, UserStore } from './accounts.js';
 import { compareClientSecret, hashClientSecret, OIDC_SCOPES, specFromConfig, toMetadata } from './clients.js';
-import { errorPage, logoutPage, messagePage, type PageContext } from './views.js';
+import { COOKIE_PREFIX, errorPage, logoutPage, messagePage, type PageContext } from './views.js';
 import { apiAccess, keepsGrantedResource } from './api-access.js';
 
 export interface ProviderDeps {
@@ -89,10 +89,12 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     adapter: d.Adapter,
     clients,
     jwks: { keys: d.keys.jwks.map((k) => new PoolSigningKey(k)) },
+    // every cookie is named gh-idp-* (the gateway drops those from requests to other APIs) and
+    // scoped to the issuer path, so the browser never sends them to the APIs on the same origin
     cookies: {
       keys: d.keys.cookieKeys,
-      names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      names: { session: `${COOKIE_PREFIX}session`, interaction: `${COOKIE_PREFIX}interaction`, resume: `${COOKIE_PREFIX}resume` },
+      long: { signed: true, httpOnly: true, sameSite: 'lax', path: d.page.base || '/' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     claims: {
@@ -186,6 +188,12 @@ export async function buildProvider(d: ProviderDeps): Promise<any> {
     return compareClientSecret(this.clientSecret, actual);
   };
 
+  // a database locked by another process (DatabaseBusy, 503) clears: say when to come back
+  provider.use(async (ctx: any, next: () => Promise<void>) => {
+    await next();
+    if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
+  });
+
   registerPasswordGrant(provider, errors, d, { resourceServerInfo, requireApiScope, apiForScopes, findAccount, grantHelpers });
 
   // audit: token issuance (no token values)
@@ -233,6 +241,10 @@ function registerPasswordGrant(provider: any, errors: any, d: ProviderDeps, h: {
     if (dPoP) await g.checkDpopReplay(provider, ctx, dPoP, client.clientId, errors.InvalidDpopProof);
 
     const res = await d.auth.authenticate(params.username, params.password, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
+    if (!res.ok && res.reason === 'rate-limited') { // too many failures from this client (issue 11, finding 7)
+      ctx.set('retry-after', String(res.retryAfter ?? 60));
+      throw Object.assign(new errors.CustomOIDCProviderError('temporarily_unavailable', 'too many failed sign-ins from this address; try again later'), { status: 429, statusCode: 429 });
+    }
     if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
     const account = await h.findAccount(ctx, res.user.id);
     if (!account) throw new errors.InvalidGrant('invalid username or password');

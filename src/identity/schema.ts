@@ -34,6 +34,13 @@ const hashSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(16).default(1).describe('argon2id lanes (OWASP: 1).'),
 });
 
+/** a limit per client address and per client network (IPv4 /24, IPv6 /64) */
+const clientLimit = (perIp: number, perSubnet: number, window: number) => z.strictObject({
+  'per-ip': z.number().int().min(1).max(1_000_000).default(perIp).describe('Per client address.'),
+  'per-subnet': z.number().int().min(1).max(10_000_000).default(perSubnet).describe('Per client network: IPv4 /24, IPv6 /64.'),
+  window: duration({ min: 1, max: 86400 }).default(window).describe('Length of the sliding window, up to 24h.'),
+}).default({ 'per-ip': perIp, 'per-subnet': perSubnet, window });
+
 const colour = z.string().regex(/^#[0-9a-fA-F]{3,8}$/, 'a colour is #rgb or #rrggbb');
 
 export const identitySchema = z.strictObject({
@@ -46,6 +53,8 @@ export const identitySchema = z.strictObject({
   'trusted-proxies': z.array(z.string()).default(['127.0.0.1/8', '::1/128']).describe('Addresses or CIDR ranges whose X-Forwarded-For is believed (for audit and lockout); requests from anyone else have their X-Forwarded-* headers removed.'),
   database: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'use sqlite:./path/to/file.db or postgres://user@host/db')
     .default('sqlite:./data/identity.db').describe('`sqlite:./data/identity.db` (relative to the config file) or `postgres://user@host/db`.'),
+  'database-busy-timeout': duration({ min: 0.01, max: 60 }).default(3)
+    .describe('SQLite: how long a request waits (asynchronously: other requests and the gateway go on) while another process holds the database\'s write lock; then it is answered 503 with Retry-After.'),
   apis: z.array(identityApiSchema).default([]).describe('APIs the provider issues JWT access tokens for.'),
   clients: z.array(identityClientSchema).default([]).describe('Clients defined in config (read-only for `gatehouse clients`).'),
   tokens: z.strictObject({
@@ -66,16 +75,32 @@ export const identitySchema = z.strictObject({
   }).default({ threshold: 10, duration: 60, 'max-duration': 3600 }).describe('Smart lockout for the password grant and the sign-in page.'),
   passwords: z.strictObject({
     'min-length': z.number().int().min(8).max(128).default(8).describe('Minimum password length.'),
-    'refuse-common': z.boolean().default(true).describe('Refuse the 10,000 most common passwords.'),
+    'refuse-common': z.boolean().default(true).describe('Refuse guessable passwords: each new password is scored by zxcvbn-ts against about 49,000 breached and common passwords (also in l33t, with digits or symbols added), dictionary words, keyboard patterns, repeats, dates and the account\'s own names.'),
+    'min-score': z.number().int().min(0).max(4).default(2).describe('With `refuse-common`: the lowest zxcvbn score accepted (0 too guessable … 4 very unguessable). 2 keeps out what an online attacker would try first while accepting random strings of 8 characters.'),
     hash: hashSchema.default({ 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 }).describe('argon2id parameters; hashes are upgraded on the next sign-in when they change.'),
-  }).default({ 'min-length': 8, 'refuse-common': true, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing.'),
+  }).default({ 'min-length': 8, 'refuse-common': true, 'min-score': 2, hash: { 'memory-cost': 19456, 'time-cost': 2, parallelism: 1 } }).describe('Password policy and hashing (passwords are compared in Unicode NFKC).'),
   'rate-limits': z.strictObject({
+    store: z.string().regex(/^(memory(\?.*)?|rediss?:\/\/.+|redis-cluster:\/\/.+)$/, 'use memory, redis://host:port or redis-cluster://host:port,...').default('memory')
+      .describe('Counter store of these limits, as `gateway.store`: `memory` (one process) or `redis://...` / `redis-cluster://...`, so that every identity process counts together. Give it its own `?prefix=`.'),
+    'sign-in': clientLimit(30, 100, 300).describe('Failed sign-ins (sign-in page and password grant) per client address and per network (IPv4 /24, IPv6 /64) in a sliding window; successful ones do not count. Over it: 429 with Retry-After (the page: the form again with the message).'),
+    'sign-up': clientLimit(10, 30, 3600).describe('Sign-up forms sent per client address and per network; over it: 429 with Retry-After.'),
     'password-reset': z.strictObject({
       'per-address': z.number().int().min(1).max(1000).default(5).describe('Reset requests per email address (known or not) per window; more are answered with the usual page and send nothing.'),
       'per-ip': z.number().int().min(1).max(100000).default(20).describe('Reset requests per client address per window (higher than per-address: offices share an address).'),
-      window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the fixed window, up to 24h.'),
-    }).default({ 'per-address': 5, 'per-ip': 20, window: 900 }).describe('Limits of the password-reset request form.'),
-  }).default({ 'password-reset': { 'per-address': 5, 'per-ip': 20, window: 900 } }).describe('Rate limits of the hosted account pages (counted in the database, shared by every process).'),
+      'per-subnet': z.number().int().min(1).max(1000000).default(60).describe('Reset requests per client network (IPv4 /24, IPv6 /64) per window.'),
+      window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the sliding window, up to 24h.'),
+    }).default({ 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 }).describe('Limits of the password-reset request form.'),
+    mail: z.strictObject({
+      'per-address': z.number().int().min(1).max(10000).default(10).describe('Mails of any kind (verification, reset, notices) to one address per window; more are dropped and logged (`mail.limited`).'),
+      window: duration({ min: 1, max: 7 * 86400 }).default(3600).describe('Length of the sliding window.'),
+    }).default({ 'per-address': 10, window: 3600 }).describe('Mail sent to one address.'),
+  }).default({
+    store: 'memory',
+    'sign-in': { 'per-ip': 30, 'per-subnet': 100, window: 300 },
+    'sign-up': { 'per-ip': 10, 'per-subnet': 30, window: 3600 },
+    'password-reset': { 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 },
+    mail: { 'per-address': 10, window: 3600 },
+  }).describe('Anti-automation limits of sign-in, sign-up, password reset and mail, counted in a counter store (see `store`).'),
   'sign-up': z.strictObject({
     enabled: z.boolean().default(true).describe('Show the sign-up page.'),
     'require-email-verification': z.boolean().default(false).describe('Refuse sign-in until the email address is verified.'),
@@ -88,7 +113,8 @@ export const identitySchema = z.strictObject({
   email: z.strictObject({
     transport: z.string().regex(/^(log|smtps?:\/\/.+)$/, 'use log or smtp://user:pass@host:port').default('log').describe('`log` writes links to the log (development); `smtp://...` sends mail through nodemailer.'),
     from: z.string().default('Gatehouse <no-reply@localhost>').describe('Sender address.'),
-  }).default({ transport: 'log', from: 'Gatehouse <no-reply@localhost>' }).describe('Email for verification and password-reset links.'),
+    'queue-size': z.number().int().min(1).max(1_000_000).default(1000).describe('Mail waiting to be sent (queued, in flight or waiting to retry) at most; more is dropped and logged. Pages never wait for mail.'),
+  }).default({ transport: 'log', from: 'Gatehouse <no-reply@localhost>', 'queue-size': 1000 }).describe('Email for verification and password-reset links, sent from a queue off the request path (failed deliveries are retried for about 30 s, and the queue is drained at shutdown).'),
   branding: z.strictObject({
     name: z.string().default('Gatehouse').describe('Product name shown on hosted pages.'),
     logo: z.string().optional().describe('Path to a logo image (PNG, SVG, JPEG; relative to the config file), served from the provider.'),

@@ -8,6 +8,13 @@ import type { IdentityConfig } from './schema.js';
 
 export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/**
+ * Every cookie the identity provider sets starts with this prefix (oidc-provider's session,
+ * interaction and resume cookies, their `.sig` companions, the pages' CSRF cookie), so that a
+ * gateway in front can recognise them and keep them from other APIs on the same origin.
+ */
+export const COOKIE_PREFIX = 'gh-idp-';
+
 export interface PageContext {
   branding: IdentityConfig['branding'];
   /** the provider's mount path, e.g. /auth */

@@ -55,12 +55,23 @@ describe('hosted pages in a real browser (Chromium), code flow with PKCE through
   let browser: Browser;
   let rp: Server;
   let callback: string;
+  /** what the relying party's callback received */
+  const rpSeen: Array<{ method: string; url: string; body: string }> = [];
+  const ids: Record<string, string> = {};
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
     callback = `http://127.0.0.1:${port}/cb`;
-    rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><html lang="en"><title>RP</title><main><h1>Signed in</h1></main></html>'); });
+    rp = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        rpSeen.push({ method: req.method!, url: req.url!, body });
+        res.setHeader('content-type', 'text/html');
+        res.end('<!doctype html><html lang="en"><title>RP</title><main><h1>Signed in</h1></main></html>');
+      });
+    });
     await new Promise<void>((r) => rp.listen(port, '127.0.0.1', r));
     t = await startTestIdentity({
       apis: [{ audience: 'api://orders', scopes: ['orders.read', 'orders.write'] }],
@@ -70,7 +81,8 @@ describe('hosted pages in a real browser (Chromium), code flow with PKCE through
       ],
       branding: { name: 'Acme Orders' },
     });
-    await t.addUser({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['ops'] });
+    ids.alice = await t.addUser({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['ops'] });
+    ids.bob = await t.addUser({ username: 'bob', email: 'bob@example.com', password: PASSWORD });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     axeBrowser = browser;
   });
@@ -197,6 +209,50 @@ describe('hosted pages in a real browser (Chromium), code flow with PKCE through
     await page.goto(`${t.issuer}/auth?client_id=orders-spa&response_type=code&redirect_uri=${encodeURIComponent('http://evil.example/cb')}&scope=openid`);
     await page.waitForSelector('[role=alert]');
     await shot(page, 'error');
+    await ctx.close();
+  });
+
+  test('response_mode=form_post with the page CSP enforced: the auto-submit runs and the code is posted to the client', async () => {
+    const ctx = await browser.newContext(); // CSP enforced (no bypass)
+    const page = await ctx.newPage();
+    const blocked: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+    const cfg = await rpConfig('orders-spa');
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(cfg, { redirect_uri: callback, scope: 'openid orders.read', state: 'fp-state', response_mode: 'form_post', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    await page.goto(url.href);
+    await page.getByLabel('Username or email').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    const before = rpSeen.length;
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.href.startsWith(callback), { timeout: 10_000 });
+    const post = rpSeen.slice(before).find((r) => r.method === 'POST');
+    assert.ok(post, `the callback received a POST (${JSON.stringify(rpSeen.slice(before))})`);
+    const fields = new URLSearchParams(post.body);
+    assert.ok(fields.get('code'));
+    assert.equal(fields.get('state'), 'fp-state');
+    assert.deepEqual(blocked, [], 'nothing was blocked by the CSP');
+    await ctx.close();
+  });
+
+  test('switching user over an existing session (CSP enforced) ends at the client signed in as the new user', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const signIn = async (username: string, prompt?: string) => {
+      const cfg = await rpConfig('orders-spa');
+      const verifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const url = client.buildAuthorizationUrl(cfg, { redirect_uri: callback, scope: 'openid profile', state, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...(prompt ? { prompt } : {}) });
+      await page.goto(url.href);
+      await page.getByLabel('Username or email').fill(username);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL((u) => u.href.startsWith(callback), { timeout: 10_000 });
+      const tokens = await client.authorizationCodeGrant(cfg, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: state });
+      return tokens.claims()!.sub;
+    };
+    assert.equal(await signIn('alice'), ids.alice);
+    assert.equal(await signIn('bob', 'login'), ids.bob, 'the session switched to bob');
     await ctx.close();
   });
 

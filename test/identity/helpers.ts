@@ -42,6 +42,17 @@ export interface TestIdentity {
  * Start an identity provider in-process on a fresh SQLite database (or `database`) with the
  * given config overrides. The issuer is its own address (http://127.0.0.1:PORT/auth).
  */
+/**
+ * Anti-automation limits high enough to stay out of the way of tests that are not about them
+ * (a test about them passes its own `rate-limits`, which replaces these: `{}` for the defaults).
+ */
+export const NO_LIMITS = {
+  'sign-in': { 'per-ip': 1_000_000, 'per-subnet': 10_000_000 },
+  'sign-up': { 'per-ip': 1_000_000, 'per-subnet': 10_000_000 },
+  'password-reset': { 'per-address': 1000, 'per-ip': 100_000, 'per-subnet': 1_000_000 },
+  mail: { 'per-address': 10_000 },
+};
+
 export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string; metrics?: import('../../src/observability/metrics.js').Metrics } = {}): Promise<TestIdentity> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gatehouse-identity-'));
   const port = opts.port ?? await freePort();
@@ -51,6 +62,7 @@ export async function startTestIdentity(overrides: Record<string, unknown> = {},
     issuer,
     database: opts.database ?? 'sqlite:./identity.db',
     passwords: { hash: FAST_HASH },
+    'rate-limits': NO_LIMITS,
     ...overrides,
   });
   const { logger, lines } = memoryLogger();
@@ -150,4 +162,78 @@ export async function openSignIn(t: TestIdentity, clientId = 'orders-spa', redir
 /** Submit the sign-in form; returns the response (a redirect on success, the page again on failure). */
 export async function submitSignIn(b: Browser, html: string, login: string, password: string): Promise<Response> {
   return b.post(actionOf(html), { csrf: csrfOf(html), login, password });
+}
+
+/**
+ * Wait until the log shows the `n`th mail of `kind` to `to` (mail is sent off the request path,
+ * from a queue) and return it; fails after 10 s.
+ */
+export async function waitForMail(t: { logs: Array<Record<string, unknown>> }, kind: string, to: string, n = 1): Promise<{ to: string; link: string }> {
+  for (let i = 0; i < 400; i++) {
+    const mails = t.logs.filter((l) => l.mail === kind && l.to === to);
+    if (mails.length >= n) return mails[n - 1] as { to: string; link: string };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no ${kind} mail #${n} to ${to} within 10 s`);
+}
+
+export interface TestSmtp {
+  url: string;
+  /** every message delivered: the envelope recipients (RCPT TO) and the data */
+  messages: Array<{ from: string; to: string[]; data: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal SMTP relay on an ephemeral port that records envelopes and data. `delayMs` delays
+ * the answer to DATA's end (a slow relay); `fail` answers the first N messages with a 451.
+ */
+export async function startSmtp(opts: { delayMs?: number; fail?: number } = {}): Promise<TestSmtp> {
+  const { createServer } = await import('node:net');
+  const messages: TestSmtp['messages'] = [];
+  let failures = opts.fail ?? 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let data = false, buf = '', msg = '', from = '', to: string[] = [];
+    sock.write('220 test ESMTP\r\n');
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\r\n')) !== -1) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') {
+            data = false;
+            const m = { from, to, data: msg };
+            msg = ''; to = [];
+            const answer = () => {
+              if (failures > 0) { failures--; sock.write('451 try again later\r\n'); return; }
+              messages.push(m);
+              sock.write('250 queued\r\n');
+            };
+            if (opts.delayMs) setTimeout(answer, opts.delayMs); else answer();
+          } else msg += line + '\n';
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') sock.write('250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
+        else if (verb === 'MAIL') { from = /<(.*)>/.exec(line)?.[1] ?? ''; sock.write('250 ok\r\n'); }
+        else if (verb === 'RCPT') { to.push(/<(.*)>/.exec(line)?.[1] ?? ''); sock.write('250 ok\r\n'); }
+        else if (verb === 'DATA') { data = true; sock.write('354 go\r\n'); }
+        else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
+        else sock.write('250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
 }

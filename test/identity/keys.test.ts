@@ -64,10 +64,10 @@ describe('signing keys', () => {
     await t.addUser({ username: 'cookie', password: 'correct horse battery staple' });
     /** the key (of those in the database) whose keygrip signature matches the browser's session cookie */
     const signerOf = async (b: Browser) => {
-      const value = b.jar.get('gh_session'), sig = b.jar.get('gh_session.sig');
+      const value = b.jar.get('gh-idp-session'), sig = b.jar.get('gh-idp-session.sig');
       assert.ok(value && sig, 'the browser holds a signed session cookie');
       const rows = await t.services.db.all<KeyRow>('SELECT * FROM keys WHERE kind = $1', ['cookie']);
-      return rows.find((r) => createHmac('sha1', decrypt(t.services.master, r.secret, r.kid)).update(`gh_session=${value}`).digest('base64url') === sig)?.kid;
+      return rows.find((r) => createHmac('sha1', decrypt(t.services.master, r.secret, r.kid)).update(`gh-idp-session=${value}`).digest('base64url') === sig)?.kid;
     };
     const signIn = async () => {
       const s = await openSignIn(t);
@@ -96,7 +96,7 @@ describe('signing keys', () => {
     assert.equal(await signerOf(old), newKid);
     // a cookie signed with a key that is not in the database is refused
     const forged = await signIn();
-    forged.jar.set('gh_session.sig', createHmac('sha1', 'not-a-key').update(`gh_session=${forged.jar.get('gh_session')}`).digest('base64url'));
+    forged.jar.set('gh-idp-session.sig', createHmac('sha1', 'not-a-key').update(`gh-idp-session=${forged.jar.get('gh-idp-session')}`).digest('base64url'));
     assert.equal((await silent(forged)).get('error'), 'login_required');
     // the old key verifies only: it is retired, and leaves once sessions it signed have expired
     const row = await t.services.db.one<KeyRow>('SELECT * FROM keys WHERE kid = $1', [oldKid]);

@@ -2,6 +2,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestIdentity, tokenRequest, EXAMPLE, openSignIn, submitSignIn, type TestIdentity } from './helpers.js';
+import { lockoutKey } from '../../src/identity/accounts.js';
 
 const PASSWORD = 'correct horse battery staple';
 const grant = (t: TestIdentity, username: string, password: string) =>
@@ -36,6 +37,14 @@ describe('smart lockout', () => {
     await t.addUser({ username: 'carol', password: PASSWORD });
     for (let i = 0; i < 12; i++) assert.equal((await grant(t, 'carol', 'the-same-typo')).status, 400);
     assert.equal((await grant(t, 'carol', PASSWORD)).status, 200);
+  });
+
+  test('the same wrong password in another Unicode form (NFC, NFD) is the same wrong password', async () => {
+    const t = await start({ threshold: 2, duration: '1h' });
+    await t.addUser({ username: 'cesar', password: PASSWORD });
+    const typo = 'crème brûlée oubliée';
+    for (let i = 0; i < 6; i++) assert.equal((await grant(t, 'cesar', i % 2 ? typo.normalize('NFD') : typo.normalize('NFC'))).status, 400);
+    assert.equal((await grant(t, 'cesar', PASSWORD)).status, 200);
   });
 
   test('a successful sign-in resets the failure count', async () => {
@@ -132,7 +141,7 @@ describe('account enumeration resistance: timing', () => {
     t = await startTestIdentity({ ...EXAMPLE, lockout: { threshold: 1000, duration: '1h' }, passwords: { hash: { 'memory-cost': 8192, 'time-cost': 2, parallelism: 1 } } });
     await t.addUser({ username: 'jack', password: PASSWORD });
     const lockedId = await t.addUser({ username: 'kate', password: PASSWORD });
-    await t.services.db.run('INSERT INTO lockouts (key, locked_until, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until', [`user:${lockedId}`, Date.now() + 3600_000, Date.now()]);
+    await t.services.db.run('INSERT INTO lockouts (key, user_id, locked_until, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until', [lockoutKey(`user:${lockedId}`, '127.0.0.1'), lockedId, Date.now() + 3600_000, Date.now()]);
     const time = async (username: string, password: string) => {
       const t0 = process.hrtime.bigint();
       const r = await grant(t, username, password);
