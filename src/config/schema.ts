@@ -152,8 +152,8 @@ const apiSchema = z.strictObject({
   policies: policySections.optional(),
   'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
   'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
-  'forward-identity-cookies': z.boolean().default(false)
-    .describe("forward the identity provider's cookies (`gh-idp-*`) to this API's backend: set it on the API that publishes the identity provider; every other API never receives them"),
+  'forward-identity-cookies': z.boolean().optional()
+    .describe("forward the identity provider's cookies (`gh-idp-*`) to this API's backend. Default: only for the API whose path is the path of `identity.issuer` (when the file has an identity section); set it on the API that publishes an identity provider run elsewhere. Every other API never receives them"),
 });
 export type ApiConfig = z.output<typeof apiSchema>;
 

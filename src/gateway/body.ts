@@ -12,6 +12,12 @@ import { Readable } from 'node:stream';
  * connection. Time spent while nobody reads (an async policy runs, the backend applies
  * backpressure) is never held against the client.
  *
+ * It reads ahead from the start, up to its buffer (64 KiB), while the inbound policies run: a
+ * client that resets or half-closes mid-body is then noticed at once (a socket nobody reads never
+ * reports its reset), so an aborted request is not forwarded when the policies are done.
+ * An HTTP/2 request stream reports the end of its body before it reports a reset (RST_STREAM):
+ * the end counts only once the stream has not been aborted by then.
+ *
  * A failure is recorded in `failure` (status, code, detail) so that whoever notices the stream
  * error can answer with what actually went wrong.
  */
@@ -50,13 +56,19 @@ export class RequestBody extends Readable {
     super({ highWaterMark: 64 * 1024 });
     this.limit = limits.maxSize;
     this.tooLarge = { status: 413, code: 'body-too-large', detail: `The request body is larger than this API accepts (${limits.maxSize} bytes).` };
+    this.http2 = (src as { httpVersionMajor?: number }).httpVersionMajor === 2;
     src.on('error', this.onSrcError);
+    src.on('aborted', this.onSrcError);
     src.on('end', this.onSrcEnd);
     src.on('close', this.onSrcClose);
     // the owner handles failures through `failure`; a consumer that attaches its own listener
     // (undici, a reader) still sees the error
     this.on('error', noop);
+    // read ahead (see above)
+    src.on('data', this.onData);
   }
+
+  private readonly http2: boolean;
 
   /** Lower the size limit (a validating policy's `max-size`); passing it answers 413 with `detail`. */
   restrict(limit: number, detail: string): void {
@@ -72,13 +84,13 @@ export class RequestBody extends Readable {
   }
 
   override _read(): void {
+    // the data rate counts from when somebody reads
     if (!this.reading) {
       this.reading = true;
-      this.src.on('data', this.onData);
-      if (this.limits.minRate > 0) track(this);
+      if (this.limits.minRate > 0 && !this.srcEnded) track(this);
     }
     this.held = false;
-    this.src.resume();
+    if (!this.srcEnded) this.src.resume();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -119,7 +131,17 @@ export class RequestBody extends Readable {
     }
   };
 
+  private endSeen = false;
+
   private readonly onSrcEnd = (): void => {
+    this.endSeen = true;
+    if (this.http2) setImmediate(this.confirmEnd);
+    else this.confirmEnd();
+  };
+
+  private readonly confirmEnd = (): void => {
+    if (this.srcEnded || this.failure !== undefined) return;
+    if ((this.src as { aborted?: boolean }).aborted === true) { this.fail(ABORTED); return; }
     this.srcEnded = true;
     untrack(this);
     if (!this.destroyed) this.push(null);
@@ -130,7 +152,8 @@ export class RequestBody extends Readable {
   };
 
   private readonly onSrcClose = (): void => {
-    if (!this.srcEnded) this.fail(ABORTED);
+    if (this.endSeen) this.confirmEnd();
+    else this.fail(ABORTED);
   };
 }
 

@@ -71,8 +71,27 @@ function shutDown(session: ServerHttp2Session, code: number): void {
  * FIN must not keep the connection, and its `max-connections` slot, forever).
  */
 export function answerAndClose(socket: Socket, text: string): void {
-  socket.end(text);
-  const t = setTimeout(() => socket.destroy(), 1000);
+  // once our answer and FIN are with the kernel, a short grace for the client to read them, then
+  // the socket goes (and with it the connection's slot); at most a second if it never flushes
+  const destroy = () => { clearTimeout(t); socket.destroy(); };
+  const t = setTimeout(destroy, 1000);
   t.unref();
+  socket.once('finish', () => setTimeout(destroy, 100).unref());
   socket.once('close', () => clearTimeout(t));
+  socket.end(text);
+}
+
+/**
+ * HTTP/1.1 over TLS on a listener that also speaks HTTP/2: Node's HTTP/2 server runs such
+ * connections without the HTTP/1 server's header and request timeouts. Until a request's headers
+ * have arrived, the connection is bounded by the header timeout (Node destroys a socket whose
+ * timeout fires with no request to tell); `requestStarted` lifts it, and between requests Node's
+ * keep-alive timeout (set on the server object) applies.
+ */
+export function guardHttp1OverTls(socket: Socket, headerTimeoutMs: number): void {
+  socket.setTimeout(headerTimeoutMs);
+}
+
+export function requestStarted(socket: Socket): void {
+  socket.setTimeout(0);
 }

@@ -106,6 +106,12 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     if (req.httpVersionMajor === 2) await nextTurn();
     // the client went away while a policy waited (JWKS, store, body): nothing is forwarded
     if (ex.signal.aborted) return;
+    // the body already failed (too large, too slow, cut off): say so instead of forwarding it
+    const failed = ex.body?.failure;
+    if (failed !== undefined) {
+      if (failed.status === 499) return;
+      return respond(gw, ex, api, problem(failed.status, failed.code, failed.detail), false);
+    }
     const t0 = performance.now();
     const upstream = await forward(ex, backend, hasBody);
     ex.backendMs = performance.now() - t0;
@@ -374,7 +380,8 @@ function discard(body: UpstreamResponse['body']): void {
 /** The exchange is over: metrics, access log, done callbacks. */
 function done(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?: number }, bytesWrittenAtStart: number): void {
   const res = ex.res!;
-  if (!res.writableFinished) ex.signal.abort();
+  // the client went away before we ended the response (HTTP/2: writableFinished is true after a reset)
+  if (!res.writableEnded) ex.signal.abort();
   const status = ex.status || (res.headersSent ? res.statusCode : 499);
   ex.status = status;
   const total = performance.now() - ex.startTime;

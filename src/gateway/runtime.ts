@@ -253,6 +253,9 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
   const globalRefs = refsOf(config.policies, ['policies'], empty);
   for (const s of SECTIONS) for (const e of config.policies?.[s] ?? []) if (e.kind !== 'policy') fail(['policies', s], '`base` has no outer scope at the global level');
 
+  // the API that publishes this file's identity provider receives its cookies (see forward-identity-cookies)
+  const issuerPath = config.identity ? new URL(config.identity.issuer).pathname.replace(/\/+$/, '') : undefined;
+
   // OpenAPI documents, loaded once per file
   const apiDocs = new Map<string, { document: unknown; operations: OpenApiOperation[] }>();
   const seenNames = new Set<string>();
@@ -287,7 +290,7 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
       pipeline: { inbound: [], backend: [], outbound: [], 'on-error': [] },
       early: [],
       maxBodySize: apiCfg['max-body-size'] ?? rt.gateway.limits['max-body-size'],
-      forwardRules: { dropUnderscores: rt.gateway['headers-with-underscores'] !== 'allow', identityCookies: apiCfg['forward-identity-cookies'] },
+      forwardRules: { dropUnderscores: rt.gateway['headers-with-underscores'] !== 'allow', identityCookies: apiCfg['forward-identity-cookies'] ?? prefix === issuerPath },
       gatewayDuration: metrics.gatewayDuration.labels(apiCfg.name),
       backendDuration: metrics.backendDuration.labels(apiCfg.name),
       requests: new Map(),

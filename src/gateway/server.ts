@@ -14,7 +14,8 @@ import type { HttpsListenerConfig } from '../config/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from './reply.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { handleUpgrade } from './upgrade.js';
-import { answerAndClose, guardHttp2Session } from './connections.js';
+import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
+import type { TLSSocket } from 'node:tls';
 
 /**
  * The gateway process: public listener(s), admin listener, atomic reload, graceful shutdown.
@@ -99,14 +100,16 @@ export class Gateway {
   }
 
   /** Attach the request, upgrade and error handlers shared by every listener kind. */
-  private wire(server: Server | Http2SecureServer, listener: ListenerContext): void {
+  private wire(server: Server | Http2SecureServer, listener: ListenerContext, http2 = false): void {
     const limits = this.runtime.gateway.limits;
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) res.shouldKeepAlive = false;
+      if (http2 && req.httpVersionMajor === 1) requestStarted(req.socket);
       handleRequest(this.ctx, listener, req, res).catch((err) => this.logger.error({ err }, 'request handler failed'));
     };
     server.on('request', onRequest);
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (http2 && req.httpVersionMajor === 1) requestStarted(req.socket);
       handleRequest(this.ctx, listener, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -170,12 +173,15 @@ export class Gateway {
         this.connectionsClosed.labels(reason).inc();
         if (reason === 'rapid-reset') this.logger.warn({ listener: name, reason }, 'HTTP/2 connection closed: the client keeps cancelling streams (GOAWAY ENHANCE_YOUR_CALM)');
       }));
+      // HTTP/1.1 on this listener (ALPN http/1.1 or none) runs without Node's HTTP/1 timeouts
+      server.on('secureConnection', (s: TLSSocket) => { if (s.alpnProtocol !== 'h2') guardHttp1OverTls(s, sessionLimits.headerTimeoutMs); });
+      (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = sessionLimits.idleTimeoutMs;
     } else {
       server = createHttpsServer({ ...this.serverOptions(), ...tlsOptions });
     }
     certs.onReload = (defaults) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(defaults);
     certs.watch();
-    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)), clientCa: l['client-ca'].map((f) => resolve(dir, f)) });
+    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)), clientCa: l['client-ca'].map((f) => resolve(dir, f)) }, l.http2);
     return server;
   }
 

@@ -72,8 +72,6 @@ const MIGRATIONS: Migration[] = [
   // finding 12 (clients remove): the client of a token as a column, matched exactly
   `ALTER TABLE oidc_payloads ADD COLUMN client_id TEXT`,
   `CREATE INDEX IF NOT EXISTS oidc_payloads_client ON oidc_payloads (client_id)`,
-  // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
-  hashStoredIds,
   // issue 11 finding 15: one row per distinct wrong password of a lockout key (repeats in parallel count once)
   `CREATE TABLE IF NOT EXISTS lockout_failures (
      key TEXT NOT NULL, fp TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (key, fp))`,
@@ -87,6 +85,8 @@ const MIGRATIONS: Migration[] = [
   // issue 11 finding 7: lockout counts per account and client; the account of each key, for unlock and `users show`
   `ALTER TABLE lockouts ADD COLUMN user_id TEXT`,
   `CREATE INDEX IF NOT EXISTS lockouts_user ON lockouts (user_id)`,
+  // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
+  hashStoredIds,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

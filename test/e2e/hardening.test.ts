@@ -121,7 +121,11 @@ apis:
             batch.push(headersFrame(stream, hpack([[':method', 'GET'], [':scheme', 'https'], [':authority', HOST], [':path', `/rapid/${c}/${j}`]]), { endStream: true }));
             batch.push(rstStreamFrame(stream));
           }
-          if (!conn.write(Buffer.concat(batch))) await new Promise((r) => conn.socket.once('drain', r));
+          // the gateway may close an abusive connection at any point: then stop writing to it
+          if (conn.socket.destroyed) break;
+          if (!conn.write(Buffer.concat(batch))) {
+            await new Promise((r) => { conn.socket.once('drain', r); conn.socket.once('close', r); });
+          }
           await new Promise((r) => setImmediate(r));
         }
       }));
@@ -408,7 +412,11 @@ apis:
       const end = Date.now() + RATE_BOUND_MS;
       while (Date.now() < end && !uploads.every((u) => u.done())) await sleep(200);
       const statuses = uploads.map((u) => parseResponses(Buffer.concat(u.got))[0]?.status ?? (u.done() ? 'closed' : 'still open'));
-      assert.deepEqual(statuses, uploads.map(() => 408), `uploads trickling 2 bytes/s are cut with 408 within ${RATE_BOUND_MS / 1000} s`);
+      // an upload that got one of the backend's connections is cut with 408 (body-too-slow); one
+      // that waited in the backend's queue meanwhile may instead be answered 503 upstream-overloaded
+      // at the queue timeout: either way it is answered within the bound and holds nothing
+      assert.ok(statuses.every((st) => st === 408 || st === 503), `uploads trickling 2 bytes/s are answered (408, or 503 from the queue) within ${RATE_BOUND_MS / 1000} s: ${statuses.join(', ')}`);
+      assert.ok(statuses.filter((st) => st === 408).length >= 2, `the uploads holding the pool's two connections are cut with 408: ${statuses.join(', ')}`);
       assert.ok(gw.alive(), gw.describe());
     } finally {
       clearInterval(trickle);
