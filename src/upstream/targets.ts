@@ -105,8 +105,9 @@ export class TargetSet {
   readonly all: readonly Target[];
   /** distinct priorities, ascending */
   readonly priorities: readonly number[];
+  /** the set's clock (epoch ms): ejection ends are read from it; outlier detection uses it too */
+  readonly now: () => number;
   private readonly factor: number;
-  private readonly now: () => number;
   private readonly listeners: HealthListener[] = [];
   private levelsView: readonly HealthyLevel[] = [];
   /** the one level that takes all the load, when one does (strict failover: always) */
@@ -140,7 +141,7 @@ export class TargetSet {
    * (uniform in [0, 1); only consulted when several levels share the load). Empty: none healthy.
    */
   select(r?: number): readonly Target[] {
-    if (this.nextReturn !== Infinity && this.now() >= this.nextReturn) this.returnDue();
+    this.refresh();
     if (this.only !== EMPTY || this.levelsView.length === 0) return this.only;
     const x = r ?? Math.random();
     let acc = 0;
@@ -153,8 +154,13 @@ export class TargetSet {
 
   /** The levels with load > 0, in priority order. */
   levels(): readonly HealthyLevel[] {
-    if (this.nextReturn !== Infinity && this.now() >= this.nextReturn) this.returnDue();
+    this.refresh();
     return this.levelsView;
+  }
+
+  /** End the ejections whose time has passed (reads the clock only while a target is ejected). */
+  refresh(): void {
+    if (this.nextReturn !== Infinity && this.now() >= this.nextReturn) this.returnDue();
   }
 
   get ejected(): number {
@@ -190,7 +196,7 @@ export class TargetSet {
   }
 
   snapshot(): TargetSnapshot[] {
-    this.levels();
+    this.refresh();
     return this.all.map((t) => ({
       url: t.id, priority: t.priority, weight: t.weight, healthy: t.healthy, activeHealthy: t.activeHealthy,
       ejected: t.ejected, ejectedUntil: t.ejectedUntil, outstanding: t.outstanding,
