@@ -38,6 +38,18 @@ describe('smooth weighted round robin', () => {
     const names = new Map(ts.map((t, i) => [t, 'abc'[i]!]));
     const seq = Array.from({ length: 14 }, () => names.get(b.pick(ts) as never)).join('');
     assert.equal(seq, 'aabacaa'.repeat(2));
+    // the precomputed schedule and the algorithm itself (the retry path, with exclusions) agree
+    const direct = createBalancer('round-robin');
+    const elsewhere = new Set(fakes([1], 'http://192.0.2.'));
+    assert.equal(Array.from({ length: 14 }, () => names.get(direct.pick(ts, undefined, elsewhere as never) as never)).join(''), 'aabacaa'.repeat(2));
+  });
+
+  it('rotates large weight totals by the algorithm itself, with the same shares', () => {
+    const ts = fakes(Array.from({ length: 300 }, (_, i) => 1 + (i % 100) * 10)); // 300 × ~150k: no schedule
+    const b = createBalancer('round-robin');
+    const total = ts.reduce((n, t) => n + t.weight, 0);
+    const m = tally(total, () => b.pick(ts));
+    assert.ok(ts.every((t) => m.get(t.id) === t.weight));
   });
 
   it('gives each target exactly its weight over every cycle, and rotates equal weights in order', () => {
