@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { UpstreamConfigError, type Target, type TargetSet } from './targets.js';
+import { classifyError } from './retry.js';
 
 /**
  * Active health checking: an HTTP GET to every target's `path`, one probe per target at a time,
@@ -58,7 +59,7 @@ export interface Scheduler {
 }
 
 export interface HealthCheckDeps {
-  /** default: an Agent of the checker's own, destroyed by stop() */
+  /** default: an Agent of the checker's own, destroyed by stop(); pass one with the backend's TLS settings for https targets */
   dispatcher?: Dispatcher;
   random?: () => number;
   /** schedules the probes (tests inject one to see the delays); probe timeouts use real timers */
@@ -78,7 +79,6 @@ interface TargetState {
 }
 
 const MAX_PROBE_BODY = 64 * 1024;
-const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 
 const realScheduler: Scheduler = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -191,11 +191,8 @@ export class ActiveHealthChecker {
 }
 
 function classifyProbeError(err: unknown): ProbeOutcome {
-  const e = err as { code?: string; cause?: { code?: string }; name?: string };
-  const code = e?.code ?? e?.cause?.code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
-  if (code !== undefined && CONNECTION_FAILURES.has(code)) return 'connection-failure';
-  return 'error';
+  const kind = classifyError(err);
+  return kind === 'connect-failure' || kind === 'reset' ? 'connection-failure' : kind === 'timeout' ? 'timeout' : 'error';
 }
 
 /** `["200-399", 204, "404"]` → ranges; throws on anything else (config time). */
