@@ -116,6 +116,12 @@ async function main() {
       say(await runJsonScanBench());
       say('');
     }
+    if (want('micro') && existsSync(join(dist, 'upstream.js'))) {
+      const { runUpstreamBench } = await import(join(dist, 'upstream.js'));
+      say('## Balancer pick, in-process (issue 13)\n');
+      say(await runUpstreamBench());
+      say('');
+    }
     if (want('tls') && existsSync(join(dist, 'tls.js'))) {
       const { runTlsBench } = await import(join(dist, 'tls.js'));
       say('## TLS (issue 6)\n');
