@@ -225,8 +225,8 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
     if (read.kind === 'over') {
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'max-size', message: `is larger than ${limits.maxSize} bytes`, action: limits.sizeAction }];
       if (reporter.record(ex, v)) return refuseSize();
-      // detect/ignore: what was read goes back in front of the rest, and all of it is forwarded
-      body.unshift(Buffer.concat(read.chunks, read.received));
+      // detect/ignore: what was read, then the rest, is forwarded
+      ex.requestBody = rejoin(read.chunks, body);
       return undefined;
     }
     ex.requestBody = read.body;
