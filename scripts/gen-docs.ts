@@ -3,7 +3,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { POLICIES } from '../src/gateway/policies/index.js';
-import { configSchema } from '../src/config/schema.js';
+import { configSchema } from '../src/app/schema.js';
 
 /**
  * Generates docs/configuration.md from the config schema and docs/policies.md from the policy

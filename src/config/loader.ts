@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
 import { ConfigInvalid, formatPath, type ConfigIssue } from './errors.js';
 
 /**
- * Loads gatehouse.yaml: parse keeping positions, substitute `${ENV:NAME}`, validate against the
- * schema, and report every error at once as file:line:column with its path.
+ * Loads a YAML config file: parse keeping positions, substitute `${ENV:NAME}`, validate against
+ * the schema it is given, and report every error at once as file:line:column with its path.
+ * (The schema of gatehouse.yaml is composed in src/app/schema.ts; this module knows none of it.)
  */
 
-export interface LoadedConfig {
-  config: Config;
+export interface LoadedConfig<T = unknown> {
+  config: T;
   file: string;
   /** folder of the config file: relative paths resolve against it */
   dir: string;
@@ -22,7 +22,7 @@ export interface LoadedConfig {
 /** `${ENV:NAME}` or `${ENV:NAME:-default}` */
 const ENV_REF = /\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile<S extends z.ZodType>(file: string, schema: S, env: NodeJS.ProcessEnv = process.env): LoadedConfig<z.output<S>> {
   const abs = resolve(file);
   let text: string;
   try {
@@ -31,10 +31,10 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigInvalid([{ file: abs, line: 0, column: 0, path: '', message: code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code})` }]);
   }
-  return loadConfigText(text, abs, env);
+  return loadConfigText(text, abs, schema, env);
 }
 
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigText<S extends z.ZodType>(text: string, file: string, schema: S, env: NodeJS.ProcessEnv = process.env): LoadedConfig<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false });
   const issues: ConfigIssue[] = [];
@@ -71,14 +71,14 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   };
 
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  const result = configSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
       for (const i of issueToConfigIssues(issue, locate)) if (!envPaths.has(i.path)) issues.push(i);
     }
   }
   if (issues.length) throw new ConfigInvalid(sortIssues(issues));
-  return { config: result.data!, file, dir: dirname(file), locate };
+  return { config: result.data as z.output<S>, file, dir: dirname(file), locate };
 }
 
 function issueToConfigIssues(issue: z.core.$ZodIssue, locate: LoadedConfig['locate']): ConfigIssue[] {

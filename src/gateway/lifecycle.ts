@@ -7,7 +7,7 @@ import { normalizeTarget, originForm } from './normalize.js';
 import { problem, renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
 import { forward, upstreamRequestHeaders } from './proxy.js';
 import { RequestBody } from './body.js';
-import { normalizeIp, resolveClientIp } from './ip.js';
+import { normalizeIp, resolveClientIp } from '../net/ip.js';
 import type { CompiledApi, CompiledBackend, CompiledOperation, Pipeline, Runtime, Step } from './runtime.js';
 import type { Metrics } from '../observability/metrics.js';
 

@@ -6,12 +6,13 @@ import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
-import { gatewaySchema, type ApiConfig, type BackendConfig, type GatewayConfig, type PolicyEntry, type PolicySections } from '../config/schema.js';
+import type { ApiConfig, GatewayCore, GatewayFile, PolicyEntry, PolicySections } from './schema.js';
+import type { BackendConfig } from '../upstream/schema.js';
 import { ConfigError, ConfigInvalid, formatPath, type ConfigIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createStore } from '../state/index.js';
 import type { CounterStore } from '../state/types.js';
-import { compileAddressMatcher, type AddressMatcher } from './ip.js';
+import { compileAddressMatcher, type AddressMatcher } from '../net/ip.js';
 import { ApiRouter, OperationRouter } from './router.js';
 import { compileTemplate } from './template.js';
 import { normalizeTarget } from './normalize.js';
@@ -83,12 +84,12 @@ export interface RuntimeDeps {
   store?: { url: string; store: CounterStore };
 }
 
-export class Runtime {
+export class Runtime<G extends GatewayCore = GatewayCore> {
   readonly router = new ApiRouter<CompiledApi>();
   readonly backends = new Map<string, CompiledBackend>();
   readonly apis: CompiledApi[] = [];
   readonly trustedProxies: AddressMatcher;
-  readonly gateway: GatewayConfig;
+  readonly gateway: G;
   private readonly readinessChecks: Array<{ name: string; check: () => boolean }> = [];
   private readonly closers: Array<() => void | Promise<void>> = [];
   storeRef: { url: string; store: CounterStore } | undefined;
@@ -96,7 +97,7 @@ export class Runtime {
   /** the minimum data rate of request bodies (`limits.min-body-rate`, `limits.body-rate-window`) */
   readonly bodyRate: { minRate: number; window: number };
 
-  constructor(readonly loaded: LoadedConfig, gateway: GatewayConfig) {
+  constructor(readonly loaded: LoadedConfig<GatewayFile<G>>, gateway: G) {
     this.gateway = gateway;
     this.bodyRate = { minRate: gateway.limits['min-body-rate'], window: gateway.limits['body-rate-window'] };
     this.trustedProxies = compileAddressMatcher(gateway['trusted-proxies']);
@@ -130,15 +131,15 @@ export class Runtime {
   /** @internal */ addCloser(fn: () => void | Promise<void>) { this.closers.push(fn); }
 }
 
-/** The gateway settings of a config without a `gateway` section (identity only): the schema's defaults. */
-export const DEFAULT_GATEWAY: GatewayConfig = gatewaySchema.parse({});
-
-/** Compile a loaded config. Throws ConfigInvalid with every located problem. */
-export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Promise<Runtime> {
+/**
+ * Compile a loaded config. Throws ConfigInvalid with every located problem. `defaults` is the
+ * `gateway` section of a file that has none (identity only), as the caller's schema fills it.
+ */
+export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<GatewayFile<G>>, deps: RuntimeDeps, defaults: G): Promise<Runtime<G>> {
   const config = loaded.config;
   const issues: ConfigIssue[] = [];
   const fail = (path: ReadonlyArray<string | number>, message: string) => issues.push(loaded.locate(path, message));
-  const rt = new Runtime(loaded, config.gateway ?? DEFAULT_GATEWAY);
+  const rt = new Runtime<G>(loaded, config.gateway ?? defaults);
   rt.storeRef = deps.store;
   const { logger, metrics } = deps;
 
@@ -362,7 +363,7 @@ export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Pro
   return rt;
 }
 
-function compileBackend(name: string, b: BackendConfig, loaded: LoadedConfig): CompiledBackend {
+function compileBackend(name: string, b: BackendConfig, loaded: LoadedConfig<unknown>): CompiledBackend {
   const url = new URL(b.url);
   const tls = b.tls;
   const read = (f: string, key: string) => {

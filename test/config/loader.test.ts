@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfigText } from '../../src/config/loader.js';
+import { loadConfigText } from '../../src/app/config.js';
 import { ConfigInvalid } from '../../src/config/errors.js';
 
 function errorsOf(yaml: string, env: Record<string, string> = {}) {

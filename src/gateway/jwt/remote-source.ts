@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
-import { fetchJson, checkFetchUrl, FetchError } from './fetch.js';
+import { fetchJson, checkFetchUrl, FetchError } from '../../net/fetch.js';
 import { keyFromJwk, KeyImportError, type VerifyKey } from './keys.js';
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { problem } from '../reply.js';
 import { ConfigError } from '../../config/errors.js';
-import { compileAddressMatcher } from '../ip.js';
+import { compileAddressMatcher } from '../../net/ip.js';
 
 export const IpFilterConfig = z.strictObject({
   action: z.enum(['allow', 'forbid']).describe('allow: only the listed callers pass; forbid: the listed callers are refused'),

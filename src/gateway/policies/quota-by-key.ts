@@ -6,7 +6,7 @@ import { duration } from '../../config/units.js';
 import type { QuotaDecision, QuotaLimits } from '../../state/types.js';
 import {
   HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, seconds,
-} from '../../state/policy-support.js';
+} from './kit/counters.js';
 
 export const QuotaByKeyConfig = z
   .strictObject({

@@ -7,7 +7,7 @@ import { ConfigError } from '../../config/errors.js';
 import type { SlidingDecision } from '../../state/types.js';
 import {
   HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, parseCount, seconds,
-} from '../../state/policy-support.js';
+} from './kit/counters.js';
 
 export const RateLimitByKeyConfig = z.strictObject({
   calls: z

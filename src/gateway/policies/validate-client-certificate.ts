@@ -9,7 +9,7 @@ import {
   TIME_ERRORS, WatchedFile, clientCertificate, compileIdentity, formatXfcc, isRevoked,
   parseCaBundle, parseCrl, verifyChain, headerSafe,
   type ClientCertificate, type IdentityMatcher, type RevocationList,
-} from '../client-cert.js';
+} from '../mtls/client-cert.js';
 
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name');
 

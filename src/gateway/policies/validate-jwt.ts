@@ -9,7 +9,7 @@ import { duration, size } from '../../config/units.js';
 import { ALGORITHM_NAMES, DEFAULT_ALGORITHMS, algSpec } from '../jwt/algorithms.js';
 import { keyFromJwk, keyFromPem, keyFromSecret, KeyImportError, type VerifyKey } from '../jwt/keys.js';
 import { acquireSource, expectedIssuer, type RemoteSourceOptions } from '../jwt/remote-source.js';
-import { FetchError } from '../jwt/fetch.js';
+import { FetchError } from '../../net/fetch.js';
 import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
 import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { RemoteKeySource, expectedIssuer, type RemoteSourceOptions } from '../../../src/gateway/jwt/remote-source.js';
-import { fetchJson, checkFetchUrl, FetchError } from '../../../src/gateway/jwt/fetch.js';
+import { fetchJson, checkFetchUrl, FetchError } from '../../../src/net/fetch.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { makeKey, startIdp, eventually, type Idp } from './helpers.js';
 

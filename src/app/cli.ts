@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { loadConfigFile, type LoadedConfig } from './config/loader.js';
-import { ConfigInvalid, formatIssue } from './config/errors.js';
-import { Metrics } from './observability/metrics.js';
-import { buildRuntime } from './gateway/runtime.js';
-import { SECTIONS } from './gateway/policy.js';
+import { loadConfigFile } from './config.js';
+import { ConfigInvalid, formatIssue } from '../config/errors.js';
+import { validate } from './validate.js';
 
 /**
  * gatehouse start | validate | users | clients | keys
@@ -35,7 +33,7 @@ Exit codes: 0 ok, 1 invalid config or failed command, 2 usage error, 70 internal
 
 export function version(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const p of ['../../package.json', '../package.json']) {
+  for (const p of ['../../../package.json', '../../package.json']) {
     try { return JSON.parse(readFileSync(resolve(here, p), 'utf8')).version as string; } catch { /* try next */ }
   }
   return '0.0.0';
@@ -118,7 +116,7 @@ async function identity(command: 'users' | 'clients' | 'keys', args: string[]): 
     process.stderr.write(`gatehouse: ${loaded.file} has no identity section\n`);
     return 1;
   }
-  const { identityCommand } = await import('./identity/cli.js');
+  const { identityCommand } = await import('../identity/cli.js');
   return identityCommand(command, rest, loaded.config.identity, {
     configDir: loaded.dir,
     stdout: process.stdout,
@@ -126,56 +124,4 @@ async function identity(command: 'users' | 'clients' | 'keys', args: string[]): 
     stdin: process.stdin,
     logger: pino({ level: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn' }, pino.destination(2)),
   });
-}
-
-async function validate(file: string): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigInvalid) {
-      process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  const logger = pino({ level: 'silent' });
-  let rt;
-  try {
-    rt = await buildRuntime(loaded, { logger, metrics: new Metrics({ defaultMetrics: false }) });
-  } catch (err) {
-    if (err instanceof ConfigInvalid) {
-      process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  await rt.close();
-  const cfg = loaded.config;
-  const out: string[] = [`${loaded.file}: OK`];
-  const names = (list: typeof cfg.policies) =>
-    SECTIONS.map((s) => {
-      const l = (list?.[s] ?? []).map((e) => (e.kind === 'policy' ? e.name : e.kind === 'base' ? 'base' : 'base:skip'));
-      return l.length ? `${s}: ${l.join(', ')}` : '';
-    }).filter(Boolean).join('; ');
-  if (cfg.gateway) {
-    const http = cfg.gateway.listen.http;
-    out.push(`gateway: http ${http === undefined ? '-' : typeof http === 'number' ? http : http.port}, admin ${cfg.gateway.admin ? JSON.stringify(cfg.gateway.admin.listen) : '-'}, store ${cfg.gateway.store}, workers ${cfg.gateway.workers}`);
-  }
-  if (names(cfg.policies)) out.push(`global policies: ${names(cfg.policies)}`);
-  for (const api of rt.apis) {
-    const c = api.config;
-    out.push(`api ${c.name}: ${c.hosts?.length ? c.hosts.join(',') + ' ' : ''}${c.path} -> ${c.backend ?? '(no backend)'}${c.openapi ? ` (openapi ${c.openapi})` : ''}`);
-    if (names(c.policies)) out.push(`  policies: ${names(c.policies)}`);
-    const ops = (c.operations ?? []);
-    const opCount = api.operations ? api.operations.size : 0;
-    if (opCount) out.push(`  operations: ${opCount}${c.openapi ? ' (from the OpenAPI document and the list)' : ''}`);
-    for (const o of ops) if (names(o.policies)) out.push(`  operation ${o.id}: ${names(o.policies)}`);
-  }
-  for (const [name, b] of Object.entries(cfg.backends)) {
-    if (b.tls?.['insecure-skip-verify']) out.push(`WARNING: backend ${name} has tls.insecure-skip-verify: its certificate is not verified`);
-  }
-  if (cfg.identity) out.push(`identity: ${JSON.stringify((cfg.identity as Record<string, unknown>).issuer ?? '')}`);
-  process.stdout.write(out.join('\n') + '\n');
-  return 0;
 }

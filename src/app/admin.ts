@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { listenOn } from './server.js';
+import { listenOn } from '../edge/server.js';
 
 /**
  * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded),

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Exchange } from './exchange.js';
-import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from './lifecycle.js';
-import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from './reply.js';
-import { upstreamRequestHeaders } from './proxy.js';
-import type { CompiledBackend } from './runtime.js';
+import { Exchange } from '../gateway/exchange.js';
+import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
+import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
+import { upstreamRequestHeaders } from '../gateway/proxy.js';
+import type { CompiledBackend } from '../gateway/runtime.js';
 
 /**
  * WebSocket upgrades: the upgrade request is routed and runs the inbound policies like any other

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import {
   compileIdentity, configDnKey, describeCertificate, formatXfcc, isRevoked, nodeDnKey, normalizeSerial, parseCaBundle, parseCrl,
   parseSubjectAltName, parseThumbprint, verifyChain, issuerCertificate, type ClientCertificate,
-} from '../../src/gateway/client-cert.js';
-import { createPki, type Issued, type Pki } from '../helpers/certs.js';
+} from '../../../src/gateway/mtls/client-cert.js';
+import { createPki, type Issued, type Pki } from '../../helpers/certs.js';
 
 let pki: Pki;
 let evil: Issued;

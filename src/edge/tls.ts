@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { watchFile } from '../util/watch-file.js';
+import { watchFile } from '../net/watch-file.js';
 import { resolve } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { HttpsListenerConfig } from '../config/schema.js';
+import type { HttpsListenerConfig } from './schema.js';
 import { ConfigError } from '../config/errors.js';
 
 /**

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError } from '../config/errors.js';
-import type { CounterStore } from './types.js';
-import type { PolicyContext } from '../gateway/policy.js';
+import { ConfigError } from '../../../config/errors.js';
+import type { CounterStore } from '../../../state/types.js';
+import type { PolicyContext } from '../../policy.js';
 
 /**
  * What rate-limit-by-key and quota-by-key share: counter keys, increment conditions, the

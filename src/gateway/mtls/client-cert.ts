@@ -1,11 +1,11 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { watchFile } from '../util/watch-file.js';
+import { watchFile } from '../../net/watch-file.js';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificateList } from '@peculiar/asn1-x509';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../exchange.js';
 
 /**
  * Client certificates (mTLS) as validate-client-certificate sees them: the facts of the

@@ -5,14 +5,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { loadConfigFile } from '../config/loader.js';
+import type { LoadedConfig } from '../config/loader.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { handleRequest, requestHost, type GatewayContext, type ListenerContext } from './lifecycle.js';
+import { handleRequest, requestHost, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
 import { CertificateSet } from './tls.js';
-import type { HttpsListenerConfig } from '../config/schema.js';
-import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from './reply.js';
-import { buildRuntime, type Runtime } from './runtime.js';
+import { edgeGatewaySchema, type EdgeSection, type HttpsListenerConfig } from './schema.js';
+import type { GatewayFile } from '../gateway/schema.js';
+import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
+import { buildRuntime, type Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
 import type { TLSSocket } from 'node:tls';
@@ -24,6 +25,13 @@ import type { TLSSocket } from 'node:tls';
 
 export interface ListenerInfo { name: string; port: number; host: string }
 
+/** What the edge reads of a config file, and how it (re)loads one. */
+export type EdgeFile = GatewayFile<EdgeSection>;
+export type LoadEdgeConfig = () => LoadedConfig<EdgeFile>;
+
+/** the `gateway` section of a file without one (identity only) */
+const EDGE_DEFAULTS: EdgeSection = edgeGatewaySchema.parse({});
+
 export class Gateway {
   private ctx: GatewayContext;
   private servers: Array<{ name: string; server: Server | Http2SecureServer }> = [];
@@ -31,26 +39,29 @@ export class Gateway {
   private readonly sockets = new Set<Socket>();
   private draining = false;
 
+  private rt: Runtime<EdgeSection>;
+
   private constructor(
-    runtime: Runtime,
+    runtime: Runtime<EdgeSection>,
     readonly logger: Logger,
     readonly accessLog: Logger | undefined,
     readonly metrics: Metrics,
-    private readonly configFile: string,
+    private readonly load: LoadEdgeConfig,
   ) {
+    this.rt = runtime;
     this.ctx = { runtime, logger, accessLog, metrics };
     this.connectionsClosed = metrics.counter('gatehouse_connections_closed_total', 'Client connections closed by a protection (no request in time, HTTP/2 rapid reset, ...)', ['reason']);
   }
 
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
-  static async create(configFile: string, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }): Promise<Gateway> {
-    const loaded = loadConfigFile(configFile);
-    const runtime = await buildRuntime(loaded, { logger: deps.logger, metrics: deps.metrics });
-    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, configFile);
+  /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+    const runtime = await buildRuntime(loaded, { logger: deps.logger, metrics: deps.metrics }, EDGE_DEFAULTS);
+    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load);
   }
 
-  get runtime(): Runtime { return this.ctx.runtime; }
+  get runtime(): Runtime<EdgeSection> { return this.rt; }
 
   /** Start the public listeners (HTTPS first, so a redirecting HTTP listener knows its port). */
   async listen(): Promise<ListenerInfo[]> {
@@ -202,11 +213,10 @@ export class Gateway {
 
   /** Reload the config file. On error the old config keeps serving and the errors are logged. */
   async reload(): Promise<boolean> {
-    let next: Runtime;
-    const old = this.ctx.runtime;
+    let next: Runtime<EdgeSection>;
+    const old = this.rt;
     try {
-      const loaded = loadConfigFile(this.configFile);
-      next = await buildRuntime(loaded, { logger: this.logger, metrics: this.metrics, store: old.storeRef });
+      next = await buildRuntime(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef }, EDGE_DEFAULTS);
     } catch (err) {
       if (err instanceof ConfigInvalid) {
         this.logger.error({ errors: err.issues.map(formatIssue) }, 'config reload refused; the previous config keeps serving');
@@ -216,6 +226,7 @@ export class Gateway {
       return false;
     }
     const keepStore = next.storeRef !== undefined && next.storeRef === old.storeRef;
+    this.rt = next;
     this.ctx = { ...this.ctx, runtime: next, accessLog: next.gateway.log.access ? this.accessLog : undefined };
     this.logger.info({ apis: next.apis.length }, 'config reloaded');
     // in-flight requests hold the old runtime; close its pools once they had time to finish

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileAddressMatcher, normalizeIp, parseV4, parseV6, scanV6, resolveClientIp } from '../../src/gateway/ip.js';
+import { compileAddressMatcher, normalizeIp, parseV4, parseV6, scanV6, resolveClientIp } from '../../src/net/ip.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 test('normalizeIp turns IPv4-mapped IPv6 into IPv4 and lower-cases IPv6', () => {

@@ -1,0 +1,122 @@
+import cluster, { type Worker } from 'node:cluster';
+import client from 'prom-client';
+import type { Logger } from 'pino';
+import { loadConfigFile } from './config.js';
+import { ConfigInvalid, formatIssue } from '../config/errors.js';
+import { createLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { Gateway } from '../edge/server.js';
+import { startAdmin, type AdminSource } from './admin.js';
+
+/**
+ * `gateway.workers` > 1: the primary runs the admin listener (and the identity provider) and
+ * forks gateway workers that share the public port (node:cluster); /metrics sums the workers'.
+ */
+
+// ---- cluster: primary ----------------------------------------------------------------------
+
+interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number }
+
+export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined) {
+  const aggregator = new client.AggregatorRegistry();
+  const state = new Map<number, { notReady: string[] }>();
+  let announced = false;
+  let stopping = false;
+  const listening = new Set<number>();
+  const fork = () => {
+    const w = cluster.fork({ GATEHOUSE_WORKERS: String(count) });
+    state.set(w.id, { notReady: ['worker-starting'] });
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') listening.add(w.id);
+      if (m.type === 'listening' && m.listeners && !announced) {
+        announced = true;
+        for (const l of m.listeners) logger.info({ listener: l.name, port: l.port, host: l.host, workers: count }, 'listening');
+      }
+      if (m.type === 'ready' || m.type === 'listening') state.set(w.id, { notReady: m.notReady ?? [] });
+    });
+    return w;
+  };
+  cluster.setupPrimary({ args: ['start', '--config', configFile] });
+  for (let i = 0; i < count; i++) fork();
+  cluster.on('exit', (w: Worker, code) => {
+    state.delete(w.id);
+    if (!stopping && !listening.has(w.id)) {
+      // a worker that could not start will not start on a retry either
+      logger.fatal({ worker: w.id, code }, 'a gateway worker failed to start; stopping');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    if (!stopping) {
+      logger.error({ worker: w.id, code }, 'gateway worker exited; starting a new one');
+      fork();
+    }
+  });
+  let admin: import('node:http').Server | undefined;
+  if (adminListen !== undefined) {
+    const source: AdminSource = {
+      notReady: async () => {
+        const workers = Object.values(cluster.workers ?? {});
+        for (const w of workers) w?.send({ type: 'ready?' });
+        await new Promise((r) => setTimeout(r, 50));
+        const out = new Set<string>();
+        if (state.size < count) out.add('workers');
+        for (const s of state.values()) for (const n of s.notReady) out.add(n);
+        return [...out];
+      },
+      metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
+    };
+    admin = await startAdmin(adminListen, source, logger);
+  }
+  return {
+    reload: async () => {
+      try {
+        loadConfigFile(configFile);
+      } catch (err) {
+        if (err instanceof ConfigInvalid) logger.error({ errors: err.issues.map(formatIssue) }, 'config reload refused; the previous config keeps serving');
+        return;
+      }
+      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'reload' });
+    },
+    close: async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+      await Promise.all(workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.process.kill('SIGTERM'); })));
+      if (admin) await new Promise<void>((r) => admin!.close(() => r()));
+    },
+  };
+}
+
+// ---- cluster: worker -----------------------------------------------------------------------
+
+export async function runWorker(configFile: string): Promise<number> {
+  const loaded = loadConfigFile(configFile);
+  const level = loaded.config.gateway?.log.level;
+  const logger = createLogger(level).child({ worker: cluster.worker?.id });
+  const metrics = new Metrics();
+  // constructing an AggregatorRegistry installs prom-client's worker-side listener for the
+  // primary's metric requests; setRegistries says which registry to answer with
+  new client.AggregatorRegistry();
+  client.AggregatorRegistry.setRegistries([metrics.registry]);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics }, loaded);
+  const listeners = await gateway.listen();
+  const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
+  send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'ready?') send({ type: 'ready', notReady: gateway.runtime.notReady() });
+    if (m?.type === 'reload') void gateway.reload().then((ok) => send({ type: 'reloaded', ok }));
+  });
+  return new Promise<number>((resolve) => {
+    process.once('SIGTERM', async () => {
+      await gateway.shutdown();
+      logger.flush();
+      // the IPC channel to the primary would keep this process alive
+      process.disconnect?.();
+      resolve(0);
+    });
+    process.on('SIGINT', () => {}); // the primary decides
+    process.on('SIGHUP', () => {});
+  });
+}

@@ -1,0 +1,60 @@
+import pino from 'pino';
+import { loadConfigFile, type LoadedGatehouseConfig } from './config.js';
+import { gatewaySchema } from './schema.js';
+import { ConfigInvalid, formatIssue } from '../config/errors.js';
+import { Metrics } from '../observability/metrics.js';
+import { buildRuntime } from '../gateway/runtime.js';
+import { SECTIONS } from '../gateway/policy.js';
+
+/** `gatehouse validate`: every error (exit 1), or a summary of what the config publishes (exit 0). */
+export async function validate(file: string): Promise<number> {
+  let loaded: LoadedGatehouseConfig;
+  try {
+    loaded = loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigInvalid) {
+      process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = pino({ level: 'silent' });
+  let rt;
+  try {
+    rt = await buildRuntime(loaded, { logger, metrics: new Metrics({ defaultMetrics: false }) }, gatewaySchema.parse({}));
+  } catch (err) {
+    if (err instanceof ConfigInvalid) {
+      process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  await rt.close();
+  const cfg = loaded.config;
+  const out: string[] = [`${loaded.file}: OK`];
+  const names = (list: typeof cfg.policies) =>
+    SECTIONS.map((s) => {
+      const l = (list?.[s] ?? []).map((e) => (e.kind === 'policy' ? e.name : e.kind === 'base' ? 'base' : 'base:skip'));
+      return l.length ? `${s}: ${l.join(', ')}` : '';
+    }).filter(Boolean).join('; ');
+  if (cfg.gateway) {
+    const http = cfg.gateway.listen.http;
+    out.push(`gateway: http ${http === undefined ? '-' : typeof http === 'number' ? http : http.port}, admin ${cfg.gateway.admin ? JSON.stringify(cfg.gateway.admin.listen) : '-'}, store ${cfg.gateway.store}, workers ${cfg.gateway.workers}`);
+  }
+  if (names(cfg.policies)) out.push(`global policies: ${names(cfg.policies)}`);
+  for (const api of rt.apis) {
+    const c = api.config;
+    out.push(`api ${c.name}: ${c.hosts?.length ? c.hosts.join(',') + ' ' : ''}${c.path} -> ${c.backend ?? '(no backend)'}${c.openapi ? ` (openapi ${c.openapi})` : ''}`);
+    if (names(c.policies)) out.push(`  policies: ${names(c.policies)}`);
+    const ops = (c.operations ?? []);
+    const opCount = api.operations ? api.operations.size : 0;
+    if (opCount) out.push(`  operations: ${opCount}${c.openapi ? ' (from the OpenAPI document and the list)' : ''}`);
+    for (const o of ops) if (names(o.policies)) out.push(`  operation ${o.id}: ${names(o.policies)}`);
+  }
+  for (const [name, b] of Object.entries(cfg.backends)) {
+    if (b.tls?.['insecure-skip-verify']) out.push(`WARNING: backend ${name} has tls.insecure-skip-verify: its certificate is not verified`);
+  }
+  if (cfg.identity) out.push(`identity: ${JSON.stringify((cfg.identity as Record<string, unknown>).issuer ?? '')}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
