@@ -13,6 +13,7 @@ import { CertificateSet } from './tls.js';
 import { edgeGatewaySchema, type EdgeSection, type HttpsListenerConfig } from './schema.js';
 import type { GatewayFile } from '../gateway/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
+import { problem, type ProblemCode } from '../gateway/problems.js';
 import { buildRuntime, type Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
@@ -124,7 +125,7 @@ export class Gateway {
       handleRequest(this.ctx, listener, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-      writeProblemOnResponse(res, 417, 'expectation-failed', 'Only "Expect: 100-continue" is supported.');
+      writeProblemOnResponse(res, 'expectation-failed', 'Only "Expect: 100-continue" is supported.');
       req.resume();
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -201,7 +202,7 @@ export class Gateway {
     const server = createServer(this.serverOptions(), (req, res) => {
       const host = (requestHost(req) ?? '').replace(/:\d+$/, '');
       if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host) || !(req.url ?? '').startsWith('/')) {
-        writeProblemOnResponse(res, 400, 'request-target-invalid', 'Use https.');
+        writeProblemOnResponse(res, 'request-target-invalid', 'Use https.');
         return;
       }
       res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url}`, 'content-length': '0' });
@@ -259,10 +260,38 @@ export function listenOn(server: Server | Http2SecureServer, port: number, host:
   });
 }
 
-function writeProblemOnResponse(res: ServerResponse, status: number, code: string, detail: string): void {
+function writeProblemOnResponse(res: ServerResponse, code: ProblemCode, detail: string): void {
   const requestId = randomUUID();
-  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId, connection: 'close' });
-  res.end(renderProblem({ code, title: statusTitle(status), detail }, status, requestId));
+  const r = problem(code, detail);
+  res.writeHead(r.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId, connection: 'close' });
+  res.end(renderProblem(r.problem!, r.status, requestId));
+}
+
+/** What to answer when Node's HTTP/1.1 parser refuses a request (by its error code). */
+function parserProblem(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxUrlLength: number): [ProblemCode, string] {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': {
+      // the request line alone is over the URL limit → the URL is what is too long
+      const packet = err.rawPacket?.toString('latin1') ?? '';
+      const eol = packet.indexOf('\n');
+      return eol === -1 || eol > maxUrlLength ? ['url-too-long', 'The request target is too long.'] : ['headers-too-large', 'The request headers are too large.'];
+    }
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return ['request-ambiguous', 'The request framing is ambiguous (Content-Length / Transfer-Encoding).'];
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_INVALID_CHUNK_SIZE':
+    case 'HPE_LF_EXPECTED':
+    case 'HPE_CR_EXPECTED':
+      return ['request-malformed', 'The request has an invalid header or framing.'];
+    case 'HPE_INVALID_METHOD':
+      return ['method-invalid', 'The request method is not valid.'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return ['request-timeout', 'The request was not received in time.'];
+    default:
+      return ['request-malformed', 'The request could not be parsed.'];
+  }
 }
 
 /** Node's parser refused the request: answer with problem+json (it would send a bare 400). */
@@ -270,50 +299,18 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   // a response already started on this connection (e.g. bad chunking inside a body being
   // forwarded): nothing more can be said on it
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || inFlight?.headersSent) {
+  if (!socket.writable || inFlight?.headersSent || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  let status = 400;
-  let code = 'request-malformed';
-  let detail = 'The request could not be parsed.';
-  switch (err.code) {
-    case 'HPE_HEADER_OVERFLOW': {
-      // the request line alone is over the URL limit → the URL is what is too long
-      const packet = err.rawPacket?.toString('latin1') ?? '';
-      const eol = packet.indexOf('\n');
-      if (eol === -1 || eol > maxUrlLength) { status = 414; code = 'url-too-long'; detail = 'The request target is too long.'; } else { status = 431; code = 'headers-too-large'; detail = 'The request headers are too large.'; }
-      break;
-    }
-    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-    case 'HPE_INVALID_CONTENT_LENGTH':
-    case 'HPE_INVALID_TRANSFER_ENCODING':
-      code = 'request-ambiguous';
-      detail = 'The request framing is ambiguous (Content-Length / Transfer-Encoding).';
-      break;
-    case 'HPE_INVALID_HEADER_TOKEN':
-    case 'HPE_INVALID_CHUNK_SIZE':
-    case 'HPE_LF_EXPECTED':
-    case 'HPE_CR_EXPECTED':
-      code = 'request-malformed';
-      detail = 'The request has an invalid header or framing.';
-      break;
-    case 'HPE_INVALID_METHOD':
-      status = 400; code = 'method-invalid'; detail = 'The request method is not valid.';
-      break;
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      status = 408; code = 'request-timeout'; detail = 'The request was not received in time.';
-      break;
-    case 'ECONNRESET':
-      socket.destroy();
-      return;
-  }
-  logger.debug({ code: err.code, status }, 'client error');
+  const [code, detail] = parserProblem(err, maxUrlLength);
+  const r = problem(code, detail);
+  logger.debug({ code: err.code, status: r.status }, 'client error');
   const requestId = randomUUID();
-  const body = renderProblem({ code, title: statusTitle(status), detail }, status, requestId);
+  const body = renderProblem(r.problem!, r.status, requestId);
   // answered, then closed: our side ends and the socket is destroyed shortly after, whether or not
   // the peer closes its side (if a request was being handled, it sees the socket close)
   answerAndClose(socket,
-    `HTTP/1.1 ${status} ${statusTitle(status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `HTTP/1.1 ${r.status} ${statusTitle(r.status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Exchange } from '../gateway/exchange.js';
 import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
-import { problem, renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
+import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
+import { problem } from '../gateway/problems.js';
 import { upstreamRequestHeaders } from '../gateway/proxy.js';
 import type { CompiledBackend } from '../gateway/runtime.js';
 
@@ -19,7 +20,7 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
     socket.end(`HTTP/1.1 ${r.status} ${statusTitle(r.status)}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\r\n')}\r\n\r\n${body}`);
   };
   socket.on('error', () => socket.destroy());
-  if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse(problem(400, 'upgrade-not-supported', 'Only WebSocket upgrades are supported.'));
+  if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse(problem('upgrade-not-supported', 'Only WebSocket upgrades are supported.'));
   const checked = checkRequest(req, rt);
   if (!checked.ok) return refuse(checked.reply);
   const { peerIp, trustedPeer, clientIp } = peerOf(req, rt);
@@ -37,7 +38,7 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   // the client went away while a policy waited: nothing is forwarded
   if (socket.destroyed) return;
   const backend = ex.backend as CompiledBackend | undefined;
-  if (!backend) return refuse(problem(500, 'backend-not-configured', 'This API has no backend.'));
+  if (!backend) return refuse(problem('backend-not-configured', 'This API has no backend.'));
   // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)
   const headers: Record<string, unknown> = { ...ex.upstreamHeaders, host: backend.host };
   delete headers['content-length'];
@@ -51,7 +52,7 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
     }) as unknown as typeof up;
   } catch (err) {
     gw.logger.warn({ requestId, api: api.name, err: (err as Error).message }, 'backend WebSocket upgrade failed');
-    return refuse(problem(502, 'backend-upgrade-failed', 'The backend refused or failed the WebSocket upgrade.'));
+    return refuse(problem('backend-upgrade-failed', 'The backend refused or failed the WebSocket upgrade.'));
   }
   if (socket.destroyed) { up.socket.destroy(); return; }
   const lines = ['HTTP/1.1 101 Switching Protocols'];

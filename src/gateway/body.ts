@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { ProblemCode } from './problems.js';
 
 /**
  * The request body has one owner: this stream. It is created by the request lifecycle as soon as
@@ -22,7 +23,7 @@ import { Readable } from 'node:stream';
  * error can answer with what actually went wrong.
  */
 
-export interface BodyFailure { status: number; code: string; detail: string }
+export interface BodyFailure { status: number; code: ProblemCode; detail: string }
 
 export interface BodyLimits {
   /** bytes the body may have */

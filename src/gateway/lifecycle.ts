@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Exchange, type UpstreamResponse } from './exchange.js';
 import { normalizeTarget, originForm } from './normalize.js';
-import { problem, renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
+import { renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
+import { problem } from './problems.js';
 import { forward, upstreamRequestHeaders } from './proxy.js';
 import { RequestBody } from './body.js';
 import { normalizeIp, resolveClientIp } from '../net/ip.js';
@@ -82,7 +83,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     if (hasBody) {
       const cl = req.headers['content-length'];
       if (cl !== undefined && Number(cl) > api.maxBodySize) {
-        return respond(gw, ex, api, problem(413, 'body-too-large', `The request body is larger than this API accepts (${api.maxBodySize} bytes).`), expectContinue);
+        return respond(gw, ex, api, problem('body-too-large', `The request body is larger than this API accepts (${api.maxBodySize} bytes).`), expectContinue);
       }
       ex.body = new RequestBody(req, { maxSize: api.maxBodySize, minRate: rt.bodyRate.minRate, rateWindow: rt.bodyRate.window });
       ex.requestBody = ex.body;
@@ -100,7 +101,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     if (reply instanceof Promise) reply = await reply;
     if (reply) return respond(gw, ex, api, reply, false);
     const backend = ex.backend as CompiledBackend | undefined;
-    if (!backend) return respond(gw, ex, api, problem(500, 'backend-not-configured', 'This API has no backend.'), false);
+    if (!backend) return respond(gw, ex, api, problem('backend-not-configured', 'This API has no backend.'), false);
     // An HTTP/2 stream cancelled in the same read as its HEADERS is only seen as cancelled once
     // that read has been processed: look again after it, so a cancelled stream is never forwarded.
     if (req.httpVersionMajor === 2) await nextTurn();
@@ -110,7 +111,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     const failed = ex.body?.failure;
     if (failed !== undefined) {
       if (failed.status === 499) return;
-      return respond(gw, ex, api, problem(failed.status, failed.code, failed.detail), false);
+      return respond(gw, ex, api, problem(failed.code, failed.detail), false);
     }
     const t0 = performance.now();
     const upstream = await forward(ex, backend, hasBody);
@@ -134,7 +135,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     return send(gw, ex, ex.response);
   } catch (err) {
     gw.logger.error({ err, requestId, api: api.name }, 'unexpected error in the request pipeline');
-    return respond(gw, ex, api, problem(500, 'internal-error', 'The gateway failed to process the request.'), false);
+    return respond(gw, ex, api, problem('internal-error', 'The gateway failed to process the request.'), false);
   }
 }
 
@@ -172,17 +173,17 @@ export function route(rt: Runtime, listener: ListenerContext, ex: Exchange, hasS
   if (listener.certs !== undefined && host !== undefined) {
     const sni = (ex.req.socket as { servername?: string | false }).servername;
     if (typeof sni === 'string' && !listener.certs.sameCertificate(sni, stripPort(host))) {
-      return problem(421, 'misdirected-request', 'This connection was made for another host name; open a new connection for this one.');
+      return problem('misdirected-request', 'This connection was made for another host name; open a new connection for this one.');
     }
   }
   const routed = rt.router.match(host, ex.path);
-  if (!routed) return problem(404, 'route-not-found', 'No API is published at this path.');
+  if (!routed) return problem('route-not-found', 'No API is published at this path.');
   const api = routed.api;
   ex.api = api;
   ex.backend = api.backend;
   ex.backendPath = routed.rest;
   if (hasSemicolon && !api.config['allow-path-parameters']) {
-    return problem(400, 'path-invalid', 'Path parameters (";") are not allowed on this API.');
+    return problem('path-invalid', 'Path parameters (";") are not allowed on this API.');
   }
   return routed;
 }
@@ -194,8 +195,8 @@ export function selectOperation(api: CompiledApi, ex: Exchange, rest: string): R
   if (!m) {
     const allowed = api.operations.allowed(rest);
     return allowed.length === 0
-      ? problem(404, 'operation-not-found', 'This API has no operation at this path.')
-      : problem(405, 'method-not-allowed', `This path allows ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
+      ? problem('operation-not-found', 'This API has no operation at this path.')
+      : problem('method-not-allowed', `This path allows ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
   }
   ex.operation = m.op;
   ex.params = m.params;
@@ -227,15 +228,15 @@ type Checked = { ok: true; path: string; query: string; hasSemicolon: boolean } 
 export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
   // HTTP/0.9 (a request line without a version) has no headers: no Host, no framing to check
   if (req.httpVersionMajor === 0) {
-    return { ok: false, reply: problem(505, 'http-version-not-supported', 'Use HTTP/1.1 or HTTP/2.', { headers: { connection: 'close' } }) };
+    return { ok: false, reply: problem('http-version-not-supported', 'Use HTTP/1.1 or HTTP/2.', { headers: { connection: 'close' } }) };
   }
   if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
-    return { ok: false, reply: problem(400, 'host-missing', 'An HTTP/1.1 request needs a Host header.') };
+    return { ok: false, reply: problem('host-missing', 'An HTTP/1.1 request needs a Host header.') };
   }
   // Node accepts `Transfer-Encoding: gzip, chunked` and the like; we forward only plain chunked
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.toLowerCase() !== 'chunked') {
-    return { ok: false, reply: problem(400, 'request-ambiguous', 'Only "Transfer-Encoding: chunked" is accepted.') };
+    return { ok: false, reply: problem('request-ambiguous', 'Only "Transfer-Encoding: chunked" is accepted.') };
   }
   const raw = req.rawHeaders;
   const refuseUnderscores = rt.gateway['headers-with-underscores'] === 'reject';
@@ -243,20 +244,20 @@ export function checkRequest(req: IncomingMessage, rt: Runtime): Checked {
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
     if (n.length === 4 && n.toLowerCase() === 'host' && ++hosts > 1) {
-      return { ok: false, reply: problem(400, 'request-ambiguous', 'The request has more than one Host header.') };
+      return { ok: false, reply: problem('request-ambiguous', 'The request has more than one Host header.') };
     }
     if (refuseUnderscores && n.indexOf('_') !== -1) {
-      return { ok: false, reply: problem(400, 'header-name-invalid', `Header names with underscores are not accepted (${n.slice(0, 64)}); use hyphens.`) };
+      return { ok: false, reply: problem('header-name-invalid', `Header names with underscores are not accepted (${n.slice(0, 64)}); use hyphens.`) };
     }
   }
   const url = req.url ?? '';
   if (url.length > rt.gateway.limits['max-url-length']) {
-    return { ok: false, reply: problem(414, 'url-too-long', `The request target is longer than ${rt.gateway.limits['max-url-length']} bytes.`) };
+    return { ok: false, reply: problem('url-too-long', `The request target is longer than ${rt.gateway.limits['max-url-length']} bytes.`) };
   }
   const target = originForm(url, requestHost(req));
-  if (target === undefined) return { ok: false, reply: problem(400, 'request-target-invalid', 'The request target must be a path (or an absolute URL naming this host).') };
+  if (target === undefined) return { ok: false, reply: problem('request-target-invalid', 'The request target must be a path (or an absolute URL naming this host).') };
   const n = normalizeTarget(target);
-  if (!n.ok) return { ok: false, reply: problem(400, n.code, n.detail) };
+  if (!n.ok) return { ok: false, reply: problem(n.code, n.detail) };
   return n;
 }
 

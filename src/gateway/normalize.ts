@@ -13,7 +13,7 @@
 
 export type NormalizeResult =
   | { ok: true; path: string; query: string; hasSemicolon: boolean }
-  | { ok: false; code: string; detail: string };
+  | { ok: false; code: 'path-invalid' | 'request-target-invalid'; detail: string };
 
 const HEX = '0123456789ABCDEF';
 
@@ -28,7 +28,7 @@ function isUnreserved(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95 || c === 126;
 }
 
-const bad = (code: string, detail: string): NormalizeResult => ({ ok: false, code, detail });
+const bad = (code: 'path-invalid' | 'request-target-invalid', detail: string): NormalizeResult => ({ ok: false, code, detail });
 
 /**
  * Normalize an origin-form request target (`/path?query`). Absolute-form targets are handled by

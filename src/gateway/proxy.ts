@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange, UpstreamResponse } from './exchange.js';
-import { problem, type Headers, type Reply } from './reply.js';
+import { type Headers, type Reply } from './reply.js';
+import { problem } from './problems.js';
 import type { CompiledBackend } from './runtime.js';
 import type { Admitted } from '../upstream/admission.js';
 
@@ -165,8 +166,8 @@ export async function forward(ex: Exchange, backend: CompiledBackend, hasBody: b
 }
 
 function notAdmitted(r: Exclude<Admitted, 'ok'>): Reply {
-  if (r === 'aborted') return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
-  const r503 = problem(503, 'upstream-overloaded', r === 'queue-full'
+  if (r === 'aborted') return problem('client-closed-request', 'The client closed the connection.');
+  const r503 = problem('upstream-overloaded', r === 'queue-full'
     ? 'The backend is at capacity and its queue is full; retry later.'
     : 'The backend is at capacity and no connection became free in time; retry later.', { headers: { 'retry-after': '1' } });
   (r503 as Reply & { cause?: string }).cause = r;
@@ -184,25 +185,25 @@ export function backendFailure(e: NodeJS.ErrnoException & { code?: string; cause
 function classify(e: NodeJS.ErrnoException & { code?: string; cause?: unknown }, ex: Exchange): Reply {
   // the request body failed (too large, too slow, the client went away): that is what to say
   const f = ex.body?.failure;
-  if (f !== undefined) return problem(f.status, f.code, f.detail, f.status === 499 ? { title: 'Client Closed Request' } : {});
-  if (ex.signal.aborted) return problem(499, 'client-closed-request', 'The client closed the connection.', { title: 'Client Closed Request' });
+  if (f !== undefined) return problem(f.code, f.detail);
+  if (ex.signal.aborted) return problem('client-closed-request', 'The client closed the connection.');
   switch (e.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
-      return problem(504, 'backend-timeout', 'The backend did not answer in time.');
+      return problem('backend-timeout', 'The backend did not answer in time.');
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ECONNREFUSED':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return problem(502, 'backend-unreachable', 'The backend could not be reached.');
+      return problem('backend-unreachable', 'The backend could not be reached.');
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-      return problem(400, 'body-length-mismatch', 'The request body does not match its Content-Length.');
+      return problem('body-length-mismatch', 'The request body does not match its Content-Length.');
     default:
       if (typeof e.code === 'string' && (e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN' || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')) {
-        return problem(502, 'backend-tls-failed', 'The TLS handshake with the backend failed.');
+        return problem('backend-tls-failed', 'The TLS handshake with the backend failed.');
       }
-      return problem(502, 'backend-connection-failed', 'The connection to the backend failed.');
+      return problem('backend-connection-failed', 'The connection to the backend failed.');
   }
 }

@@ -9,7 +9,7 @@ export type HeaderValue = string | string[];
 export type Headers = Record<string, HeaderValue>;
 
 export interface ProblemBody {
-  /** stable reason code, e.g. `token-expired`; becomes `type: urn:gatehouse:problem:<code>` */
+  /** stable reason code from the catalog (problems.ts); becomes `type: urn:gatehouse:problem:<code>` */
   code: string;
   title: string;
   detail?: string;
@@ -29,7 +29,7 @@ export interface Reply {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large',
+  405: 'Method Not Allowed', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 417: 'Expectation Failed',
   414: 'URI Too Long', 415: 'Unsupported Media Type', 421: 'Misdirected Request', 429: 'Too Many Requests',
   431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway',
   503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
@@ -37,27 +37,6 @@ const TITLES: Record<number, string> = {
 
 export function statusTitle(status: number): string {
   return TITLES[status] ?? 'Error';
-}
-
-/**
- * Build a problem reply.
- *
- * ```ts
- * return problem(403, 'caller-ip-not-allowed', 'Your IP address is not allowed.');
- * ```
- */
-export function problem(
-  status: number,
-  code: string,
-  detail?: string,
-  opts: { title?: string; headers?: Headers; members?: Record<string, unknown> } = {},
-): Reply {
-  return {
-    status,
-    headers: opts.headers,
-    problem: { code, title: opts.title ?? statusTitle(status), detail, members: opts.members },
-    code,
-  };
 }
 
 /** Serialise a problem for the wire. `requestId` is always included. */

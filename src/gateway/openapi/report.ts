@@ -3,7 +3,8 @@ import type { Counter } from 'prom-client';
 import { ConfigError } from '../../config/errors.js';
 import type { Exchange } from '../exchange.js';
 import type { PolicyContext } from '../policy.js';
-import { problem, type Reply } from '../reply.js';
+import { type Reply } from '../reply.js';
+import { problem, type ProblemCode } from '../problems.js';
 import type { ValidationError } from './compile.js';
 import { openApiSource, type OpenApiSource } from './load.js';
 
@@ -73,8 +74,8 @@ export class Reporter {
   }
 
   /** The 400 (or `status`) problem of an inbound refusal. */
-  inbound(violations: Violation[], status: number, code: string, detail: string, headers?: Record<string, string>): Reply {
-    return problem(status, code, detail, { members: { errors: this.render(violations) }, headers });
+  inbound(violations: Violation[], code: ProblemCode, detail: string, headers?: Record<string, string>): Reply {
+    return problem(code, detail, { members: { errors: this.render(violations) }, headers });
   }
 
   /**
@@ -83,7 +84,7 @@ export class Reporter {
    */
   outbound(ex: Exchange, violations: Violation[]): Reply {
     this.ctx.logger.warn({ requestId: ex.requestId, policy: this.policy, api: ex.api?.name, operation: ex.operation?.id, status: ex.response?.status, errors: violations.filter((v) => v.action !== 'ignore').map(({ action: _a, ...e }) => e) }, 'backend response refused: it does not match the API description');
-    return problem(502, 'response-invalid', 'The backend returned a response that does not match the API description.');
+    return problem('response-invalid', 'The backend returned a response that does not match the API description.');
   }
 }
 

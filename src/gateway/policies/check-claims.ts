@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { problem } from '../reply.js';
+import { problem } from '../problems.js';
 import { ConfigError } from '../../config/errors.js';
 import { ClaimRequirement, compileClaimRules } from '../jwt/claims.js';
 import { bearerChallenge } from '../jwt/http.js';
@@ -35,7 +35,7 @@ export const checkClaims = definePolicy({
     const status = config['failed-check-httpcode'];
     const realm = config.realm ?? ctx.api?.name ?? 'gatehouse';
     const message = config['failed-check-error-message'];
-    const noClaims = problem(401, 'token-missing', 'A validated bearer token is required.', { headers: { 'www-authenticate': `Bearer realm="${realm}"` } });
+    const noClaims = problem('token-missing', 'A validated bearer token is required.', { headers: { 'www-authenticate': `Bearer realm="${realm}"` } });
     return (ex) => {
       const claims = ex.claims;
       // defensive: the pipeline compiler guarantees a validate-jwt ran, and it ends the request on failure
@@ -43,7 +43,7 @@ export const checkClaims = definePolicy({
       const failed = check(claims);
       if (failed === undefined) return undefined;
       const detail = message ?? `The token's ${failed.slice(0, 80)} claim does not allow this request.`;
-      return problem(status, 'token-claim-not-allowed', detail, { headers: { 'www-authenticate': bearerChallenge(realm, 'insufficient_scope', detail) } });
+      return problem('token-claim-not-allowed', detail, { status, headers: { 'www-authenticate': bearerChallenge(realm, 'insufficient_scope', detail) } });
     };
   },
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { problem } from '../reply.js';
+import { problem } from '../problems.js';
 import { HEADER_NAME } from '../jwt/http.js';
 
 export const CheckHeaderConfig = z.strictObject({
@@ -32,10 +32,9 @@ export const checkHeader = definePolicy({
     const ignoreCase = config['ignore-case'];
     const accepted = new Set(config.values.map((v) => (ignoreCase ? v.toLowerCase() : v)));
     const anyValue = accepted.size === 0;
-    const refusal = problem(
-      config['failed-check-httpcode'],
-      'header-check-failed',
+    const refusal = problem('header-check-failed',
       config['failed-check-error-message'] ?? (anyValue ? `The ${config.name} header is required.` : `The ${config.name} header is missing or has a value that is not accepted.`),
+      { status: config['failed-check-httpcode'] },
     );
     const ok = (v: string) => accepted.has(ignoreCase ? v.toLowerCase() : v);
     return (ex) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { problem } from '../reply.js';
+import { problem } from '../problems.js';
 import { ConfigError } from '../../config/errors.js';
 import { compileAddressMatcher } from '../../net/ip.js';
 
@@ -38,7 +38,7 @@ export const ipFilter = definePolicy({
     }
     const matcher = compileAddressMatcher(config.addresses, config['address-ranges'], { addresses: ['addresses'], ranges: ['address-ranges'] });
     const allow = config.action === 'allow';
-    const refusal = problem(config['failed-check-httpcode'], 'caller-ip-not-allowed', config['failed-check-error-message']);
+    const refusal = problem('caller-ip-not-allowed', config['failed-check-error-message'], { status: config['failed-check-httpcode'] });
     return (ex) => (matcher.has(ex.clientIp) === allow ? undefined : refusal);
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { problem, type Headers } from '../reply.js';
+import { type Headers } from '../reply.js';
+import { problem } from '../problems.js';
 import type { Exchange } from '../exchange.js';
 import { duration } from '../../config/units.js';
 import type { QuotaDecision, QuotaLimits } from '../../state/types.js';
@@ -91,7 +92,7 @@ export const quotaByKey = definePolicy({
       if (d === null) {
         fallbacks.inc({ policy: 'quota-by-key', action: denyOnError ? 'deny' : 'allow' });
         if (!denyOnError) return undefined;
-        return problem(503, 'rate-limit-store-unavailable', 'The quota cannot be checked right now. Try again shortly.', {
+        return problem('rate-limit-store-unavailable', 'The quota cannot be checked right now. Try again shortly.', {
           headers: { [retryHeader]: '1' },
         });
       }
@@ -108,7 +109,7 @@ export const quotaByKey = definePolicy({
           headers['ratelimit-policy'] = policyField;
           if (d.resetMs !== Infinity) headers['ratelimit'] = `"quota-by-key";r=${Math.max(0, config.calls! - d.calls)};t=${seconds(d.resetMs)}`;
         }
-        return problem(403, 'quota-exceeded', detail, { headers });
+        return problem('quota-exceeded', detail, { headers });
       }
       if (ietf) {
         ex.addResponseHeader('RateLimit-Policy', policyField);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { problem, type Headers } from '../reply.js';
+import { type Headers } from '../reply.js';
+import { problem } from '../problems.js';
 import type { Exchange } from '../exchange.js';
 import { duration } from '../../config/units.js';
 import { ConfigError } from '../../config/errors.js';
@@ -122,7 +123,7 @@ export const rateLimitByKey = definePolicy({
       if (d === null) {
         fallbacks.inc({ policy: 'rate-limit-by-key', action: denyOnError ? 'deny' : 'allow' });
         if (!denyOnError) return undefined;
-        return problem(503, 'rate-limit-store-unavailable', 'The rate limit cannot be checked right now. Try again shortly.', {
+        return problem('rate-limit-store-unavailable', 'The rate limit cannot be checked right now. Try again shortly.', {
           headers: { [retryHeader]: '1' },
         });
       }
@@ -139,7 +140,7 @@ export const rateLimitByKey = definePolicy({
         }
         if (remainingVar) ex.setVar(remainingVar, Math.max(0, calls - d.used));
         if (wantsHeaders) stateHeaders(undefined, headers, Math.max(0, calls - d.used), d.waitMs === Infinity ? periodS : seconds(d.waitMs));
-        return problem(429, 'rate-limit-exceeded', detail, { headers });
+        return problem('rate-limit-exceeded', detail, { headers });
       }
       if (remainingVar) ex.setVar(remainingVar, Math.max(0, calls - d.used));
       if (wantsHeaders) stateHeaders(ex, undefined, Math.max(0, calls - d.used), seconds(d.waitMs));

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { definePolicy, type PolicyContext } from '../policy.js';
-import { problem, type Reply } from '../reply.js';
+import { type Reply } from '../reply.js';
+import { problem } from '../problems.js';
 import type { Exchange } from '../exchange.js';
 import { ConfigError } from '../../config/errors.js';
 import {
@@ -146,7 +147,7 @@ export const validateClientCertificate = definePolicy({
     };
 
     const refusals = {} as Record<Code, Reply>;
-    for (const code of Object.keys(DETAIL) as Code[]) refusals[code] = problem(403, `client-certificate-${code}`, DETAIL[code]);
+    for (const code of Object.keys(DETAIL) as Code[]) refusals[code] = problem(`client-certificate-${code}`, DETAIL[code]);
 
     const dates = { notBefore: config['validate-not-before'], notAfter: config['validate-not-after'] };
     const staleWarned = new WeakSet<object>();

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { ConfigError } from '../../config/errors.js';
 import { size } from '../../config/units.js';
 import { definePolicy, type Handler } from '../policy.js';
-import { problem, type Reply } from '../reply.js';
+import { type Reply } from '../reply.js';
+import { problem } from '../problems.js';
 import { decodeContent, readLimited, rejoin } from '../openapi/body.js';
 import { compileAt, escapePointer, fromAjv, getPointer, resolveRef, type AdditionalProperties } from '../openapi/compile.js';
 import { parseJson } from '../openapi/json.js';
@@ -181,7 +182,7 @@ async function checkBody(body: Buffer, encoding: string | string[] | undefined, 
 }
 
 function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: Reporter): Handler {
-  const refuseSize = (): Reply => problem(413, 'body-too-large', `The request body is larger than ${limits.maxSize} bytes.`, { headers: { connection: 'close' } });
+  const refuseSize = (): Reply => problem('body-too-large', `The request body is larger than ${limits.maxSize} bytes.`, { headers: { connection: 'close' } });
   return async (ex) => {
     const op = ex.operation === undefined ? undefined : ops.get(ex.operation.id);
     if (op === undefined) return undefined;
@@ -190,7 +191,7 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
       if (!op.bodyRequired) return undefined;
       const entry = op.keys.map((k) => op.media.get(k)!.entry).find((e) => e !== undefined);
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'required', message: 'a request body is required', action: entry?.action ?? limits.unspecified }];
-      return reporter.record(ex, v) ? reporter.inbound(v, 400, 'request-body-invalid', 'The request body is missing.') : undefined;
+      return reporter.record(ex, v) ? reporter.inbound(v, 'request-body-invalid', 'The request body is missing.') : undefined;
     }
     const mt = mediaType(headers['content-type']);
     const key = matchContent(op.keys, mt);
@@ -200,7 +201,7 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
         message: mt === '' ? 'a body needs a Content-Type' : `"${mt}" is not accepted here${op.keys.length ? `; use ${op.keys.join(', ')}` : ': the operation takes no body'}`,
         action: limits.unspecified,
       }];
-      if (reporter.record(ex, v)) return reporter.inbound(v, 415, 'content-type-not-allowed', mt === '' ? 'The request has a body but no Content-Type.' : `Content-Type ${mt} is not allowed for this operation.`);
+      if (reporter.record(ex, v)) return reporter.inbound(v, 'content-type-not-allowed', mt === '' ? 'The request has a body but no Content-Type.' : `Content-Type ${mt} is not allowed for this operation.`);
     }
     const media = key === undefined ? undefined : op.media.get(key);
     const validate = media?.entry !== undefined && media.entry.action !== 'ignore';
@@ -220,7 +221,7 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
     const read = await readLimited(body, limits.maxSize, ex.signal);
     if (read.kind === 'error') {
       const f = body.failure;
-      return f !== undefined && f.status !== 499 ? problem(f.status, f.code, f.detail) : problem(400, 'request-body-incomplete', 'The request body ended before it was complete.');
+      return f !== undefined && f.status !== 499 ? problem(f.code, f.detail) : problem('request-body-incomplete', 'The request body ended before it was complete.');
     }
     if (read.kind === 'over') {
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'max-size', message: `is larger than ${limits.maxSize} bytes`, action: limits.sizeAction }];
@@ -233,14 +234,14 @@ function inboundHandler(ops: Map<string, CompiledOp>, limits: Limits, reporter: 
     const result = await checkBody(read.body, headers['content-encoding'], media!, limits, 'body');
     if (result === 'unsupported-encoding') {
       const v: Violation[] = [{ in: 'header', name: 'content-encoding', path: '', rule: 'unsupported', message: 'use gzip, deflate, br or none', action: media!.entry!.action }];
-      return reporter.record(ex, v) ? reporter.inbound(v, 415, 'content-encoding-not-supported', 'The Content-Encoding of the request body is not supported.') : undefined;
+      return reporter.record(ex, v) ? reporter.inbound(v, 'content-encoding-not-supported', 'The Content-Encoding of the request body is not supported.') : undefined;
     }
     if (result === 'over') {
       const v: Violation[] = [{ in: 'body', name: '', path: '', rule: 'max-size', message: `decompresses to more than ${limits.maxSize} bytes`, action: limits.sizeAction }];
       return reporter.record(ex, v) ? refuseSize() : undefined;
     }
     if (result.length === 0) return undefined;
-    return reporter.record(ex, result) ? reporter.inbound(result, 400, 'request-body-invalid', 'The request body does not match the API description.') : undefined;
+    return reporter.record(ex, result) ? reporter.inbound(result, 'request-body-invalid', 'The request body does not match the API description.') : undefined;
   };
 }
 
@@ -283,7 +284,7 @@ function outboundHandler(ops: Map<string, CompiledResponses>, limits: Limits, re
     } else {
       const stream = res.body as Readable;
       const read = await readLimited(stream, limits.maxSize, ex.signal);
-      if (read.kind === 'error') return problem(502, 'backend-response-incomplete', 'The backend response ended before it was complete.');
+      if (read.kind === 'error') return problem('backend-response-incomplete', 'The backend response ended before it was complete.');
       if (read.kind === 'over') {
         const v = sizeViolation();
         if (reporter.record(ex, v)) { stream.destroy(); return reporter.outbound(ex, v); }

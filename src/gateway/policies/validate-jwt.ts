@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { definePolicy, type PolicyContext } from '../policy.js';
 import type { Exchange, Claims } from '../exchange.js';
-import { problem, type Reply } from '../reply.js';
+import { type Reply } from '../reply.js';
+import { problem } from '../problems.js';
 import { ConfigError } from '../../config/errors.js';
 import { duration, size } from '../../config/units.js';
 import { ALGORITHM_NAMES, DEFAULT_ALGORITHMS, algSpec } from '../jwt/algorithms.js';
@@ -144,24 +145,24 @@ function rejecter(config: ValidateJwtConfig, realm: string): (code: TokenCode, d
   const claimsStatus = config['claims-failure-httpcode'];
   const customMessage = config['failed-validation-error-message'];
   const proofAlgs = config.dpop.algorithms.join(' ');
-  const missingReply = problem(failStatus, 'token-missing', customMessage ?? 'A bearer token is required.', {
+  const missingReply = problem('token-missing', customMessage ?? 'A bearer token is required.', { status: failStatus,
     headers: { 'www-authenticate': `Bearer realm="${realm}"` },
   });
   return (code, detail) => {
     if (code === 'token-keys-unavailable') {
-      return problem(503, code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
+      return problem(code, 'The token signing keys are not available yet; retry shortly.', { headers: { 'retry-after': '5' } });
     }
-    if (code === 'token-dpop-unavailable') return problem(503, code, detail, { headers: { 'retry-after': '1' } });
+    if (code === 'token-dpop-unavailable') return problem(code, detail, { headers: { 'retry-after': '1' } });
     if (code === 'token-missing') return missingReply;
     const text = customMessage ?? detail;
     if (code === 'token-dpop-required' || code === 'token-dpop-proof-invalid') {
       const error = code === 'token-dpop-required' ? 'invalid_token' : 'invalid_dpop_proof';
-      return problem(failStatus, code, text, { headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
+      return problem(code, text, { status: failStatus, headers: { 'www-authenticate': dpopChallenge(realm, proofAlgs, error, text) } });
     }
     const ambiguous = code === 'token-ambiguous';
     const status = ambiguous ? 400 : code === 'token-claim-not-allowed' ? claimsStatus : failStatus;
     const error = ambiguous ? 'invalid_request' : code === 'token-claim-not-allowed' ? 'insufficient_scope' : 'invalid_token';
-    return problem(status, code, text, { headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
+    return problem(code, text, { status, headers: { 'www-authenticate': bearerChallenge(realm, error, text) } });
   };
 }
 

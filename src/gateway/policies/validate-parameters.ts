@@ -83,7 +83,7 @@ export const validateParameters = definePolicy({
       if (errors.length === 0) return undefined;
       const violations: Violation[] = errors.map((e) => ({ ...e, action: actionOf(e.in as Location, e.name, e.rule) }));
       return reporter.record(ex, violations)
-        ? reporter.inbound(violations, 400, 'request-parameter-invalid', 'One or more request parameters do not match the API description.')
+        ? reporter.inbound(violations, 'request-parameter-invalid', 'One or more request parameters do not match the API description.')
         : undefined;
     };
   },
