@@ -5,52 +5,14 @@ import { type Headers, type Reply } from './reply.js';
 import { problem } from './problems.js';
 import type { CompiledBackend } from './runtime.js';
 import type { Admitted } from '../upstream/admission.js';
+import { withoutCookies } from '../net/cookies.js';
+import { connectionListed, GATEWAY_OWNED, HOP_BY_HOP, HOP_BY_HOP_RESPONSE, PROXY_ONLY, REQUEST_HEADER_RULES } from '../net/headers.js';
 
 /**
  * Forwarding to a backend with undici: keep-alive pool per backend, bodies streamed both ways
  * with backpressure, hop-by-hop headers removed, one retry for idempotent body-less requests whose
  * connection failed before anything was sent.
  */
-
-/**
- * What the gateway does with a request header on its way to the backend, by lower-case name:
- * hop-by-hop headers (RFC 9110 §7.6.1) and the ones the gateway sets itself are never forwarded;
- * client-IP and URL headers that only a proxy may set are forwarded from trusted proxies only.
- */
-const HOP_BY_HOP = 1;
-const GATEWAY_OWNED = 2;
-const PROXY_ONLY = 4;
-const REQUEST_HEADER_RULES = new Map<string, number>([
-  ...['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']
-    .map((n) => [n, HOP_BY_HOP] as [string, number]),
-  // `expect` is answered by the gateway (100-continue after the inbound policies)
-  ...['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'x-forwarded-client-cert']
-    .map((n) => [n, GATEWAY_OWNED] as [string, number]),
-  // a backend (or a framework behind it) may believe these as the client's address or URL
-  ...['x-real-ip', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
-    'x-original-forwarded-for', 'x-forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl',
-    'x-forwarded-scheme', 'x-scheme', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host', 'x-remote-ip', 'x-remote-addr',
-    'x-originating-ip', 'x-proxyuser-ip'].map((n) => [n, PROXY_ONLY] as [string, number]),
-]);
-const HOP_BY_HOP_RESPONSE = new Set([...REQUEST_HEADER_RULES].filter(([, r]) => r === HOP_BY_HOP).map(([n]) => n));
-
-/**
- * End-to-end headers the request was validated with: a client cannot make the gateway drop them
- * by naming them in `Connection` (the backend would then see a request other than the one the
- * policies checked).
- */
-const NOT_CONNECTION_OPTIONS = new Set(['authorization', 'content-type', 'content-length', 'content-encoding', 'cookie', 'host', 'x-request-id']);
-
-function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
-  const v = Array.isArray(value) ? value.join(',') : value;
-  let set: Set<string> | undefined;
-  for (const t of v.split(',')) {
-    const name = t.trim().toLowerCase();
-    if (name && name !== 'close' && name !== 'keep-alive' && !NOT_CONNECTION_OPTIONS.has(name)) (set ??= new Set()).add(name);
-  }
-  return set;
-}
 
 /** Per-API forwarding choices, compiled with the config. */
 export interface ForwardRules {
@@ -62,15 +24,7 @@ export interface ForwardRules {
 
 /** Cookies the identity provider sets; other APIs never receive them. */
 const IDENTITY_COOKIE_PREFIX = 'gh-idp-';
-
-function withoutIdentityCookies(cookie: string): string | undefined {
-  const kept: string[] = [];
-  for (const part of cookie.split(';')) {
-    const p = part.trim();
-    if (p !== '' && !p.startsWith(IDENTITY_COOKIE_PREFIX)) kept.push(p);
-  }
-  return kept.length === 0 ? undefined : kept.join('; ');
-}
+const isIdentityCookie = (name: string) => name.startsWith(IDENTITY_COOKIE_PREFIX);
 
 /**
  * The request headers for the backend: the client's, minus hop-by-hop headers (and every header
@@ -91,7 +45,7 @@ export function upstreamRequestHeaders(ex: Exchange, trustedPeer: boolean, peerI
   }
   const cookie = out.cookie;
   if (!rules.identityCookies && typeof cookie === 'string' && cookie.includes(IDENTITY_COOKIE_PREFIX)) {
-    const rest = withoutIdentityCookies(cookie);
+    const rest = withoutCookies(cookie, isIdentityCookie);
     if (rest === undefined) delete out.cookie;
     else out.cookie = rest;
   }

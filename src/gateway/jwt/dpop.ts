@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Exchange } from '../exchange.js';
 import type { CounterStore } from '../../state/types.js';
 import type { PolicyContext } from '../policy.js';
-import { countHeader } from './http.js';
+import { countHeader } from '../../net/headers.js';
 import { keyFromJwk, KeyImportError } from './keys.js';
 import { parseToken, verifySignature, type TokenFailure } from './token.js';
 

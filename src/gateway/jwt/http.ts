@@ -1,7 +1,6 @@
+import { withoutCookies } from '../../net/cookies.js';
 /** Pieces shared by the authentication/authorization policies. */
 
-/** an HTTP header name (RFC 9110 token) */
-export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** a quoted-string body for WWW-Authenticate: no quotes, backslashes or bytes outside printable ASCII */
 function quoted(s: string): string {
@@ -28,32 +27,10 @@ export function isForbiddenForwardHeader(lower: string): boolean {
   return FORBIDDEN.has(lower) || lower.startsWith(':');
 }
 
-/** occurrences of a header (lower-case name) in rawHeaders */
-export function countHeader(raw: string[], lower: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === lower.length && k.toLowerCase() === lower) n++;
-  }
-  return n;
-}
-
 export function deepFreeze(v: unknown): void {
   if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
   Object.freeze(v);
   for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-}
-
-/** every value of cookie `name` in a Cookie header (several Cookie headers arrive joined by "; ") */
-export function cookieValues(header: string | undefined, name: string): string[] {
-  if (header === undefined) return [];
-  const out: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
-  }
-  return out;
 }
 
 /** the raw query without every parameter whose (decoded) name is `name`; other parameters keep their encoding */
@@ -68,14 +45,11 @@ export function stripQueryParam(query: string, name: string): string {
   }).join('&');
 }
 
+/** Remove cookie `name` from the headers for the backend. */
 export function stripCookie(up: Record<string, string | string[]>, name: string): void {
   const v = up.cookie;
   if (v === undefined) return;
-  const joined = Array.isArray(v) ? v.join('; ') : v;
-  const kept = joined.split(';').filter((part) => {
-    const eq = part.indexOf('=');
-    return eq === -1 ? part.trim() !== '' : part.slice(0, eq).trim() !== name;
-  }).map((p) => p.trim());
-  if (kept.length === 0) delete up.cookie;
-  else up.cookie = kept.join('; ');
+  const rest = withoutCookies(v, (n) => n === name);
+  if (rest === undefined) delete up.cookie;
+  else up.cookie = rest;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { problem } from '../problems.js';
-import { HEADER_NAME } from '../jwt/http.js';
+import { HEADER_NAME } from '../../net/headers.js';
 
 export const CheckHeaderConfig = z.strictObject({
   name: z.string().regex(HEADER_NAME).describe('the request header to check'),

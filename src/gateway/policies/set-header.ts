@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
+import { HEADER_NAME } from '../../net/headers.js';
 import { ConfigError } from '../../config/errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Headers } from '../reply.js';
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers the gateway owns; changing them would break framing or forwarding. */
 const PROTECTED = new Set(['content-length', 'transfer-encoding', 'connection', 'host', 'upgrade', 'te', 'trailer', 'keep-alive']);
 

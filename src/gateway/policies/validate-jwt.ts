@@ -15,7 +15,9 @@ import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
 import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
-import { bearerChallenge, cookieValues, countHeader, deepFreeze, dpopChallenge, HEADER_NAME, isForbiddenForwardHeader, stripCookie, stripQueryParam } from '../jwt/http.js';
+import { cookieValues } from '../../net/cookies.js';
+import { bearerChallenge, deepFreeze, dpopChallenge, isForbiddenForwardHeader, stripCookie, stripQueryParam } from '../jwt/http.js';
+import { countHeader, HEADER_NAME } from '../../net/headers.js';
 import { boundKey, senderCheck } from '../jwt/dpop.js';
 
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
