@@ -1,0 +1,34 @@
+import { CsException, EXCEPTION_TYPES, exceptionIs } from '../runtime/exceptions.js';
+import { addMembers, defineType, named, type TypeDef } from '../types.js';
+
+/** Exception types: what `catch (FormatException e)` matches and `throw new …` creates. */
+const defs = new Map<string, TypeDef>();
+const NS: Record<string, string> = { JsonException: 'Newtonsoft.Json', JsonReaderException: 'Newtonsoft.Json', JsonSerializationException: 'Newtonsoft.Json', KeyNotFoundException: 'System.Collections.Generic', CryptographicException: 'System.Security.Cryptography' };
+
+function parentOf(name: string): string | undefined {
+  // the nearest base: the one that is itself derived from every other base of `name`
+  const bases = EXCEPTION_TYPES.filter((o) => o !== name && exceptionIs(name, o));
+  return bases.find((b) => bases.every((o) => o === b || exceptionIs(b, o)));
+}
+
+for (const name of EXCEPTION_TYPES) {
+  const parent = parentOf(name);
+  const def = defineType({
+    name, ns: NS[name] ?? 'System',
+    base: parent ? () => named(defs.get(parent)!) : undefined,
+    is: name === 'Exception' ? (v) => v instanceof CsException : (v) => v instanceof CsException && v.isA(name),
+  });
+  defs.set(name, def);
+  addMembers(def, [
+    ['new()', () => new CsException(name, `Exception of type 'System.${name}' was thrown.`)],
+    ['new(string)', (m: string | null) => new CsException(name, m ?? `Exception of type 'System.${name}' was thrown.`)],
+    ['new(string, Exception)', (m: string | null, inner: CsException | null) => new CsException(name, m ?? '', inner)],
+  ]);
+}
+addMembers(defs.get('Exception')!, [
+  ['Message: string', (e: CsException) => e.message],
+  ['InnerException: Exception', (e: CsException) => e.innerException],
+  ['StackTrace: string', () => ''],
+  ['Source: string', () => 'Gatehouse'],
+  ['ToString(): string', (e: CsException) => `${e.type}: ${e.message}`],
+]);
