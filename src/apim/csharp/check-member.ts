@@ -6,6 +6,7 @@ import { stringifier } from './operators.js';
 import { fail, indexRange, nullRef } from './runtime/exceptions.js';
 import { extensionMethods, instanceLookup, membersOf, staticLookup } from './signatures.js';
 import { contextType } from './stdlib/context.js';
+import { regexCallProblem } from './stdlib/regex.js';
 import { findType, isNamespace, named, nullableOf, typeName, isValueType, type Impl, type Type } from './types.js';
 
 /**
@@ -158,6 +159,8 @@ export function bindCall(cx: CallChecker, e: Expr & { kind: 'call' }, chain: Cha
   const callee = resolve(cx, e.callee, chain);
   if (callee.kind === 'group') {
     const r = resolveOverload(cx, callee.cands, callee.ext ? callee.target : undefined, e.args, callee.typeArgs, callee.name, callee.start);
+    const problem = regexCallProblem(r.m, r.args);
+    if (problem) throw cx.err(problem.message, problem.start);
     if (callee.ext) return { op: 'call', target: r.args[0], fn: r.impl, args: r.args.slice(1), access: callee.access, outs: r.outs?.slice(1), t: r.ret, start: e.start };
     return { op: 'call', target: callee.target, fn: r.impl, args: r.args, access: callee.access, outs: r.outs, t: r.ret, start: e.start };
   }

@@ -4,6 +4,7 @@ import { BYTE, T } from './builtins.js';
 import { commonType } from './check-base.js';
 import { resolveOverload, type CallChecker } from './check-call.js';
 import { Anonymous } from './runtime/values.js';
+import { regexCallProblem } from './stdlib/regex.js';
 import { charge } from './runtime/budget.js';
 import { argRange } from './runtime/exceptions.js';
 import { instanceLookup, membersOf } from './signatures.js';
@@ -18,6 +19,8 @@ export function bindNew(cx: CallChecker, e: Expr & { kind: 'new' }): BExpr {
   const map = new Map(t.def.params.map((p, i) => [p, t.args[i]!] as const));
   const cands = ctors.map((m) => ({ m: { ...m, params: m.params.map((p) => ({ ...p, type: substitute(p.type, map) })), ret: t } }));
   const r = resolveOverload(cx, cands, undefined, e.args, undefined, `new ${typeName(t)}`, e.start);
+  const problem = regexCallProblem(r.m, r.args);
+  if (problem) throw cx.err(problem.message, problem.start);
   const created: BExpr = { op: 'call', fn: r.impl, args: r.args, access: { conditional: false, inChain: false, nullCheck: false }, t, start: e.start };
   if (!e.init) return created;
   const steps: Array<{ fn: Impl; args: BExpr[] }> = [];

@@ -183,3 +183,15 @@ export function checkPattern(pattern: string, options: number): string | undefin
     throw e;
   }
 }
+
+/** A literal pattern passed to Regex that JavaScript cannot run the same way: a load error. */
+export function regexCallProblem(m: { owner: TypeDef; name: string; isStatic: boolean }, args: Array<{ op: string; value?: unknown; start: number; t: { k: string; def?: TypeDef } }>): { start: number; message: string } | undefined {
+  if (m.owner !== REGEX || m.name === 'Escape' || m.name === 'Unescape') return undefined;
+  const at = m.name === '.ctor' ? 0 : m.isStatic ? 1 : -1;
+  const p = args[at];
+  if (!p || p.op !== 'const' || typeof p.value !== 'string') return undefined;
+  const o = args.find((a) => a.t.k === 'named' && a.t.def === REGEX_OPTIONS);
+  const options = o && o.op === 'const' ? (o.value as number) : 0;
+  const why = checkPattern(p.value, options);
+  return why ? { start: p.start, message: `this regular expression is not supported: ${why}` } : undefined;
+}
