@@ -4,6 +4,7 @@ import { NULL, PREDEFINED, T } from './builtins.js';
 import { explicitConversion, implicitConversion } from './conversions.js';
 import { CompileError, unsupported } from './diagnostics.js';
 import { BlockScope, FunctionScope } from './scope.js';
+import { endsAbruptly } from './reachability.js';
 import { arrayOf, findType, funcOf, isValueType, named, nullableOf, numericRank, sameType, typeName, type Type } from './types.js';
 
 /**
@@ -97,7 +98,8 @@ export abstract class CheckerBase {
         return { fn, ret: isVoid ? T.void : value.t };
       }
       const stmt = this.bindStatements(body.body);
-      const actual = ret && ret.k !== 'param' ? ret : this.inferReturn(this.fn);
+      const actual = ret && ret.k !== 'param' ? ret : this.fn.returns.length ? this.inferReturn(this.fn) : T.void;
+      if (!sameType(actual, T.void) && !endsAbruptly(body)) throw this.err('not all code paths return a value', body.end > 0 ? body.end - 1 : body.start);
       return { fn: { params: params.length, size: this.fn.size, body: stmt }, ret: actual };
     } finally {
       this.fn = savedFn;

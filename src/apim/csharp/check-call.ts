@@ -86,7 +86,7 @@ function tryCandidate(cx: CallChecker, c: Candidate, receiver: BExpr | undefined
   const lambdas = new Map<number, { fn: BExpr; ret: Type }>();
   inferFromLambdas(cx, all, map, inferred, free, lambdas);
   if (m.typeParams.some((p) => !inferred.has(p))) return undefined;
-  return finish(cx, c, all, map, params, inferred, lambdas, receiver !== undefined && !!c.ext, start);
+  return finish(cx, c, all, map, params, inferred, lambdas, receiver !== undefined && !!c.ext, start, ownerMap);
 }
 
 type Slot = { type: Type; param: Param; expanded: boolean };
@@ -142,7 +142,7 @@ function inferFromLambdas(cx: CallChecker, all: PreArg[], map: Map<number, Slot>
 }
 
 function finish(cx: CallChecker, c: Candidate, all: PreArg[], map: Map<number, Slot>, params: Param[], inferred: Map<string, Type>,
-  lambdas: Map<number, { fn: BExpr; ret: Type }>, extReceiver: boolean, start: number): { r: Resolved; cost: number } | undefined {
+  lambdas: Map<number, { fn: BExpr; ret: Type }>, extReceiver: boolean, start: number, ownerMap: Map<string, Type>): { r: Resolved; cost: number } | undefined {
   let cost = c.m.typeParams.length ? 0.5 : 0;
   const finalParams = params.map((p) => substitute(p.type, inferred));
   const values: BExpr[] = new Array(params.length);
@@ -174,7 +174,7 @@ function finish(cx: CallChecker, c: Candidate, all: PreArg[], map: Map<number, S
       cost += conv.cost;
       v = cx.convert(b, target, a.arg.start);
     }
-    if (slot.expanded) { expandedItems.push(v); expandedIndex = k; cost += 1; } else values[k] = v;
+    if (slot.expanded) { if (expandedIndex < 0) cost += 0.1; expandedItems.push(v); expandedIndex = k; } else values[k] = v;
   }
   params.forEach((p, k) => {
     if (p.mod === 'params' && values[k] === undefined && expandedIndex < 0) { expandedIndex = k; }
@@ -187,7 +187,7 @@ function finish(cx: CallChecker, c: Candidate, all: PreArg[], map: Map<number, S
     values[expandedIndex] = { op: 'array', items: expandedItems, bytes: isBytes, t: arrayOf(elem), start: 0 };
   }
   const impl = typeof c.m.impl === 'function' ? c.m.impl : bindGeneric(c, inferred, start);
-  const ret = substitute(c.m.ret, inferred);
+  const ret = substitute(substitute(c.m.ret, ownerMap), inferred);
   const r: Resolved = { m: c.m, impl, args: values, outs: outSlots.length ? outs : undefined, ret, outSlots };
   return { r, cost };
 }

@@ -3,11 +3,12 @@ import type { Access, BExpr, LValue } from './bound.js';
 import { STRING, T } from './builtins.js';
 import { resolveOverload, type CallChecker, type Candidate } from './check-call.js';
 import { stringifier } from './operators.js';
+import { CompileError } from './diagnostics.js';
 import { fail, indexRange, nullRef } from './runtime/exceptions.js';
 import { extensionMethods, instanceLookup, membersOf, staticLookup } from './signatures.js';
 import { contextType } from './stdlib/context.js';
 import { regexCallProblem } from './stdlib/regex.js';
-import { findType, isNamespace, named, nullableOf, typeName, isValueType, type Impl, type Type } from './types.js';
+import { findType, isEnum, isNamespace, named, nullableOf, typeName, isValueType, type Impl, type Type } from './types.js';
 
 /**
  * Names, member access, calls and element access, including `?.` chains: in `a?.b.c()`, a null
@@ -17,7 +18,7 @@ type Res =
   | { kind: 'value'; e: BExpr }
   | { kind: 'type'; t: Type }
   | { kind: 'ns'; path: string }
-  | { kind: 'group'; name: string; cands: Candidate[]; target?: BExpr; typeArgs?: Type[]; access: Access; ext: boolean; start: number }
+  | { kind: 'group'; name: string; cands: Candidate[]; target?: BExpr; typeArgs?: Type[]; access: Access; ext: boolean; start: number; extensions?: Candidate[] }
   | { kind: 'localfn'; slot: number; depth: number; params: Type[]; ret: Type };
 
 interface Chain { cond: boolean }
@@ -38,11 +39,11 @@ function asValue(cx: CallChecker, r: Res, e: Expr): BExpr {
   throw cx.err(`'${r.path}' is a namespace, not a value`, e.start);
 }
 
-function resolve(cx: CallChecker, e: Expr, chain: Chain): Res {
+function resolve(cx: CallChecker, e: Expr, chain: Chain, invoked = false): Res {
   switch (e.kind) {
     case 'name': return resolveName(cx, e);
     case 'predefined': return { kind: 'type', t: cx.resolveType(e.type) };
-    case 'member': return resolveMember(cx, e, chain);
+    case 'member': return resolveMember(cx, e, chain, invoked);
     case 'call': return { kind: 'value', e: bindCall(cx, e, chain) };
     case 'index': return { kind: 'value', e: bindIndex(cx, e, chain) };
     default: return { kind: 'value', e: cx.bind(e) };
@@ -66,7 +67,7 @@ function resolveName(cx: CallChecker, e: Expr & { kind: 'name' }): Res {
   throw cx.err(`the name '${e.name}' does not exist here (not a variable, 'context' or a supported type)`, e.start);
 }
 
-function resolveMember(cx: CallChecker, e: Expr & { kind: 'member' }, chain: Chain): Res {
+function resolveMember(cx: CallChecker, e: Expr & { kind: 'member' }, chain: Chain, invoked: boolean): Res {
   const target = resolve(cx, e.target, chain);
   const typeArgs = e.typeArgs?.map((a) => cx.resolveType(a));
   if (target.kind === 'ns') {
@@ -92,13 +93,22 @@ function resolveMember(cx: CallChecker, e: Expr & { kind: 'member' }, chain: Cha
     const name = e.name;
     return { kind: 'value', e: { op: 'call', target: recv, fn: (o: { fields: Record<string, unknown> }) => o.fields[name], args: [], access, t: f[1], start: e.start } };
   }
+  if (isEnum(t) && e.name === 'ToString') {
+    const m = { name: 'ToString', owner: t.k === 'named' ? t.def : STRING, typeParams: [], params: [], ret: T.string, impl: stringifier(t), isStatic: false };
+    return { kind: 'group', name: e.name, cands: [{ m }], target: recv, access, ext: false, start: e.nameStart };
+  }
   const found = instanceLookup(t, e.name);
+  // `list.Count()` calls the LINQ method although List has a Count property
+  if (found.prop && invoked && found.prop.type.k !== 'func') found.prop = undefined;
   if (found.prop) {
     if (typeArgs) throw cx.err(`'${e.name}' is a property`, e.nameStart);
     return { kind: 'value', e: { op: 'call', target: recv, fn: found.prop.get, args: [], access, t: subst(found.prop.type, found.propOn), start: e.start } };
   }
-  if (found.methods.length) return { kind: 'group', name: e.name, cands: found.methods.map(({ m, on }) => ({ m, on })), target: recv, typeArgs, access, ext: false, start: e.nameStart };
   const ext = extensionMethods(e.name);
+  if (found.methods.length) {
+    const extensions = ext.map((m) => ({ m, ext: true }));
+    return { kind: 'group', name: e.name, cands: found.methods.map(({ m, on }) => ({ m, on })), target: recv, typeArgs, access, ext: false, start: e.nameStart, extensions };
+  }
   if (ext.length) return { kind: 'group', name: e.name, cands: ext.map((m) => ({ m, ext: true })), target: recv, typeArgs, access: { ...access, nullCheck: false }, ext: true, start: e.nameStart };
   throw cx.err(`'${typeName(t)}' has no member '${e.name}' that policy expressions support`, e.nameStart);
 }
@@ -155,8 +165,17 @@ function nullableMember(cx: CallChecker, recv: BExpr, inner: Type, e: Expr & { k
   throw cx.err(`'${typeName(recv.t)}' has no member '${e.name}' (use ?. or .Value)`, e.nameStart);
 }
 
-export function bindCall(cx: CallChecker, e: Expr & { kind: 'call' }, chain: Chain): BExpr {
-  const callee = resolve(cx, e.callee, chain);
+export function bindCall(cx: CallChecker, e: Expr & { kind: 'call' }, chain: Chain, resolved?: Res): BExpr {
+  const callee = resolved ?? resolve(cx, e.callee, chain, true);
+  if (callee.kind === 'group' && callee.extensions?.length) {
+    // instance methods first; extension methods only when none of them applies, as in C#
+    try {
+      return bindCall(cx, e, chain, { ...callee, extensions: undefined });
+    } catch (err) {
+      if (!(err instanceof CompileError)) throw err;
+      return bindCall(cx, e, chain, { ...callee, cands: callee.extensions, ext: true, extensions: undefined, access: { ...callee.access, nullCheck: false } });
+    }
+  }
   if (callee.kind === 'group') {
     const r = resolveOverload(cx, callee.cands, callee.ext ? callee.target : undefined, e.args, callee.typeArgs, callee.name, callee.start);
     const problem = regexCallProblem(r.m, r.args);

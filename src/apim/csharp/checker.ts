@@ -4,6 +4,7 @@ import { NULL, T } from './builtins.js';
 import { ExprChecker } from './check-expr.js';
 import { explicitConversion, iterateFn, testFn } from './conversions.js';
 import { parseBlock, parseExpression } from './parser.js';
+import { endsAbruptly } from './reachability.js';
 import { elementOf, findType, sameType, typeName, type Type } from './types.js';
 
 /**
@@ -18,8 +19,6 @@ export interface CheckedExpression {
 }
 
 const STATEMENT_EXPRS = new Set(['call', 'assign', 'new']);
-const isTrue = (e: Expr | undefined): boolean => e === undefined || (e.kind === 'literal' && e.value === true);
-
 export function checkExpression(code: string, block: boolean, expected?: Type): CheckedExpression {
   if (!block) {
     const c = new Checker(undefined);
@@ -40,9 +39,10 @@ class Checker extends ExprChecker {
 
   bindRoot(b: Block): BStmt {
     const body = this.bindStatements(b.body);
-    const last = b.body[b.body.length - 1];
-    const endless = last && (last.kind === 'throw' || ((last.kind === 'while' || last.kind === 'for') && isTrue(last.kind === 'while' ? last.test : last.test)));
-    if (this.fn.returns.length === 0 && !this.fn.returnType && !endless) throw this.err('a @{ } block must return a value', b.end > 0 ? b.end - 1 : 0);
+    if (!endsAbruptly(b)) {
+      const why = this.fn.returns.length === 0 ? 'a @{ } block must return a value' : 'not all code paths return a value';
+      throw this.err(why, b.end > 0 ? b.end - 1 : 0);
+    }
     return body;
   }
 
@@ -140,11 +140,13 @@ class Checker extends ExprChecker {
         return { op: 'throw', value: v };
       }
       case 'try': return this.tryStmt(s);
-      case 'using': return this.inBlock(() => {
-        const r = s.resource.kind === 'local' ? this.local(s.resource as LocalDecl) : { op: 'expr' as const, e: this.bind(s.resource as Expr) };
-        if (!s.body) return r;
-        return { op: 'block', body: [r, this.embedded(s.body)], functions: [] };
-      });
+      case 'using': {
+        if (!s.body) return this.local(s.resource as LocalDecl);
+        return this.inBlock(() => {
+          const r = s.resource.kind === 'local' ? this.local(s.resource as LocalDecl) : { op: 'expr' as const, e: this.bind(s.resource as Expr) };
+          return { op: 'block', body: [r, this.embedded(s.body!)], functions: [] };
+        });
+      }
       case 'switch': return this.switchStmt(s);
       case 'localFunction': throw this.err('a local function must be declared directly in a block', s.start);
     }

@@ -3,7 +3,7 @@ import { syntaxError, unsupported } from './diagnostics.js';
 import { lex, type Token } from './lexer.js';
 
 const PREDEFINED = new Set(['bool', 'byte', 'char', 'decimal', 'double', 'float', 'int', 'long', 'object', 'string', 'void', 'short', 'sbyte', 'uint', 'ulong', 'ushort', 'dynamic']);
-const ASSIGN = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '??=']);
+const ASSIGN = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '??=', '<<=']);
 const BINARY: Array<string[]> = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], [], ['<<', '>>'], ['+', '-'], ['*', '/', '%']];
 /** Tokens after `(T)` that make it a cast rather than a parenthesized expression. */
 const CAST_FOLLOW = new Set(['ident', 'int', 'real', 'string', 'char', 'interp']);
@@ -75,7 +75,7 @@ export abstract class ExprParser {
       if (this.is('<')) args = this.typeArgs();
     }
     const node: TypeNode = { kind: 'type', name, args, arrays: 0, nullable: false, start, end: this.end };
-    if (this.is('?') && (nullableOk || [')', ']', ',', ';', '=>', '>', '{'].includes(this.peek().text) || this.peek().kind === 'ident')) {
+    if (this.is('?') && (nullableOk || [')', ']', ',', ';', '=>', '>', '{', '??'].includes(this.peek().text) || this.peek().kind === 'ident' || this.peek().kind === 'eof')) {
       this.i++;
       node.nullable = true;
     }
@@ -99,8 +99,9 @@ export abstract class ExprParser {
     if (lambda) return lambda;
     const start = this.t.start;
     const left = this.conditional();
-    if (this.t.kind === 'punct' && ASSIGN.has(this.t.text)) {
-      const op = this.toks[this.i++]!.text;
+    const shiftAssign = this.is('>') && this.is('>=', 1) && this.peek().start === this.t.end;
+    if ((this.t.kind === 'punct' && ASSIGN.has(this.t.text)) || shiftAssign) {
+      const op = shiftAssign ? (this.i += 2, '>>=') : this.toks[this.i++]!.text;
       const value = this.expression();
       return { kind: 'assign', op, target: left, value, start, end: this.end };
     }

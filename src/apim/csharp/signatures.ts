@@ -155,6 +155,7 @@ export function parseType(s: string, scope: ReadonlySet<string> = new Set()): Ty
 /** Instance members named `name` visible on `t`: its own, its bases', IEnumerable's, object's. */
 export function instanceLookup(t: Type, name: string): { prop?: Prop; propOn?: Type; methods: Array<{ m: Method; on: Type }> } {
   const methods: Array<{ m: Method; on: Type }> = [];
+  let prop: { prop: Prop; propOn: Type } | undefined;
   const chain: Type[] = [...ancestry(t)];
   if (t.k === 'array') chain.push(named(findType('Array', 0) ?? OBJECT));
   const elem = elementOf(t);
@@ -164,9 +165,10 @@ export function instanceLookup(t: Type, name: string): { prop?: Prop; propOn?: T
     if (c.k !== 'named') continue;
     const mem = membersOf(c.def);
     const p = mem.props.get(name);
-    if (p && !p.isStatic && methods.length === 0) return { prop: p, propOn: c, methods };
+    if (p && !p.isStatic && methods.length === 0 && !prop) prop = { prop: p, propOn: c };
     for (const m of mem.methods.get(name) ?? []) if (!m.isStatic) methods.push({ m, on: c });
   }
+  if (prop && methods.length === 0) return { ...prop, methods };
   return { methods };
 }
 

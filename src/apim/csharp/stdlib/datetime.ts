@@ -148,13 +148,13 @@ addMembers(DATETIME_OFFSET, [
 
 const span = (h: number, m: number, s: number, d = 0, ms = 0) => new CsTimeSpan(((((d * 24 + h) * 60 + m) * 60 + s) * 1000 + ms) * TICKS_PER_MS);
 function parseSpan(s: string | null): CsTimeSpan {
-  const m = s === null ? null : /^\s*(-)?(?:(\d+)[.:])?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?\s*$/.exec(s);
+  const m = s === null ? null : /^\s*(-)?(?:(\d+)\.|(?=\d+:\d+:\d+:)(\d+):)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?\s*$/.exec(s);
   if (!m) {
     const d = s === null ? null : /^\s*(-)?(\d+)\s*$/.exec(s);
     if (d) return new CsTimeSpan((d[1] ? -1 : 1) * Number(d[2]) * 864_000_000_000);
     return formatError(`String '${s}' was not recognized as a valid TimeSpan.`);
   }
-  const t = span(+m[3]!, +m[4]!, +(m[5] ?? 0), +(m[2] ?? 0)).ticks + Number((m[6] ?? '').padEnd(7, '0') || 0);
+  const t = span(+m[4]!, +m[5]!, +(m[6] ?? 0), +(m[2] ?? m[3] ?? 0)).ticks + Number((m[7] ?? '').padEnd(7, '0') || 0);
   return new CsTimeSpan(m[1] ? -t : t);
 }
 const total = (div: number) => (t: CsTimeSpan) => t.ticks / div;
