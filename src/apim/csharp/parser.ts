@@ -88,7 +88,7 @@ class Parser extends ExprParser {
       this.expect(')');
       return { kind: 'paren', inner, start, end: this.end };
     }
-    if (REFUSED_KW.has(t.text)) throw unsupported(`'${t.text}' is not supported in policy expressions`, start);
+    if (REFUSED_KW.has(t.text) || ['short', 'sbyte', 'uint', 'ulong', 'ushort'].includes(t.text)) throw unsupported(`'${t.text}' is not supported in policy expressions`, start);
     throw syntaxError(`expected an expression but found '${t.text}'`, start);
   }
 
