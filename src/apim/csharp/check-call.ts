@@ -22,7 +22,7 @@ export interface CallChecker extends CheckerBase {
 
 export interface Resolved { m: Method; impl: Impl; args: BExpr[]; outs?: Outs; ret: Type; outSlots?: Array<{ preIndex: number; k: number; type: Type }> }
 
-interface PreArg { arg: Arg; bound?: BExpr; lambda?: Expr & { kind: 'lambda' }; outType?: Type; lvalue?: LValue }
+interface PreArg { arg: Arg; bound?: BExpr; lambda?: Expr & { kind: 'lambda' }; group?: Expr; outType?: Type; lvalue?: LValue }
 
 export function resolveOverload(cx: CallChecker, cands: Candidate[], receiver: BExpr | undefined, args: Arg[], typeArgs: Type[] | undefined, name: string, start: number): Resolved {
   const pre = args.map((a) => preBind(cx, a));
@@ -39,7 +39,7 @@ export function resolveOverload(cx: CallChecker, cands: Candidate[], receiver: B
   }
   if (!best) {
     if (lambdaError) throw lambdaError;
-    const shown = pre.map((p) => (p.lambda ? 'lambda' : p.bound ? typeName(p.bound.t) : p.outType ? `out ${typeName(p.outType)}` : 'out var')).join(', ');
+    const shown = pre.map((p) => (p.lambda ? 'lambda' : p.group ? 'method group' : p.bound ? typeName(p.bound.t) : p.outType ? `out ${typeName(p.outType)}` : 'out var')).join(', ');
     throw cx.err(`no overload of '${name}' takes (${shown})`, start);
   }
   declareOuts(cx, pre, best.r);
@@ -48,6 +48,15 @@ export function resolveOverload(cx: CallChecker, cands: Candidate[], receiver: B
 
 function preBind(cx: CallChecker, a: Arg): PreArg {
   if (a.value.kind === 'lambda') return { arg: a, lambda: a.value };
+  if (!a.mod && (a.value.kind === 'member' || a.value.kind === 'name')) {
+    try {
+      return { arg: a, bound: cx.bindArgValue(a) };
+    } catch (e) {
+      // a method group (`Where(char.IsDigit)`) converts to a delegate: bind it as a lambda calling it
+      if (e instanceof CompileError && /is a method: call it/.test(e.message)) return { arg: a, group: a.value };
+      throw e;
+    }
+  }
   if (a.mod) {
     if (a.declare) return { arg: a, outType: a.declare.type ? cx.resolveType(a.declare.type) : undefined };
     const { lv, t } = cx.bindLValue(a.value);
@@ -127,10 +136,12 @@ function matchParams(params: Param[], args: PreArg[]): Map<number, Slot> | undef
 function inferFromLambdas(cx: CallChecker, all: PreArg[], map: Map<number, Slot>, inferred: Map<string, Type>, free: Set<string>, out: Map<number, { fn: BExpr; ret: Type }>): void {
   for (let round = 0; round < 3; round++) {
     map.forEach((slot, i) => {
-      const lam = all[i]!.lambda;
-      if (!lam || out.has(i)) return;
+      const pa = all[i]!;
+      if ((!pa.lambda && !pa.group) || out.has(i)) return;
       const ft = substitute(slot.type, inferred);
-      if (ft.k !== 'func' || ft.params.length !== lam.params.length) return;
+      if (ft.k !== 'func') return;
+      const lam = pa.lambda ?? groupLambda(pa.group!, ft.params.length);
+      if (ft.params.length !== lam.params.length) return;
       if (ft.params.some(hasParams)) return;
       const ret = hasParams(ft.ret) ? undefined : ft.ret;
       const ps = lam.params.map((p, k) => ({ name: p.name, type: p.type ? cx.resolveType(p.type) : ft.params[k]!, start: lam.start }));
@@ -155,7 +166,7 @@ function finish(cx: CallChecker, c: Candidate, all: PreArg[], map: Map<number, S
     const target = slot.expanded ? substitute(slot.type, inferred) : finalParams[k]!;
     const a = all[i]!;
     let v: BExpr;
-    if (a.lambda) {
+    if (a.lambda || a.group) {
       const l = lambdas.get(i);
       if (!l || target.k !== 'func') return undefined;
       const tr = target.ret;
@@ -238,4 +249,12 @@ function bindGeneric(c: Candidate, inferred: Map<string, Type>, callStart: numbe
     if (e instanceof CompileError && e.offset < 0) throw new CompileError(e.code, e.message, callStart);
     throw e;
   }
+}
+
+/** `(a0, a1) => group(a0, a1)` for a method group passed where a delegate is expected. */
+function groupLambda(group: Expr, n: number): Expr & { kind: 'lambda' } {
+  const at = { start: group.start, end: group.end };
+  const params = Array.from({ length: n }, (_, i) => ({ name: `\u0000arg${i}` }));
+  const args = params.map((p) => ({ value: { kind: 'name' as const, name: p.name, ...at }, ...at }));
+  return { kind: 'lambda', params, body: { kind: 'call', callee: group, args, ...at }, ...at };
 }

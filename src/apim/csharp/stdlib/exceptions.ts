@@ -1,5 +1,5 @@
 import { CsException, EXCEPTION_TYPES, exceptionIs } from '../runtime/exceptions.js';
-import { addMembers, defineType, named, type TypeDef } from '../types.js';
+import { addMembers, defineType, named, type MemberSpec, type TypeDef } from '../types.js';
 
 /** Exception types: what `catch (FormatException e)` matches and `throw new …` creates. */
 const defs = new Map<string, TypeDef>();
@@ -11,6 +11,28 @@ function parentOf(name: string): string | undefined {
   return bases.find((b) => bases.every((o) => o === b || exceptionIs(b, o)));
 }
 
+const withParam = (m: string, p: string | null) => (p ? `${m} (Parameter '${p}')` : m);
+
+/** Constructors; the Argument exceptions take a parameter name as .NET's do. */
+function ctors(name: string): MemberSpec[] {
+  const plain: MemberSpec[] = [
+    ['new()', () => new CsException(name, `Exception of type 'System.${name}' was thrown.`)],
+    ['new(string, Exception)', (m: string | null, inner: CsException | null) => new CsException(name, m ?? '', inner)],
+  ];
+  switch (name) {
+    case 'ArgumentException': return [...plain,
+      ['new(string)', (m: string | null) => new CsException(name, m ?? 'Value does not fall within the expected range.')],
+      ['new(string, string)', (m: string | null, p: string | null) => new CsException(name, withParam(m ?? '', p))]];
+    case 'ArgumentNullException': return [plain[0]!,
+      ['new(string)', (p: string | null) => new CsException(name, withParam('Value cannot be null.', p))],
+      ['new(string, string)', (p: string | null, m: string | null) => new CsException(name, withParam(m ?? '', p))]];
+    case 'ArgumentOutOfRangeException': return [plain[0]!,
+      ['new(string)', (p: string | null) => new CsException(name, withParam('Specified argument was out of the range of valid values.', p))],
+      ['new(string, string)', (p: string | null, m: string | null) => new CsException(name, withParam(m ?? '', p))]];
+    default: return [...plain, ['new(string)', (m: string | null) => new CsException(name, m ?? `Exception of type 'System.${name}' was thrown.`)]];
+  }
+}
+
 for (const name of EXCEPTION_TYPES) {
   const parent = parentOf(name);
   const def = defineType({
@@ -19,11 +41,7 @@ for (const name of EXCEPTION_TYPES) {
     is: name === 'Exception' ? (v) => v instanceof CsException : (v) => v instanceof CsException && v.isA(name),
   });
   defs.set(name, def);
-  addMembers(def, [
-    ['new()', () => new CsException(name, `Exception of type 'System.${name}' was thrown.`)],
-    ['new(string)', (m: string | null) => new CsException(name, m ?? `Exception of type 'System.${name}' was thrown.`)],
-    ['new(string, Exception)', (m: string | null, inner: CsException | null) => new CsException(name, m ?? '', inner)],
-  ]);
+  addMembers(def, [...ctors(name)]);
 }
 addMembers(defs.get('Exception')!, [
   ['Message: string', (e: CsException) => e.message],

@@ -210,6 +210,7 @@ const specs: MemberSpec[] = [
   ['static Concat(params string[]): string', (xs: Iterable<unknown>) => join('', xs)],
   ['static Concat(params object[]): string', (xs: Iterable<unknown>) => join('', xs)],
   ['static Concat(IEnumerable<string>): string', (xs: Iterable<unknown>) => join('', xs)],
+  ['static Concat<T>(IEnumerable<T>): string', (xs: Iterable<unknown>) => join('', xs)],
   ['static Format(string, params object[]): string', (f: string, args: unknown[]) => str(compositeFormat(f, args))],
   ['static Compare(string, string): int', (a: string, b: string) => compareStrings(a, b, 0)],
   ['static Compare(string, string, bool): int', (a: string, b: string, ic: boolean) => compareStrings(a, b, ic ? 1 : 0)],
