@@ -195,7 +195,10 @@ function finish(cx: CallChecker, c: Candidate, all: PreArg[], map: Map<number, S
     const pt = finalParams[expandedIndex]!;
     const elem = pt.k === 'array' ? pt.elem : pt;
     const isBytes = elem.k === 'named' && elem.def.name === 'byte';
-    values[expandedIndex] = { op: 'array', items: expandedItems, bytes: isBytes, t: arrayOf(elem), start: 0 };
+    // a params array of constants (Split(',', ';')) is built once; library methods only read it
+    values[expandedIndex] = !isBytes && expandedItems.every((x) => x.op === 'const')
+      ? { op: 'const', value: Object.freeze(expandedItems.map((x) => (x as { value: unknown }).value)), t: arrayOf(elem), start: 0 }
+      : { op: 'array', items: expandedItems, bytes: isBytes, t: arrayOf(elem), start: 0 };
   }
   const impl = typeof c.m.impl === 'function' ? c.m.impl : bindGeneric(c, inferred, start);
   const ret = substitute(substitute(c.m.ret, ownerMap), inferred);

@@ -71,11 +71,18 @@ function readLocal(slot: number, depth: number): Run {
   return (f) => frameAt(f, depth).l[slot];
 }
 
-/** The receiver of a member access: null is a NullReferenceException, or a short-circuit for `?.`. */
-function guard(a: Access): ((o: unknown) => boolean) | undefined {
-  const { conditional, inChain, nullCheck } = a;
-  if (!conditional && !inChain && !nullCheck) return undefined;
-  return (o) => {
+/** A member access whose target may be null: a NullReferenceException, or a short-circuit for `?.`. */
+function compileGuarded(t: Run, fn: Impl, args: Run[], a: Access): Run {
+  const { conditional, inChain } = a;
+  const [a0, a1, a2] = args;
+  if (!conditional && !inChain) {
+    // the common case: only the null check
+    if (args.length === 0) return (f) => { const o = t(f); if (o === null || o === undefined) return nullRef(); return fn(o); };
+    if (args.length === 1) return (f) => { const o = t(f); if (o === null || o === undefined) return nullRef(); return fn(o, a0!(f)); };
+    if (args.length === 2) return (f) => { const o = t(f); if (o === null || o === undefined) return nullRef(); return fn(o, a0!(f), a1!(f)); };
+  }
+  const nullCheck = a.nullCheck;
+  const skip = (o: unknown): boolean => {
     if (o === SHORT) return true;
     if (o === null || o === undefined) {
       if (conditional) return true;
@@ -83,6 +90,11 @@ function guard(a: Access): ((o: unknown) => boolean) | undefined {
     }
     return false;
   };
+  if (args.length === 0) return (f) => { const o = t(f); return skip(o) ? SHORT : fn(o); };
+  if (args.length === 1) return (f) => { const o = t(f); return skip(o) ? SHORT : fn(o, a0!(f)); };
+  if (args.length === 2) return (f) => { const o = t(f); return skip(o) ? SHORT : fn(o, a0!(f), a1!(f)); };
+  if (args.length === 3) return (f) => { const o = t(f); return skip(o) ? SHORT : fn(o, a0!(f), a1!(f), a2!(f)); };
+  return (f) => { const o = t(f); return skip(o) ? SHORT : fn(o, ...args.map((x) => x(f))); };
 }
 
 function compileCall(e: BExpr & { op: 'call' }): Run {
@@ -90,8 +102,8 @@ function compileCall(e: BExpr & { op: 'call' }): Run {
   const args = e.args.map(compileExpr);
   const outs = e.outs;
   let run: Run;
+  const [a0, a1, a2] = args;
   if (!e.target) {
-    const [a0, a1, a2] = args;
     if (args.length === 0) run = () => fn();
     else if (args.length === 1) run = (f) => fn(a0!(f));
     else if (args.length === 2) run = (f) => fn(a0!(f), a1!(f));
@@ -99,18 +111,12 @@ function compileCall(e: BExpr & { op: 'call' }): Run {
     else run = (f) => fn(...args.map((a) => a(f)));
   } else {
     const t = compileExpr(e.target);
-    const g = guard(e.access);
-    const [a0, a1, a2] = args;
-    if (!g) {
-      if (args.length === 0) run = (f) => fn(t(f));
-      else if (args.length === 1) run = (f) => fn(t(f), a0!(f));
-      else if (args.length === 2) run = (f) => fn(t(f), a0!(f), a1!(f));
-      else run = (f) => fn(t(f), ...args.map((a) => a(f)));
-    } else if (args.length === 0) run = (f) => { const o = t(f); return g(o) ? SHORT : fn(o); };
-    else if (args.length === 1) run = (f) => { const o = t(f); return g(o) ? SHORT : fn(o, a0!(f)); };
-    else if (args.length === 2) run = (f) => { const o = t(f); return g(o) ? SHORT : fn(o, a0!(f), a1!(f)); };
-    else if (args.length === 3) run = (f) => { const o = t(f); return g(o) ? SHORT : fn(o, a0!(f), a1!(f), a2!(f)); };
-    else run = (f) => { const o = t(f); return g(o) ? SHORT : fn(o, ...args.map((a) => a(f))); };
+    const { conditional, inChain, nullCheck } = e.access;
+    if (conditional || inChain || nullCheck) run = compileGuarded(t, fn, args, e.access);
+    else if (args.length === 0) run = (f) => fn(t(f));
+    else if (args.length === 1) run = (f) => fn(t(f), a0!(f));
+    else if (args.length === 2) run = (f) => fn(t(f), a0!(f), a1!(f));
+    else run = (f) => fn(t(f), ...args.map((a) => a(f)));
   }
   if (!outs) return run;
   const stores = outs.map((lv, k) => (lv ? { k, store: storeFn(lv) } : undefined)).filter((x) => x !== undefined);

@@ -4,7 +4,7 @@ import { compileRoot } from './compile-stmt.js';
 import { CompileError, locateIn, type Locate } from './diagnostics.js';
 import type { Frame } from './frame.js';
 import type { ApimContext } from './model.js';
-import { DEFAULT_LIMITS, withBudget, type EvaluationLimits } from './runtime/budget.js';
+import { budget, DEFAULT_LIMITS, type EvaluationLimits } from './runtime/budget.js';
 import { asCsException, CsException, EvaluationLimitExceeded } from './runtime/exceptions.js';
 import { parseType } from './signatures.js';
 import { typeName, type Type } from './types.js';
@@ -63,18 +63,27 @@ export function compileExpression(code: string, options: CompileOptions): Compil
   return {
     type: typeName(checked.type),
     evaluate(context: ApimContext, limits: EvaluationLimits = DEFAULT_LIMITS): unknown {
-      return withBudget(limits, () => {
-        const f: Frame = { l: new Array(size), p: null, c: context, r: undefined };
-        try {
-          const v = run(f);
-          return v === undefined ? null : v;
-        } catch (e) {
-          throw evaluationError(e);
-        }
-      });
+      // evaluations may nest (a library call evaluating another expression): save and restore
+      const { steps, alloc, depth } = budget;
+      budget.steps = limits.maxSteps;
+      budget.alloc = limits.maxAllocation;
+      budget.depth = limits.maxDepth;
+      const f: Frame = { l: size ? new Array(size) : NO_SLOTS, p: null, c: context, r: undefined };
+      try {
+        const v = run(f);
+        return v === undefined ? null : v;
+      } catch (e) {
+        throw evaluationError(e);
+      } finally {
+        budget.steps = steps;
+        budget.alloc = alloc;
+        budget.depth = depth;
+      }
     },
   };
 }
+
+const NO_SLOTS: unknown[] = [];
 
 function evaluationError(e: unknown): ExpressionEvaluationError {
   if (e instanceof EvaluationLimitExceeded) return new ExpressionEvaluationError(e.message, 'EvaluationLimitExceeded', e.limit);

@@ -3,7 +3,7 @@ import { EvaluationLimitExceeded } from './exceptions.js';
 /**
  * The bound of one evaluation. Loops and calls cost steps; strings, arrays and collections the
  * runtime builds cost their size. Evaluation is synchronous, so the current budget is module
- * state, set by `withBudget` around each evaluation.
+ * state (`budget`), set by the engine around each evaluation.
  */
 export interface EvaluationLimits {
   /** Loop iterations, calls of lambdas and local functions, and per-element work of library calls. */
@@ -16,47 +16,34 @@ export interface EvaluationLimits {
 
 export const DEFAULT_LIMITS: EvaluationLimits = { maxSteps: 1_000_000, maxAllocation: 16 * 1024 * 1024, maxDepth: 200 };
 
-let steps = DEFAULT_LIMITS.maxSteps;
-let alloc = DEFAULT_LIMITS.maxAllocation;
-let depth = DEFAULT_LIMITS.maxDepth;
+/** The current evaluation's remaining budget (evaluation is synchronous). */
+export const budget = { steps: DEFAULT_LIMITS.maxSteps, alloc: DEFAULT_LIMITS.maxAllocation, depth: DEFAULT_LIMITS.maxDepth };
 
 export function tick(): void {
-  if (--steps < 0) throw new EvaluationLimitExceeded('steps', 'the expression ran out of its step budget (an endless loop?)');
+  if (--budget.steps < 0) throw new EvaluationLimitExceeded('steps', 'the expression ran out of its step budget (an endless loop?)');
 }
 
 export function ticks(n: number): void {
-  steps -= n;
-  if (steps < 0) throw new EvaluationLimitExceeded('steps', 'the expression ran out of its step budget');
+  budget.steps -= n;
+  if (budget.steps < 0) throw new EvaluationLimitExceeded('steps', 'the expression ran out of its step budget');
 }
 
 export function charge(n: number): void {
-  alloc -= n;
-  if (alloc < 0) throw new EvaluationLimitExceeded('allocation', 'the expression allocated more than its budget allows');
+  budget.alloc -= n;
+  if (budget.alloc < 0) throw new EvaluationLimitExceeded('allocation', 'the expression allocated more than its budget allows');
 }
 
 /** A string the runtime built: charged by its length. */
 export function str(s: string): string {
-  alloc -= s.length;
-  if (alloc < 0) throw new EvaluationLimitExceeded('allocation', 'the expression allocated more than its budget allows');
+  budget.alloc -= s.length;
+  if (budget.alloc < 0) throw new EvaluationLimitExceeded('allocation', 'the expression allocated more than its budget allows');
   return s;
 }
 
 export function enter(): void {
-  if (--depth < 0) throw new EvaluationLimitExceeded('depth', 'the expression nested calls too deeply');
+  if (--budget.depth < 0) throw new EvaluationLimitExceeded('depth', 'the expression nested calls too deeply');
 }
 
 export function leave(): void {
-  depth++;
-}
-
-export function withBudget<R>(limits: EvaluationLimits, run: () => R): R {
-  const saved = [steps, alloc, depth] as const;
-  steps = limits.maxSteps;
-  alloc = limits.maxAllocation;
-  depth = limits.maxDepth;
-  try {
-    return run();
-  } finally {
-    [steps, alloc, depth] = saved;
-  }
+  budget.depth++;
 }
