@@ -78,7 +78,7 @@ export function bindAnonymous(cx: CallChecker, e: Expr & { kind: 'anonymous' }):
   const values = e.fields.map((f) => cx.bind(f.value));
   const names = e.fields.map((f) => f.name);
   const make: Impl = (...vals: unknown[]) => {
-    const o: Record<string, unknown> = {};
+    const o: Record<string, unknown> = Object.create(null);
     names.forEach((n, i) => { o[n] = vals[i]; });
     return new Anonymous(o);
   };

@@ -194,6 +194,7 @@ function holeAt(src: string, start: number, to: number): { hole: InterpHole; clo
     const m = /^\s*(-?\d+)\s*/.exec(src.slice(k + 1, to));
     if (!m) throw syntaxError('a malformed alignment in an interpolation hole', k);
     hole.align = Number(m[1]);
+    if (Math.abs(hole.align) >= 1_000_000) throw syntaxError('the alignment of an interpolation hole must be less than 1000000', k);
     k += 1 + m[0].length;
   }
   if (src[k] === ':') {

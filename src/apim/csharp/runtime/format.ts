@@ -1,3 +1,4 @@
+import { charge } from './budget.js';
 import { formatError } from './exceptions.js';
 import { formatDouble } from './numbers.js';
 import { toCsString } from './values.js';
@@ -25,6 +26,8 @@ export function formatHole(format: string | undefined, align: number | undefined
 
 function pad(s: string, align: number | undefined): string {
   if (!align) return s;
+  if (Math.abs(align) >= 1_000_000) formatError('The alignment must be less than 1000000.');
+  charge(Math.abs(align));
   return align > 0 ? s.padStart(align) : s.padEnd(-align);
 }
 
