@@ -143,3 +143,23 @@ test('AES as real policies use it: Encrypt/Decrypt extensions and Aes.Create tra
   assert.equal(block(`${keys} var aes = new RijndaelManaged { Key = key, IV = iv }; return Encoding.UTF8.GetString(Convert.FromBase64String("${expected}").Decrypt(aes));`, vars), 'secret text');
   runtimeError(() => block(`${keys} return Encoding.UTF8.GetString(Convert.FromBase64String("${expected}").Decrypt("Aes", iv, iv));`, vars), 'CryptographicException');
 });
+
+test('more of the library: nameof, default, Merge, Values<T>, DeepClone', () => {
+  assert.equal(block('var total = 1; return nameof(total) + nameof(context.Request);'), 'totalRequest');
+  assert.equal(ev('default(int) + (default(string) == null ? 1 : 0)'), 1);
+  assert.equal(block('var a = JObject.Parse("{\\"x\\":1,\\"l\\":[1]}"); a.Merge(JObject.Parse("{\\"y\\":2,\\"l\\":[2]}")); return a.ToString(Formatting.None);'), '{"x":1,"l":[1,2],"y":2}');
+  assert.equal(ev('string.Join(",", JArray.Parse("[1,2,3]").Values<int>())'), '1,2,3');
+  assert.equal(block('var a = JObject.Parse("{\\"x\\":1}"); var b = (JObject)a.DeepClone(); b["x"] = 2; return (int)a["x"] * 10 + (int)b["x"];'), 12);
+});
+
+test('names from policies never reach JavaScript objects', () => {
+  assert.equal(ev('JsonConvert.SerializeObject(new { __proto__ = "x", constructor = 1 })'), '{"__proto__":"x","constructor":1}');
+  assert.equal(ev('JObject.Parse("{\\"__proto__\\": {\\"polluted\\": true}}")["__proto__"]["polluted"].ToString()'), 'True');
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(block('var d = new Dictionary<string, string>(); d["__proto__"] = "v"; d["constructor"] = "c"; return d["__proto__"] + d.Count;'), 'v2');
+  loadError('"".constructor', 'unsupported-expression', '1:4', false, /no member 'constructor'/);
+  loadError('process.exit(1)', 'unsupported-expression', '1:1', false, /'process' does not exist/);
+  loadError('globalThis', 'unsupported-expression', '1:1');
+  loadError('context.Request.__proto__', 'unsupported-expression', '1:17');
+  loadError('context.Variables.get("a")', 'unsupported-expression', '1:19', false, /no member 'get'/);
+});
