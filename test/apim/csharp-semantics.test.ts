@@ -169,3 +169,8 @@ test('assignment operators convert back to the variable type', () => {
   assert.equal(block('bool b = true; b &= false; b |= true; b ^= true; return b;'), false);
   assert.equal(block('int a, b = 2; a = b = 3; return a + b;'), 6);
 });
+
+test('a conversion of a constant that fails is a run-time failure, as in C#', () => {
+  runtimeError(() => ev('(string)(object)5'), 'InvalidCastException');
+  runtimeError(() => ev('(int)(object)"x"'), 'InvalidCastException');
+});

@@ -56,7 +56,10 @@ export abstract class CheckerBase {
       throw this.err(`cannot ${how} '${typeName(e.t)}' to '${typeName(to)}'`, start);
     }
     if (!c.fn) return sameType(e.t, to) ? e : { ...e, t: to };
-    if (e.op === 'const' && e.value !== null) return { op: 'const', value: c.fn(e.value), t: to, start: e.start };
+    if (e.op === 'const' && e.value !== null) {
+      const folded = tryFold(c.fn, e.value);
+      if (folded.ok) return { op: 'const', value: folded.value, t: to, start: e.start };
+    }
     return { op: 'conv', value: e, fn: c.fn, t: to, start: e.start };
   }
 
@@ -116,6 +119,15 @@ export abstract class CheckerBase {
       if (s.stmt?.value && !sameType(s.stmt.value.t, t)) s.stmt.value = this.convert(s.stmt.value, t, s.start);
     }
     return t;
+  }
+}
+
+/** Computes a conversion of a constant at load; one that would throw is left for run time, as in C#. */
+export function tryFold(fn: (v: unknown) => unknown, v: unknown): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: fn(v) };
+  } catch {
+    return { ok: false };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Arg, Expr, Pattern } from './ast.js';
 import type { BExpr, LValue } from './bound.js';
 import { NULL, STRING, T } from './builtins.js';
-import { CheckerBase, commonType } from './check-base.js';
+import { CheckerBase, commonType, tryFold } from './check-base.js';
 import type { CallChecker } from './check-call.js';
 import { bindChain, bindLValue } from './check-member.js';
 import { bindAnonymous, bindNew, bindNewArray } from './check-new.js';
@@ -88,13 +88,19 @@ export abstract class ExprChecker extends CheckerBase implements CallChecker {
     const r = resolveUnary(e.op, v.t);
     if (!r) throw this.err(`operator '${e.op}' cannot be applied to '${typeName(v.t)}'`, e.start);
     const value = this.wrap(v, r.lconv);
-    if (value.op === 'const' && value.value !== null) return { op: 'const', value: r.fn(value.value), t: r.t, start: e.start };
+    if (value.op === 'const' && value.value !== null) {
+      const folded = tryFold(r.fn, value.value);
+      if (folded.ok) return { op: 'const', value: folded.value, t: r.t, start: e.start };
+    }
     return { op: 'unary', value, fn: r.fn, t: r.t, start: e.start };
   }
 
   private wrap(e: BExpr, fn: Impl | undefined): BExpr {
     if (!fn) return e;
-    if (e.op === 'const' && e.value !== null) return { ...e, value: fn(e.value) };
+    if (e.op === 'const' && e.value !== null) {
+      const folded = tryFold(fn, e.value);
+      if (folded.ok) return { ...e, value: folded.value };
+    }
     return { op: 'conv', value: e, fn, t: e.t, start: e.start };
   }
 

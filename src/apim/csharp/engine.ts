@@ -1,6 +1,7 @@
 import './stdlib/index.js';
 import { checkExpression } from './checker.js';
 import { compileRoot } from './compile-stmt.js';
+import { ApimLoadError } from '../errors.js';
 import { CompileError, locateIn, type Locate } from './diagnostics.js';
 import type { Frame } from './frame.js';
 import type { ApimContext } from './model.js';
@@ -57,7 +58,8 @@ export function compileExpression(code: string, options: CompileOptions): Compil
     checked = checkExpression(code, options.block, expected);
   } catch (e) {
     if (e instanceof CompileError) throw e.at(locate);
-    throw e;
+    // a defect of the checker must not take the loader down: report it at the expression
+    throw new ApimLoadError('unsupported-expression', `the expression could not be checked (${e instanceof Error ? e.message : String(e)})`, locate(0));
   }
   const { size, run } = compileRoot(checked.fn);
   return {
