@@ -174,3 +174,12 @@ test('a conversion of a constant that fails is a run-time failure, as in C#', ()
   runtimeError(() => ev('(string)(object)5'), 'InvalidCastException');
   runtimeError(() => ev('(int)(object)"x"'), 'InvalidCastException');
 });
+
+test('decimal arithmetic keeps money sums exact to 15 digits', () => {
+  assert.equal(ev('0.1m + 0.2m == 0.3m'), true);
+  assert.equal(ev('(decimal)0.1 + (decimal)0.2 == 0.3m'), true);
+  assert.equal(ev('0.1 + 0.2 == 0.3'), false, 'double stays double');
+  assert.equal(ev('new[] { 0.1m, 0.2m }.Sum() == 0.3m'), true);
+  assert.equal(ev('(19.99m * 3).ToString()'), '59.97');
+  runtimeError(() => ev('1m / 0m'), 'DivideByZeroException');
+});

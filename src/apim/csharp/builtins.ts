@@ -8,7 +8,7 @@ import { alias, defineType, named, type Type, type TypeDef } from './types.js';
  * | int       | number, always a 32-bit integer (arithmetic wraps as unchecked C#) |
  * | long      | bigint, wrapped to 64 bits                                  |
  * | double, float | number (float is computed as double)                    |
- * | decimal   | number (a double: 28-digit precision and trailing zeros are not kept) |
+ * | decimal   | number: a double rounded to 15 significant digits after each operation |
  * | byte      | number 0..255; byte[] is a Uint8Array                       |
  * | bool      | boolean                                                     |
  * | char      | a string of one UTF-16 code unit                            |

@@ -33,7 +33,7 @@ const ARITH: Record<string, Record<string, Impl>> = {
   int: { '+': N.intAdd, '-': N.intSub, '*': N.intMul, '/': N.intDiv, '%': N.intRem, '&': (a, b) => a & b, '|': (a, b) => a | b, '^': (a, b) => a ^ b },
   long: { '+': N.longAdd, '-': N.longSub, '*': N.longMul, '/': N.longDiv, '%': N.longRem, '&': (a, b) => a & b, '|': (a, b) => a | b, '^': (a, b) => a ^ b },
   double: { '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b },
-  decimal: { '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': N.decimalDiv, '%': (a, b) => (b === 0 ? N.divideByZero() : a % b) },
+  decimal: { '+': (a, b) => N.dec(a + b), '-': (a, b) => N.dec(a - b), '*': (a, b) => N.dec(a * b), '/': N.decimalDiv, '%': (a, b) => (b === 0 ? N.divideByZero() : N.dec(a % b)) },
 };
 const COMPARE: Record<string, Impl> = {
   '<': (a, b) => a < b, '>': (a, b) => a > b, '<=': (a, b) => a <= b, '>=': (a, b) => a >= b,

@@ -41,9 +41,14 @@ export const longNeg = (a: bigint) => I64(-a);
 export const longShl = (a: bigint, n: number) => I64(a << BigInt(n & 63));
 export const longShr = (a: bigint, n: number) => a >> BigInt(n & 63);
 
+/**
+ * `decimal` is a double whose arithmetic results are rounded to 15 significant digits, so money
+ * arithmetic (0.1m + 0.2m == 0.3m) comes out as with a real decimal.
+ */
+export const dec = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(15)) : x);
 export function decimalDiv(a: number, b: number): number {
   if (b === 0) divideByZero();
-  return a / b;
+  return dec(a / b);
 }
 
 /** double → int, saturating; NaN → 0. */

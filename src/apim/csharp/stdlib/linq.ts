@@ -3,6 +3,7 @@ import { extensionHost } from '../signatures.js';
 import { charge, ticks } from '../runtime/budget.js';
 import { fail, noElements } from '../runtime/exceptions.js';
 import { compareValues } from '../runtime/compare.js';
+import { dec } from '../runtime/numbers.js';
 import { csEquals, keyOf } from '../runtime/values.js';
 import { addMembers, defineType, type MemberSpec, type Type } from '../types.js';
 import { DictionaryValue } from './collections.js';
@@ -38,12 +39,12 @@ function single(xs: Seq, p?: Fn, orDefault?: unknown): unknown {
 const zeroOf = (t: Type | undefined): unknown => (t?.k === 'named' && t.def.valueType ? t.def.zero ?? 0 : null);
 const withZero = (f: (zero: unknown) => Fn) => ({ bind: ([t]: Type[]) => f(zeroOf(t)) });
 
-function sum(xs: Seq, sel: Fn | undefined, kind: 'int' | 'long' | 'double'): number | bigint {
+function sum(xs: Seq, sel: Fn | undefined, kind: 'int' | 'long' | 'double' | 'decimal'): number | bigint {
   if (kind === 'long') { let s = 0n; for (const x of xs) s += (sel ? sel(x) : x) as bigint; return BigInt.asIntN(64, s); }
   let s = 0;
   for (const x of xs) s += (sel ? sel(x) : x) as number;
   if (kind === 'int' && (s > 2147483647 || s < -2147483648)) fail('OverflowException', 'Arithmetic operation resulted in an overflow.');
-  return s;
+  return kind === 'decimal' ? dec(s) : s;
 }
 function extreme(xs: Seq, sel: Fn | undefined, max: boolean, orNull: boolean): unknown {
   let best: unknown, any = false;
@@ -98,7 +99,7 @@ function toDictionary(xs: Seq, key: Fn, value: Fn | undefined, comparer: StringC
   return d;
 }
 
-const NUMERIC: Array<['int' | 'long' | 'double' | 'decimal', 'int' | 'long' | 'double']> = [['int', 'int'], ['long', 'long'], ['double', 'double'], ['decimal', 'double']];
+const NUMERIC: Array<['int' | 'long' | 'double' | 'decimal', 'int' | 'long' | 'double' | 'decimal']> = [['int', 'int'], ['long', 'long'], ['double', 'double'], ['decimal', 'decimal']];
 const numericSpecs = (): MemberSpec[] => NUMERIC.flatMap(([t, k]): MemberSpec[] => [
   [`static Sum(this IEnumerable<${t}>): ${t}`, (xs: Seq) => sum(xs, undefined, k)],
   [`static Sum<T>(this IEnumerable<T>, Func<T, ${t}>): ${t}`, (xs: Seq, f: Fn) => sum(xs, f, k)],
