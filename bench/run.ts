@@ -122,6 +122,13 @@ async function main() {
       say(await runUpstreamBench());
       say('');
     }
+    if (want('micro') && existsSync(join(dist, 'apim-expr.js'))) {
+      const { runApimExprBench } = await import(join(dist, 'apim-expr.js'));
+      say('## API-management policy expressions, in-process (issue 18)\n');
+      say('A compiled C# expression against the same logic as a hand-written JS closure, on one in-memory context.\n');
+      say(await runApimExprBench());
+      say('');
+    }
     if (want('tls') && existsSync(join(dist, 'tls.js'))) {
       const { runTlsBench } = await import(join(dist, 'tls.js'));
       say('## TLS (issue 6)\n');
