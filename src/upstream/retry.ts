@@ -1,3 +1,4 @@
+import { failureKind } from './failure.js';
 import { UpstreamConfigError } from './targets.js';
 import type { RetryBudget } from './retry-budget.js';
 
@@ -50,20 +51,11 @@ export interface RetryOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const CONNECT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
-const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** What kind of failure an undici error is. `timedOut`: our per-try timer aborted the request. */
-export function classifyError(err: unknown, timedOut = false): FailureKind {
+/** What kind of failure an undici error is, as retries see it. `timedOut`: our per-try timer aborted the request. */
+export function classifyError(err: unknown, timedOut = false): 'connect-failure' | 'reset' | 'timeout' | 'other' {
   if (timedOut) return 'timeout';
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = e?.code ?? e?.cause?.code; // fetch() wraps the error in a TypeError with a cause
-  if (typeof code !== 'string') return 'other';
-  if (CONNECT.has(code)) return 'connect-failure';
-  if (RESET.has(code)) return 'reset';
-  if (TIMEOUT.has(code)) return 'timeout';
-  return 'other';
+  const kind = failureKind(err);
+  return kind === 'tls' || kind === 'length-mismatch' ? 'other' : kind;
 }
 
 /** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date → ms from `now`; undefined when unusable. */
