@@ -10,7 +10,7 @@ import { Metrics } from '../observability/metrics.js';
 import { watchFile } from '../net/watch-file.js';
 import { Gateway } from '../edge/server.js';
 import { startAdmin } from './admin.js';
-import { buildRuntime } from '../gateway/runtime.js';
+import { buildRuntime } from '../gateway/compile/index.js';
 import { runWorker, startPrimary } from './cluster.js';
 
 /**

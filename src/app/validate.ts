@@ -3,7 +3,7 @@ import { loadConfigFile, type LoadedGatehouseConfig } from './config.js';
 import { gatewaySchema } from './schema.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { Metrics } from '../observability/metrics.js';
-import { buildRuntime } from '../gateway/runtime.js';
+import { buildRuntime } from '../gateway/compile/index.js';
 import { SECTIONS } from '../gateway/policy.js';
 
 /** `gatehouse validate`: every error (exit 1), or a summary of what the config publishes (exit 0). */

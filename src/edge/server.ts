@@ -14,7 +14,8 @@ import { edgeGatewaySchema, type EdgeSection, type HttpsListenerConfig } from '.
 import type { GatewayFile } from '../gateway/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
 import { problem, type ProblemCode } from '../gateway/problems.js';
-import { buildRuntime, type Runtime } from '../gateway/runtime.js';
+import { buildRuntime } from '../gateway/compile/index.js';
+import type { Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
 import type { TLSSocket } from 'node:tls';

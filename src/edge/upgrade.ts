@@ -4,8 +4,8 @@ import { Exchange } from '../gateway/exchange.js';
 import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
 import { problem } from '../gateway/problems.js';
-import { upstreamRequestHeaders } from '../gateway/proxy.js';
-import type { CompiledBackend } from '../gateway/runtime.js';
+import { upstreamRequestHeaders } from '../gateway/headers.js';
+import type { Backend } from '../upstream/backend.js';
 
 /**
  * WebSocket upgrades: the upgrade request is routed and runs the inbound policies like any other
@@ -37,14 +37,14 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   if (r) return refuse(r);
   // the client went away while a policy waited: nothing is forwarded
   if (socket.destroyed) return;
-  const backend = ex.backend as CompiledBackend | undefined;
+  const backend = ex.backend as Backend | undefined;
   if (!backend) return refuse(problem('backend-not-configured', 'This API has no backend.'));
   // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)
   const headers: Record<string, unknown> = { ...ex.upstreamHeaders, host: backend.host };
   delete headers['content-length'];
   let up: { headers: Record<string, string | string[] | undefined>; socket: Duplex };
   try {
-    up = await backend.pool.upgrade({
+    up = await backend.dispatcher.upgrade({
       path: backend.basePath + (ex.backendPath || (backend.basePath ? '' : '/')) + (ex.query ? '?' + ex.query : ''),
       method: 'GET',
       headers: headers as Record<string, string>,

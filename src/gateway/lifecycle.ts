@@ -6,10 +6,12 @@ import { Exchange, type UpstreamResponse } from './exchange.js';
 import { normalizeTarget, originForm } from './normalize.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
 import { problem } from './problems.js';
-import { forward, upstreamRequestHeaders } from './proxy.js';
+import { forward } from './forward.js';
+import { upstreamRequestHeaders } from './headers.js';
 import { RequestBody } from './body.js';
 import { normalizeIp, resolveClientIp } from '../net/ip.js';
-import type { CompiledApi, CompiledBackend, CompiledOperation, Pipeline, Runtime, Step } from './runtime.js';
+import type { CompiledApi, CompiledOperation, Pipeline, Runtime, Step } from './runtime.js';
+import type { Backend } from '../upstream/backend.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /**
@@ -100,7 +102,7 @@ export async function handleRequest(gw: GatewayContext, listener: ListenerContex
     reply = runSteps(pipeline.backend, ex);
     if (reply instanceof Promise) reply = await reply;
     if (reply) return respond(gw, ex, api, reply, false);
-    const backend = ex.backend as CompiledBackend | undefined;
+    const backend = ex.backend as Backend | undefined;
     if (!backend) return respond(gw, ex, api, problem('backend-not-configured', 'This API has no backend.'), false);
     // An HTTP/2 stream cancelled in the same read as its HEADERS is only seen as cancelled once
     // that read has been processed: look again after it, so a cancelled stream is never forwarded.

@@ -30,4 +30,3 @@ export const backendSchema = z.strictObject({
     .describe('TLS to an https:// backend'),
 });
 export type BackendConfig = z.output<typeof backendSchema>;
-

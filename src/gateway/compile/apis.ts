@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import type { Metrics } from '../../observability/metrics.js';
+import { normalizeTarget } from '../normalize.js';
+import { OperationRouter } from '../router.js';
+import type { ApiConfig } from '../schema.js';
+import type { CompiledApi, CompiledOperation, Runtime } from '../runtime.js';
+import type { Backend } from '../../upstream/backend.js';
+import { loadOpenApiFile, type OpenApiFile } from './openapi.js';
+import { collectOperations } from './operations.js';
+import type { PipelineCompiler } from './pipeline.js';
+import { expandScope, type Fail, type Refs } from './scopes.js';
+
+/** What compiling one API needs from the rest of the config. */
+export interface ApiCompileContext {
+  rt: Runtime;
+  metrics: Metrics;
+  pipelines: PipelineCompiler;
+  /** OpenAPI documents by API name, filled as APIs are compiled */
+  docs: Map<string, OpenApiFile>;
+  globalRefs: Refs;
+  /** the path of this file's identity provider issuer, when it has one */
+  issuerPath: string | undefined;
+  fail: Fail;
+}
+
+/** The API's public path prefix ('' for the root), or undefined (reported) when the path is not normalized. */
+function apiPrefix(apiCfg: ApiConfig, apiPath: Array<string | number>, fail: Fail): string | undefined {
+  const norm = normalizeTarget(apiCfg.path);
+  if (!norm.ok || norm.path !== apiCfg.path.replace(/(.)\/$/, '$1') && norm.path !== apiCfg.path) {
+    fail([...apiPath, 'path'], `path must be normalized (no //, dot-segments or encoded characters); did you mean ${norm.ok ? norm.path : '/'}?`);
+    return undefined;
+  }
+  return norm.path === '/' ? '' : norm.path.replace(/\/$/, '');
+}
+
+/** Compile API `i`: its backend, OpenAPI document, early policies, pipelines and operations, and route it. */
+export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: number): Promise<void> {
+  const { rt, fail } = c;
+  const apiPath: Array<string | number> = ['apis', i];
+  const prefix = apiPrefix(apiCfg, apiPath, fail);
+  if (prefix === undefined) return;
+  let backend: Backend | undefined;
+  if (apiCfg.backend !== undefined) {
+    backend = rt.backends.get(apiCfg.backend);
+    if (!backend) fail([...apiPath, 'backend'], `no backend named "${apiCfg.backend}" in backends`);
+  }
+  if (apiCfg.openapi !== undefined) {
+    try {
+      c.docs.set(apiCfg.name, await loadOpenApiFile(resolve(rt.loaded.dir, apiCfg.openapi)));
+    } catch (err) {
+      fail([...apiPath, 'openapi'], err instanceof Error ? err.message : String(err));
+    }
+  }
+  const api: CompiledApi = {
+    name: apiCfg.name,
+    prefix,
+    config: apiCfg,
+    backend,
+    operations: undefined,
+    pipeline: { inbound: [], backend: [], outbound: [], 'on-error': [] },
+    early: [],
+    maxBodySize: apiCfg['max-body-size'] ?? rt.gateway.limits['max-body-size'],
+    forwardRules: { dropUnderscores: rt.gateway['headers-with-underscores'] !== 'allow', identityCookies: apiCfg['forward-identity-cookies'] ?? prefix === c.issuerPath },
+    gatewayDuration: c.metrics.gatewayDuration.labels(apiCfg.name),
+    backendDuration: c.metrics.backendDuration.labels(apiCfg.name),
+    requests: new Map(),
+  };
+  const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, fail);
+  api.early = await c.pipelines.early(apiRefs, api);
+  api.pipeline = await c.pipelines.pipeline(apiRefs, api, undefined);
+  api.operations = await compileOperations(c, apiCfg, apiPath, api, apiRefs);
+  try {
+    rt.router.add(api, prefix, apiCfg.hosts);
+  } catch (err) {
+    fail([...apiPath, 'path'], (err as Error).message);
+  }
+  rt.apis.push(api);
+}
+
+async function compileOperations(c: ApiCompileContext, apiCfg: ApiConfig, apiPath: Array<string | number>, api: CompiledApi, apiRefs: Refs): Promise<OperationRouter<CompiledOperation> | undefined> {
+  const ops = collectOperations(apiCfg, apiPath, c.docs.get(apiCfg.name)?.operations ?? [], c.fail);
+  if (ops.size === 0) return undefined;
+  const router = new OperationRouter<CompiledOperation>();
+  for (const [id, o] of ops) {
+    const info = { id, method: o.method, template: o.template, openapi: o.openapi };
+    const refs = o.sections ? expandScope(o.sections, [...o.path, 'policies'], apiRefs, c.fail) : apiRefs;
+    // compiled per operation even without its own policies, so that policies which depend on
+    // the operation (validation) see it; the others share state through ctx.shared
+    const pipeline = await c.pipelines.pipeline(refs, api, info);
+    try {
+      router.add(o.method, o.template, { id, method: o.method, template: o.template, pipeline, requests: new Map() });
+    } catch (err) {
+      c.fail([...o.path], `operation "${id}" (${o.method} ${o.template}): ${(err as Error).message}`);
+    }
+  }
+  return router;
+}

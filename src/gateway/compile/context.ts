@@ -1,0 +1,55 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { ConfigError } from '../../config/errors.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { createStore } from '../../state/index.js';
+import { compileTemplate } from '../template.js';
+import type { PolicyContext } from '../policy.js';
+import type { Runtime } from '../runtime.js';
+
+/** What differs from one policy to the next; the factory adds what all share. */
+export type PolicyPlace = Pick<PolicyContext, 'location' | 'section' | 'api' | 'operation' | 'claimsAvailable'>;
+
+/**
+ * The load-time context every policy factory gets: where it sits, the runtime's backends, store,
+ * readiness and close hooks, template compilation, and instances shared per config (one JWKS
+ * cache per discovery URL, say).
+ */
+export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Metrics }): (place: PolicyPlace) => PolicyContext {
+  const { logger, metrics } = deps;
+  const shared = new Map<string, unknown>();
+  const gateway = {
+    trustedProxies: rt.gateway['trusted-proxies'],
+    maxBodyBuffer: rt.gateway.limits['max-body-buffer'],
+    workers: rt.gateway.workers === 'auto' ? availableParallelism() : rt.gateway.workers,
+  };
+  const store = () => {
+    if (!rt.storeRef || rt.storeRef.url !== rt.gateway.store) {
+      rt.storeRef = { url: rt.gateway.store, store: createStore(rt.gateway.store, { logger, metrics }) };
+    }
+    return rt.storeRef.store;
+  };
+  return (place) => ({
+    ...place,
+    configDir: rt.loaded.dir,
+    logger: logger.child({ policy: place.location }),
+    metrics,
+    gateway,
+    store,
+    backend: (name) => rt.backends.get(name),
+    compileTemplate: (src, path = [], encode) => {
+      try {
+        return compileTemplate(src, { claimsAvailable: place.claimsAvailable, encode });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new ConfigError(err.message, path);
+        throw err;
+      }
+    },
+    readiness: (name, check) => rt.addReadiness(name, check),
+    onClose: (fn) => rt.addCloser(fn),
+    shared: <T>(key: string, create: () => T): T => {
+      if (!shared.has(key)) shared.set(key, create());
+      return shared.get(key) as T;
+    },
+  });
+}

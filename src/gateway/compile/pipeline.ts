@@ -1,0 +1,88 @@
+import { ConfigError, formatPath } from '../../config/errors.js';
+import { POLICY_BY_NAME } from '../policies/index.js';
+import { SECTIONS, type PolicyContext, type PolicyDefinition, type Section } from '../policy.js';
+import type { OperationInfo } from '../exchange.js';
+import type { CompiledApi, Pipeline, Step } from '../runtime.js';
+import type { PolicyPlace } from './context.js';
+import type { Fail, Ref, Refs } from './scopes.js';
+
+/**
+ * Policy references → steps. Each step's handler is created once per place (a policy shared by
+ * several operations through `base` is created per operation, so that a policy that depends on
+ * the operation sees it); what a policy may share across places it shares through `ctx.shared`.
+ */
+
+/** What the compiler needs to know of a policy (see PolicyDefinition). */
+export interface Capabilities {
+  /** `before-operation`: runs before operation matching, in the API's `early` list (cors) */
+  phase: 'before-operation' | 'pipeline';
+  /** `claims`: sets `ex.claims` for the policies after it (validate-jwt) */
+  provides: readonly string[];
+}
+
+export function capabilitiesOf(def: PolicyDefinition): Capabilities {
+  return { phase: def.early ? 'before-operation' : 'pipeline', provides: def.providesClaims ? ['claims'] : [] };
+}
+
+export type OperationPlace = OperationInfo & { openapi?: unknown };
+
+export class PipelineCompiler {
+  private readonly compiled = new Map<string, Step>();
+
+  constructor(
+    private readonly contextFor: (place: PolicyPlace) => PolicyContext,
+    private readonly docs: ReadonlyMap<string, { document: unknown }>,
+    private readonly fail: Fail,
+  ) {}
+
+  async step(ref: Ref, section: Section, claimsAvailable: boolean, api: CompiledApi | undefined, op: OperationPlace | undefined): Promise<Step | undefined> {
+    const location = formatPath(ref.path);
+    const key = `${location}|${claimsAvailable}|${api?.name ?? ''}|${op?.id ?? ''}`;
+    const cached = this.compiled.get(key);
+    if (cached) return cached;
+    const def = POLICY_BY_NAME.get(ref.name)!;
+    try {
+      const handler = await def.create(ref.config as never, this.contextFor({
+        location,
+        section,
+        api: api ? { name: api.name, prefix: api.prefix, openapi: this.docs.get(api.name)?.document } : undefined,
+        operation: op ? { id: op.id, method: op.method, template: op.template, openapi: op.openapi } : undefined,
+        claimsAvailable,
+      }));
+      const step = { name: def.name, handler };
+      this.compiled.set(key, step);
+      return step;
+    } catch (err) {
+      if (err instanceof ConfigError) this.fail([...ref.path, ...err.path], err.message);
+      else this.fail(ref.path, `cannot set up ${def.name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** The pipeline of one place; policies of the `before-operation` phase are left to `early`. */
+  async pipeline(refs: Refs, api: CompiledApi | undefined, op: OperationPlace | undefined): Promise<Pipeline> {
+    const p: Pipeline = { inbound: [], backend: [], outbound: [], 'on-error': [] };
+    let claims = false;
+    for (const s of SECTIONS) {
+      for (const ref of refs[s]) {
+        const caps = capabilitiesOf(POLICY_BY_NAME.get(ref.name)!);
+        if (caps.phase === 'before-operation') continue;
+        const step = await this.step(ref, s, claims, api, op);
+        if (step) p[s].push(step);
+        if (s !== 'outbound' && s !== 'on-error' && caps.provides.includes('claims')) claims = true;
+      }
+    }
+    return p;
+  }
+
+  /** The API's `before-operation` policies (cors), from its expanded inbound section. */
+  async early(refs: Refs, api: CompiledApi): Promise<Step[]> {
+    const out: Step[] = [];
+    for (const ref of refs.inbound) {
+      if (capabilitiesOf(POLICY_BY_NAME.get(ref.name)!).phase !== 'before-operation') continue;
+      const step = await this.step(ref, 'inbound', false, api, undefined);
+      if (step) out.push(step);
+    }
+    return out;
+  }
+}
