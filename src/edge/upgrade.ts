@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Exchange } from '../gateway/exchange.js';
-import { checkRequest, peerOf, requestIdOf, route, runSteps, selectOperation, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
+import { accept, GONE, runStages, UPGRADE_STAGES } from '../gateway/stages.js';
+import type { GatewayContext, ListenerContext } from '../gateway/context.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
 import { problem } from '../gateway/problems.js';
-import { upstreamRequestHeaders } from '../gateway/headers.js';
 import type { Backend } from '../upstream/backend.js';
 
 /**
@@ -12,8 +11,9 @@ import type { Backend } from '../upstream/backend.js';
  * request (so a token is required where the API requires one); then the two sockets are joined.
  */
 export async function handleUpgrade(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const rt = gw.runtime;
-  const requestId = requestIdOf(req);
+  const t = accept(gw, listener, req, null, false);
+  const ex = t.ex;
+  const requestId = ex.requestId;
   const refuse = (r: Reply) => {
     const body = r.problem ? renderProblem(r.problem, r.status, requestId) : String(r.body ?? '');
     const headers = { ...r.headers, 'content-type': r.problem ? PROBLEM_CONTENT_TYPE : 'text/plain', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
@@ -21,22 +21,15 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   };
   socket.on('error', () => socket.destroy());
   if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse(problem('upgrade-not-supported', 'Only WebSocket upgrades are supported.'));
-  const checked = checkRequest(req, rt);
-  if (!checked.ok) return refuse(checked.reply);
-  const { peerIp, trustedPeer, clientIp } = peerOf(req, rt);
-  const ex = new Exchange(req, null, requestId, clientIp, listener, req.method ?? 'GET', checked.path, checked.query, performance.now());
-  const routed = route(rt, listener, ex, checked.hasSemicolon);
-  if (!('rest' in routed)) return refuse(routed);
-  const api = routed.api;
-  ex.upstreamHeaders = upstreamRequestHeaders(ex, trustedPeer, peerIp, api.forwardRules);
-  const early = api.early.length ? await runSteps(api.early, ex) : undefined;
-  if (early) return refuse(early);
-  const pipeline = selectOperation(api, ex, routed.rest);
-  if (!('inbound' in pipeline)) return refuse(pipeline);
-  const r = (await runSteps(pipeline.inbound, ex)) ?? (await runSteps(pipeline.backend, ex));
+  if (t.refused) return refuse(t.refused);
+  // the same stages as any request, up to the backend policies (a token is required where the API requires one)
+  const r = await runStages(UPGRADE_STAGES, t);
+  if (r === GONE) return;
   if (r) return refuse(r);
   // the client went away while a policy waited: nothing is forwarded
   if (socket.destroyed) return;
+  const api = t.api!;
+  const clientIp = ex.clientIp;
   const backend = ex.backend as Backend | undefined;
   if (!backend) return refuse(problem('backend-not-configured', 'This API has no backend.'));
   // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)

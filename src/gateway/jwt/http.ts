@@ -1,7 +1,6 @@
 import { withoutCookies } from '../../net/cookies.js';
 /** Pieces shared by the authentication/authorization policies. */
 
-
 /** a quoted-string body for WWW-Authenticate: no quotes, backslashes or bytes outside printable ASCII */
 function quoted(s: string): string {
   return s.replace(/[^\x20-\x7e]|["\\]/g, "'");

@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import type { Runtime } from './runtime.js';
+
+/** What every request of a gateway process shares; `runtime` is swapped whole on reload. */
+export interface GatewayContext {
+  runtime: Runtime;
+  logger: Logger;
+  accessLog: Logger | undefined;
+  metrics: Metrics;
+}
+
+/** What a request knows about the listener it arrived on. */
+export interface ListenerContext {
+  name: string;
+  protocol: 'http' | 'https';
+  /** the HTTPS listener's certificates (SNI names), for the 421 check */
+  certs?: { sameCertificate(servername: string | undefined, host: string): boolean };
+  /** Strict-Transport-Security value, when configured (HTTPS only) */
+  hsts?: string;
+  /** CRL files of the listener (absolute paths), for validate-client-certificate */
+  crl: readonly string[];
+  /** client CA files of the listener (absolute paths), for validate-client-certificate */
+  clientCa?: readonly string[];
+}
