@@ -1,3 +1,5 @@
+import { onlyParams, redact } from './url.js';
+import type { StoreKind } from './kind.js';
 import type { Counter, Gauge } from 'prom-client';
 import type { CounterStore, QuotaDecision, QuotaLimits, SlidingDecision } from './types.js';
 import { periodEnd, periodIndex } from './types.js';
@@ -316,3 +318,22 @@ function waitFor(log: Log, need: number, periodMs: number, now: number, never: b
   }
   return periodMs;
 }
+
+/** `memory` or `memory?max-keys=N`: in-process, bounded (default 500,000 keys). */
+export const memoryStoreKind: StoreKind = {
+  schemes: ['memory'],
+  usage: 'memory[?max-keys=N]',
+  create({ url, base, params }, { metrics }) {
+    if (base !== 'memory') throw new Error(`store "${redact(url)}": use "memory" or "memory?max-keys=N"`);
+    onlyParams(url, params, ['max-keys']);
+    const maxKeys = params.has('max-keys') ? Number(params.get('max-keys')) : undefined;
+    if (maxKeys !== undefined && !(Number.isInteger(maxKeys) && maxKeys >= 1)) {
+      throw new Error(`store "${url}": max-keys must be a positive integer`);
+    }
+    return new MemoryStore({
+      maxKeys,
+      evictions: metrics.counter('gatehouse_store_evictions_total', 'Keys evicted from the memory counter store because it reached max-keys'),
+      keysGauge: metrics.gauge('gatehouse_store_keys', 'Live keys in the memory counter store (updated on sweep)'),
+    });
+  },
+};

@@ -1,3 +1,6 @@
+import { onlyParams, parseHostPort, redact } from './url.js';
+import type { StoreKind } from './kind.js';
+import { parseDuration } from '../config/units.js';
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -293,3 +296,68 @@ export class RedisStore implements CounterStore {
     await this.call(() => this.cmd.ghQuotaAdd(this.key(key) + ':q', period, calls, bytes, ''));
   }
 }
+
+/**
+ * `redis://[user:pass@]host:port[/db]` (`rediss://` for TLS): one Redis server;
+ * `redis-cluster://host1:port,host2:port`: Redis Cluster (seed nodes). Query parameters: `prefix`
+ * (prepended to every key, default `gatehouse:`; give each deployment or test run its own),
+ * `timeout` (a call fails after this long without any reply from the store, default `50ms`),
+ * `max-wait` (the longest a call waits on a store that answers but is behind, default
+ * 20 × timeout and at least `1s`).
+ */
+export const redisStoreKind: StoreKind = {
+  schemes: ['redis', 'rediss', 'redis-cluster'],
+  usage: 'redis://host:port[/db], rediss://host:port or redis-cluster://host:port,host:port',
+  create({ url, scheme, base, params }, opts) {
+    onlyParams(url, params, ['prefix', 'timeout', 'max-wait']);
+    const prefix = params.get('prefix') ?? 'gatehouse:';
+    if (!/^[A-Za-z0-9_:.-]*$/.test(prefix) || prefix.length > 64) {
+      throw new Error(`store "${redact(url)}": prefix may only contain letters, digits, _ : . - (64 at most)`);
+    }
+    const timeoutS = params.has('timeout') ? parseDuration(params.get('timeout')!) : 0.05;
+    if (timeoutS === undefined || timeoutS <= 0 || timeoutS > 10) {
+      throw new Error(`store "${redact(url)}": timeout must be a duration between 1ms and 10s, e.g. 50ms`);
+    }
+
+    const maxWaitS = params.has('max-wait') ? parseDuration(params.get('max-wait')!) : undefined;
+    if (maxWaitS !== undefined && !(maxWaitS >= timeoutS && maxWaitS <= 60)) {
+      throw new Error(`store "${redact(url)}": max-wait must be a duration between the timeout and 60s`);
+    }
+    const rest = base.slice(scheme.length + 3);
+    const at = rest.lastIndexOf('@');
+    const auth = at === -1 ? '' : rest.slice(0, at);
+    const afterAuth = at === -1 ? rest : rest.slice(at + 1);
+    const slash = afterAuth.indexOf('/');
+    const hosts = slash === -1 ? afterAuth : afterAuth.slice(0, slash);
+    const path = slash === -1 ? '' : afterAuth.slice(slash + 1);
+    let username: string | undefined;
+    let password: string | undefined;
+    if (auth) {
+      const c = auth.indexOf(':');
+      username = decodeURIComponent(c === -1 ? auth : auth.slice(0, c)) || undefined;
+      password = c === -1 ? undefined : decodeURIComponent(auth.slice(c + 1));
+    }
+    const nodes = hosts.split(',').map((h) => parseHostPort(h, url));
+    if (nodes.length === 0 || hosts === '') throw new Error(`store "${redact(url)}": no host`);
+    let db: number | undefined;
+    if (scheme === 'redis-cluster') {
+      if (path !== '') throw new Error(`store "${redact(url)}": Redis Cluster has no databases; use a prefix instead`);
+    } else {
+      if (nodes.length > 1) throw new Error(`store "${redact(url)}": one host for redis://; use redis-cluster:// for a cluster`);
+      if (path !== '') {
+        db = Number(path);
+        if (!Number.isInteger(db) || db < 0) throw new Error(`store "${redact(url)}": the database must be a number, e.g. redis://127.0.0.1:6379/2`);
+      }
+    }
+    return new RedisStore({
+      kind: scheme === 'redis-cluster' ? 'redis-cluster' : 'redis',
+      nodes, db, username, password,
+      tls: scheme === 'rediss',
+      prefix,
+      timeoutMs: Math.max(1, Math.round(timeoutS * 1000)),
+      maxWaitMs: maxWaitS === undefined ? undefined : Math.round(maxWaitS * 1000),
+      logger: opts.logger,
+      metrics: opts.metrics,
+    });
+  },
+};
