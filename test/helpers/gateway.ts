@@ -41,69 +41,135 @@ export interface StartOptions {
 }
 
 /**
+ * How much longer than on an idle machine a test should wait for a process to start or a log line
+ * to appear: GATEHOUSE_TEST_TIME_SCALE, else 2 under CI (a loaded 2-core machine), else 1. Only
+ * deadlines scale; tests never assert on time.
+ */
+export const TIME_SCALE = Number(process.env.GATEHOUSE_TEST_TIME_SCALE ?? (process.env.CI ? 2 : 1)) || 1;
+export const scaled = (ms: number): number => Math.round(ms * TIME_SCALE);
+
+const groups = new Set<number>();
+let hooked = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal); } catch { /* already gone */ }
+}
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  // last resort: a test runner that exits (or a test that forgot to stop) leaves nothing behind
+  process.on('exit', () => { for (const pid of groups) killGroup(pid, 'SIGKILL'); });
+}
+
+export interface SupervisedGateway extends RunningGateway {
+  /** set once the process exited */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** the process has not exited */
+  alive(): boolean;
+  /** exit status and the last lines of output, for failure messages */
+  describe(lines?: number): string;
+  /** SIGKILL the whole process group at once */
+  kill(): void;
+}
+
+/**
  * Start the real `gatehouse` CLI with a YAML config on ephemeral ports. The config should use
  * `http: 0` and `admin: { listen: 0 }`; the ports are read from the `listening` log lines.
+ *
+ * The process runs in its own process group (workers included): the group is killed when
+ * start-up fails, times out or the process exits early, when `stop()` is called, and, as a last
+ * resort, when the test process exits. Whatever a test starts ends with it, pass or fail.
  */
-export async function startGateway(yaml: string, opts: StartOptions = {}): Promise<RunningGateway> {
+export async function startGateway(yaml: string, opts: StartOptions = {}): Promise<SupervisedGateway> {
+  hookExit();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const configFile = join(dir, 'gatehouse.yaml');
   writeFileSync(configFile, yaml);
   for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), content);
-  const proc = spawn(process.execPath, [CLI, 'start', '--config', configFile, ...(opts.args ?? [])], {
+  const proc: ChildProcess = spawn(process.execPath, [CLI, 'start', '--config', configFile, ...(opts.args ?? [])], {
     env: { ...process.env, GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const pid = proc.pid;
+  if (pid !== undefined) groups.add(pid);
   const logs: Array<Record<string, unknown>> = [];
   const text: string[] = [];
-  const waiters = new Set<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+  const waiters = new Set<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void; reject: (e: Error) => void }>();
   const onLine = (line: string) => {
     let obj: Record<string, unknown> | undefined;
     if (line.startsWith('{')) {
       try { obj = JSON.parse(line); } catch { /* not json */ }
     }
-    if (!obj) { text.push(line); return; }
+    if (!obj) { text.push(line); if (text.length > 2000) text.splice(0, 1000); return; }
     logs.push(obj);
+    if (logs.length > 20000) logs.splice(0, 10000);
     for (const w of waiters) if (w.pred(obj)) { waiters.delete(w); w.resolve(obj); }
   };
   createInterface({ input: proc.stdout! }).on('line', onLine);
   createInterface({ input: proc.stderr! }).on('line', onLine);
-  let exited = false;
-  const exit = new Promise<number | null>((res) => proc.on('exit', (code) => { exited = true; res(code); }));
+
+  let exit: SupervisedGateway['exit'];
+  const exited = new Promise<void>((res) => {
+    proc.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // the group may still hold children (workers): end them with their parent
+      if (pid !== undefined) { killGroup(pid, 'SIGKILL'); groups.delete(pid); }
+      for (const w of waiters) w.reject(new Error(`gatehouse exited (code ${code}, signal ${signal})\n${tail(20)}`));
+      waiters.clear();
+      res();
+    });
+  });
+  const tail = (n: number) => [...text, ...logs.map((l) => JSON.stringify(l))].slice(-n).join('\n');
 
   const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 15000) => {
     const seen = logs.find(pred);
     if (seen) return Promise.resolve(seen);
+    if (exit) return Promise.reject(new Error(`gatehouse exited (code ${exit.code}, signal ${exit.signal})\n${tail(20)}`));
     return new Promise<Record<string, unknown>>((res, rej) => {
-      const w = { pred, resolve: (l: Record<string, unknown>) => { clearTimeout(t); res(l); } };
-      const t = setTimeout(() => {
-        waiters.delete(w);
-        rej(new Error(`timed out waiting for a log line; output so far:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`));
-      }, timeoutMs);
+      const w = {
+        pred,
+        resolve: (l: Record<string, unknown>) => { clearTimeout(t); res(l); },
+        reject: (e: Error) => { clearTimeout(t); rej(e); },
+      };
+      const t = setTimeout(() => { waiters.delete(w); rej(new Error(`timed out waiting for a log line; output so far:\n${tail(40)}`)); }, scaled(timeoutMs));
       waiters.add(w);
-      exit.then(() => { if (waiters.has(w)) { waiters.delete(w); clearTimeout(t); rej(new Error(`gatehouse exited; output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`)); } });
     });
   };
 
+  const kill = () => { if (pid !== undefined) killGroup(pid, 'SIGKILL'); };
   const wanted = opts.waitFor ?? (/\badmin\s*:/.test(yaml) ? ['http', 'admin'] : ['http']);
   const ports: Record<string, number> = {};
-  await Promise.all(
-    wanted.map(async (name) => {
+  try {
+    await Promise.all(wanted.map(async (name) => {
       const l = await waitForLog((x) => x.msg === 'listening' && x.listener === name, opts.timeoutMs ?? 20000);
       ports[name] = l.port as number;
-    }),
-  );
+    }));
+  } catch (err) {
+    kill();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    throw err;
+  }
   for (const l of logs) if (l.msg === 'listening' && typeof l.listener === 'string') ports[l.listener] = l.port as number;
   const port = ports.http ?? 0;
   return {
     proc, port, ports, logs, text, configFile, dir, waitForLog,
     url: `http://127.0.0.1:${port}`,
     adminUrl: ports.admin ? `http://127.0.0.1:${ports.admin}` : '',
+    get exit() { return exit; },
+    alive: () => exit === undefined,
+    describe: (lines = 25) => exit === undefined
+      ? `gatehouse is running (pid ${pid}); last output:\n${tail(Math.min(lines, 10))}`
+      : `gatehouse EXITED (code ${exit.code}, signal ${exit.signal}); last output:\n${tail(lines)}`,
+    kill,
     async stop() {
-      if (!exited) proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10000);
-      const code = await exit;
+      if (exit === undefined && pid !== undefined) killGroup(pid, 'SIGTERM');
+      const t = setTimeout(kill, 5000);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
       clearTimeout(t);
-      return code;
+      kill();
+      return exit?.code ?? null;
     },
   };
 }
