@@ -294,8 +294,7 @@ async function runH2(rig: Rig, c: Case, abort: H2Abort): Promise<void> {
       if (c.body === undefined) stream.close(h2constants.NGHTTP2_CANCEL);
       else stream.destroy();
       await sleep(100);
-    }
-    else session.destroy();
+    } else session.destroy();
   } finally {
     session.destroy();
   }

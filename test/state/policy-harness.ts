@@ -18,7 +18,7 @@ export function harness(opts: { store?: CounterStore; location?: string; claims?
     metrics,
     store: () => store,
     gateway: { workers: opts.workers ?? 1 },
-    shared: <T,>(_k: string, create: () => T) => create(),
+    shared: <T>(_k: string, create: () => T) => create(),
   });
   return { clock, store, ctx, metrics };
 }

@@ -32,7 +32,7 @@ describe('balancers: the common contract', () => {
 });
 
 describe('smooth weighted round robin', () => {
-  it("interleaves weights 5, 1, 1 as nginx does: a a b a c a a", () => {
+  it('interleaves weights 5, 1, 1 as nginx does: a a b a c a a', () => {
     const ts = fakes([5, 1, 1]);
     const b = createBalancer('round-robin');
     const names = new Map(ts.map((t, i) => [t, 'abc'[i]!]));

@@ -85,4 +85,3 @@ export function bindAnonymous(cx: CallChecker, e: Expr & { kind: 'anonymous' }):
   const t: Type = { k: 'anon', fields: names.map((n, i) => [n, values[i]!.t]) };
   return { op: 'call', fn: make, args: values, access: { conditional: false, inChain: false, nullCheck: false }, t, start: e.start };
 }
-

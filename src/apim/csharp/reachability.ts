@@ -28,4 +28,3 @@ function breaks(s: Stmt): boolean {
     default: return false;
   }
 }
-

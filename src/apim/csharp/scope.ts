@@ -32,6 +32,7 @@ export class BlockScope {
 
   lookup(name: string): { v: Variable; depth: number } | undefined {
     let depth = 0;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up from this scope
     for (let s: BlockScope | undefined = this; s; s = s.parent) {
       const v = s.names.get(name);
       if (v) return { v, depth };

@@ -29,7 +29,7 @@ export interface TypeDef {
   /** The element type when the type is enumerable, in terms of `params`. */
   elementOf?: () => Type;
   /** Turns a value into a JS iterable of its elements (default: the value itself). */
-  iterate?: (v: any) => Iterable<unknown>;
+  iterate?: (v: any) => Iterable<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each type's own value shape
   /** Runtime type test, for casts, `is`, `as` and `catch`. */
   is: (v: unknown) => boolean;
   /** Enum members (values are numbers at run time). */

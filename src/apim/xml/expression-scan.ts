@@ -120,8 +120,7 @@ function skipString(get: Get, i: number, verbatim: boolean): number {
         if (get(i + 1) === '"') { i += 2; continue; }
         return i + 1;
       }
-    } else if (c === '\\') { i += 2; continue; }
-    else if (c === '"') return i + 1;
+    } else if (c === '\\') { i += 2; continue; } else if (c === '"') return i + 1;
     else if (c === '\n') return i; // unterminated: the expression parser reports it
     i++;
   }

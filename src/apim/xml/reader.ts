@@ -1,7 +1,7 @@
 import { ApimLoadError, LineMap, type ApimErrorCode, type SourcePos } from '../errors.js';
 import { substituteNamedValues } from './named-values.js';
 import { decodeEntities, entityAt, scanExpression } from './expression-scan.js';
-import type { XmlAttribute, XmlElement, XmlExpression, XmlNode } from './tree.js';
+import type { XmlAttribute, XmlElement, XmlExpression } from './tree.js';
 
 /**
  * The tolerant reader of policy documents. It accepts what the service's own tools export, which

@@ -33,8 +33,7 @@ export function tokenize(f: string): string[] {
       const e = f.indexOf(c, i + 1);
       out.push(`'${f.slice(i + 1, e < 0 ? f.length : e)}`);
       i = e < 0 ? f.length : e + 1;
-    } else if (c === '\\') { out.push(`'${f[i + 1] ?? ''}`); i += 2; }
-    else if (c === '%' && f.length > 1) i++;
+    } else if (c === '\\') { out.push(`'${f[i + 1] ?? ''}`); i += 2; } else if (c === '%' && f.length > 1) i++;
     else if (/[yMdHhmsfFtzKgT]/.test(c)) {
       let j = i;
       while (f[j] === c) j++;

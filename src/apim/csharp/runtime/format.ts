@@ -119,8 +119,7 @@ function tokens(section: string): Tok[] {
     else if (c === '.') out.push({ kind: 'point' });
     else if (c === ',') out.push({ kind: 'comma' });
     else if (c === '%') out.push({ kind: 'percent' });
-    else if (c === '\\') { out.push({ kind: 'lit', text: section[i + 1] ?? '' }); i++; }
-    else if (c === '"' || c === "'") {
+    else if (c === '\\') { out.push({ kind: 'lit', text: section[i + 1] ?? '' }); i++; } else if (c === '"' || c === "'") {
       const e = section.indexOf(c, i + 1);
       out.push({ kind: 'lit', text: section.slice(i + 1, e < 0 ? undefined : e) });
       i = e < 0 ? section.length : e;
@@ -189,8 +188,7 @@ function fillInteger(toks: Tok[], digits: string, grouping: boolean): string {
   for (let i = toks.length - 1; i >= 0; i--) {
     const t = toks[i]!;
     if (t.kind === 'digit') {
-      if (placeIndex === 0 && extra > 0) { out = digits.slice(0, di + 1) + out; di = -1; }
-      else if (di >= 0) {
+      if (placeIndex === 0 && extra > 0) { out = digits.slice(0, di + 1) + out; di = -1; } else if (di >= 0) {
         if (digits[di] === ',') { out = ',' + out; di--; }
         out = digits[di--]! + out;
       } else if (t.zero) out = '0' + out;

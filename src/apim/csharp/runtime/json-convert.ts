@@ -104,9 +104,7 @@ export function selectTokens(root: JToken, path: string): JToken[] {
   for (const step of parsePath(path)) {
     const next: JToken[] = [];
     for (const t of cur) {
-      if (step.kind === 'name') { if (t instanceof JObject) { const v = t.get(step.name); if (v) next.push(v); } }
-      else if (step.kind === 'index') { if (t instanceof JArray && step.index < t.items.length) next.push(t.items[step.index]!); }
-      else if (step.kind === 'wild') next.push(...(t instanceof JObject ? [...t.props.values()].map((p: JProperty) => p.value) : t instanceof JArray ? t.items : []));
+      if (step.kind === 'name') { if (t instanceof JObject) { const v = t.get(step.name); if (v) next.push(v); } } else if (step.kind === 'index') { if (t instanceof JArray && step.index < t.items.length) next.push(t.items[step.index]!); } else if (step.kind === 'wild') next.push(...(t instanceof JObject ? [...t.props.values()].map((p: JProperty) => p.value) : t instanceof JArray ? t.items : []));
       else descend(t, step.name, next);
     }
     cur = next;

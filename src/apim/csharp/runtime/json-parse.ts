@@ -72,8 +72,7 @@ class JsonParser {
       if (c === q) { this.i = k + 1; return out; }
       if (c === '\\') {
         const e = s[++k];
-        if (e === 'u') { const h = s.slice(k + 1, k + 5); if (!/^[0-9a-fA-F]{4}$/.test(h)) jsonReaderError('Invalid Unicode escape sequence.', s, k); out += String.fromCharCode(parseInt(h, 16)); k += 4; }
-        else out += ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[e!] ?? e;
+        if (e === 'u') { const h = s.slice(k + 1, k + 5); if (!/^[0-9a-fA-F]{4}$/.test(h)) jsonReaderError('Invalid Unicode escape sequence.', s, k); out += String.fromCharCode(parseInt(h, 16)); k += 4; } else out += ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[e!] ?? e;
       } else out += c;
     }
     return jsonReaderError('Unterminated string. Expected delimiter: ' + q + '.', s, s.length);

@@ -24,6 +24,7 @@ export abstract class JToken implements CsValue {
   [Symbol.iterator](): Iterator<unknown> { return this.children()[Symbol.iterator](); }
   get path(): string {
     const parts: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up from this token
     for (let t: JToken | null = this; t && t.parent; t = t.parent) {
       const p = t.parent;
       if (p instanceof JArray) parts.unshift(`[${p.items.indexOf(t)}]`);
@@ -144,6 +145,7 @@ export const jnull = () => new JValue(JType.Null, null);
 
 const ESC: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 export function quote(s: string): string {
+  // eslint-disable-next-line no-control-regex -- JSON escapes exactly these control characters
   return `"${s.replace(/["\\\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => ESC[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 

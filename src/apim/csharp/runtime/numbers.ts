@@ -61,7 +61,9 @@ export function toInt(v: number): number {
 
 export function toLong(v: number): bigint {
   if (v !== v) return 0n;
+  // eslint-disable-next-line no-loss-of-precision -- compared as a double on purpose: the nearest double to 2^63
   if (v >= 9223372036854775807) return 9223372036854775807n;
+
   if (v <= -9223372036854775808) return -9223372036854775808n;
   return BigInt(Math.trunc(v));
 }
@@ -81,6 +83,7 @@ export function checkedInt(v: number): number {
 export function checkedLong(v: number | bigint): bigint {
   if (typeof v === 'bigint') return v;
   const r = roundEven(v);
+  // eslint-disable-next-line no-loss-of-precision -- the Int64 range as doubles, as .NET checks it
   if (!(r >= -9223372036854775808 && r < 9223372036854775807)) fail('OverflowException', 'Value was either too large or too small for an Int64.');
   return BigInt(r);
 }

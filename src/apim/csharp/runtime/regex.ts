@@ -17,6 +17,7 @@ export class RegexRefused extends Error {}
 const refuse = (why: string): never => { throw new RegexRefused(why); };
 
 /** Translates a .NET pattern; throws RegexRefused with a reason. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the pattern; its cases read best together
 export function translate(pattern: string, options: number): Translated {
   if (options & Opt.RightToLeft) refuse('RegexOptions.RightToLeft is not supported');
   let opts = options;
@@ -45,8 +46,7 @@ export function translate(pattern: string, options: number): Translated {
       else if (n === 'Z') out += '(?=\\n?(?![\\s\\S]))';
       else if (n === 'G') refuse('\\G is not supported');
       else if (n === 'e') out += '\\x1B';
-      else if (n === 'k' && p[i + 2] === "'") { const e = p.indexOf("'", i + 3); out += `\\k<${p.slice(i + 3, e)}>`; i = e; continue; }
-      else if (n === 'p' || n === 'P') {
+      else if (n === 'k' && p[i + 2] === "'") { const e = p.indexOf("'", i + 3); out += `\\k<${p.slice(i + 3, e)}>`; i = e; continue; } else if (n === 'p' || n === 'P') {
         const m = /^\{(\w+)\}/.exec(p.slice(i + 2));
         if (!m || /^Is/.test(m[1]!)) refuse(`the Unicode block or category '${m?.[1] ?? ''}' is not supported`);
         unicode = true;

@@ -107,6 +107,7 @@ addMembers(DOUBLE, [
   ['static IsFinite(double): bool', (v: number) => Number.isFinite(v)],
 ]);
 addMembers(DECIMAL, [
+  // eslint-disable-next-line no-loss-of-precision -- decimal's range as doubles (decimal is modelled as a double)
   ...numberSpecs('decimal', parseDouble, 0, -79228162514264337593543950335, 79228162514264337593543950335),
   ['static Round(decimal): decimal', (v: number) => roundEven(v)],
   ['static Round(decimal, int): decimal', (v: number, d: number) => round(v, d, 0)],
