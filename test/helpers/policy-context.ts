@@ -1,8 +1,10 @@
 import pino from 'pino';
 import type { PolicyContext } from '../../src/gateway/policy.js';
-import { compileTemplate } from '../../src/gateway/template.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { policyContexts } from '../../src/gateway/compile/context.js';
+import { Runtime, type CompiledApi } from '../../src/gateway/runtime.js';
+import { ApiRouter } from '../../src/gateway/router.js';
+import { gatewayCoreSchema } from '../../src/gateway/schema.js';
 
 /** A PolicyContext for calling a policy factory directly, recording readiness checks and closers. */
 export interface TestPolicyContext extends PolicyContext {
@@ -14,44 +16,35 @@ export interface TestPolicyContext extends PolicyContext {
 type Overrides = Partial<Omit<PolicyContext, 'gateway'>> & { gateway?: Partial<PolicyContext['gateway']> };
 
 /**
- * The one place tests and benchmarks build a policy context outside a running gateway, with the
- * defaults of a single-process gateway (memory limits, one worker, no store, no backends).
+ * The one place tests and benchmarks build a policy context outside a running gateway: the
+ * gateway's own factory (compile/context.ts) over an empty runtime with a single-process gateway's
+ * defaults (memory store, one worker, no backends), plus what a test wants to change.
  */
 export function policyContext(over: Overrides = {}): TestPolicyContext {
-  const shared = new Map<string, unknown>();
-  const checks = new Map<string, () => boolean>();
-  const closers: Array<() => void | Promise<void>> = [];
-  const claimsAvailable = over.claimsAvailable ?? false;
-  const { gateway, ...rest } = over;
-  return {
-    configDir: process.cwd(),
+  const logger = pino({ level: 'silent' });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const loaded = { config: { backends: {}, apis: [] }, file: 'test.yaml', dir: process.cwd(), locate: () => { throw new Error('no config file in this test'); } };
+  const rt = new Runtime(loaded, gatewayCoreSchema.parse({}), new ApiRouter<CompiledApi>());
+  const base = policyContexts(rt, { logger, metrics })({
     location: 'test',
     section: 'inbound',
     api: { name: 'orders', prefix: '/orders' },
     operation: undefined,
-    claimsAvailable,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics({ defaultMetrics: false }),
-    store: () => { throw new Error('no counter store in this test'); },
-    backend: () => undefined,
-    compileTemplate: (src, path = [], encode) => {
-      try {
-        return compileTemplate(src, { claimsAvailable, encode });
-      } catch (err) {
-        if (err instanceof ConfigError) throw new ConfigError(err.message, path);
-        throw err;
-      }
-    },
-    readiness: (name, check) => { checks.set(name, check); },
+    claimsAvailable: over.claimsAvailable ?? false,
+  });
+  const checks = new Map<string, () => boolean>();
+  const closers: Array<() => void | Promise<void>> = [];
+  const { gateway, ...rest } = over;
+  return {
+    ...base,
+    logger,
+    metrics,
+    readiness: (name, check) => { checks.set(name, check); base.readiness(name, check); },
     onClose: (fn) => { closers.push(fn); },
-    shared: <T>(key: string, create: () => T): T => {
-      if (!shared.has(key)) shared.set(key, create());
-      return shared.get(key) as T;
-    },
     ...rest,
-    gateway: { trustedProxies: [], maxBodyBuffer: 1024 * 1024, workers: 1, ...gateway },
+    gateway: { ...base.gateway, ...gateway },
     checks,
     closers,
-    async close() { for (const c of closers) await c(); },
+    async close() { for (const c of closers) await c(); await rt.close(); },
   };
 }
