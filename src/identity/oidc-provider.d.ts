@@ -4,7 +4,7 @@ declare module 'oidc-provider' {
   const Provider: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
   export default Provider;
   export const errors: import('./provider/oidc.js').OidcErrors;
-  export const interactionPolicy: { base(): import('./provider/oidc.js').OidcPolicy };
+  export const interactionPolicy: import('./provider/oidc.js').OidcInteractionPolicy;
   export class ExternalSigningKey { kid: string; alg: string; keyObject(): import('node:crypto').KeyObject; sign(data: Buffer): Promise<Buffer>; }
 }
 

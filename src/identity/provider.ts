@@ -8,6 +8,7 @@ import { GRANTS } from './grants/index.js';
 import { renderError } from './pages/error.js';
 import type { PageContext } from './pages/layout.js';
 import { interactionPolicy } from './steps/index.js';
+import type { InteractionStep } from './steps/step.js';
 import { apiAccess } from './provider/api-access.js';
 import { auditEvents } from './provider/audit.js';
 import { accessTokenClaims, accountFinder } from './provider/claims.js';
@@ -23,6 +24,8 @@ export interface ProviderDeps {
   password: PasswordConnector;
   logger: Logger;
   page: PageContext;
+  /** the interaction steps after sign-in, in order (steps/index.ts) */
+  steps: readonly InteractionStep[];
   /** counts issued tokens by grant type */
   onTokenIssued?: (grantType: string) => void;
 }
@@ -49,7 +52,7 @@ export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
     formats: { customizers: { jwt: accessTokenClaims(d.users, cfg.claims['access-token'], errors) } },
     findAccount,
     // sign-in, then the steps after it in list order (steps/index.ts); their pages are the hosted pages
-    interactions: { policy: interactionPolicy(policies.base()), url: async (_ctx: unknown, interaction: { uid: string }) => `${page.base}/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicy(policies.base(), d.steps), url: async (_ctx: unknown, interaction: { uid: string }) => `${page.base}/interaction/${interaction.uid}` },
     renderError: renderError(page),
     ttl: lifetimes(cfg),
     ...refreshTokens(access),

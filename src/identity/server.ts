@@ -15,6 +15,8 @@ import { buildProvider } from './provider.js';
 import { Limits } from './ratelimit.js';
 import { admit, compileTrustedProxies, failed, mounted } from './request.js';
 import { openIdentity } from './services.js';
+import { STEPS } from './steps/index.js';
+import type { InteractionStep } from './steps/step.js';
 import { createStore } from '../state/index.js';
 import { Metrics } from '../observability/metrics.js';
 
@@ -23,11 +25,20 @@ export interface RunningIdentity {
   close(): Promise<void>;
 }
 
+export interface IdentityOptions {
+  /** where relative paths of the config (database, logo) start */
+  configDir: string;
+  logger: Logger;
+  metrics?: Metrics;
+  /** the interaction steps after sign-in, in order (default: steps/index.ts) */
+  steps?: readonly InteractionStep[];
+}
+
 /**
  * Start the identity provider: oidc-provider mounted at the issuer's path, the hosted pages
  * beside it, on its own listener (loopback by default). Logs one `listening` line.
  */
-export async function startIdentity(config: IdentityConfig, opts: { configDir: string; logger: Logger; metrics?: Metrics }): Promise<RunningIdentity> {
+export async function startIdentity(config: IdentityConfig, opts: IdentityOptions): Promise<RunningIdentity> {
   const logger = opts.logger.bindings().component === 'identity' ? opts.logger : opts.logger.child({ component: 'identity' });
   const issuer = new URL(config.issuer);
   const base = issuer.pathname.replace(/\/+$/, '');
@@ -44,9 +55,10 @@ export async function startIdentity(config: IdentityConfig, opts: { configDir: s
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
   const onTokenIssued = instrument(auth, opts.metrics);
+  const steps = opts.steps ?? STEPS;
 
-  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, onTokenIssued }), logger, config.keys['poll-interval']);
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits });
+  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits });
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {

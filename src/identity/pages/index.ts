@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { STEPS } from '../steps/index.js';
 import { assets } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { pageFailed } from './error.js';
@@ -29,7 +28,7 @@ export function createHostedPages(d: PageDeps) {
     signUpOn: d.cfg['sign-up'].enabled,
   };
   const files = assets(d.cfg.branding, d.logoFile);
-  const interaction = interactions(kit, [signIn(d.password), ...STEPS]);
+  const interaction = interactions(kit, [signIn(d.password), ...d.steps]);
   const flows = new Map<string, Flow>([
     ...(kit.signUpOn ? [['/account/sign-up', signUp] as const] : []),
     ['/account/verify', verifyEmail],

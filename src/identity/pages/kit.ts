@@ -8,6 +8,7 @@ import type { PasswordConnector } from '../connectors/password.js';
 import type { OidcProvider } from '../provider/oidc.js';
 import type { Csrf } from './csrf.js';
 import type { PageContext } from './layout.js';
+import type { InteractionStep } from '../steps/step.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -17,6 +18,8 @@ export interface PageDeps {
   users: UserStore;
   /** password sign-in (the sign-in form) */
   password: PasswordConnector;
+  /** the interaction steps after sign-in, in order (steps/index.ts) */
+  steps: readonly InteractionStep[];
   /** mail goes through a queue, off the request path */
   outbox: Outbox;
   logger: Logger;

@@ -63,6 +63,8 @@ export interface OidcContext {
     client?: OidcClient;
     route?: string;
     entities?: { Account?: OidcAccount; RefreshToken?: OidcToken; Grant?: OidcGrant };
+    /** what the interactions of this authorization request finished with so far */
+    result?: InteractionResult;
     entity(name: string, value: unknown): void;
   };
   ip: string;
@@ -121,8 +123,15 @@ export interface OidcErrors {
   CustomOIDCProviderError: new (error: string, description: string) => Error;
 }
 
-/** oidc-provider's interaction policy: an ordered list of prompts */
+/** oidc-provider's interaction policy: an ordered list of prompts, each due when one of its checks says so */
 export interface OidcPrompt { readonly name: string }
+export interface OidcCheck { readonly reason: string }
+export interface OidcInteractionPolicy {
+  base(): OidcPolicy;
+  Prompt: new (info: { name: string; requestable?: boolean }, ...checks: OidcCheck[]) => OidcPrompt;
+  /** `check` answers Check.REQUEST_PROMPT (the prompt is due) or Check.NO_NEED_TO_PROMPT */
+  Check: (new (reason: string, description: string, check: (ctx: OidcContext) => boolean | Promise<boolean>) => OidcCheck) & { readonly REQUEST_PROMPT: true; readonly NO_NEED_TO_PROMPT: false };
+}
 export interface OidcPolicy extends Array<OidcPrompt> {
   get(name: string): OidcPrompt | undefined;
   clear(): void;
