@@ -1,7 +1,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, openSignIn, EXAMPLE, type TestIdentity } from './helpers.js';
+import { Browser, csrfOf, actionOf, startTestIdentity, openSignIn, EXAMPLE, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
 import { requireRedis, SHARED_REDIS } from '../state/redis-servers.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { identitySchema, type IdentityConfig } from '../../src/identity/schema.js';
-import { openIdentity, startIdentity, type IdentityServices } from '../../src/identity/index.js';
+import { openIdentity, startIdentity, type IdentityOptions, type IdentityServices } from '../../src/identity/index.js';
 import { hashPassword } from '../../src/identity/passwords.js';
 
 /** argon2 parameters for tests that are not about hashing cost */
@@ -53,7 +53,7 @@ export const NO_LIMITS = {
   mail: { 'per-address': 10_000 },
 };
 
-export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string; metrics?: import('../../src/observability/metrics.js').Metrics } = {}): Promise<TestIdentity> {
+export async function startTestIdentity(overrides: Record<string, unknown> = {}, opts: { database?: string; port?: number; dir?: string; metrics?: import('../../src/observability/metrics.js').Metrics; steps?: IdentityOptions['steps'] } = {}): Promise<TestIdentity> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gatehouse-identity-'));
   const port = opts.port ?? await freePort();
   const issuer = `http://127.0.0.1:${port}/auth`;
@@ -66,7 +66,7 @@ export async function startTestIdentity(overrides: Record<string, unknown> = {},
     ...overrides,
   });
   const { logger, lines } = memoryLogger();
-  const running = await startIdentity(config, { configDir: dir, logger, metrics: opts.metrics });
+  const running = await startIdentity(config, { configDir: dir, logger, metrics: opts.metrics, steps: opts.steps });
   const services = await openIdentity(config, dir);
   return {
     issuer, url: `http://127.0.0.1:${running.port}`, port: running.port, dir, config, services, logs: lines,
@@ -82,18 +82,34 @@ export async function startTestIdentity(overrides: Record<string, unknown> = {},
   };
 }
 
+/** What the token endpoint answers (a field it did not send reads as undefined). */
+export interface TokenAnswer {
+  access_token: string; refresh_token: string; id_token: string; token_type: string; scope: string; expires_in: number;
+  error: string; error_description: string;
+  [field: string]: unknown;
+}
+
 /** POST a form to the token endpoint. */
-export async function tokenRequest(t: { issuer: string }, body: Record<string, string>, auth?: { id: string; secret: string }): Promise<{ status: number; json: Record<string, any>; text: string }> {
+export async function tokenRequest(t: { issuer: string }, body: Record<string, string>, auth?: { id: string; secret: string }): Promise<{ status: number; json: TokenAnswer; text: string }> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (auth) headers.authorization = 'Basic ' + Buffer.from(`${encodeURIComponent(auth.id)}:${encodeURIComponent(auth.secret)}`).toString('base64');
   const res = await fetch(`${t.issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(body) });
   const text = await res.text();
-  let json: Record<string, any> = {};
+  let json = {} as TokenAnswer;
   try { json = JSON.parse(text); } catch { /* not json */ }
   return { status: res.status, json, text };
 }
 
-export function decodeJwt(token: string): { header: Record<string, any>; payload: Record<string, any> } {
+/** The claims of a token as the tests read them (a claim that is absent reads as undefined). */
+export interface Claims {
+  [claim: string]: unknown;
+  iss: string; sub: string; aud: string | string[]; azp: string; scp: string; scope: string; client_id: string; jti: string;
+  exp: number; iat: number; nbf: number; auth_time: number;
+  roles: string[]; groups: string[];
+  cnf: { jkt: string };
+}
+
+export function decodeJwt(token: string): { header: Record<string, string>; payload: Claims } {
   const [h, p] = token.split('.');
   return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), payload: JSON.parse(Buffer.from(p!, 'base64url').toString()) };
 }
@@ -220,12 +236,14 @@ export async function startSmtp(opts: { delayMs?: number; fail?: number } = {}):
           continue;
         }
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO' || verb === 'HELO') sock.write('250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
-        else if (verb === 'MAIL') { from = /<(.*)>/.exec(line)?.[1] ?? ''; sock.write('250 ok\r\n'); }
-        else if (verb === 'RCPT') { to.push(/<(.*)>/.exec(line)?.[1] ?? ''); sock.write('250 ok\r\n'); }
-        else if (verb === 'DATA') { data = true; sock.write('354 go\r\n'); }
-        else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
-        else sock.write('250 ok\r\n');
+        switch (verb) {
+          case 'EHLO': case 'HELO': sock.write('250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n'); break;
+          case 'MAIL': from = /<(.*)>/.exec(line)?.[1] ?? ''; sock.write('250 ok\r\n'); break;
+          case 'RCPT': to.push(/<(.*)>/.exec(line)?.[1] ?? ''); sock.write('250 ok\r\n'); break;
+          case 'DATA': data = true; sock.write('354 go\r\n'); break;
+          case 'QUIT': sock.write('221 bye\r\n'); sock.end(); break;
+          default: sock.write('250 ok\r\n');
+        }
       }
     });
   });

@@ -268,10 +268,12 @@ describe('email through SMTP', () => {
             continue;
           }
           const verb = line.slice(0, 4).toUpperCase();
-          if (verb === 'EHLO' || verb === 'HELO') sock.write('250-test\r\n250 8BITMIME\r\n');
-          else if (verb === 'DATA') { data = true; sock.write('354 go\r\n'); }
-          else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
-          else sock.write('250 ok\r\n');
+          switch (verb) {
+            case 'EHLO': case 'HELO': sock.write('250-test\r\n250 8BITMIME\r\n'); break;
+            case 'DATA': data = true; sock.write('354 go\r\n'); break;
+            case 'QUIT': sock.write('221 bye\r\n'); sock.end(); break;
+            default: sock.write('250 ok\r\n');
+          }
         }
       });
     });

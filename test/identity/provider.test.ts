@@ -144,9 +144,9 @@ describe('identity provider as seen by a relying party (openid-client)', () => {
     assert.equal(decodeJwt(second.access_token).payload.aud, 'api://orders');
     assert.equal(decodeJwt(second.access_token).payload.scp, 'orders.read');
     // replaying the spent token fails ...
-    await assert.rejects(client.refreshTokenGrant(cfg, first.refresh_token!), (e: any) => e.error === 'invalid_grant');
+    await assert.rejects(client.refreshTokenGrant(cfg, first.refresh_token!), (e: { error?: string }) => e.error === 'invalid_grant');
     // ... and revokes the grant: the newest refresh token stops working too
-    await assert.rejects(client.refreshTokenGrant(cfg, second.refresh_token!), (e: any) => e.error === 'invalid_grant');
+    await assert.rejects(client.refreshTokenGrant(cfg, second.refresh_token!), (e: { error?: string }) => e.error === 'invalid_grant');
     assert.ok(t.logs.some((l) => l.audit === 'grant.revoked'));
   });
 

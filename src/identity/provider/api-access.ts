@@ -1,6 +1,6 @@
-/* eslint-disable @typescript-eslint/no-explicit-any */
-import type { IdentityConfig } from './schema.js';
-import { OIDC_SCOPES } from './clients.js';
+import type { IdentityConfig } from '../schema.js';
+import { OIDC_SCOPES } from '../clients.js';
+import type { OidcClient, OidcContext, OidcErrors } from './oidc.js';
 
 const OIDC = new Set(OIDC_SCOPES);
 const scopesOf = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(' ') : []);
@@ -20,7 +20,7 @@ export function keepsGrantedResource(scopeParam: unknown): boolean {
  * otherwise), checked where each grant names its scopes, before anything is issued or spent.
  * `errors` are oidc-provider's.
  */
-export function apiAccess(cfg: IdentityConfig, errors: any) {
+export function apiAccess(cfg: IdentityConfig, errors: OidcErrors) {
   const apiByAudience = new Map(cfg.apis.map((a) => [a.audience, a]));
 
   /** an API whose scopes the request asks for: tokens are for it even without `resource` */
@@ -35,7 +35,7 @@ export function apiAccess(cfg: IdentityConfig, errors: any) {
    * token, and so no audience and no roles, for an API the client holds no scope of. The
    * scopes it may get are the ones it holds.
    */
-  const resourceServerInfo = (indicator: string, client: any) => {
+  const resourceServerInfo = (indicator: string, client: OidcClient | undefined) => {
     const api = apiByAudience.get(indicator);
     if (!api) throw new errors.InvalidTarget('unknown resource indicator');
     const held = new Set(String(client?.scope ?? '').split(' '));
@@ -61,7 +61,7 @@ export function apiAccess(cfg: IdentityConfig, errors: any) {
    * The authorization request and the client_credentials grant name the token's scopes in
    * `scope`: an API among their resources needs one of them.
    */
-  const checkRequestedScope = (ctx: any, indicator: string, rsScope: string) => {
+  const checkRequestedScope = (ctx: OidcContext, indicator: string, rsScope: string) => {
     const route = ctx?.oidc?.route;
     const direct = route === 'authorization' || route === 'pushed_authorization_request'
       || (route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials');
@@ -74,11 +74,11 @@ export function apiAccess(cfg: IdentityConfig, errors: any) {
    * resolving the resource as oidc-provider does next, so a refused refresh leaves the refresh
    * token usable.
    */
-  const checkRefresh = async (ctx: any) => {
+  const checkRefresh = async (ctx: OidcContext) => {
     const rt = ctx.oidc.entities?.RefreshToken;
     if (!rt) return;
     const params = ctx.oidc.params ?? {};
-    const scope = params.scope ? new Set<string>(scopesOf(params.scope)) : rt.scopes as Set<string>;
+    const scope = params.scope ? new Set<string>(scopesOf(params.scope)) : rt.scopes;
     let resource: unknown = params.resource;
     if (resource === undefined && rt.resource) {
       if (keepsGrantedResource(params.scope) || !scope.has('openid')) resource = rt.resource;
@@ -92,3 +92,6 @@ export function apiAccess(cfg: IdentityConfig, errors: any) {
 
   return { apiForScopes, resourceServerInfo, requireApiScope, checkRequestedScope, checkRefresh };
 }
+
+/** which APIs a client may get tokens for, with which scopes: shared by the provider's hooks and the grants */
+export type ApiAccess = ReturnType<typeof apiAccess>;

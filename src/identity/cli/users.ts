@@ -1,0 +1,94 @@
+import { Authenticator, type User } from '../accounts.js';
+import { derive } from '../keys.js';
+import { hashPassword } from '../passwords.js';
+import { list, UsageError, type CommandContext, type CommandGroup } from './kit.js';
+import { passwordOf } from './password-input.js';
+
+const usage = `gatehouse users add --username U [--email E] [--password P | --password-stdin | --no-password] [--roles a,b] [--groups a,b] [--email-verified]
+    (without a password option it is asked for on a terminal; in a script give one of them)
+gatehouse users list [--json]
+gatehouse users show <username|email> [--json]
+gatehouse users disable|enable|unlock <username|email>
+gatehouse users reset-password <username|email> [--password P | --password-stdin]
+gatehouse users set-roles <username|email> --roles a,b`;
+
+function showUser(c: CommandContext, u: User, json: boolean, extra: Record<string, unknown> = {}): void {
+  if (json) return c.out(JSON.stringify({ ...u, ...extra }));
+  c.out(`${u.id}  ${u.username ?? '-'}  ${u.email ?? '-'}${u.emailVerified ? ' (verified)' : ''}  roles=${u.roles.join(',') || '-'}${u.disabled ? '  DISABLED' : ''}${extra.lockedUntil ? `  LOCKED until ${new Date(extra.lockedUntil as number).toISOString()}` : ''}`);
+}
+
+async function add(c: CommandContext): Promise<number> {
+  const { values: v } = c.parse({ username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' }, roles: { type: 'string' }, groups: { type: 'string' }, 'email-verified': { type: 'boolean' } });
+  if (!v.username && !v.email) throw new UsageError('give --username and/or --email');
+  const p = await passwordOf(v, c.io, c.config, [v.username as string, v.email as string], true);
+  const s = await c.open();
+  const u = await s.users.create({
+    username: v.username as string | undefined, email: v.email as string | undefined,
+    passwordHash: p ? await hashPassword(p, c.config.passwords.hash) : undefined,
+    roles: list(v.roles as string), groups: list(v.groups as string), emailVerified: !!v['email-verified'],
+  });
+  c.audit('account.created', { sub: u.id });
+  if (p) c.audit('password.changed', { sub: u.id });
+  showUser(c, u, !!v.json);
+  return 0;
+}
+
+async function listUsers(c: CommandContext): Promise<number> {
+  const { values: v } = c.parse({});
+  for (const u of await (await c.open()).users.list()) showUser(c, u, !!v.json);
+  return 0;
+}
+
+async function show(c: CommandContext): Promise<number> {
+  const { values: v, positionals } = c.parse({}, 1);
+  const u = await c.needUser(positionals[0]);
+  const s = await c.open();
+  const lock = await new Authenticator(s.users, s.db, c.config, derive(s.master, 'lockout'), c.io.logger).lockState(u.id);
+  showUser(c, u, !!v.json, { failedAttempts: lock.failures, lockedUntil: lock.lockedUntil > Date.now() ? lock.lockedUntil : undefined, attributes: u.attributes, groups: u.groups });
+  return 0;
+}
+
+/** disable (and revoke its sessions), enable, unlock */
+async function setState(c: CommandContext): Promise<number> {
+  const { sub } = c;
+  const { positionals } = c.parse({}, 1);
+  const u = await c.needUser(positionals[0]);
+  const s = await c.open();
+  if (sub === 'unlock') await s.users.unlock(u.id);
+  else {
+    await s.users.setDisabled(u.id, sub === 'disable');
+    if (sub === 'disable') await s.users.revokeSessions(u.id);
+  }
+  c.audit(sub === 'unlock' ? 'account.unlocked' : `account.${sub}d`, { sub: u.id });
+  c.out(`${sub === 'unlock' ? 'unlocked' : sub + 'd'} ${u.username ?? u.email}`);
+  return 0;
+}
+
+async function resetPassword(c: CommandContext): Promise<number> {
+  const { values: v, positionals } = c.parse({ password: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, 1);
+  const u = await c.needUser(positionals[0]);
+  const p = (await passwordOf(v, c.io, c.config, [u.username ?? '', u.email ?? ''], false))!;
+  const s = await c.open();
+  await s.users.setPasswordHash(u.id, await hashPassword(p, c.config.passwords.hash));
+  await s.users.unlock(u.id);
+  await s.users.revokeSessions(u.id);
+  c.audit('password.changed', { sub: u.id });
+  c.out(`password changed for ${u.username ?? u.email}; its sessions and refresh tokens were revoked`);
+  return 0;
+}
+
+async function setRoles(c: CommandContext): Promise<number> {
+  const { values: v, positionals } = c.parse({ roles: { type: 'string' } }, 1);
+  const u = await c.needUser(positionals[0]);
+  if (v.roles === undefined) throw new UsageError('give --roles a,b (empty to clear)');
+  await (await c.open()).users.setRoles(u.id, list(v.roles as string));
+  c.audit('account.roles-changed', { sub: u.id, roles: list(v.roles as string) });
+  c.out(`roles of ${u.username ?? u.email}: ${list(v.roles as string).join(',') || '(none)'}`);
+  return 0;
+}
+
+/** `gatehouse users ...`: accounts */
+export const users: CommandGroup = {
+  usage,
+  commands: { add, list: listUsers, show, disable: setState, enable: setState, unlock: setState, 'reset-password': resetPassword, 'set-roles': setRoles },
+};

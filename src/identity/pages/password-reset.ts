@@ -1,0 +1,104 @@
+import { clientIp } from '../client-ip.js';
+import { parseAddress } from '../email.js';
+import { checkPasswordPolicy, hashPassword } from '../passwords.js';
+import { errorPage } from './error.js';
+import { queryOf, readForm, send, type Flow, type PageKit } from './kit.js';
+import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+
+export function resetRequestPage(ctx: PageContext, o: { action: string; csrf: string; error?: string; info?: string }): string {
+  return layout(ctx, 'Reset your password', `<h1>Reset your password</h1>
+<p class="lead">Enter the email address of your account and we will send you a link.</p>
+${alert(o.error)}${alert(o.info, 'info', 'form-info')}
+<form method="post" action="${esc(o.action)}" novalidate>
+${csrfField(o.csrf)}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required>
+<button type="submit">Send reset link</button>
+</form>`);
+}
+
+export function resetFormPage(ctx: PageContext, o: { action: string; csrf: string; token: string; error?: string; minLength: number }): string {
+  return layout(ctx, 'Choose a new password', `<h1>Choose a new password</h1>
+${alert(o.error)}
+<form method="post" action="${esc(o.action)}" novalidate>
+${csrfField(o.csrf)}
+<input type="hidden" name="token" value="${esc(o.token)}">
+<label for="password">New password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint">
+<button type="submit">Set password</button>
+</form>`);
+}
+
+/**
+ * `/account/reset`: ask for a reset link by email address. The answer is the same whether or
+ * not the address has an account, and takes the same path: the look-up happens off the request
+ * path, with the mail. Limits per address and per client are counted first; over one, the
+ * usual answer and no mail.
+ */
+export const resetRequest: Flow = async (kit, req, res, method) => {
+  const action = `${kit.base}/account/reset`;
+  if (method === 'GET') return send(res, 200, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res) }));
+  const form = await readForm(req);
+  kit.csrf.check(req, form);
+  const email = parseAddress(form.get('email'));
+  if (!email) return send(res, 400, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), error: 'Enter a valid email address.' }));
+  const lim = kit.cfg['rate-limits']['password-reset'];
+  const ip = clientIp(req);
+  const [byAddress, byClient] = await Promise.all([
+    kit.limits.address('reset', email, lim['per-address'], lim.window),
+    kit.limits.client('reset', ip, { 'per-ip': lim['per-ip'], 'per-subnet': lim['per-subnet'], window: lim.window }),
+  ]);
+  const limited = !byAddress.allowed ? byAddress.limit : !byClient.allowed ? byClient.limit : undefined;
+  kit.outbox.post(() => resetMail(kit, email, ip, limited));
+  // the same answer whether or not the account exists
+  return send(res, 200, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), info: 'If an account uses that address, we sent it a link to reset the password.' }));
+};
+
+/** the reset mail of `email`, made in the background: none for an unknown, disabled or limited address */
+async function resetMail(kit: PageKit, email: string, ip: string, limited: string | undefined) {
+  const user = await kit.users.findByLogin(email);
+  const known = user && user.email === email ? user : undefined;
+  if (limited) {
+    kit.logger.warn({ audit: 'password.reset-limited', limit: limited, sub: known?.id, ip }, 'password reset request over the rate limit: nothing sent');
+    return undefined;
+  }
+  if (!known || known.disabled) return undefined;
+  const token = await kit.users.issueAccountToken(known.id, 'reset-password', 3600);
+  // the link is built from the configured issuer, never from request headers
+  const link = `${kit.issuer}/account/reset/confirm?token=${token}`;
+  kit.logger.info({ audit: 'password.reset-requested', sub: known.id, ip }, 'password reset requested');
+  return { kind: 'reset-password' as const, to: email, subject: `Reset your ${kit.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
+}
+
+const linkInvalid = (kit: PageKit) => errorPage(kit.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' });
+
+/**
+ * `/account/reset/confirm`: the link of the reset mail. A new password that passes the policy
+ * spends the link (and every other reset link of the account), unlocks the account, revokes its
+ * sessions and marks its address verified (the link proves control of the mailbox).
+ */
+export const resetConfirm: Flow = async (kit, req, res, method) => {
+  const action = `${kit.base}/account/reset/confirm`;
+  const minLength = kit.minLength;
+  if (method === 'GET') {
+    const token = queryOf(req).get('token') ?? '';
+    return send(res, 200, resetFormPage(kit.page, { action, csrf: kit.csrf.token(req, res), token, minLength }));
+  }
+  const form = await readForm(req);
+  kit.csrf.check(req, form);
+  const token = form.get('token') ?? '';
+  const password = form.get('password') ?? '';
+  const peek = await kit.users.peekAccountToken(token, 'reset-password');
+  if (!peek) return send(res, 400, linkInvalid(kit));
+  const u = await kit.users.get(peek);
+  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [u?.email ?? '', u?.email?.split('@')[0] ?? '', u?.username ?? ''], kit.cfg.branding.name);
+  if (policy) return send(res, 400, resetFormPage(kit.page, { action, csrf: kit.csrf.token(req, res), token, minLength, error: policy }));
+  const userId = await kit.users.consumeAccountToken(token, 'reset-password');
+  if (!userId) return send(res, 400, linkInvalid(kit));
+  await kit.users.setPasswordHash(userId, await hashPassword(password, kit.cfg.passwords.hash));
+  await kit.users.unlock(userId);
+  await kit.users.revokeSessions(userId);
+  await kit.users.setEmailVerified(userId);
+  kit.logger.info({ audit: 'password.changed', sub: userId, via: 'reset', ip: clientIp(req) }, 'password changed');
+  return send(res, 200, messagePage(kit.page, 'Password changed', 'Your password was changed. Sign in again from your application.'));
+};

@@ -1,0 +1,137 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { normalizeLogin, USERNAME, USERNAME_RULE, type User } from '../accounts.js';
+import { clientIp } from '../client-ip.js';
+import { parseAddress } from '../email.js';
+import { checkPasswordPolicy, hashPassword } from '../passwords.js';
+import { readForm, redirect, send, waitText, type Flow, type PageKit } from './kit.js';
+import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+
+export function signUpPage(ctx: PageContext, o: { action: string; csrf: string; username?: string; email?: string; error?: string; errorField?: string; minLength: number; signIn?: string }): string {
+  const d = (f: string) => (o.error && (o.errorField === f || !o.errorField) ? ' aria-describedby="form-error" aria-invalid="true"' : '');
+  return layout(ctx, 'Create an account', `<h1>Create an account</h1>
+${alert(o.error)}
+<form method="post" action="${esc(o.action)}" novalidate>
+${csrfField(o.csrf)}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required value="${esc(o.email)}"${d('email')}>
+<label for="username">Username <span class="hint">Optional; you can sign in with your email instead.</span></label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" value="${esc(o.username)}"${d('username')}>
+<label for="password">Password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}"${o.error && o.errorField === 'password' ? ' aria-describedby="form-error password-hint" aria-invalid="true"' : ' aria-describedby="password-hint"'}>
+<button type="submit">Create account</button>
+</form>
+${o.signIn ? `<nav class="links" aria-label="Account help"><a href="${esc(o.signIn)}">Back to sign in</a></nav>` : ''}`);
+}
+
+/** a same-site path to go back to after sign-up (an interaction), never another origin */
+const safeReturn = (base: string, s: string | null): string | undefined => (s && s.startsWith(`${base}/interaction/`) && /^[\w/-]+$/.test(s) ? s : undefined);
+
+const capitalized = (s: string) => s.replace(/^./, (c) => c.toUpperCase());
+
+/**
+ * `/account/sign-up` (when `sign-up.enabled`): create an account with an email address, an
+ * optional username and a password. Limited per client; the password policy applies; and an
+ * address or username that is taken gets exactly the answer of a new account (the owners are
+ * told by mail), so sign-up reveals no account.
+ */
+export const signUp: Flow = async (kit, req, res, method) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const action = `${kit.base}/account/sign-up${url.search}`;
+  const back = safeReturn(kit.base, url.searchParams.get('return'));
+  const page = (status: number, o: { email?: string; username?: string; error?: string; errorField?: string } = {}) =>
+    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, ...o }));
+  if (method === 'GET') return page(200);
+  const form = await readForm(req);
+  kit.csrf.check(req, form);
+  const gate = await kit.limits.client('sign-up', clientIp(req), kit.cfg['rate-limits']['sign-up']);
+  if (!gate.allowed) {
+    kit.logger.warn({ audit: 'sign-up.limited', limit: gate.limit, ip: clientIp(req) }, 'sign-up over the rate limit');
+    res.setHeader('retry-after', String(gate.retryAfter));
+    return page(429, { error: `Too many sign-ups from your network. Try again in ${waitText(gate.retryAfter)}.` });
+  }
+  const typed = (form.get('email') ?? '').trim();
+  const username = (form.get('username') ?? '').trim();
+  const password = form.get('password') ?? '';
+  const again = (error: string, errorField?: string) => page(400, { email: typed, username, error, errorField });
+  const email = parseAddress(typed);
+  if (!email) return again('Enter a valid email address.', 'email');
+  if (username && !USERNAME.test(normalizeLogin(username))) return again(capitalized(USERNAME_RULE) + '.', 'username');
+  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [email, username, email.split('@')[0]!], kit.cfg.branding.name);
+  if (policy) return again(policy, 'password');
+  // hash first on every path, so that a taken email or username costs the same time as a new account
+  const passwordHash = await hashPassword(password, kit.cfg.passwords.hash);
+  return register({ kit, req, res, back, email, username }, passwordHash, again);
+};
+
+/** a sign-up form that passed every check */
+interface Attempt { kit: PageKit; req: IncomingMessage; res: ServerResponse; back?: string; email: string; username: string }
+
+/** create the account, or answer as if it was created when its address or username is taken */
+async function register(a: Attempt, passwordHash: string, again: (error: string, errorField?: string) => void): Promise<void> {
+  const { kit, email, username } = a;
+  const existing = await ownerOf(kit, email);
+  if (existing) return addressTaken(a, existing);
+  if (username) {
+    const owner = await kit.users.findByLogin(username);
+    if (owner) return usernameTaken(a, owner);
+  }
+  let user;
+  try {
+    user = await kit.users.create({ email, username: username || undefined, passwordHash, roles: kit.cfg['sign-up']['default-roles'] });
+  } catch (e) {
+    const message = (e as Error).message;
+    // lost a race with another sign-up for the same name (the database decided): the same answers as above
+    if (/already exists/.test(message)) {
+      const owner = await ownerOf(kit, email);
+      return owner ? addressTaken(a, owner) : usernameTaken(a, username ? await kit.users.findByLogin(username) : undefined);
+    }
+    return again(capitalized(message) + '.', /username/.test(message) ? 'username' : 'email');
+  }
+  kit.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: clientIp(a.req) }, 'account created');
+  const userId = user.id, to = user.email!;
+  // the link token is made off the request path too: a new account answers like a taken one
+  kit.outbox.post(async () => {
+    const token = await kit.users.issueAccountToken(userId, 'verify-email', 86400);
+    const link = `${kit.issuer}/account/verify?token=${token}`;
+    return { kind: 'verify-email', to, subject: `Verify your email for ${kit.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link };
+  });
+  return created(a);
+}
+
+/** the account whose address `address` is (not one whose username merely looks like it) */
+async function ownerOf(kit: PageKit, address: string): Promise<User | undefined> {
+  const u = await kit.users.findByLogin(address);
+  return u && u.email === address ? u : undefined;
+}
+
+/** the answer of a new account: back to the sign-in it came from, or a page */
+function created({ kit, res, back }: Attempt): void {
+  if (back) return redirect(res, `${back}?created=1`);
+  return send(res, 201, messagePage(kit.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+}
+
+/** the address has an account: answer as for a new account (no enumeration by sign-up) and tell the owner instead */
+function addressTaken(a: Attempt, owner: User): void {
+  const { kit } = a;
+  const link = `${kit.issuer}/account/reset`;
+  kit.outbox.post({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${kit.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+  kit.logger.info({ audit: 'sign-up.existing-email', sub: owner.id, ip: clientIp(a.req) }, 'sign-up with an existing email address');
+  return created(a);
+}
+
+/**
+ * A taken username gets the same answer as a new account; the submitted address is told by
+ * email that no account was made, and the owner of the username is told of the attempt.
+ */
+function usernameTaken(a: Attempt, owner: { id: string; email: string | null } | undefined): void {
+  const { kit } = a;
+  const name = kit.cfg.branding.name;
+  const signUpLink = `${kit.issuer}/account/sign-up`;
+  kit.outbox.post({ kind: 'sign-up-username-taken', to: a.email, subject: `Your ${name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+  if (owner?.email) {
+    const link = `${kit.issuer}/account/reset`;
+    kit.outbox.post({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
+  }
+  kit.logger.info({ audit: 'sign-up.existing-username', sub: owner?.id, ip: clientIp(a.req) }, 'sign-up with a username that is taken');
+  return created(a);
+}
