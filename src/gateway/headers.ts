@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange } from './exchange.js';
 import type { Headers } from './reply.js';
-import { withoutCookies } from '../net/cookies.js';
+import { IDENTITY_COOKIE_PREFIX, withoutCookies } from '../net/cookies.js';
 import { connectionListed, GATEWAY_OWNED, HOP_BY_HOP, HOP_BY_HOP_RESPONSE, PROXY_ONLY, REQUEST_HEADER_RULES } from '../net/headers.js';
 
 /**
@@ -18,8 +18,6 @@ export interface ForwardRules {
   identityCookies: boolean;
 }
 
-/** Cookies the identity provider sets; other APIs never receive them. */
-const IDENTITY_COOKIE_PREFIX = 'gh-idp-';
 const isIdentityCookie = (name: string) => name.startsWith(IDENTITY_COOKIE_PREFIX);
 
 /**

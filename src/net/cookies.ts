@@ -3,6 +3,12 @@
  * arrive joined by "; " (HTTP/1.1 and HTTP/2 alike).
  */
 
+/**
+ * Every cookie the identity provider sets starts with this (`gh-idp-session`, `gh-idp-csrf`, ...):
+ * the gateway recognises them and keeps them from every API but the provider's.
+ */
+export const IDENTITY_COOKIE_PREFIX = 'gh-idp-';
+
 /** every value of cookie `name` in a Cookie header */
 export function cookieValues(header: string | undefined, name: string): string[] {
   if (header === undefined) return [];

@@ -1,3 +1,4 @@
+import { IDENTITY_COOKIE_PREFIX } from '../../net/cookies.js';
 import { randomBytes } from 'node:crypto';
 import type { IdentityConfig } from '../schema.js';
 
@@ -14,7 +15,7 @@ export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({
  * interaction and resume cookies, their `.sig` companions, the pages' CSRF cookie), so that a
  * gateway in front can recognise them and keep them from other APIs on the same origin.
  */
-export const COOKIE_PREFIX = 'gh-idp-';
+export const COOKIE_PREFIX = IDENTITY_COOKIE_PREFIX;
 
 export interface PageContext {
   branding: IdentityConfig['branding'];
