@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { clientMetadataFromRow, type ClientRow } from './clients.js';
+import { loadOidcProvider } from './provider/oidc.js';
 
 type Payload = Record<string, unknown>;
 
@@ -33,7 +34,7 @@ export function storedPayload(payload: Payload): Payload {
 
 /** A one-time value (code, refresh token) presented again: oidc-provider answers invalid_grant. */
 async function alreadyUsed(model: string): Promise<Error> {
-  const { errors } = await import('oidc-provider');
+  const { errors } = await loadOidcProvider();
   return new errors.InvalidGrant(model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
 }
 

@@ -5,6 +5,7 @@ import type { UserStore } from './accounts.js';
 import { compareClientSecret, hashClientSecret, specFromConfig, toMetadata } from './clients.js';
 import type { PasswordConnector } from './connectors/password.js';
 import { GRANTS } from './grants/index.js';
+import { loadOidcProvider } from './provider/oidc.js';
 import { renderError } from './pages/error.js';
 import type { PageContext } from './pages/layout.js';
 import { interactionPolicy } from './steps/index.js';
@@ -35,7 +36,7 @@ export interface ProviderDeps {
  * when a key rotation is picked up; everything else lives in the database.
  */
 export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
-  const { default: Provider, errors, ExternalSigningKey, interactionPolicy: policies } = await import('oidc-provider');
+  const { default: Provider, errors, ExternalSigningKey, interactionPolicy: policies } = await loadOidcProvider();
   const helpers = await import('oidc-provider/lib/helpers/grants.js');
   const { cfg, page } = d;
   // which APIs a client may get tokens for, with which scopes (every grant): see provider/api-access.ts

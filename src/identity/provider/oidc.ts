@@ -137,3 +137,24 @@ export interface OidcPolicy extends Array<OidcPrompt> {
   clear(): void;
   add(prompt: OidcPrompt): void;
 }
+
+/**
+ * The oidc-provider module, imported once. On Node.js 20 it prints "Unsupported runtime" at import
+ * (it asks for 22 or later); Gatehouse supports 20.19 and later and says so in its docs (24
+ * recommended), so that one line is kept out of the start-up output. Any other warning passes.
+ */
+let loading: Promise<typeof import('oidc-provider')> | undefined;
+export function loadOidcProvider(): Promise<typeof import('oidc-provider')> {
+  return (loading ??= (async () => {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider WARNING: Unsupported runtime')) return;
+      warn(...args);
+    };
+    try {
+      return await import('oidc-provider');
+    } finally {
+      console.warn = warn;
+    }
+  })());
+}
