@@ -16,6 +16,7 @@ import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/rep
 import { problem, type ProblemCode } from '../gateway/problems.js';
 import { buildRuntime, type Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
+import { loadClientTrust } from '../gateway/mtls/trust.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
 import type { TLSSocket } from 'node:tls';
 
@@ -193,7 +194,11 @@ export class Gateway {
     }
     certs.onReload = (defaults) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(defaults);
     certs.watch();
-    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)), clientCa: l['client-ca'].map((f) => resolve(dir, f)) }, l.http2);
+    // the client trust material is read once, here, and watched: requests do no file I/O for it
+    const crl = l.crl.map((f) => resolve(dir, f));
+    const clientTrust = clientCert === 'none' ? undefined : loadClientTrust({ clientCa: l['client-ca'].map((f) => resolve(dir, f)), crl }, this.logger.child({ listener: name }));
+    if (clientTrust) server.once('close', () => clientTrust.close());
+    this.wire(server, { name, protocol: 'https', certs, hsts, crl, clientTrust }, l.http2);
     return server;
   }
 

@@ -35,10 +35,17 @@ export interface ListenerContext {
   certs?: { sameCertificate(servername: string | undefined, host: string): boolean };
   /** Strict-Transport-Security value, when configured (HTTPS only) */
   hsts?: string;
-  /** CRL files of the listener (absolute paths), for validate-client-certificate */
+  /**
+   * The HTTPS listener's client trust material (client-ca and crl, loaded when the listener
+   * started, watched for changes), for validate-client-certificate; undefined when the listener
+   * asks for no client certificate.
+   */
+  clientTrust?: import('./mtls/trust.js').ClientTrust;
+  /**
+   * @deprecated CRL file paths of the listener; nothing reads them (the loaded lists are in
+   * `clientTrust`). Kept only while Exchange's listener type still requires `crl`: remove both.
+   */
   crl: readonly string[];
-  /** client CA files of the listener (absolute paths), for validate-client-certificate */
-  clientCa?: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;

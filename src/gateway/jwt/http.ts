@@ -1,6 +1,6 @@
 import { withoutCookies } from '../../net/cookies.js';
-/** Pieces shared by the authentication/authorization policies. */
 
+/** Pieces shared by the authentication/authorization policies. */
 
 /** a quoted-string body for WWW-Authenticate: no quotes, backslashes or bytes outside printable ASCII */
 function quoted(s: string): string {
