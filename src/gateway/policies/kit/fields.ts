@@ -57,7 +57,7 @@ export function failedCheck(docs: FailedCheckDocs, defaultMessage?: string) {
   };
 }
 
-/** A status list entry: a code (404) or a class ("2xx"). */
+/** A list of response statuses: codes (404) or classes ("2xx"). */
 export const StatusList = z
   .array(
     z.union([
