@@ -1,3 +1,4 @@
+import { testExchange } from '../test/helpers/exchange.js';
 import { policyContext } from '../test/helpers/policy-context.js';
 /**
  * Micro-benchmark: one JWT signature verification, jose (WebCrypto) vs node:crypto KeyObject
@@ -11,7 +12,6 @@ import { importJWK, jwtVerify } from 'jose';
 import { parseToken, verifySignature } from '../src/gateway/jwt/token.js';
 import { keyFromJwk } from '../src/gateway/jwt/keys.js';
 import { DEFAULT_ALGORITHMS } from '../src/gateway/jwt/algorithms.js';
-import type { IncomingMessage } from 'node:http';
 import { Exchange } from '../src/gateway/exchange.js';
 import type { Handler, PolicyContext } from '../src/gateway/policy.js';
 import { validateJwt } from '../src/gateway/policies/validate-jwt.js';
@@ -44,12 +44,8 @@ function benchContext(claimsAvailable: boolean): PolicyContext {
   return policyContext({ configDir: process.cwd(), location: 'bench', api: { name: 'bench', prefix: '' }, claimsAvailable });
 }
 
-function benchExchange(authorization: string): Exchange {
-  const headers = { host: 'bench', authorization, accept: '*/*', 'user-agent': 'autocannon' };
-  const req = { headers, rawHeaders: Object.entries(headers).flat() } as unknown as IncomingMessage;
-  const ex = new Exchange(req, null, 'r', '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, 'GET', '/orders/7', '', 0);
-  ex.upstreamHeaders = { ...headers };
-  return ex;
+function benchExchange(authorization: string, clientIp = '127.0.0.1'): Exchange {
+  return testExchange({ headers: { host: 'bench', authorization, accept: '*/*', 'user-agent': 'autocannon' }, path: '/orders/7', clientIp });
 }
 
 /**
@@ -80,9 +76,8 @@ export async function runJwtChainBench(): Promise<string> {
   for (const n of [10, 10000]) {
     const list = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}` : `2001:db8:${i.toString(16)}::/48`));
     const f = await ipFilter.create(ipFilter.schema.parse({ action: 'forbid', addresses: list }), benchContext(false)) as Handler;
-    const v4 = Object.assign(benchExchange('x'), {});
-    const e4 = new Exchange(v4.req, null, 'r', '192.0.2.1', v4.listener, 'GET', '/', '', 0);
-    const e6 = new Exchange(v4.req, null, 'r', '2001:db9::1', v4.listener, 'GET', '/', '', 0);
+    const e4 = benchExchange('x', '192.0.2.1');
+    const e6 = benchExchange('x', '2001:db9::1');
     rows.push(`| ip-filter ${n.toLocaleString('en')} entries, IPv4 caller / IPv6 caller | ${(await timeIt(() => f(e4))).toFixed(2)} / ${(await timeIt(() => f(e6))).toFixed(2)} |`);
   }
   return rows.join('\n');

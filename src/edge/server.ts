@@ -18,6 +18,7 @@ import { problem, type ProblemCode } from '../gateway/problems.js';
 import { buildRuntime } from '../gateway/compile/index.js';
 import type { Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
+import { loadClientTrust } from '../gateway/mtls/trust.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
 import type { TLSSocket } from 'node:tls';
 
@@ -147,7 +148,7 @@ export class Gateway {
 
   private createHttpServer(): Server {
     const server = createServer(this.serverOptions());
-    this.wire(server, { name: 'http', protocol: 'http', crl: [] });
+    this.wire(server, { name: 'http', protocol: 'http' });
     return server;
   }
 
@@ -195,7 +196,10 @@ export class Gateway {
     }
     certs.onReload = (defaults) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(defaults);
     certs.watch();
-    this.wire(server, { name, protocol: 'https', certs, hsts, crl: l.crl.map((f) => resolve(dir, f)), clientCa: l['client-ca'].map((f) => resolve(dir, f)) }, l.http2);
+    // the client trust material is read once, here, and watched: requests do no file I/O for it
+    const clientTrust = clientCert === 'none' ? undefined : loadClientTrust({ clientCa: l['client-ca'].map((f) => resolve(dir, f)), crl: l.crl.map((f) => resolve(dir, f)) }, this.logger.child({ listener: name }));
+    if (clientTrust) server.once('close', () => clientTrust.close());
+    this.wire(server, { name, protocol: 'https', certs, hsts, clientTrust }, l.http2);
     return server;
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
+import type { ClientTrust } from './mtls/trust.js';
 
 /** What every request of a gateway process shares; `runtime` is swapped whole on reload. */
 export interface GatewayContext {
@@ -18,8 +19,10 @@ export interface ListenerContext {
   certs?: { sameCertificate(servername: string | undefined, host: string): boolean };
   /** Strict-Transport-Security value, when configured (HTTPS only) */
   hsts?: string;
-  /** CRL files of the listener (absolute paths), for validate-client-certificate */
-  crl: readonly string[];
-  /** client CA files of the listener (absolute paths), for validate-client-certificate */
-  clientCa?: readonly string[];
+  /**
+   * The HTTPS listener's client trust material (client-ca and crl, loaded when the listener
+   * started, watched for changes), for validate-client-certificate; undefined when the listener
+   * asks for no client certificate.
+   */
+  clientTrust?: ClientTrust;
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Headers } from './reply.js';
 import type { RequestBody } from './body.js';
+import type { ClientTrust } from './mtls/trust.js';
 
 /** Claims of a validated JWT. */
 export type Claims = Record<string, unknown>;
@@ -94,7 +95,7 @@ export class Exchange {
     /** the client's IP: the socket's address unless the socket is a trusted proxy */
     readonly clientIp: string,
     /** the listener the request arrived on (`protocol` is `http` or `https`) */
-    readonly listener: { readonly name: string; readonly protocol: string; readonly crl: readonly string[]; readonly clientCa?: readonly string[] },
+    readonly listener: { readonly name: string; readonly protocol: string; readonly clientTrust?: ClientTrust },
     /** the request method (upper-case) */
     readonly method: string,
     /** normalized path, as routing and every policy see it */

@@ -53,7 +53,46 @@ export interface PolicyContext {
   shared<T>(key: string, create: () => T): T;
 }
 
-export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
+/**
+ * When a policy runs.
+ * - `pipeline`: in the section it is listed in, in scope order (global → API → operation, `base`
+ *   marking where the outer scope runs).
+ * - `before-operation`: inbound only; taken out of the pipeline and run once per request before
+ *   operation matching, in the API's (and the global) scope order. A preflight is answered even
+ *   where no operation allows OPTIONS, and every response of the API, errors included, passes
+ *   through it (cors). Refused in an operation's policies.
+ */
+export type Phase = 'pipeline' | 'before-operation';
+
+/**
+ * What a policy makes available to the policies after it in the same request.
+ * - `claims`: it validates a token and sets `ex.claims`; in `inbound` or `backend` it makes
+ *   claims available to every later policy (later sections included), so `{jwt.*}` templates
+ *   compile and check-claims is allowed.
+ */
+export type Provision = 'claims';
+
+/**
+ * What a policy needs where it is placed. The policy's factory checks it too (and fails the load
+ * with a located error); the declaration lets the compiler and the generated reference know it
+ * without running the factory.
+ * - `claims`: a policy that provides `claims` runs earlier in the pipeline (`ctx.claimsAvailable`).
+ * - `operation`: its factory reads `ctx.operation` (path parameters, the operation's OpenAPI
+ *   document), so it is created once per operation it runs for. A policy without it behaves the
+ *   same whichever operation it runs for.
+ * - `openapi`: the API (or the operation) has an OpenAPI document.
+ */
+export type Requirement = 'claims' | 'operation' | 'openapi';
+
+/** A policy's capabilities, as it declares them (`provides` and `requires` default to none). */
+export interface PolicyCapabilities {
+  readonly phase: Phase;
+  readonly provides?: readonly Provision[];
+  readonly requires?: readonly Requirement[];
+}
+
+/** What a policy file passes to `definePolicy`. */
+export interface PolicySpec<S extends z.ZodType = z.ZodType> {
   /** the name used in YAML (`validate-jwt`) */
   name: string;
   /** the sections it may appear in */
@@ -64,19 +103,51 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   example?: string;
   /** config schema (zod); the policy reference is generated from it */
   schema: S;
-  /**
-   * Runs before operation matching and before the other inbound policies of its API (cors: a
-   * preflight is answered even where no operation allows OPTIONS, and every response of the API,
-   * errors included, carries its headers). Allowed in the global and API scopes only.
-   */
-  early?: boolean;
-  /** this policy validates a token and sets `ex.claims` for later policies */
-  providesClaims?: boolean;
+  /** when it runs, what it provides to later policies, what it needs */
+  capabilities: PolicyCapabilities;
   /** runs once per config load; returns the per-request handler */
   create(config: z.output<S>, ctx: PolicyContext): Handler | Promise<Handler>;
 }
 
-/** Identity function that keeps the config type for `create`. */
-export function definePolicy<S extends z.ZodType>(def: PolicyDefinition<S>): PolicyDefinition<S> {
-  return def;
+/** A registered policy: its spec with the capabilities filled in. */
+export interface PolicyDefinition<S extends z.ZodType = z.ZodType> extends PolicySpec<S> {
+  readonly capabilities: Required<PolicyCapabilities>;
+  /**
+   * @deprecated read `capabilities.phase === 'before-operation'`; kept while the compiler moves
+   * to capabilities.
+   */
+  readonly early: boolean;
+  /** @deprecated read `capabilities.provides.includes('claims')`; kept while the compiler moves to capabilities. */
+  readonly providesClaims: boolean;
+}
+
+/**
+ * Register a policy: keeps the config type for `create`, fills in the capabilities and checks
+ * that they fit the sections (a `before-operation` policy is inbound only).
+ */
+export function definePolicy<S extends z.ZodType>(spec: PolicySpec<S>): PolicyDefinition<S> {
+  const capabilities: Required<PolicyCapabilities> = Object.freeze({
+    phase: spec.capabilities.phase,
+    provides: Object.freeze([...(spec.capabilities.provides ?? [])]),
+    requires: Object.freeze([...(spec.capabilities.requires ?? [])]),
+  });
+  if (capabilities.phase === 'before-operation' && (spec.sections.length !== 1 || spec.sections[0] !== 'inbound')) {
+    throw new Error(`${spec.name}: a before-operation policy runs in the inbound section only`);
+  }
+  return {
+    ...spec,
+    capabilities,
+    early: capabilities.phase === 'before-operation',
+    providesClaims: capabilities.provides.includes('claims'),
+  };
+}
+
+/** True when the policy provides `what` to the policies after it. */
+export function provides(def: Pick<PolicyDefinition, 'capabilities'>, what: Provision): boolean {
+  return def.capabilities.provides.includes(what);
+}
+
+/** True when the policy runs before operation matching. */
+export function runsBeforeOperation(def: Pick<PolicyDefinition, 'capabilities'>): boolean {
+  return def.capabilities.phase === 'before-operation';
 }

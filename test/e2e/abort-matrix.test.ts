@@ -5,7 +5,7 @@ import { connect as h2connect, constants as h2constants, type ClientHttp2Session
 import type { Socket } from 'node:net';
 import { selfSignedCert, type SelfSigned } from '../helpers/slow-services.js';
 import { rawConnect, sleep } from '../helpers/raw.js';
-import { getOnce, sendBounded } from '../helpers/exchange.js';
+import { getOnce, sendBounded } from '../helpers/bounded.js';
 import { connectRawH2, headersFrame, hpack, rstStreamFrame } from '../helpers/h2-frames.js';
 import { makeKey } from '../gateway/jwt/helpers.js';
 import { redisUp } from '../state/redis-servers.js';

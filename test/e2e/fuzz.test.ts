@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startSupervisedGateway, type SupervisedGateway } from '../helpers/supervised.js';
 import { startRawBackend, headerOf, type RawBackend, type RawSeen } from '../helpers/raw-backend.js';
-import { sendBounded, getOnce } from '../helpers/exchange.js';
+import { sendBounded, getOnce } from '../helpers/bounded.js';
 import { build, requestArbitrary, FUZZ_HOST, type Generated, type Klass } from '../helpers/http1-gen.js';
 import { sleep } from '../helpers/raw.js';
 

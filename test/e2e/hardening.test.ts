@@ -8,7 +8,7 @@ import { startSupervisedGateway, type SupervisedGateway } from '../helpers/super
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { selfSignedCert, type SelfSigned } from '../helpers/slow-services.js';
 import { connectRawH2, headersFrame, hpack, rstStreamFrame, type RawH2 } from '../helpers/h2-frames.js';
-import { getOnce, hasCompleteResponse } from '../helpers/exchange.js';
+import { getOnce, hasCompleteResponse } from '../helpers/bounded.js';
 import { parseResponses, sleep } from '../helpers/raw.js';
 import { makeKey, token, type TestKey } from '../gateway/jwt/helpers.js';
 

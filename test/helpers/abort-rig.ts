@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startSupervisedGateway, type SupervisedGateway } from './supervised.js';
 import { startDelayProxy, startSlowIdp, type DelayProxy, type SlowIdp, type SelfSigned } from './slow-services.js';
 import { sleep, startServer, watchBackend } from './raw.js';
-import { getOnce } from './exchange.js';
+import { getOnce } from './bounded.js';
 import { token, type TestKey } from '../gateway/jwt/helpers.js';
 
 /**

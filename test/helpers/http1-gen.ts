@@ -100,8 +100,7 @@ const inPath = (m: Msg, piece: string) => { m.target = m.target.replace(/^\/[^?]
 export const MUTATIONS: Mutation[] = [
   // ---- malformed: framing
   { name: 'cl+te', group: 'framing', klass: 'malformed', apply: (m, p) => {
-    if (p(2) === 0) { ensureBody(m, 'chunked'); m.lines.splice(p(m.lines.length + 1), 0, `Content-Length: ${m.body!.length}`); }
-    else { ensureBody(m, 'cl'); m.lines.splice(p(m.lines.length + 1), 0, 'Transfer-Encoding: chunked'); }
+    if (p(2) === 0) { ensureBody(m, 'chunked'); m.lines.splice(p(m.lines.length + 1), 0, `Content-Length: ${m.body!.length}`); } else { ensureBody(m, 'cl'); m.lines.splice(p(m.lines.length + 1), 0, 'Transfer-Encoding: chunked'); }
   } },
   { name: 'duplicate-cl', group: 'framing', klass: 'malformed', apply: (m, p) => {
     ensureBody(m, 'cl');

@@ -1,5 +1,5 @@
+import { testExchange } from '../helpers/exchange.js';
 import { policyContext } from '../helpers/policy-context.js';
-import type { IncomingMessage } from 'node:http';
 import { Exchange } from '../../src/gateway/exchange.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { MemoryStore } from '../../src/state/memory.js';
@@ -25,13 +25,7 @@ export function harness(opts: { store?: CounterStore; location?: string; claims?
 
 /** A request as the pipeline would hand it to a policy. */
 export function exchange(headers: Record<string, string> = {}, ip = '198.51.100.7', claims?: Record<string, unknown>): Exchange {
-  const lower: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
-  const req = { headers: lower, method: 'GET', url: '/orders/1' } as unknown as IncomingMessage;
-  const ex = new Exchange(req, null, 'req-1', ip, { name: 'http', protocol: 'http', crl: [] }, 'GET', '/orders/1', '', 0);
-  ex.api = { name: 'orders', prefix: '/orders' };
-  ex.claims = claims;
-  return ex;
+  return testExchange({ headers, clientIp: ip, claims, api: { name: 'orders', prefix: '/orders' }, upstream: false });
 }
 
 /** Finish an exchange as the server does once the response is sent. */

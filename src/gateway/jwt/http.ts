@@ -1,4 +1,5 @@
 import { withoutCookies } from '../../net/cookies.js';
+
 /** Pieces shared by the authentication/authorization policies. */
 
 /** a quoted-string body for WWW-Authenticate: no quotes, backslashes or bytes outside printable ASCII */

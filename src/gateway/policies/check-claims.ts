@@ -4,12 +4,12 @@ import { problem } from '../problems.js';
 import { ConfigError } from '../../config/errors.js';
 import { ClaimRequirement, compileClaimRules } from '../jwt/claims.js';
 import { bearerChallenge } from '../jwt/http.js';
+import { Realm, failedCheck } from './kit/fields.js';
 
 export const CheckClaimsConfig = z.strictObject({
   'required-claims': z.array(ClaimRequirement).min(1).describe('claims the token must carry: every entry must pass; an entry `{ any-of: [...] }` passes when one of its rules does'),
-  'failed-check-httpcode': z.number().int().min(400).max(599).default(403).describe('status when a rule fails'),
-  'failed-check-error-message': z.string().optional().describe('detail sent instead of the default message'),
-  realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional().describe('realm of the WWW-Authenticate challenge (default: the API name)'),
+  ...failedCheck({ status: 'status when a rule fails', message: 'detail sent instead of the default message' }),
+  realm: Realm,
 });
 
 /**
@@ -20,6 +20,7 @@ export const CheckClaimsConfig = z.strictObject({
 export const checkClaims = definePolicy({
   name: 'check-claims',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline', requires: ['claims'] },
   description:
     'Checks claims of the token validated by an earlier validate-jwt, without verifying it again (operation-level ' +
     'authorization). A failing rule is answered 403 (token-claim-not-allowed) with an insufficient_scope challenge.',

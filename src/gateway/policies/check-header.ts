@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { problem } from '../problems.js';
-import { HEADER_NAME } from '../../net/headers.js';
+import { HeaderName, failedCheck } from './kit/fields.js';
 
 export const CheckHeaderConfig = z.strictObject({
-  name: z.string().regex(HEADER_NAME).describe('the request header to check'),
+  name: HeaderName.describe('the request header to check'),
   values: z.array(z.string()).default([]).describe('accepted values (any of); empty: the header only has to be present'),
   'ignore-case': z.boolean().default(false).describe('compare values case-insensitively'),
-  'failed-check-httpcode': z.number().int().min(400).max(599).default(403).describe('status when the check fails'),
-  'failed-check-error-message': z.string().optional().describe('detail of the refusal (default names the header)'),
+  ...failedCheck({ status: 'status when the check fails', message: 'detail of the refusal (default names the header)' }),
 });
 
 /**
@@ -19,6 +18,7 @@ export const CheckHeaderConfig = z.strictObject({
 export const checkHeader = definePolicy({
   name: 'check-header',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline' },
   description:
     'Requires a request header, optionally with one of the listed values (exact or case-insensitive). A request ' +
     'without it, or with a value not listed, is answered 403 header-check-failed.',

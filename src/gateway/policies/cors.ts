@@ -15,14 +15,14 @@ const schema = z.strictObject({
 });
 
 /**
- * CORS, answered by the gateway. It runs before operation matching (`early`): a preflight gets
+ * CORS, answered by the gateway. It runs before operation matching (phase `before-operation`): a preflight gets
  * its answer even where no operation allows OPTIONS, and every response of the API — errors the
  * gateway makes up included — carries the CORS headers, so a browser can read them.
  */
 export const cors = definePolicy({
   name: 'cors',
   sections: ['inbound'],
-  early: true,
+  capabilities: { phase: 'before-operation' },
   description: 'Cross-origin resource sharing: answers preflight requests at the gateway and adds CORS headers to every response of the API.',
   example: `- cors:\n    allowed-origins: [https://app.example.com]\n    allowed-methods: [GET, POST, DELETE]\n    allowed-headers: [Authorization, Content-Type]\n    allow-credentials: true\n    max-age: 600`,
   schema,

@@ -3,6 +3,7 @@ import { definePolicy } from '../policy.js';
 import { problem } from '../problems.js';
 import { ConfigError } from '../../config/errors.js';
 import { compileAddressMatcher } from '../../net/ip.js';
+import { failedCheck } from './kit/fields.js';
 
 export const IpFilterConfig = z.strictObject({
   action: z.enum(['allow', 'forbid']).describe('allow: only the listed callers pass; forbid: the listed callers are refused'),
@@ -11,8 +12,7 @@ export const IpFilterConfig = z.strictObject({
     from: z.string().describe('first address of the range'),
     to: z.string().describe('last address of the range (inclusive)'),
   })).default([]).describe('inclusive address ranges'),
-  'failed-check-httpcode': z.number().int().min(400).max(599).default(403).describe('status of a refused caller'),
-  'failed-check-error-message': z.string().default('Your IP address is not allowed.').describe('detail of the refusal'),
+  ...failedCheck({ status: 'status of a refused caller', message: 'detail of the refusal' }, 'Your IP address is not allowed.'),
 });
 
 /**
@@ -23,6 +23,7 @@ export const IpFilterConfig = z.strictObject({
 export const ipFilter = definePolicy({
   name: 'ip-filter',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline' },
   description:
     'Allows or forbids callers by IP address, CIDR block or address range (IPv4 and IPv6; IPv4-mapped IPv6 is ' +
     'normalized). The caller is the socket address, or the nearest untrusted X-Forwarded-For hop behind ' +

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { constantReply } from './return-response.js';
+import { responseStatus } from './kit/fields.js';
 
 const schema = z.strictObject({
-  status: z.number().int().min(100).max(599).default(200).describe('status code to answer'),
+  status: responseStatus(200, 'status code to answer'),
   'content-type': z.string().default('application/json').describe('media type of the example to use'),
   body: z.unknown().optional().describe('body when the OpenAPI document has no example (data is sent as JSON)'),
 });
@@ -27,6 +28,7 @@ function openApiExample(op: unknown, status: number, contentType: string): unkno
 export const mockResponse = definePolicy({
   name: 'mock-response',
   sections: ['inbound', 'backend', 'outbound', 'on-error'],
+  capabilities: { phase: 'pipeline', requires: ['operation'] },
   description: "Answers with a sample response: the example of the operation's OpenAPI response for that status and media type when there is one, else the given body. The backend is not called.",
   example: `- mock-response: { status: 200, content-type: application/json }`,
   schema,

@@ -6,8 +6,9 @@ import type { Exchange } from '../exchange.js';
 import { duration } from '../../config/units.js';
 import type { QuotaDecision, QuotaLimits } from '../../state/types.js';
 import {
-  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, seconds,
+  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, retryAfterHeader, seconds, storeFallbacks, storeReadiness,
 } from './kit/counters.js';
+import { keyTemplate } from './kit/fields.js';
 
 export const QuotaByKeyConfig = z
   .strictObject({
@@ -25,15 +26,12 @@ export const QuotaByKeyConfig = z
       .string()
       .default('1970-01-01T00:00:00Z')
       .describe('ISO 8601 instant the periods are aligned to: periods start at first-period-start + n × renewal-period.'),
-    'counter-key': z
-      .string()
-      .min(1)
-      .describe(
-        'Key template of the quota, e.g. `{jwt.sub}` or `{request.header.X-Subscription}`. A key that does not resolve ' +
-          'counts against the one shared fallback counter `(missing)`.',
-      ),
+    'counter-key': keyTemplate(
+      'Key template of the quota, e.g. `{jwt.sub}` or `{request.header.X-Subscription}`. A key that does not resolve ' +
+        'counts against the one shared fallback counter `(missing)`.',
+    ),
     'increment-condition': IncrementCondition.optional(),
-    'retry-after-header-name': HeaderName.default('Retry-After').describe('Header that carries the seconds until the period renews, on a 403.'),
+    'retry-after-header-name': retryAfterHeader('Header that carries the seconds until the period renews, on a 403.'),
     'ratelimit-headers': z
       .boolean()
       .default(false)
@@ -51,6 +49,7 @@ type Config = z.output<typeof QuotaByKeyConfig>;
 export const quotaByKey = definePolicy({
   name: 'quota-by-key',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline' },
   description:
     'Caps the calls and/or bandwidth per key over fixed periods (aligned to `first-period-start`) or for the key\'s ' +
     'lifetime. Over quota the caller gets 403 `quota-exceeded` with a `Retry-After` until the period renews. Counters live ' +
@@ -82,11 +81,7 @@ export const quotaByKey = definePolicy({
       `"quota-by-key";q=${config.calls}` + (limits.periodMs > 0 ? `;w=${Math.round(config['renewal-period'])}` : '');
     const trackBytes = limits.bytes !== undefined;
     const needsDone = trackBytes || counts !== undefined;
-    const fallbacks = ctx.metrics.counter(
-      'gatehouse_throttle_store_fallbacks_total',
-      'Decisions taken by on-store-error because the counter store could not answer',
-      ['policy', 'action'],
-    );
+    const fallbacks = storeFallbacks(ctx);
 
     const decide = (ex: Exchange, key: string, d: QuotaDecision | null) => {
       if (d === null) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePolicy } from '../policy.js';
+import { definePolicy, type PolicyContext } from '../policy.js';
 import { type Headers } from '../reply.js';
 import { problem } from '../problems.js';
 import type { Exchange } from '../exchange.js';
@@ -7,8 +7,10 @@ import { duration } from '../../config/units.js';
 import { ConfigError } from '../../config/errors.js';
 import type { SlidingDecision } from '../../state/types.js';
 import {
-  HeaderName, IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, storeReadiness, parseCount, seconds,
+  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, parseCount, retryAfterHeader, seconds, storeFallbacks,
+  storeReadiness,
 } from './kit/counters.js';
+import { HeaderName, VariableName, keyTemplate } from './kit/fields.js';
 
 export const RateLimitByKeyConfig = z.strictObject({
   calls: z
@@ -21,13 +23,10 @@ export const RateLimitByKeyConfig = z.strictObject({
         'admitted call, so for large counts over long periods use quota-by-key.',
     ),
   'renewal-period': duration({ min: 1, max: 31 * 86400 }).describe('Length of the sliding window, in seconds (or `1m`, `1h`).'),
-  'counter-key': z
-    .string()
-    .min(1)
-    .describe(
-      'Key template of the counter, e.g. `{request.ip}`, `{jwt.sub}`, `{request.header.X-Api-Key}`, `{api.name}:{jwt.sub}`. ' +
-        'When a part resolves to nothing (missing header or claim) the request counts against the one shared fallback counter `(missing)`.',
-    ),
+  'counter-key': keyTemplate(
+    'Key template of the counter, e.g. `{request.ip}`, `{jwt.sub}`, `{request.header.X-Api-Key}`, `{api.name}:{jwt.sub}`. ' +
+      'When a part resolves to nothing (missing header or claim) the request counts against the one shared fallback counter `(missing)`.',
+  ),
   'increment-condition': IncrementCondition.optional(),
   'increment-count': z
     .union([z.number().int().min(0), z.string().min(1)])
@@ -36,17 +35,9 @@ export const RateLimitByKeyConfig = z.strictObject({
       'Units one call uses (weighted limits): a number, or a template resolving to one (`{request.header.X-Cost}`). ' +
         'A template that does not resolve to a non-negative integer counts 1.',
     ),
-  'retry-after-header-name': HeaderName.default('Retry-After').describe('Header that carries the seconds to wait on a 429.'),
-  'retry-after-variable-name': z
-    .string()
-    .regex(/^[A-Za-z0-9_\-.]+$/)
-    .optional()
-    .describe('Variable set to the seconds to wait when the call is rejected (for on-error policies).'),
-  'remaining-calls-variable-name': z
-    .string()
-    .regex(/^[A-Za-z0-9_\-.]+$/)
-    .optional()
-    .describe('Variable set to the calls left in the window (`{var.<name>}` in later policies).'),
+  'retry-after-header-name': retryAfterHeader('Header that carries the seconds to wait on a 429.'),
+  'retry-after-variable-name': VariableName.optional().describe('Variable set to the seconds to wait when the call is rejected (for on-error policies).'),
+  'remaining-calls-variable-name': VariableName.optional().describe('Variable set to the calls left in the window (`{var.<name>}` in later policies).'),
   'remaining-calls-header-name': HeaderName.optional().describe('Header set on every response to the calls left in the window.'),
   'total-calls-header-name': HeaderName.optional().describe('Header set on every response to `calls`.'),
   'ratelimit-headers': z
@@ -58,9 +49,22 @@ export const RateLimitByKeyConfig = z.strictObject({
 
 type Config = z.output<typeof RateLimitByKeyConfig>;
 
+/** `increment-count`: a constant, or a template that renders the units of one call (1 when it does not render a count). */
+function compileWeight(inc: Config['increment-count'], ctx: PolicyContext): (ex: Exchange) => number {
+  if (typeof inc === 'number') return () => inc;
+  if (/^\d+$/.test(inc)) {
+    const n = Number(inc);
+    return () => n;
+  }
+  const t = ctx.compileTemplate(inc, ['increment-count']);
+  if (t.constant) throw new ConfigError('must be a number or a template resolving to one', ['increment-count']);
+  return (ex) => parseCount(t.render(ex)) ?? 1;
+}
+
 export const rateLimitByKey = definePolicy({
   name: 'rate-limit-by-key',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline' },
   description:
     'Limits the calls per key (client IP, token subject, API key, ...) in a sliding window: never more than `calls` units ' +
     'admitted in any window of `renewal-period` seconds. Over the limit the caller gets 429 `rate-limit-exceeded` with a ' +
@@ -77,18 +81,7 @@ export const rateLimitByKey = definePolicy({
     checkWorkers(store, 'rate-limit-by-key', ctx.gateway.workers);
     storeReadiness(ctx, store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
-    const inc = config['increment-count'];
-    let weightOf: (ex: Exchange) => number;
-    if (typeof inc === 'number') {
-      weightOf = () => inc;
-    } else if (/^\d+$/.test(inc)) {
-      const n = Number(inc);
-      weightOf = () => n;
-    } else {
-      const t = ctx.compileTemplate(inc, ['increment-count']);
-      if (t.constant) throw new ConfigError('must be a number or a template resolving to one', ['increment-count']);
-      weightOf = (ex) => parseCount(t.render(ex)) ?? 1;
-    }
+    const weightOf = compileWeight(config['increment-count'], ctx);
     const calls = config.calls;
     const periodMs = Math.round(config['renewal-period'] * 1000);
     const periodS = Math.round(config['renewal-period']);
@@ -103,11 +96,7 @@ export const rateLimitByKey = definePolicy({
     const wantsHeaders = remainingHeader !== undefined || totalHeader !== undefined || ietf;
     const retryVar = config['retry-after-variable-name'];
     const remainingVar = config['remaining-calls-variable-name'];
-    const fallbacks = ctx.metrics.counter(
-      'gatehouse_throttle_store_fallbacks_total',
-      'Decisions taken by on-store-error because the counter store could not answer',
-      ['policy', 'action'],
-    );
+    const fallbacks = storeFallbacks(ctx);
 
     const stateHeaders = (ex: Exchange | undefined, h: Headers | undefined, remaining: number, resetS: number) => {
       const set = (n: string, v: string) => (h ? (h[n.toLowerCase()] = v) : ex!.addResponseHeader(n, v));

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import type { Reply } from '../reply.js';
+import { HeaderName, responseStatus } from './kit/fields.js';
 
-const headerMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid header name'), z.union([z.string(), z.array(z.string())]));
+const headerMap = z.record(HeaderName, z.union([z.string(), z.array(z.string())]));
 
 const schema = z.strictObject({
-  status: z.number().int().min(100).max(599).default(200).describe('status code'),
+  status: responseStatus(200, 'status code'),
   headers: headerMap.optional().describe('response headers'),
   body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional()
     .describe('body: a string as is, or YAML data sent as JSON'),
@@ -28,6 +29,7 @@ export function constantReply(status: number, headers: Record<string, string | s
 export const returnResponse = definePolicy({
   name: 'return-response',
   sections: ['inbound', 'backend', 'outbound', 'on-error'],
+  capabilities: { phase: 'pipeline' },
   description: 'Ends the request with the given response; the backend is not called (in outbound and on-error it replaces the response).',
   example: `- return-response: { status: 403, body: { message: "This API is closed on Sundays" } }`,
   schema,

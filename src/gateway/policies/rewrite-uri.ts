@@ -11,6 +11,7 @@ const schema = z.strictObject({
 export const rewriteUri = definePolicy({
   name: 'rewrite-uri',
   sections: ['inbound', 'backend'],
+  capabilities: { phase: 'pipeline', requires: ['operation'] },
   description: "Rewrites the path sent to the backend from a template over the operation's path parameters.",
   example: `- rewrite-uri: { template: "/v2/orders/{id}" }`,
   schema,

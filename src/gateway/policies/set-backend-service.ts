@@ -9,6 +9,7 @@ const schema = z.strictObject({
 export const setBackendService = definePolicy({
   name: 'set-backend-service',
   sections: ['inbound', 'backend'],
+  capabilities: { phase: 'pipeline' },
   description: 'Sends the request to another declared backend (for example per operation, or after a check).',
   example: `- set-backend-service: { backend-id: orders-v2 }`,
   schema,

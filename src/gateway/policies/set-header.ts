@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
-import { HEADER_NAME } from '../../net/headers.js';
+import { HeaderName } from './kit/fields.js';
 import { ConfigError } from '../../config/errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Headers } from '../reply.js';
@@ -20,7 +20,7 @@ const PLAIN = /^[\t\x20-\x2b\x2d-\x7e]*$/;
 const headerSafe = (v: string): string => (PLAIN.test(v) ? v : encodeURIComponent(Buffer.from(v).toString()) /* lone surrogates become U+FFFD instead of throwing */);
 
 const schema = z.strictObject({
-  name: z.string().regex(HEADER_NAME, 'not a valid header name').describe('header name'),
+  name: HeaderName.describe('header name'),
   'exists-action': z.enum(['override', 'skip', 'append', 'delete']).default('override')
     .describe('override: replace; skip: set only when absent; append: add a value; delete: remove'),
   value: z.union([z.string().regex(VALUE, VALUE_MSG), z.array(z.string().regex(VALUE, VALUE_MSG)).min(1)]).optional()
@@ -30,6 +30,7 @@ const schema = z.strictObject({
 export const setHeader = definePolicy({
   name: 'set-header',
   sections: ['inbound', 'backend', 'outbound', 'on-error'],
+  capabilities: { phase: 'pipeline' },
   description: 'Sets, appends or deletes a header: on the request to the backend (inbound, backend) or on the response to the client (outbound, on-error).',
   example: `- set-header: { name: X-Api-Version, value: "2" }\n- set-header: { name: X-User, value: "{jwt.sub}" }\n- set-header: { name: Server, exists-action: delete }`,
   schema,

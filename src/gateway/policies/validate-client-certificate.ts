@@ -2,17 +2,17 @@ import { resolve } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { definePolicy, type PolicyContext } from '../policy.js';
-import { type Reply } from '../reply.js';
+import type { Reply } from '../reply.js';
 import { problem } from '../problems.js';
-import type { Exchange } from '../exchange.js';
 import { ConfigError } from '../../config/errors.js';
-import {
-  TIME_ERRORS, WatchedFile, clientCertificate, compileIdentity, formatXfcc, isRevoked,
-  parseCaBundle, parseCrl, verifyChain, headerSafe,
-  type ClientCertificate, type IdentityMatcher, type RevocationList,
-} from '../mtls/client-cert.js';
-
-const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name');
+import { clientCertificate, type ClientCertificate } from '../mtls/peer.js';
+import { TIME_ERRORS, verifyChain } from '../mtls/chain.js';
+import { isRevoked, parseCrl, type RevocationList } from '../mtls/revocation.js';
+import { compileIdentities, matchesAny, type IdentityMatcher } from '../mtls/identity.js';
+import { compileForwarding } from '../mtls/forward.js';
+import { WatchedFile } from '../mtls/watched-file.js';
+import type { ClientTrust } from '../mtls/trust.js';
+import { HeaderName } from './kit/fields.js';
 
 const Identity = z.strictObject({
   thumbprint: z.string().optional().describe('thumbprint of the certificate: SHA-1 (40 hex digits) or SHA-256 (64 hex digits) of its DER; colons and case ignored'),
@@ -33,16 +33,16 @@ export const ValidateClientCertificateConfig = z.strictObject({
   identities: z.array(Identity).default([]).describe('when given, the certificate must match every attribute of at least one identity'),
   crl: z.array(z.string()).default([]).describe('PEM or DER CRL files, reloaded when they change (in addition to the listener crl)'),
   'forward-client-certificate': z.boolean().default(false).describe('send the certificate details to the backend in `forward-header-name` (X-Forwarded-Client-Cert format)'),
-  'forward-header-name': headerName.default('X-Forwarded-Client-Cert').describe('header of the forwarded details; incoming copies are always removed'),
+  'forward-header-name': HeaderName.default('X-Forwarded-Client-Cert').describe('header of the forwarded details; incoming copies are always removed'),
   'forward-include-pem': z.boolean().default(false).describe('add the URL-encoded PEM (`Cert=`) to the forwarded details'),
   'forward-headers': z.strictObject({
-    thumbprint: headerName.optional().describe('header for the SHA-256 thumbprint (hex)'),
-    'thumbprint-sha1': headerName.optional().describe('header for the SHA-1 thumbprint (hex)'),
-    subject: headerName.optional().describe('header for the subject (RFC 4514)'),
-    'issuer-subject': headerName.optional().describe('header for the issuer (RFC 4514)'),
-    'serial-number': headerName.optional().describe('header for the serial number (hex)'),
-    'dns-names': headerName.optional().describe('header for the DNS names (comma-separated)'),
-    pem: headerName.optional().describe('header for the URL-encoded PEM'),
+    thumbprint: HeaderName.optional().describe('header for the SHA-256 thumbprint (hex)'),
+    'thumbprint-sha1': HeaderName.optional().describe('header for the SHA-1 thumbprint (hex)'),
+    subject: HeaderName.optional().describe('header for the subject (RFC 4514)'),
+    'issuer-subject': HeaderName.optional().describe('header for the issuer (RFC 4514)'),
+    'serial-number': HeaderName.optional().describe('header for the serial number (hex)'),
+    'dns-names': HeaderName.optional().describe('header for the DNS names (comma-separated)'),
+    pem: HeaderName.optional().describe('header for the URL-encoded PEM'),
   }).optional().describe('individual headers for the details, for backends that do not read X-Forwarded-Client-Cert; incoming copies are always removed'),
 });
 type Config = z.output<typeof ValidateClientCertificateConfig>;
@@ -59,15 +59,94 @@ const DETAIL: Record<Code, string> = {
 };
 
 /**
+ * The policy's own CRL files (`crl`), loaded with the config and reloaded when they change; one
+ * per file for the whole config. A file that cannot be used fails the load.
+ */
+function policyCrls(files: readonly string[], ctx: PolicyContext): Array<WatchedFile<RevocationList>> {
+  return files.map((f, i) => {
+    const path = resolve(ctx.configDir, f);
+    return ctx.shared(`client-cert:crl:${path}`, () => {
+      let file: WatchedFile<RevocationList>;
+      try {
+        file = new WatchedFile(path, parseCrl, ctx.logger, 'CRL');
+      } catch (err) {
+        throw new ConfigError(`cannot use CRL ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`, ['crl', i]);
+      }
+      ctx.onClose(() => file.close());
+      return file;
+    });
+  });
+}
+
+/**
+ * Revocation: the policy's CRLs, then the listener's. A CRL file that never loaded refuses every
+ * certificate as revoked (fail closed); a CRL past its nextUpdate still counts, with a warning.
+ */
+function revocationCheck(own: ReadonlyArray<WatchedFile<RevocationList>>, ctx: PolicyContext) {
+  const staleWarned = new WeakSet<object>();
+  let noCrlWarned = false;
+  const add = (lists: RevocationList[], f: WatchedFile<RevocationList>, now: number): boolean => {
+    const l = f.value;
+    if (l === undefined) return false;
+    if (l.nextUpdate < now && !staleWarned.has(l)) {
+      staleWarned.add(l);
+      ctx.logger.warn({ file: f.path, nextUpdate: new Date(l.nextUpdate).toISOString() }, 'CRL is past its nextUpdate; publish a fresh one');
+    }
+    lists.push(l);
+    return true;
+  };
+  return (c: ClientCertificate, trust: ClientTrust | undefined, now: number): boolean => {
+    const listener = trust?.crls ?? NO_FILES;
+    if (own.length === 0 && listener.length === 0) {
+      if (!noCrlWarned) { noCrlWarned = true; ctx.logger.warn({ policy: ctx.location }, 'validate-revocation is on but no CRL is configured (crl on the policy or the listener); revocation is not checked'); }
+      return false;
+    }
+    const lists: RevocationList[] = [];
+    for (const f of own) if (!add(lists, f, now)) return true;
+    for (const f of listener) if (!add(lists, f, now)) return true;
+    return isRevoked(c, lists);
+  };
+}
+
+const NO_FILES: ReadonlyArray<WatchedFile<RevocationList>> = [];
+const NO_ANCHORS: readonly X509Certificate[] = [];
+
+/**
+ * The checks, in order: present, not-before, not-after, trust, revocation, identities. The first
+ * that fails names the refusal.
+ */
+function compileCheck(config: Config, identities: readonly IdentityMatcher[], own: ReadonlyArray<WatchedFile<RevocationList>>, ctx: PolicyContext) {
+  const dates = { notBefore: config['validate-not-before'], notAfter: config['validate-not-after'] };
+  const trustChain = config['validate-trust'];
+  const revoked = config['validate-revocation'] ? revocationCheck(own, ctx) : undefined;
+  return (c: ClientCertificate | undefined, trust: ClientTrust | undefined): Code | undefined => {
+    if (c === undefined) return 'missing';
+    const now = Date.now();
+    if (dates.notBefore && now < c.notBefore) return 'not-yet-valid';
+    if (dates.notAfter && now > c.notAfter) return 'expired';
+    if (trustChain && !c.authorized) {
+      // OpenSSL reports only its last error: behind a date error the chain may be untrusted too,
+      // so a date error is only forgiven after checking the chain ourselves
+      if (c.authorizationError === undefined || !TIME_ERRORS.has(c.authorizationError)) return 'untrusted';
+      const r = verifyChain(c, trust?.anchors() ?? NO_ANCHORS, now, dates);
+      if (r !== 'ok') return r;
+    }
+    if (revoked !== undefined && revoked(c, trust, now)) return 'revoked';
+    if (identities.length > 0 && !matchesAny(identities, c, trust?.anchors() ?? NO_ANCHORS)) return 'identity-mismatch';
+    return undefined;
+  };
+}
+
+/**
  * Client-certificate validation (mTLS) with API-management semantics. The listener asks for the
- * certificate during the handshake (`client-certificate: request|require`, `client-ca`); this
- * policy decides per API. Each check is made on its own (Node's single `authorizationError`
- * cannot tell them apart), in this order: present, not-before, not-after, trust, revocation,
- * identities.
+ * certificate during the handshake (`client-certificate: request|require`, `client-ca`) and loads
+ * its trust material (client-ca, crl) when it starts; this policy decides per API. Each check is
+ * made on its own (Node's single `authorizationError` cannot tell them apart).
  */
 export const validateClientCertificate = definePolicy({
   name: 'validate-client-certificate',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline' },
   description:
     'Validates the client certificate (mTLS) presented on an HTTPS listener with client-certificate: request or require: ' +
     'trust in the listener client-ca, validity dates, revocation by CRL files (reloaded on change) and identities ' +
@@ -82,145 +161,29 @@ export const validateClientCertificate = definePolicy({
   forward-client-certificate: true`,
   schema: ValidateClientCertificateConfig,
   create(config: Config, ctx: PolicyContext) {
-    const identities: IdentityMatcher[] = config.identities.map((id, i) => {
-      try {
-        return compileIdentity(id);
-      } catch (err) {
-        const attr = (err as { attr?: string }).attr;
-        throw new ConfigError((err as Error).message, attr ? ['identities', i, attr] : ['identities', i]);
-      }
+    const check = compileCheck(config, compileIdentities(config.identities), policyCrls(config.crl, ctx), ctx);
+    const forwarding = compileForwarding({
+      xfcc: config['forward-client-certificate'],
+      xfccName: config['forward-header-name'],
+      includePem: config['forward-include-pem'],
+      headers: config['forward-headers'] ?? {},
     });
-    const crlFile = (path: string, at?: ReadonlyArray<string | number>): WatchedFile<RevocationList> =>
-      ctx.shared(`client-cert:crl:${path}`, () => {
-        let f: WatchedFile<RevocationList>;
-        try {
-          f = new WatchedFile(path, parseCrl, ctx.logger, 'CRL');
-        } catch (err) {
-          throw new ConfigError(`cannot use CRL ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`, at ?? []);
-        }
-        ctx.onClose(() => f.close());
-        return f;
-      });
-    const caFile = (path: string): WatchedFile<X509Certificate[]> =>
-      ctx.shared(`client-cert:ca:${path}`, () => {
-        const f = new WatchedFile(path, parseCaBundle, ctx.logger, 'client CA');
-        ctx.onClose(() => f.close());
-        return f;
-      });
-    const own = config.crl.map((f, i) => crlFile(resolve(ctx.configDir, f), ['crl', i]));
-
-    // listener CRLs and CAs are known per request (a policy can serve several listeners)
-    const listenerCrls = new WeakMap<object, ReadonlyArray<WatchedFile<RevocationList> | undefined>>();
-    const crlsOf = (ex: Exchange): ReadonlyArray<WatchedFile<RevocationList> | undefined> => {
-      const paths = ex.listener.crl;
-      if (paths.length === 0) return own;
-      let files = listenerCrls.get(paths);
-      if (files === undefined) {
-        const fromListener: Array<WatchedFile<RevocationList> | undefined> = [];
-        for (const p of paths) {
-          try { fromListener.push(crlFile(p)); } catch (err) {
-            ctx.logger.error({ file: p, err: (err as Error).message }, 'listener CRL cannot be used; certificates are refused as revoked');
-            fromListener.push(undefined);
-          }
-        }
-        files = [...own, ...fromListener];
-        listenerCrls.set(paths, files);
-      }
-      return files;
-    };
-    const anchorsCache = new WeakMap<object, ReadonlyArray<WatchedFile<X509Certificate[]>>>();
-    const anchorsOf = (ex: Exchange): readonly X509Certificate[] => {
-      // the listener's client-ca (absolute paths), when the server passes them
-      const paths = (ex.listener as { clientCa?: readonly string[] }).clientCa;
-      if (!paths || paths.length === 0) return [];
-      let files = anchorsCache.get(paths);
-      if (files === undefined) {
-        files = paths.flatMap((p) => {
-          try { return [caFile(p)]; } catch (err) {
-            ctx.logger.error({ file: p, err: (err as Error).message }, 'listener client-ca cannot be read');
-            return [];
-          }
-        });
-        anchorsCache.set(paths, files);
-      }
-      return files.length === 1 ? files[0]!.value : files.flatMap((f) => f.value);
-    };
-
     const refusals = {} as Record<Code, Reply>;
     for (const code of Object.keys(DETAIL) as Code[]) refusals[code] = problem(`client-certificate-${code}`, DETAIL[code]);
-
-    const dates = { notBefore: config['validate-not-before'], notAfter: config['validate-not-after'] };
-    const staleWarned = new WeakSet<object>();
-    let noCrlWarned = false;
-
-    const check = (ex: Exchange, c: ClientCertificate | undefined): Code | undefined => {
-      if (c === undefined) return 'missing';
-      const now = Date.now();
-      if (dates.notBefore && now < c.notBefore) return 'not-yet-valid';
-      if (dates.notAfter && now > c.notAfter) return 'expired';
-      let anchors: readonly X509Certificate[] | undefined;
-      if (config['validate-trust'] && !c.authorized) {
-        // OpenSSL reports only its last error: behind a date error the chain may be untrusted too,
-        // so a date error is only forgiven after checking the chain ourselves
-        if (c.authorizationError === undefined || !TIME_ERRORS.has(c.authorizationError)) return 'untrusted';
-        const r = verifyChain(c, (anchors = anchorsOf(ex)), now, dates);
-        if (r !== 'ok') return r;
-      }
-      if (config['validate-revocation']) {
-        const files = crlsOf(ex);
-        if (files.length === 0) {
-          if (!noCrlWarned) { noCrlWarned = true; ctx.logger.warn({ policy: ctx.location }, 'validate-revocation is on but no CRL is configured (crl on the policy or the listener); revocation is not checked'); }
-        } else {
-          const lists: RevocationList[] = [];
-          for (const f of files) {
-            if (f === undefined) return 'revoked';
-            const l = f.value;
-            if (l.nextUpdate < now && !staleWarned.has(l)) {
-              staleWarned.add(l);
-              ctx.logger.warn({ file: f.path, nextUpdate: new Date(l.nextUpdate).toISOString() }, 'CRL is past its nextUpdate; publish a fresh one');
-            }
-            lists.push(l);
-          }
-          if (isRevoked(c, lists)) return 'revoked';
-        }
-      }
-      if (identities.length > 0) {
-        anchors ??= anchorsOf(ex);
-        let ok = false;
-        for (const m of identities) if (m(c, anchors)) { ok = true; break; }
-        if (!ok) return 'identity-mismatch';
-      }
-      return undefined;
-    };
-
-    // forwarding
-    const fwd = config['forward-client-certificate'];
-    const xfccName = config['forward-header-name'].toLowerCase();
-    const includePem = config['forward-include-pem'];
-    const fh = config['forward-headers'] ?? {};
-    const individual: Array<[string, (c: ClientCertificate) => string]> = [];
-    if (fh.thumbprint) individual.push([fh.thumbprint.toLowerCase(), (c) => c.sha256.toLowerCase()]);
-    if (fh['thumbprint-sha1']) individual.push([fh['thumbprint-sha1'].toLowerCase(), (c) => c.sha1.toLowerCase()]);
-    if (fh.subject) individual.push([fh.subject.toLowerCase(), (c) => c.subject]);
-    if (fh['issuer-subject']) individual.push([fh['issuer-subject'].toLowerCase(), (c) => c.issuer]);
-    if (fh['serial-number']) individual.push([fh['serial-number'].toLowerCase(), (c) => c.serial]);
-    if (fh['dns-names']) individual.push([fh['dns-names'].toLowerCase(), (c) => c.dnsNames.map(headerSafe).join(',')]);
-    if (fh.pem) individual.push([fh.pem.toLowerCase(), (c) => encodeURIComponent(c.pem)]);
-    // every header this policy may set is removed from the incoming request first
-    const strip = [xfccName, ...individual.map(([n]) => n)];
+    const ignoreError = config['ignore-error'];
 
     return (ex) => {
       const up = ex.upstreamHeaders;
-      for (let i = 0; i < strip.length; i++) delete up[strip[i]!];
+      // every header this policy may set is removed from the incoming request first
+      forwarding.strip(up);
       const c = clientCertificate(ex);
-      const code = check(ex, c);
+      const code = check(c, ex.listener.clientTrust);
       if (code !== undefined) {
-        if (!config['ignore-error']) return refusals[code];
+        if (!ignoreError) return refusals[code];
         ex.setVar('client-certificate-error', `client-certificate-${code}`);
         return undefined;
       }
-      if (fwd) up[xfccName] = includePem ? (c!.xfccPem ??= formatXfcc(c!, true)) : (c!.xfcc ??= formatXfcc(c!, false));
-      for (let i = 0; i < individual.length; i++) up[individual[i]![0]] = individual[i]![1](c!);
+      forwarding.forward(up, c!);
       return undefined;
     };
   },

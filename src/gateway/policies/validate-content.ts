@@ -58,6 +58,7 @@ interface CompiledResponses { byStatus: Map<string, CompiledOp> }
 export const validateContent = definePolicy({
   name: 'validate-content',
   sections: ['inbound', 'outbound'],
+  capabilities: { phase: 'pipeline', requires: ['operation', 'openapi'] },
   description:
     'Validates the body of requests (inbound) or responses (outbound) against the operation\'s OpenAPI document: ' +
     'its Content-Type must be one the operation declares, its size at most `max-size` (counted while it streams), and, for the media types ' +

@@ -31,6 +31,7 @@ interface Declared { names: Set<string>; validate: ValidateFunction; kinds: Map<
 export const validateHeaders = definePolicy({
   name: 'validate-headers',
   sections: ['outbound'],
+  capabilities: { phase: 'pipeline', requires: ['operation', 'openapi'] },
   description:
     'Validates the backend\'s response headers against the headers the OpenAPI document declares for the operation and status ' +
     '(required, schema with simple-style arrays), and optionally reports headers it does not declare. `prevent` replaces the response with a 502.',

@@ -13,12 +13,13 @@ import { acquireSource, expectedIssuer, type RemoteSourceOptions } from '../jwt/
 import { FetchError } from '../../net/fetch.js';
 import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
-import { RequiredClaims, compileClaimRules, encodeClaimHeader, claimValue } from '../jwt/claims.js';
+import { RequiredClaims, compileClaimRules } from '../jwt/claims.js';
 import type { TokenCode, TokenFailure } from '../jwt/token.js';
-import { cookieValues } from '../../net/cookies.js';
-import { bearerChallenge, deepFreeze, dpopChallenge, isForbiddenForwardHeader, stripCookie, stripQueryParam } from '../jwt/http.js';
-import { countHeader, HEADER_NAME } from '../../net/headers.js';
+import { bearerChallenge, deepFreeze, dpopChallenge } from '../jwt/http.js';
 import { boundKey, senderCheck } from '../jwt/dpop.js';
+import { tokenPlace } from '../jwt/extract.js';
+import { applyClaimHeaders, claimForwarding, tokenRemover, type ClaimHeaders } from '../jwt/forward.js';
+import { HeaderName, Realm, VariableName, errorStatus } from './kit/fields.js';
 
 const Algorithm = z.enum(ALGORITHM_NAMES as [string, ...string[]]);
 const ProofAlgorithm = z.enum(DEFAULT_ALGORITHMS as [string, ...string[]]);
@@ -46,7 +47,7 @@ const IssuerSigningKey = z.strictObject({
 });
 
 export const ValidateJwtConfig = z.strictObject({
-  'header-name': z.string().regex(HEADER_NAME).optional().describe('request header carrying the token (default Authorization)'),
+  'header-name': HeaderName.optional().describe('request header carrying the token (default Authorization)'),
   'query-parameter-name': z.string().min(1).optional().describe('query parameter carrying the token, instead of a header'),
   'cookie-name': z.string().min(1).optional().describe('cookie carrying the token, instead of a header'),
   'require-scheme': z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/).default('Bearer').describe('authorization scheme before the token in the header, matched case-insensitively ("" for a bare token)'),
@@ -60,12 +61,12 @@ export const ValidateJwtConfig = z.strictObject({
   'clock-skew': duration({ max: 300 }).default(0).describe('tolerance for exp, nbf and iat (max 300s)'),
   algorithms: z.array(Algorithm).min(1).optional().describe('accepted algorithms (default: RS*, PS*, ES*, EdDSA, and HS* when a secret is configured)'),
   'required-claims': RequiredClaims,
-  'failed-validation-httpcode': z.number().int().min(400).max(599).default(401).describe('status for a missing or invalid token'),
+  'failed-validation-httpcode': errorStatus(401, 'status for a missing or invalid token'),
   'failed-validation-error-message': z.string().optional().describe('detail sent instead of the specific reason (the reason code is always sent)'),
-  'claims-failure-httpcode': z.number().int().min(400).max(599).default(403).describe('status for a valid token that fails required-claims'),
-  realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional().describe('realm of the WWW-Authenticate challenge (default: the API name)'),
-  'output-token-variable-name': z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('also store the claims under this variable name for later policies'),
-  'forward-claims': z.record(z.string().min(1), z.string().regex(HEADER_NAME)).default({}).describe('claim → backend header (e.g. sub: X-User-Id); the header is always removed from the incoming request first'),
+  'claims-failure-httpcode': errorStatus(403, 'status for a valid token that fails required-claims'),
+  realm: Realm,
+  'output-token-variable-name': VariableName.optional().describe('also store the claims under this variable name for later policies'),
+  'forward-claims': z.record(z.string().min(1), HeaderName).default({}).describe('claim → backend header (e.g. sub: X-User-Id); the header is always removed from the incoming request first'),
   'forward-token': z.boolean().default(true).describe('false: remove the token from the request sent to the backend'),
   'keys-cache-duration': duration({ min: 1, max: 86400 * 7 }).default(3600).describe('how long fetched keys are cached (Cache-Control max-age honoured within bounds)'),
   'keys-refresh-cooldown': duration({ min: 0, max: 3600 }).default(30).describe('minimum time between key fetches caused by unknown kids or failures; one exception per window lets a kid published just after such a fetch in early (a sixth of it later, at most 5 s; never while more than 8 distinct unknown kids arrive)'),
@@ -84,7 +85,7 @@ export type ValidateJwtConfig = z.output<typeof ValidateJwtConfig>;
 /** What a cache hit restores: the claims and the backend header values derived from them. */
 interface Accepted {
   claims: Claims;
-  headers: Array<[string, string | undefined]>;
+  headers: ClaimHeaders;
   /** the key the token is bound to (cnf.jkt): every request needs a proof of it */
   jkt: string | undefined;
 }
@@ -141,6 +142,58 @@ function resolveAlgorithms(config: ValidateJwtConfig, keys: VerifyKey[]): Set<st
   return new Set(config.algorithms);
 }
 
+/** The key sources of `openid-config`: one per discovery URL and options, shared by every validate-jwt of the config. */
+function remoteSources(config: ValidateJwtConfig, ctx: PolicyContext) {
+  const urls = config['openid-config'] === undefined ? [] : Array.isArray(config['openid-config']) ? config['openid-config'] : [config['openid-config']];
+  return urls.map((url, i) => {
+    const path = Array.isArray(config['openid-config']) ? ['openid-config', i] : ['openid-config'];
+    if (config.issuers.length === 0 && expectedIssuer(url) === undefined) {
+      throw new ConfigError('the issuer cannot be derived from this URL (it does not end in /.well-known/openid-configuration); list it under issuers', path);
+    }
+    const opts: RemoteSourceOptions = {
+      discoveryUrl: url,
+      issuers: config.issuers,
+      cacheDuration: config['keys-cache-duration'],
+      cooldown: config['keys-refresh-cooldown'],
+      maxStale: config['keys-max-stale'],
+      timeout: config['keys-fetch-timeout'],
+      maxBytes: config['keys-max-size'],
+      allowInsecureHttp: config['allow-insecure-http'],
+    };
+    const source = ctx.shared(`validate-jwt:keys:${JSON.stringify(opts)}`, () => {
+      try {
+        const { source: s, release } = acquireSource(opts, ctx.logger, ctx.metrics);
+        ctx.onClose(release);
+        return s;
+      } catch (e) {
+        if (e instanceof FetchError) throw new ConfigError(e.message, path);
+        throw e;
+      }
+    });
+    ctx.readiness(`validate-jwt keys ${url}`, () => source.available);
+    return source;
+  });
+}
+
+/** The token validator of one validate-jwt: its keys, algorithms and the checks of the token's claims. */
+function tokenValidator(config: ValidateJwtConfig, ctx: PolicyContext): TokenValidator {
+  const staticKeys = loadStaticKeys(config, ctx);
+  const sources = remoteSources(config, ctx);
+  if (sources.length === 0 && staticKeys.length === 0) throw new ConfigError('give openid-config or issuer-signing-keys: without keys no token can be valid');
+  if (!config['require-signed-tokens']) ctx.logger.warn('require-signed-tokens is false: unsigned tokens are accepted');
+  if (config.audiences.length === 0) ctx.logger.warn('validate-jwt without audiences accepts tokens issued for any audience');
+  return new TokenValidator({
+    algorithms: resolveAlgorithms(config, staticKeys),
+    audiences: config.audiences,
+    issuers: config.issuers,
+    requireExpirationTime: config['require-expiration-time'],
+    requireSignedTokens: config['require-signed-tokens'],
+    clockSkew: config['clock-skew'],
+    staticKeys,
+    sources,
+  });
+}
+
 /** The refusals of one validate-jwt: problem+json with an RFC 6750 (Bearer) or RFC 9449 (DPoP) challenge. */
 function rejecter(config: ValidateJwtConfig, realm: string): (code: TokenCode, detail: string) => Reply {
   const failStatus = config['failed-validation-httpcode'];
@@ -171,7 +224,7 @@ function rejecter(config: ValidateJwtConfig, realm: string): (code: TokenCode, d
 export const validateJwt = definePolicy({
   name: 'validate-jwt',
   sections: ['inbound'],
-  providesClaims: true,
+  capabilities: { phase: 'pipeline', provides: ['claims'] },
   description:
     'Validates a JWT access token (signature, expiry, issuer, audience, required claims) against keys from an OpenID Connect ' +
     'discovery URL or configured keys. A missing or invalid token is answered 401 (a token without the required claims 403) ' +
@@ -185,80 +238,25 @@ export const validateJwt = definePolicy({
   forward-claims: { sub: X-User-Id }`,
   schema: ValidateJwtConfig,
   create(config, ctx) {
-    // -- where the token comes from
-    const places = [config['header-name'], config['query-parameter-name'], config['cookie-name']].filter((x) => x !== undefined);
-    if (places.length > 1) throw new ConfigError('give at most one of header-name, query-parameter-name or cookie-name');
-    const query = config['query-parameter-name'];
-    const cookie = config['cookie-name'];
-    const header = query === undefined && cookie === undefined ? (config['header-name'] ?? 'Authorization').toLowerCase() : undefined;
-    const scheme = header !== undefined ? config['require-scheme'] : '';
-    const schemeLower = scheme.toLowerCase();
-    const dpopScheme = header === 'authorization' && schemeLower === 'bearer';
-    const maxSize = config['max-token-size'];
-
-    // -- keys
-    const staticKeys = loadStaticKeys(config, ctx);
-    const urls = config['openid-config'] === undefined ? [] : Array.isArray(config['openid-config']) ? config['openid-config'] : [config['openid-config']];
-    if (urls.length === 0 && staticKeys.length === 0) throw new ConfigError('give openid-config or issuer-signing-keys: without keys no token can be valid');
-    const sources = urls.map((url, i) => {
-      const path = Array.isArray(config['openid-config']) ? ['openid-config', i] : ['openid-config'];
-      if (config.issuers.length === 0 && expectedIssuer(url) === undefined) {
-        throw new ConfigError('the issuer cannot be derived from this URL (it does not end in /.well-known/openid-configuration); list it under issuers', path);
-      }
-      const opts: RemoteSourceOptions = {
-        discoveryUrl: url,
-        issuers: config.issuers,
-        cacheDuration: config['keys-cache-duration'],
-        cooldown: config['keys-refresh-cooldown'],
-        maxStale: config['keys-max-stale'],
-        timeout: config['keys-fetch-timeout'],
-        maxBytes: config['keys-max-size'],
-        allowInsecureHttp: config['allow-insecure-http'],
-      };
-      const source = ctx.shared(`validate-jwt:keys:${JSON.stringify(opts)}`, () => {
-        try {
-          const { source: s, release } = acquireSource(opts, ctx.logger, ctx.metrics);
-          ctx.onClose(release);
-          return s;
-        } catch (e) {
-          if (e instanceof FetchError) throw new ConfigError(e.message, path);
-          throw e;
-        }
-      });
-      ctx.readiness(`validate-jwt keys ${url}`, () => source.available);
-      return source;
-    });
-    if (!config['require-signed-tokens']) ctx.logger.warn('require-signed-tokens is false: unsigned tokens are accepted');
-    if (config.audiences.length === 0) ctx.logger.warn('validate-jwt without audiences accepts tokens issued for any audience');
-
-    const validator = new TokenValidator({
-      algorithms: resolveAlgorithms(config, staticKeys),
-      audiences: config.audiences,
-      issuers: config.issuers,
-      requireExpirationTime: config['require-expiration-time'],
-      requireSignedTokens: config['require-signed-tokens'],
-      clockSkew: config['clock-skew'],
-      staticKeys,
-      sources,
-    });
+    // where the token comes from, what checks it, what goes to the backend, how refusals look
+    const place = tokenPlace(config);
+    const validator = tokenValidator(config, ctx);
     const checkClaims = compileClaimRules(config['required-claims']);
     const checkSender = senderCheck(config.dpop, config['clock-skew'], ctx);
     const cache = new TokenCache<Accepted>(config['token-cache']['max-entries'], config['token-cache']['max-size']);
-
-    // -- what goes to the backend
-    const forward: Array<[string, string]> = [];
-    for (const [claim, name] of Object.entries(config['forward-claims'])) {
-      const lower = name.toLowerCase();
-      if (isForbiddenForwardHeader(lower)) throw new ConfigError(`${name} cannot carry a claim`, ['forward-claims', claim]);
-      if (lower === header) throw new ConfigError(`${name} is the header the token comes from`, ['forward-claims', claim]);
-      forward.push([claim, lower]);
-    }
-    const removeToken = !config['forward-token'];
+    const forwarding = claimForwarding(config['forward-claims'], place.header);
+    const removeToken = config['forward-token'] ? undefined : tokenRemover(place);
     const varName = config['output-token-variable-name'];
-
-    // -- responses
     const reject = rejecter(config, config.realm ?? ctx.api?.name ?? 'gatehouse');
     const unavailable = reject('token-keys-unavailable', '');
+
+    const accept = (ex: Exchange, a: Accepted): undefined => {
+      ex.claims = a.claims;
+      if (varName !== undefined) ex.setVar(varName, a.claims);
+      applyClaimHeaders(ex.upstreamHeaders, a.headers);
+      removeToken?.(ex);
+      return undefined;
+    };
 
     /** the sender check (DPoP), then `accept` */
     const admit = (ex: Exchange, token: string, a: Accepted): Reply | undefined | Promise<Reply | undefined> => {
@@ -268,23 +266,7 @@ export const validateJwt = definePolicy({
       return s.then((f) => (f === undefined ? accept(ex, a) : reject(f.code, f.detail)));
     };
 
-    const accept = (ex: Exchange, a: Accepted): undefined => {
-      ex.claims = a.claims;
-      if (varName !== undefined) ex.setVar(varName, a.claims);
-      const up = ex.upstreamHeaders;
-      for (let i = 0; i < a.headers.length; i++) {
-        const h = a.headers[i]!;
-        if (h[1] === undefined) delete up[h[0]];
-        else up[h[0]] = h[1];
-      }
-      if (removeToken) {
-        if (header !== undefined) delete up[header];
-        else if (cookie !== undefined) stripCookie(up, cookie);
-        else ex.backendQuery = stripQueryParam(ex.backendQuery ?? ex.query, query!);
-      }
-      return undefined;
-    };
-
+    /** a token just validated: its claims checked, then cached with what it forwards */
     const finish = (ex: Exchange, token: string, r: ValidationResult): Reply | undefined | Promise<Reply | undefined> => {
       if ('code' in r) return reject((r as TokenFailure).code, (r as TokenFailure).detail);
       const jkt = boundKey(r.claims);
@@ -295,73 +277,20 @@ export const validateJwt = definePolicy({
       }
       // the claims object is shared by every request that presents this token: make it immutable
       deepFreeze(r.claims);
-      const headers: Array<[string, string | undefined]> = forward.map(([claim, name]) => [name, encodeClaimHeader(claimValue(r.claims, claim))]);
-      let bytes = 0;
-      for (const h of headers) bytes += h[0].length + (h[1]?.length ?? 0);
+      const headers = forwarding.headersFor(r.claims);
       const a: Accepted = { claims: r.claims, headers, jkt };
-      cache.set(token, r.until, r.key, a, token.length + bytes);
+      cache.set(token, r.until, r.key, a, token.length + forwarding.sizeOf(headers));
       return admit(ex, token, a);
     };
 
-    const extract = (ex: Exchange): string | TokenFailure => {
-      const req = ex.req;
-      if (header !== undefined) {
-        if (countHeader(req.rawHeaders, header) > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${header} header.` };
-        const raw = req.headers[header];
-        const value = Array.isArray(raw) ? raw[0] : raw;
-        if (value === undefined || value === '') return MISSING;
-        if (value.length > maxSize + scheme.length + 1) return TOO_LARGE;
-        let token: string;
-        if (scheme === '') token = value;
-        else {
-          // "<scheme> <token>": the scheme case-insensitively, exactly one space, one token
-          const sp = value.indexOf(' ');
-          const head = sp === -1 ? value : value.slice(0, sp);
-          // a DPoP-bound token comes as "DPoP <token>" (RFC 9449 §7.1); the sender check decides
-          if (head.toLowerCase() !== schemeLower && !(dpopScheme && head.toLowerCase() === 'dpop')) {
-            return value.slice(0, scheme.length).toLowerCase() === schemeLower && /^[\s]/.test(value.slice(scheme.length))
-              ? { code: 'token-malformed', detail: SHAPE }
-              : MISSING;
-          }
-          token = value.slice(sp + 1);
-        }
-        // (whitespace inside the token is refused after the cache lookup: a cached token has none)
-        if (token === '') return { code: 'token-malformed', detail: SHAPE };
-        // RFC 6750 §2.3 query token next to the header one (also when its name is percent-encoded)
-        const q = ex.query;
-        if (q !== '' && (q.indexOf('%') !== -1 || q.indexOf('access_token') !== -1) && ex.queryParams.has('access_token')) {
-          return { code: 'token-ambiguous', detail: 'The request carries a token in more than one place.' };
-        }
-        return token;
-      }
-      let found: string | undefined;
-      if (query !== undefined) {
-        const all = ex.query === '' ? [] : ex.queryParams.getAll(query);
-        if (all.length > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${query} query parameter.` };
-        found = all[0];
-      } else {
-        const values = cookieValues(req.headers.cookie, cookie!);
-        if (values.length > 1) return { code: 'token-ambiguous', detail: `The request has more than one ${cookie} cookie.` };
-        found = values[0];
-      }
-      if (found === undefined || found === '') return MISSING;
-      if (req.headers.authorization !== undefined && /^bearer\s/i.test(req.headers.authorization)) {
-        return { code: 'token-ambiguous', detail: 'The request carries a token in more than one place.' };
-      }
-      if (found.length > maxSize) return TOO_LARGE;
-      return found;
-    };
-    const SHAPE = `The ${header} header must be "${scheme === '' ? '<token>' : `${scheme} <token>`}".`;
-    const TOO_LARGE: TokenFailure = { code: 'token-too-large', detail: `The token is larger than ${maxSize} bytes.` };
-
     return (ex) => {
-      const token = extract(ex);
+      const token = place.extract(ex);
       if (typeof token !== 'string') return reject(token.code, token.detail);
-      if (token.length > maxSize) return reject('token-too-large', TOO_LARGE.detail);
+      if (token.length > place.maxSize) return reject('token-too-large', place.tooLarge.detail);
       const now = Date.now();
       const hit = cache.get(token, now);
       if (hit !== undefined) return admit(ex, token, hit);
-      if (header !== undefined && /[\s,]/.test(token)) return reject('token-malformed', SHAPE);
+      if (place.header !== undefined && /[\s,]/.test(token)) return reject('token-malformed', place.shape);
       if (!validator.keysAvailable()) return unavailable;
       const r = validator.validate(token, now);
       if (r instanceof Promise) return r.then((v) => finish(ex, token, v), () => unavailable);
@@ -369,5 +298,3 @@ export const validateJwt = definePolicy({
     };
   },
 });
-
-const MISSING: TokenFailure = { code: 'token-missing', detail: 'A bearer token is required.' };

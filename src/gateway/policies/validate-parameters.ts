@@ -43,6 +43,7 @@ const isStandardHeader = (h: string) => STANDARD_HEADERS.has(h);
 export const validateParameters = definePolicy({
   name: 'validate-parameters',
   sections: ['inbound'],
+  capabilities: { phase: 'pipeline', requires: ['operation', 'openapi'] },
   description:
     'Validates the path, query and header parameters of requests against the operation\'s OpenAPI document: required parameters, ' +
     'types, enums, patterns, limits, arrays and objects serialized with OpenAPI `style`/`explode` (form, spaceDelimited, pipeDelimited, ' +

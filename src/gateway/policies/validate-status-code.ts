@@ -15,6 +15,7 @@ const Config = z.strictObject({
 export const validateStatusCode = definePolicy({
   name: 'validate-status-code',
   sections: ['outbound'],
+  capabilities: { phase: 'pipeline', requires: ['operation', 'openapi'] },
   description:
     'Checks that the backend answers with a status code the operation declares in the OpenAPI document (exact, `4XX`-style ranges, or ' +
     '`default`). `prevent` replaces the response with a 502 that does not carry the backend\'s body.',

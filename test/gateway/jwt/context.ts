@@ -1,9 +1,9 @@
+import { testExchange } from '../../helpers/exchange.js';
 import { policyContext, type TestPolicyContext } from '../../helpers/policy-context.js';
 /**
  * A PolicyContext and Exchange for unit tests of policies, where a real request adds nothing.
  * End-to-end behaviour is tested through the real gateway in test/e2e.
  */
-import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { Exchange } from '../../../src/gateway/exchange.js';
 import type { PolicyContext, PolicyDefinition, Handler } from '../../../src/gateway/policy.js';
@@ -34,20 +34,7 @@ export interface FakeRequest {
 
 /** An Exchange over a fake request; upstreamHeaders starts as the lower-cased incoming headers. */
 export function exchange(r: FakeRequest = {}): Exchange {
-  const raw: string[] = [];
-  const headers: Record<string, string> = {};
-  for (const [k, v] of r.headers ?? []) {
-    raw.push(k, v);
-    const lower = k.toLowerCase();
-    // node keeps the first of duplicate singleton headers (authorization, host, ...) and joins cookies with "; "
-    if (lower === 'cookie' && headers.cookie !== undefined) headers.cookie += `; ${v}`;
-    else if (headers[lower] === undefined) headers[lower] = v;
-  }
-  const url = (r.path ?? '/orders/1') + (r.query ? `?${r.query}` : '');
-  const req = { headers, rawHeaders: raw, url, method: r.method ?? 'GET' } as unknown as IncomingMessage;
-  const ex = new Exchange(req, null, 'req-1', r.clientIp ?? '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, r.method ?? 'GET', r.path ?? '/orders/1', r.query ?? '', Date.now());
-  ex.upstreamHeaders = { ...headers };
-  return ex;
+  return testExchange(r);
 }
 
 /** Run a handler; a Reply or undefined (continue). */

@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  compileIdentity, configDnKey, describeCertificate, formatXfcc, isRevoked, nodeDnKey, normalizeSerial, parseCaBundle, parseCrl,
-  parseSubjectAltName, parseThumbprint, verifyChain, issuerCertificate, type ClientCertificate,
-} from '../../../src/gateway/mtls/client-cert.js';
+import { configDnKey, nodeDnKey, normalizeSerial, parseSubjectAltName, parseThumbprint } from '../../../src/gateway/mtls/names.js';
+import { describeCertificate, type ClientCertificate } from '../../../src/gateway/mtls/peer.js';
+import { issuerCertificate, verifyChain } from '../../../src/gateway/mtls/chain.js';
+import { isRevoked, parseCrl } from '../../../src/gateway/mtls/revocation.js';
+import { parseCaBundle } from '../../../src/gateway/mtls/pem.js';
+import { compileIdentity } from '../../../src/gateway/mtls/identity.js';
+import { formatXfcc } from '../../../src/gateway/mtls/forward.js';
 import { createPki, type Issued, type Pki } from '../../helpers/certs.js';
 
 let pki: Pki;

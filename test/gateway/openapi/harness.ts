@@ -1,6 +1,6 @@
+import { testExchange } from '../../helpers/exchange.js';
 import { policyContext } from '../../helpers/policy-context.js';
 import { PassThrough, Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -73,9 +73,7 @@ export function exchange(spec: RequestSpec, doc: LoadedOpenApi): { ex: Exchange;
     }
   } else req.end();
   req.headers = headers;
-  const ex = new Exchange(req as unknown as IncomingMessage, null, 'req-1', '127.0.0.1', { name: 'http', protocol: 'http', crl: [] }, spec.method ?? op.method, `/shop${op.template}`, spec.query ?? '', Date.now());
-  ex.api = { name: 'shop', prefix: '/shop' };
-  ex.operation = { id: op.id, method: op.method, template: op.template };
+  const ex = testExchange({ req, method: spec.method ?? op.method, path: `/shop${op.template}`, query: spec.query ?? '', api: { name: 'shop', prefix: '/shop' }, operation: { id: op.id, method: op.method, template: op.template }, upstream: false });
   ex.params = spec.params ?? {};
   if (spec.body !== undefined) {
     // as the lifecycle does: the body's one owner

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { ConfigError } from '../../../config/errors.js';
 import type { CounterStore } from '../../../state/types.js';
 import type { PolicyContext } from '../../policy.js';
+import { HeaderName, StatusList, compileStatusList } from './fields.js';
 
 /**
  * What rate-limit-by-key and quota-by-key share: counter keys, increment conditions, the
- * worker check and header-name validation.
+ * worker check, the store's readiness and the fallback metric.
  */
 
 /** The counter every request shares when its `counter-key` cannot be rendered. */
@@ -31,15 +32,6 @@ export function namespace(kind: 'rl' | 'q', location: string): string {
   return `${kind}:${createHash('sha256').update(location).digest('base64url').slice(0, 12)}:`;
 }
 
-export const StatusList = z
-  .array(
-    z.union([
-      z.number().int().min(100).max(599),
-      z.string().regex(/^[1-5](xx|XX|\d\d)$/, 'use a status code (404) or a class ("2xx")'),
-    ]),
-  )
-  .min(1);
-
 export const IncrementCondition = z
   .strictObject({
     status: StatusList.describe('Response statuses that count, as codes (404) or classes ("2xx"). Other responses are not counted.'),
@@ -52,22 +44,14 @@ export const IncrementCondition = z
 /** Compile `increment-condition` to a status test; undefined = every response counts. */
 export function compileCondition(c: { status: Array<number | string> } | undefined): ((status: number) => boolean) | undefined {
   if (c === undefined) return undefined;
-  const table = new Uint8Array(600);
-  for (const s of c.status) {
-    if (typeof s === 'number') table[s] = 1;
-    else if (/^\d{3}$/.test(s)) table[Number(s)] = 1;
-    else {
-      const base = Number(s[0]) * 100;
-      for (let i = base; i < base + 100; i++) table[i] = 1;
-    }
-  }
+  const counts = compileStatusList(c.status);
   // status 0: the client went away before a response was sent; the outcome at the backend is
   // unknown, so the call stays counted
-  return (status) => status === 0 || (status > 0 && status < 600 && table[status] === 1);
+  return (status) => status === 0 || counts(status);
 }
 
-/** An HTTP header name (token). */
-export const HeaderName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'not a valid header name');
+/** The header of the seconds to wait on a refusal. */
+export const retryAfterHeader = (doc: string) => HeaderName.default('Retry-After').describe(doc);
 
 export const OnStoreError = z
   .enum(['allow', 'deny'])
@@ -116,4 +100,13 @@ export function storeReadiness(ctx: PolicyContext, store: CounterStore): void {
     ctx.readiness('counter-store', () => store.started() || Date.now() - since > STORE_STARTUP_GRACE_MS);
     return true;
   });
+}
+
+/** The counter of decisions taken by `on-store-error` (one metric for both policies). */
+export function storeFallbacks(ctx: PolicyContext) {
+  return ctx.metrics.counter(
+    'gatehouse_throttle_store_fallbacks_total',
+    'Decisions taken by on-store-error because the counter store could not answer',
+    ['policy', 'action'],
+  );
 }
