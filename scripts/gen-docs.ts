@@ -3,6 +3,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { POLICIES } from '../src/gateway/policies/index.js';
+import { runsBeforeOperation } from '../src/gateway/policy.js';
 import { configSchema } from '../src/app/schema.js';
 import { PROBLEMS } from '../src/gateway/problems.js';
 import { statusTitle } from '../src/gateway/reply.js';
@@ -87,7 +88,7 @@ export function policyDocs(): string {
     } catch {
       schema = {};
     }
-    parts.push(`## ${p.name}`, '', p.description, '', `Sections: ${p.sections.map((s) => `\`${s}\``).join(', ')}${p.early ? ' (runs before operation matching)' : ''}`, '');
+    parts.push(`## ${p.name}`, '', p.description, '', `Sections: ${p.sections.map((s) => `\`${s}\``).join(', ')}${runsBeforeOperation(p) ? ' (runs before operation matching)' : ''}`, '');
     if (p.example) parts.push('```yaml', p.example, '```', '');
     const r = rows(schema, '', output);
     if (r.length) parts.push('| attribute | type | default | description |', '|---|---|---|---|', ...r, '');

@@ -112,13 +112,6 @@ export interface PolicySpec<S extends z.ZodType = z.ZodType> {
 /** A registered policy: its spec with the capabilities filled in. */
 export interface PolicyDefinition<S extends z.ZodType = z.ZodType> extends PolicySpec<S> {
   readonly capabilities: Required<PolicyCapabilities>;
-  /**
-   * @deprecated read `capabilities.phase === 'before-operation'`; kept while the compiler moves
-   * to capabilities.
-   */
-  readonly early: boolean;
-  /** @deprecated read `capabilities.provides.includes('claims')`; kept while the compiler moves to capabilities. */
-  readonly providesClaims: boolean;
 }
 
 /**
@@ -134,12 +127,7 @@ export function definePolicy<S extends z.ZodType>(spec: PolicySpec<S>): PolicyDe
   if (capabilities.phase === 'before-operation' && (spec.sections.length !== 1 || spec.sections[0] !== 'inbound')) {
     throw new Error(`${spec.name}: a before-operation policy runs in the inbound section only`);
   }
-  return {
-    ...spec,
-    capabilities,
-    early: capabilities.phase === 'before-operation',
-    providesClaims: capabilities.provides.includes('claims'),
-  };
+  return { ...spec, capabilities };
 }
 
 /** True when the policy provides `what` to the policies after it. */

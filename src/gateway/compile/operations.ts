@@ -1,8 +1,7 @@
 import { POLICY_BY_NAME } from '../policies/index.js';
-import { SECTIONS } from '../policy.js';
+import { runsBeforeOperation, SECTIONS } from '../policy.js';
 import type { ApiConfig, PolicySections } from '../schema.js';
 import type { OpenApiOperation } from './openapi.js';
-import { capabilitiesOf } from './pipeline.js';
 import type { Fail } from './scopes.js';
 
 /** An operation of an API: from its OpenAPI document, from its `operations` list, or both. */
@@ -41,7 +40,7 @@ export function collectOperations(apiCfg: ApiConfig, apiPath: Array<string | num
   }
   // a policy of the before-operation phase (cors) applies to the whole API
   for (const o of apiCfg.operations ?? []) for (const s of SECTIONS) for (const e of o.policies?.[s] ?? []) {
-    if (e.kind === 'policy' && capabilitiesOf(POLICY_BY_NAME.get(e.name)!).phase === 'before-operation') {
+    if (e.kind === 'policy' && runsBeforeOperation(POLICY_BY_NAME.get(e.name)!)) {
       fail([...apiPath, 'operations'], `${e.name} applies to the whole API: put it in the API's or the global policies`);
     }
   }

@@ -1,6 +1,6 @@
 import { ConfigError, formatPath } from '../../config/errors.js';
 import { POLICY_BY_NAME } from '../policies/index.js';
-import { SECTIONS, type PolicyContext, type PolicyDefinition, type Section } from '../policy.js';
+import { provides, runsBeforeOperation, SECTIONS, type PolicyContext, type Section } from '../policy.js';
 import type { OperationInfo } from '../exchange.js';
 import type { CompiledApi, Pipeline, Step } from '../runtime.js';
 import type { PolicyPlace } from './context.js';
@@ -11,18 +11,6 @@ import type { Fail, Ref, Refs } from './scopes.js';
  * several operations through `base` is created per operation, so that a policy that depends on
  * the operation sees it); what a policy may share across places it shares through `ctx.shared`.
  */
-
-/** What the compiler needs to know of a policy (see PolicyDefinition). */
-export interface Capabilities {
-  /** `before-operation`: runs before operation matching, in the API's `early` list (cors) */
-  phase: 'before-operation' | 'pipeline';
-  /** `claims`: sets `ex.claims` for the policies after it (validate-jwt) */
-  provides: readonly string[];
-}
-
-export function capabilitiesOf(def: PolicyDefinition): Capabilities {
-  return { phase: def.early ? 'before-operation' : 'pipeline', provides: def.providesClaims ? ['claims'] : [] };
-}
 
 export type OperationPlace = OperationInfo & { openapi?: unknown };
 
@@ -65,11 +53,11 @@ export class PipelineCompiler {
     let claims = false;
     for (const s of SECTIONS) {
       for (const ref of refs[s]) {
-        const caps = capabilitiesOf(POLICY_BY_NAME.get(ref.name)!);
-        if (caps.phase === 'before-operation') continue;
+        const def = POLICY_BY_NAME.get(ref.name)!;
+        if (runsBeforeOperation(def)) continue;
         const step = await this.step(ref, s, claims, api, op);
         if (step) p[s].push(step);
-        if (s !== 'outbound' && s !== 'on-error' && caps.provides.includes('claims')) claims = true;
+        if (s !== 'outbound' && s !== 'on-error' && provides(def, 'claims')) claims = true;
       }
     }
     return p;
@@ -79,7 +67,7 @@ export class PipelineCompiler {
   async early(refs: Refs, api: CompiledApi): Promise<Step[]> {
     const out: Step[] = [];
     for (const ref of refs.inbound) {
-      if (capabilitiesOf(POLICY_BY_NAME.get(ref.name)!).phase !== 'before-operation') continue;
+      if (!runsBeforeOperation(POLICY_BY_NAME.get(ref.name)!)) continue;
       const step = await this.step(ref, 'inbound', false, api, undefined);
       if (step) out.push(step);
     }

@@ -6,12 +6,10 @@ import { definePolicy, provides, runsBeforeOperation } from '../../../src/gatewa
 
 const capabilitiesOf = (name: string) => POLICY_BY_NAME.get(name)!.capabilities;
 
-test('every policy declares its capabilities; the deprecated flags are derived from them', () => {
+test('every policy declares its capabilities', () => {
   for (const p of POLICIES) {
     assert.ok(['pipeline', 'before-operation'].includes(p.capabilities.phase), p.name);
     assert.ok(Array.isArray(p.capabilities.provides) && Array.isArray(p.capabilities.requires), p.name);
-    assert.equal(p.early, p.capabilities.phase === 'before-operation', p.name);
-    assert.equal(p.providesClaims, p.capabilities.provides.includes('claims'), p.name);
     assert.ok(Object.isFrozen(p.capabilities), p.name);
   }
 });
@@ -31,5 +29,5 @@ test('the declared capabilities: cors before operation matching, validate-jwt pr
 test('a policy that runs before operation matching must be inbound only', () => {
   const spec = { name: 'x', description: 'x', schema: z.strictObject({}), capabilities: { phase: 'before-operation' as const }, create: () => () => undefined };
   assert.throws(() => definePolicy({ ...spec, sections: ['inbound', 'outbound'] }), /inbound section only/);
-  assert.equal(definePolicy({ ...spec, sections: ['inbound'] }).early, true);
+  assert.equal(runsBeforeOperation(definePolicy({ ...spec, sections: ['inbound'] })), true);
 });

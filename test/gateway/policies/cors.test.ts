@@ -12,7 +12,6 @@ const preflight = (origin: string, method: string, headers?: string) => exchange
 
 test('cors runs before operation matching and only in inbound', () => {
   assert.equal(cors.capabilities.phase, 'before-operation');
-  assert.equal(cors.early, true, 'the deprecated alias follows the capability');
   assert.deepEqual(cors.sections, ['inbound']);
 });
 
