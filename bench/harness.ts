@@ -46,13 +46,23 @@ export function startNode(args: string[], opts: { env?: Record<string, string>; 
   });
 }
 
-/** Start gatehouse with a YAML config (log level warn: the access log is measured separately). */
-export function startGatehouse(yaml: string, env: Record<string, string> = {}): Promise<Proc> {
+/**
+ * Start gatehouse with a YAML config. `root` is the checkout whose gatehouse runs (default this
+ * one; BENCH_BASELINE names another, built, checkout to compare with in the same run).
+ */
+export function startGatehouse(yaml: string, env: Record<string, string> = {}, root = ROOT): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, yaml);
-  return startNode([join(ROOT, 'bin/gatehouse.js'), 'start', '--config', file], { env, listener: 'http' });
+  return startNode([join(root, 'bin/gatehouse.js'), 'start', '--config', file], { env, listener: 'http' });
 }
+
+/**
+ * BENCH_BASELINE=<path of another checkout, built with `npm run build`>: the gateway sections add
+ * a "baseline:" row for each gatehouse scenario, run by that checkout in the same interleaved
+ * rounds, so a change's before/after ratio is measured in one run.
+ */
+export const BASELINE: string | undefined = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 
 export interface LoadResult {
   name: string;

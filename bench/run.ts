@@ -4,7 +4,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
+import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
  * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tls, identity, micro.
@@ -32,14 +32,17 @@ async function main() {
   const noPolicyYaml = `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - { name: bench, path: /, backend: b }\n`;
   say(`# Gatehouse benchmarks\n\nRun: ${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · per scenario and round: ${process.env.BENCH_SECONDS ?? 5} s at a fixed rate (CPU, latency) after a saturated run (max req/s); ${process.env.BENCH_ROUNDS ?? 3} interleaved rounds, medians; 32 connections, autocannon\n`);
   try {
-    const gwScenario = (name: string, yaml: string, load: Scenario['load'] & { path?: string } = {}): Scenario => ({
-      name,
+    const gwScenario = (name: string, yaml: string, load: Scenario['load'] & { path?: string } = {}, root?: string): Scenario => ({
+      name: root === undefined ? name : `baseline: ${name}`,
       load,
       start: async () => {
-        const g = await startGatehouse(yaml);
+        const g = await startGatehouse(yaml, {}, root);
         return { url: `http://127.0.0.1:${g.port}${load.path ?? '/orders/7'}`, pid: g.child.pid!, stop: g.stop };
       },
     });
+    /** the scenario, and its baseline twin when BENCH_BASELINE is set */
+    const withBaseline = (...args: [string, string, (Scenario['load'] & { path?: string })?]): Scenario[] =>
+      BASELINE === undefined ? [gwScenario(...args)] : [gwScenario(...args), gwScenario(args[0], args[1], args[2], BASELINE)];
     const noPolicy = () => gwScenario('gatehouse, no policies', noPolicyYaml);
 
     if (want('gateway')) {
@@ -52,8 +55,8 @@ async function main() {
             return { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid!, stop: bare.stop };
           },
         },
-        noPolicy(),
-        gwScenario('gatehouse, no policies, access log off', noPolicyYaml.replace('gateway:\n', 'gateway:\n  log: { access: false }\n')),
+        ...withBaseline('gatehouse, no policies', noPolicyYaml),
+        ...withBaseline('gatehouse, no policies, access log off', noPolicyYaml.replace('gateway:\n', 'gateway:\n  log: { access: false }\n')),
       ]);
       say('## Gateway foundation (issue 2)\n');
       say('CPU per request of the proxy process. Target: Gatehouse with no policies ≤ 1.1× the bare proxy.\n');
@@ -93,9 +96,9 @@ async function main() {
       const mod = await import(join(dist, file));
       if (typeof mod[fn] !== 'function') continue;
       const list = mod[fn](backendUrl) as Array<{ name: string; yaml: string; path?: string; body?: Buffer; contentType?: string; method?: string; headers?: Record<string, string> }>;
-      const scenarios = [noPolicy(), ...list.map((sc) => {
+      const scenarios = [...withBaseline('gatehouse, no policies', noPolicyYaml), ...list.flatMap((sc) => {
         const headers = { ...sc.headers, ...(sc.contentType ? { 'content-type': sc.contentType } : {}) };
-        return gwScenario(sc.name, sc.yaml, { path: sc.path, body: sc.body, method: sc.method ?? (sc.body ? 'POST' : 'GET'), headers });
+        return withBaseline(sc.name, sc.yaml, { path: sc.path, body: sc.body, method: sc.method ?? (sc.body ? 'POST' : 'GET'), headers });
       })];
       const rows = await measure(scenarios);
       say(`## ${title}\n`);
