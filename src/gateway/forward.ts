@@ -4,57 +4,78 @@ import type { Exchange, UpstreamResponse } from './exchange.js';
 import type { Reply } from './reply.js';
 import { problem } from './problems.js';
 import type { Backend } from '../upstream/backend.js';
-import type { Admitted } from '../upstream/admission.js';
+import type { BreakerRefusal } from '../upstream/circuit-breaker.js';
+import type { BalancedDispatchOptions } from '../upstream/dispatcher.js';
+import { classifyError, type BodyKind } from '../upstream/retry.js';
 import { downstreamResponseHeaders } from './headers.js';
-import { connectionFailedEarly, failureKind } from '../upstream/failure.js';
+import { failureKind } from '../upstream/failure.js';
 
 /**
- * Forwarding to a backend through its Dispatcher: a bounded wait for a slot, bodies streamed both
- * ways with backpressure, one retry for idempotent body-less requests whose connection failed
- * before anything was sent, and failures turned into problems that never say where the backend is.
+ * Forwarding to a backend through its Dispatcher: a slot from its circuit breaker (or a bounded
+ * wait, or 503 at once), bodies streamed both ways with backpressure, retries the backend's policy
+ * allows (each to another target, within the budget and the response timeout; the body must be
+ * replayable), and failures turned into problems that never say where the backend is.
  */
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** What a retry decision needs to know about the body: none, in memory (replayable), or a stream. */
+function bodyKind(body: Readable | Buffer | string | null): BodyKind {
+  return body === null ? 'none' : Buffer.isBuffer(body) || typeof body === 'string' ? 'replayable' : 'stream';
+}
 
 /** Send the request to the backend. Resolves with the response, or a Reply for a failure. */
-export async function forward(ex: Exchange, backend: Backend, hasBody: boolean): Promise<UpstreamResponse | Reply> {
-  // a slot among the backend's connections, or a bounded wait for one
-  const slot = backend.admission.acquire(ex.signal);
-  const admitted: Admitted = typeof slot === 'string' ? slot : await slot;
-  if (admitted !== 'ok') return notAdmitted(admitted);
-  ex.onDone(() => backend.admission.release());
+export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string): Promise<UpstreamResponse | Reply> {
+  const slot = backend.breaker.acquire(ex.signal);
+  const admitted = typeof slot === 'string' ? slot : await slot;
+  if (admitted !== 'ok') return refused(admitted);
+  ex.onDone(() => backend.breaker.release());
   const query = ex.backendQuery ?? ex.query;
   const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
   const headers = ex.upstreamHeaders;
-  if (!backend.config['preserve-host']) headers.host = backend.host;
+  const preserveHost = backend.config['preserve-host'];
+  if (!preserveHost) headers.host = backend.host;
   else {
     const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
     if (h) headers.host = h;
   }
   const body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
-  const opts = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };
-  let attempt = 0;
+  const opts: BalancedDispatchOptions & { signal: Exchange['signal'] } = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };
+  // every request counts toward a configured retry budget; the short form decides only on a failure
+  let retry = backend.retriesConfigured ? backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs }) : undefined;
+  if (backend.balanced) {
+    opts.keepHost = preserveHost;
+    if (hashKey !== undefined) opts.hashKey = hashKey;
+  }
   for (;;) {
+    if (retry !== undefined && backend.balanced) opts.tried = retry.tried as Set<never>;
+    const perTry = retry?.tryTimeoutMs();
+    if (perTry !== undefined && Number.isFinite(perTry)) opts.headersTimeout = Math.max(1, perTry);
+    let decision;
     try {
       const r = await backend.dispatcher.request(opts);
-      return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
+      decision = retry?.onResponse(r.statusCode, r.headers['retry-after'] as string | undefined);
+      if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
+      r.body.destroy();
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { code?: string };
-      if (attempt === 0 && !hasBody && backend.config.retry && IDEMPOTENT.has(ex.method) && connectionFailedEarly(e) && !ex.signal.aborted) {
-        attempt++;
-        continue;
-      }
-      return backendFailure(e, ex);
+      if (ex.signal.aborted) return backendFailure(err as Error, ex);
+      retry ??= backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs });
+      decision = retry.onError(classifyError(err, (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT' && opts.headersTimeout !== undefined), true);
+      if (!decision.retry) return backendFailure(err as Error, ex);
     }
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (ex.signal.aborted) return problem('client-closed-request', 'The client closed the connection.');
   }
 }
 
-function notAdmitted(r: Exclude<Admitted, 'ok'>): Reply {
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function refused(r: BreakerRefusal): Reply {
   if (r === 'aborted') return problem('client-closed-request', 'The client closed the connection.');
-  const r503 = problem('upstream-overloaded', r === 'queue-full'
-    ? 'The backend is at capacity and its queue is full; retry later.'
-    : 'The backend is at capacity and no connection became free in time; retry later.', { headers: { 'retry-after': '1' } });
+  const r503 = problem('upstream-overloaded', r === 'pending-timeout'
+    ? 'The backend is at capacity and no connection became free in time; retry later.'
+    : 'The backend is at capacity and its queue is full; retry later.', { headers: { 'retry-after': '1' } });
   (r503 as Reply & { cause?: string }).cause = r;
   return r503;
 }
@@ -77,6 +98,7 @@ function classify(e: unknown, ex: Exchange): Reply {
     case 'connect-failure': return problem('backend-unreachable', 'The backend could not be reached.');
     case 'length-mismatch': return problem('body-length-mismatch', 'The request body does not match its Content-Length.');
     case 'tls': return problem('backend-tls-failed', 'The TLS handshake with the backend failed.');
+    case 'no-healthy-target': return problem('no-healthy-upstream', 'No target of the backend is healthy; retry later.', { headers: { 'retry-after': '5' } });
     default: return problem('backend-connection-failed', 'The connection to the backend failed.');
   }
 }

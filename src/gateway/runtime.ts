@@ -7,6 +7,7 @@ import type { ApiRouter, OperationRouter } from './router.js';
 import type { Handler } from './policy.js';
 import type { ApiInfo, OperationInfo } from './exchange.js';
 import type { ForwardRules } from './headers.js';
+import type { Template } from './template.js';
 
 /**
  * What the request path uses, compiled from a validated config (see compile/): routers, backends,
@@ -51,6 +52,8 @@ export interface CompiledApi extends ApiInfo {
 
 export class Runtime<G extends GatewayCore = GatewayCore> {
   readonly backends = new Map<string, Backend>();
+  /** the consistent-hash key template of each backend that has one (`hash-key`) */
+  readonly hashKeys = new Map<string, Template>();
   readonly apis: CompiledApi[] = [];
   readonly trustedProxies: AddressMatcher;
   readonly gateway: G;

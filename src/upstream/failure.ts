@@ -2,7 +2,7 @@
  * What kind of failure an error from the HTTP client (undici) or the socket below it is. The
  * gateway turns a kind into the problem the client gets; retries decide on it.
  */
-export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'tls' | 'length-mismatch' | 'other';
+export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'tls' | 'length-mismatch' | 'no-healthy-target' | 'other';
 
 const CONNECT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
@@ -20,6 +20,7 @@ export function failureKind(err: unknown): FailureKind {
   const code = errorCode(err);
   if (code === undefined) return 'other';
   if (TIMEOUT.has(code)) return 'timeout';
+  if (code === 'UPSTREAM_NO_HEALTHY_TARGET') return 'no-healthy-target';
   if (CONNECT.has(code)) return 'connect-failure';
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'length-mismatch';
   if (code.startsWith('ERR_TLS') || code.includes('CERT') || TLS.has(code)) return 'tls';

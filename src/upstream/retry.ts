@@ -55,7 +55,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 export function classifyError(err: unknown, timedOut = false): 'connect-failure' | 'reset' | 'timeout' | 'other' {
   if (timedOut) return 'timeout';
   const kind = failureKind(err);
-  return kind === 'tls' || kind === 'length-mismatch' ? 'other' : kind;
+  return kind === 'tls' || kind === 'length-mismatch' || kind === 'no-healthy-target' ? 'other' : kind;
 }
 
 /** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date → ms from `now`; undefined when unusable. */

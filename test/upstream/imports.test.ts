@@ -7,7 +7,7 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const DIR = join(ROOT, 'src', 'upstream');
 
 /** src/upstream sits below the gateway: it may use config units and errors, observability, node built-ins, undici and zod (its config schema fragment), nothing above it. */
-const ALLOWED = [/^\.\/[a-z0-9-]+\.js$/, /^zod$/, /^\.\.\/config\/(units|errors)\.js$/, /^\.\.\/observability\/[a-z0-9-]+\.js$/, /^node:/, /^undici$/];
+const ALLOWED = [/^\.\/[a-z0-9-]+\.js$/, /^zod$/, /^\.\.\/config\/(units|errors)\.js$/, /^\.\.\/observability\/[a-z0-9-]+\.js$/, /^node:/, /^undici$/, /^pino$/];
 
 describe('src/upstream dependency direction', () => {
   it('imports nothing from the gateway, the edge or identity (only its allowed neighbours)', () => {

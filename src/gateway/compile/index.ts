@@ -5,6 +5,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { CounterStore } from '../../state/types.js';
 import { createBackend } from '../../upstream/backend.js';
 import { ApiRouter } from '../router.js';
+import { compileTemplate } from '../template.js';
 import { Runtime, type CompiledApi } from '../runtime.js';
 import type { GatewayCore, GatewayFile } from '../schema.js';
 import { compileApi } from './apis.js';
@@ -39,11 +40,12 @@ export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<G
 
   for (const [name, b] of Object.entries(config.backends)) {
     try {
-      rt.backends.set(name, createBackend(name, b, loaded.dir));
+      rt.backends.set(name, createBackend(name, b, loaded.dir, deps));
+      if (b['hash-key'] !== undefined) rt.hashKeys.set(name, compileTemplate(b['hash-key'], { claimsAvailable: true }));
       if (b.tls?.['insecure-skip-verify']) deps.logger.warn({ backend: name }, 'backend TLS certificate verification is OFF (tls.insecure-skip-verify): anyone on the path can impersonate this backend');
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      fail(['backends', ...err.path], err.message);
+      fail(['backends', ...(err.path.length ? err.path : [name, 'hash-key'])], err.message);
     }
   }
 
