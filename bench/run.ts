@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tls, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, edge, tls, identity, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -104,6 +104,13 @@ async function main() {
       say(`## ${title}\n`);
       say(`${target}\n`);
       say(table(rows, 'gatehouse, no policies', rows.find((r) => /1kb, no validation/.test(r.name))?.name));
+      say('');
+    }
+
+    if (want('edge') && existsSync(join(dist, 'edge.js'))) {
+      const { runEdgeBench } = await import(join(dist, 'edge.js'));
+      say('## Edge: balancing and failover (issue 13)\n');
+      say(await runEdgeBench());
       say('');
     }
 

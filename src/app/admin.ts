@@ -4,13 +4,18 @@ import type { Logger } from 'pino';
 import { listenOn } from '../edge/server.js';
 
 /**
- * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded),
- * /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless told otherwise.
+ * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded;
+ * it also reports the backends), /backends (each backend's targets: health, ejection, requests in
+ * flight and waiting), /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless
+ * told otherwise. Unhealthy backends do not make the gateway unready: taking every gateway out of
+ * a load balancer because one backend is down would turn a partial outage into a whole one.
  */
 export interface AdminSource {
   /** names of the things that are not ready yet (empty = ready) */
   notReady(): string[] | Promise<string[]>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** each backend's state, by name (per worker when there are workers) */
+  backends?(): unknown | Promise<unknown>;
 }
 
 export async function startAdmin(listen: number | { port: number; host?: string }, source: AdminSource, logger: Logger): Promise<Server> {
@@ -23,8 +28,11 @@ export async function startAdmin(listen: number | { port: number; host?: string 
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       } else if (path === '/readyz') {
         const waiting = await source.notReady();
+        const backends = source.backends ? summary(await source.backends()) : undefined;
         res.writeHead(waiting.length ? 503 : 200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting } : { status: 'ready' }));
+          .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting, backends } : { status: 'ready', backends }));
+      } else if (path === '/backends' && source.backends) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await source.backends()));
       } else if (path === '/metrics') {
         const m = await source.metrics();
         res.writeHead(200, { 'content-type': m.contentType }).end(m.body);
@@ -39,4 +47,14 @@ export async function startAdmin(listen: number | { port: number; host?: string 
   await listenOn(server, port, host);
   logger.info({ listener: 'admin', port: (server.address() as AddressInfo).port, host }, 'listening');
   return server;
+}
+
+/** /readyz's short view of the backends: targets healthy of all, per backend. */
+function summary(backends: unknown): Record<string, string> | undefined {
+  if (backends === null || typeof backends !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, b] of Object.entries(backends as Record<string, { healthy?: number; targets?: unknown[] }>)) {
+    if (b && typeof b.healthy === 'number' && Array.isArray(b.targets)) out[name] = `${b.healthy}/${b.targets.length} healthy`;
+  }
+  return out;
 }

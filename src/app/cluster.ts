@@ -6,6 +6,8 @@ import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Gateway } from '../edge/server.js';
+import type { Runtime } from '../gateway/runtime.js';
+import type { BackendSnapshot } from '../upstream/backend.js';
 import { startAdmin, type AdminSource } from './admin.js';
 
 /**
@@ -15,11 +17,12 @@ import { startAdmin, type AdminSource } from './admin.js';
 
 // ---- cluster: primary ----------------------------------------------------------------------
 
-interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number }
+interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'backends'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; backends?: unknown }
 
 export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined) {
   const aggregator = new client.AggregatorRegistry();
   const state = new Map<number, { notReady: string[] }>();
+  const backendsSeen = new Map<number, unknown>();
   let announced = false;
   let stopping = false;
   const listening = new Set<number>();
@@ -33,6 +36,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
         for (const l of m.listeners) logger.info({ listener: l.name, port: l.port, host: l.host, workers: count }, 'listening');
       }
       if (m.type === 'ready' || m.type === 'listening') state.set(w.id, { notReady: m.notReady ?? [] });
+      if (m.type === 'backends') backendsSeen.set(w.id, m.backends);
     });
     return w;
   };
@@ -67,6 +71,13 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
         return [...out];
       },
       metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
+      // each worker keeps its own view of health (its own probes and outlier counts): by worker
+      backends: async () => {
+        backendsSeen.clear();
+        for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'backends?' });
+        await new Promise((r) => setTimeout(r, 50));
+        return Object.fromEntries([...backendsSeen].map(([id, b]) => [`worker-${id}`, b]));
+      },
     };
     admin = await startAdmin(adminListen, source, logger);
   }
@@ -106,6 +117,7 @@ export async function runWorker(configFile: string): Promise<number> {
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'ready?') send({ type: 'ready', notReady: gateway.runtime.notReady() });
+    if (m?.type === 'backends?') send({ type: 'backends', backends: backendsOf(gateway.runtime) });
     if (m?.type === 'reload') void gateway.reload().then((ok) => send({ type: 'reloaded', ok }));
   });
   return new Promise<number>((resolve) => {
@@ -119,4 +131,9 @@ export async function runWorker(configFile: string): Promise<number> {
     process.on('SIGINT', () => {}); // the primary decides
     process.on('SIGHUP', () => {});
   });
+}
+
+/** Each backend's targets and counters, by name (the admin API's /backends). */
+export function backendsOf(rt: Runtime): Record<string, BackendSnapshot> {
+  return Object.fromEntries([...rt.backends].map(([name, b]) => [name, b.snapshot()]));
 }

@@ -11,7 +11,7 @@ import { watchFile } from '../net/watch-file.js';
 import { Gateway } from '../edge/server.js';
 import { startAdmin } from './admin.js';
 import { buildRuntime } from '../gateway/compile/index.js';
-import { runWorker, startPrimary } from './cluster.js';
+import { backendsOf, runWorker, startPrimary } from './cluster.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -66,6 +66,7 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       if (cfg.gateway.admin) {
         const admin = await startAdmin(cfg.gateway.admin.listen, {
           notReady: () => gateway.runtime.notReady(),
+          backends: () => backendsOf(gateway.runtime),
           metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
         }, logger);
         closers.unshift(() => new Promise<void>((r) => admin.close(() => r())));

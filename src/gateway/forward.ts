@@ -8,6 +8,7 @@ import type { BreakerRefusal } from '../upstream/circuit-breaker.js';
 import type { BalancedDispatchOptions } from '../upstream/dispatcher.js';
 import { classifyError, type BodyKind } from '../upstream/retry.js';
 import { downstreamResponseHeaders } from './headers.js';
+import { discard } from './respond.js';
 import { failureKind } from '../upstream/failure.js';
 
 /**
@@ -55,7 +56,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
       const r = await backend.dispatcher.request(opts);
       decision = retry?.onResponse(r.statusCode, r.headers['retry-after'] as string | undefined);
       if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
-      r.body.destroy();
+      discard(r.body);
     } catch (err) {
       if (ex.signal.aborted) return backendFailure(err as Error, ex);
       retry ??= backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs });

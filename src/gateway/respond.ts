@@ -100,6 +100,17 @@ function streamBody(body: Readable | NodeJS.ReadableStream, res: ServerResponse)
   src.pipe(res);
 }
 
-export function discard(body: UpstreamResponse['body']): void {
-  if (body instanceof Readable) body.destroy();
+/**
+ * Drop a body nobody will read (a backend response replaced by a policy's answer, a retried
+ * response). undici's body stream emits an error when destroyed unread: it is listened to here,
+ * so dropping a body can never become an unhandled error.
+ */
+export function discard(body: unknown): void {
+  if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return;
+  const stream = body as Readable;
+  if (typeof stream.destroy !== 'function' || stream.destroyed) return;
+  stream.on('error', ignore);
+  stream.destroy();
 }
+
+function ignore(): void {}

@@ -1,4 +1,4 @@
-import { DecoratorHandler, Dispatcher, type Agent } from 'undici';
+import { Dispatcher, type Agent } from 'undici';
 import type { Duplex } from 'node:stream';
 import type { Balancer } from './balancer.js';
 import type { OutlierDetector } from './outlier.js';
@@ -19,6 +19,8 @@ export interface BalancedDispatchOptions extends Dispatcher.DispatchOptions {
   tried?: Set<Target>;
   /** keep the client's Host (preserve-host) instead of the target's */
   keepHost?: boolean;
+  /** @internal the request's path before a target's base path was prepended */
+  ownPath?: string;
 }
 
 /** Every target of the backend is unhealthy or ejected. */
@@ -29,35 +31,44 @@ export class NoHealthyTarget extends Error {
 
 export type OutcomeReport = (target: Target, failed: boolean, status: number | undefined, ms: number) => void;
 
-type Forwarding = Required<Pick<Dispatcher.DispatchHandler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
-type HeaderMap = Record<string, string | string[] | undefined>;
-
-/** Forwards every callback to the caller's handler, and reports the outcome once. */
-class Outcome implements Dispatcher.DispatchHandler {
-  private readonly inner: Forwarding;
+/** Forwards every callback to the caller's handler (undici's request/upgrade handlers), and reports the outcome once. */
+class Outcome {
   private status: number | undefined = undefined;
   private reported = false;
   private readonly start = performance.now();
 
-  constructor(handler: Dispatcher.DispatchHandler, private readonly target: Target, private readonly report: OutcomeReport) {
-    // any handler style → the controller API
-    this.inner = new DecoratorHandler(handler) as unknown as Forwarding;
-  }
-  onRequestStart(c: Dispatcher.DispatchController, ctx: unknown) { this.inner.onRequestStart(c, ctx); }
-  onRequestUpgrade(c: Dispatcher.DispatchController, s: number, h: HeaderMap, socket: Duplex) { this.once(false); this.inner.onRequestUpgrade(c, s, h, socket); }
-  onResponseStart(c: Dispatcher.DispatchController, status: number, h: HeaderMap, msg?: string) {
+  constructor(private readonly inner: LegacyHandler, private readonly target: Target, private readonly report: OutcomeReport) {}
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void { this.inner.onConnect?.(abort, context); }
+  onHeaders(status: number, raw: Buffer[], resume: () => void, message?: string): boolean {
     this.status = status;
-    this.inner.onResponseStart(c, status, h, msg);
+    return this.inner.onHeaders!(status, raw, resume, message);
   }
-  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer) { this.inner.onResponseData(c, chunk); }
-  onResponseEnd(c: Dispatcher.DispatchController, trailers: HeaderMap) { this.once(this.status !== undefined && this.status >= 500); this.inner.onResponseEnd(c, trailers); }
-  onResponseError(c: Dispatcher.DispatchController, err: Error) { this.once(true); this.inner.onResponseError(c, err); }
-  private once(failed: boolean) {
+  onData(chunk: Buffer): boolean { return this.inner.onData!(chunk); }
+  onComplete(trailers: string[] | null): void { this.once(this.status !== undefined && this.status >= 500); this.inner.onComplete!(trailers); }
+  onError(err: Error): void { this.once(true); this.inner.onError!(err); }
+  onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex): void { this.once(false); this.inner.onUpgrade!(status, raw, socket); }
+  onBodySent(chunk: unknown): void { this.inner.onBodySent?.(chunk); }
+  onResponseStarted(): void { this.inner.onResponseStarted?.(); }
+
+  private once(failed: boolean): void {
     if (this.reported) return;
     this.reported = true;
     this.target.outstanding--;
     this.report(this.target, failed, this.status, performance.now() - this.start);
   }
+}
+
+/** The callbacks of undici's own handlers (request, upgrade): the older, direct style. */
+interface LegacyHandler {
+  onConnect?(abort: (err?: Error) => void, context?: unknown): void;
+  onHeaders?(status: number, raw: Buffer[], resume: () => void, message?: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[] | null): void;
+  onError?(err: Error): void;
+  onUpgrade?(status: number, raw: Buffer[] | string[] | null, socket: Duplex): void;
+  onBodySent?(chunk: unknown): void;
+  onResponseStarted?(): void;
 }
 
 export class BalancedDispatcher extends Dispatcher {
@@ -77,17 +88,23 @@ export class BalancedDispatcher extends Dispatcher {
     if (target === undefined) throw new NoHealthyTarget();
     tried?.add(target);
     target.outstanding++;
+    // the request's own path, kept across retries (each try goes to its target's base path)
+    const own = (opts.ownPath ??= opts.path);
     const base = target.url.pathname;
-    const path = base === '/' ? opts.path : base.replace(/\/$/, '') + opts.path;
-    const headers = opts.keepHost ? opts.headers : { ...(opts.headers as Record<string, string>), host: target.url.host };
-    return this.agent.dispatch({ ...opts, origin: target.origin, path, headers }, new Outcome(handler, target, (t, failed, status, ms) => {
-      if (this.outlier) {
-        if (failed) this.outlier.failure(t);
-        else this.outlier.success(t);
-      }
-      this.report(t, failed, status, ms);
-    }));
+    opts.path = base === '/' ? own : base.replace(/\/$/, '') + own;
+    opts.origin = target.origin;
+    if (!opts.keepHost) (opts.headers as Record<string, string>).host = target.url.host;
+    const outcome = new Outcome(handler as unknown as LegacyHandler, target, this.onOutcome);
+    return this.agent.dispatch(opts, outcome as unknown as Dispatcher.DispatchHandler);
   }
+
+  private readonly onOutcome: OutcomeReport = (t, failed, status, ms) => {
+    if (this.outlier) {
+      if (failed) this.outlier.failure(t);
+      else this.outlier.success(t);
+    }
+    this.report(t, failed, status, ms);
+  };
 
   override close(): Promise<void> {
     return this.agent.close();

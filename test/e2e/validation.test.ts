@@ -167,4 +167,8 @@ test('outbound: an undeclared status code becomes a 502 without the backend body
   assert.equal(r.status, 502);
   assert.ok(!r.text.includes('IllegalStateException'));
   assert.ok(!r.text.includes('10.1.2.3'));
+  // the backend body the gateway dropped unread must not take the process down
+  await new Promise((res) => setTimeout(res, 200));
+  const next = await call('GET', '/shop/orders/ord_abcd1234');
+  assert.equal(next.status, 200, 'the gateway still answers after dropping a refused response');
 });

@@ -6,6 +6,7 @@ import { size } from '../../config/units.js';
 import { definePolicy, type Handler } from '../policy.js';
 import { type Reply } from '../reply.js';
 import { problem } from '../problems.js';
+import { discard } from '../respond.js';
 import { decodeContent, readLimited, rejoin } from '../openapi/body.js';
 import { compileAt, escapePointer, fromAjv, getPointer, resolveRef, type AdditionalProperties } from '../openapi/compile.js';
 import { parseJson } from '../openapi/json.js';
@@ -288,7 +289,7 @@ function outboundHandler(ops: Map<string, CompiledResponses>, limits: Limits, re
       if (read.kind === 'error') return problem('backend-response-incomplete', 'The backend response ended before it was complete.');
       if (read.kind === 'over') {
         const v = sizeViolation();
-        if (reporter.record(ex, v)) { stream.destroy(); return reporter.outbound(ex, v); }
+        if (reporter.record(ex, v)) { discard(stream); return reporter.outbound(ex, v); }
         res.body = rejoin(read.chunks, stream);
         return undefined;
       }
@@ -305,6 +306,3 @@ function outboundHandler(ops: Map<string, CompiledResponses>, limits: Limits, re
   };
 }
 
-function discard(body: unknown): void {
-  if (body !== null && typeof body === 'object' && typeof (body as Readable).destroy === 'function' && !Buffer.isBuffer(body)) (body as Readable).destroy();
-}

@@ -1,3 +1,4 @@
+import { discard } from '../respond.js';
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { compileComposite, escapePointer, fromAjv, getPointer, refTo, resolveRef } from '../openapi/compile.js';
@@ -109,7 +110,7 @@ export const validateHeaders = definePolicy({
       }
       if (violations.length === 0 || !reporter.record(ex, violations)) return undefined;
       const body = res.body;
-      if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) body.destroy();
+      discard(body);
       return reporter.outbound(ex, violations);
     };
   },

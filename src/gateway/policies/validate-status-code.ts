@@ -1,3 +1,4 @@
+import { discard } from '../respond.js';
 import { z } from 'zod';
 import { definePolicy } from '../policy.js';
 import { escapePointer, getPointer, resolveRef } from '../openapi/compile.js';
@@ -53,7 +54,7 @@ export const validateStatusCode = definePolicy({
       const v: Violation[] = [{ in: 'status', name: String(res.status), path: '', rule: 'unspecified', message: `status ${res.status} is not declared by the operation`, action: byCode.get(res.status) ?? fallback }];
       if (!reporter.record(ex, v)) return undefined;
       const body = res.body;
-      if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) body.destroy();
+      discard(body);
       return reporter.outbound(ex, v);
     };
   },
