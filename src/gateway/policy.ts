@@ -34,7 +34,7 @@ export interface PolicyContext {
   /** the counter store of `gateway.store` (created on first use) */
   store(): CounterStore;
   /** trusted proxy matcher of `gateway.trusted-proxies` */
-  readonly gateway: { trustedProxies: readonly string[]; maxBodyBuffer: number; /** gateway processes (workers resolved) */ workers: number };
+  readonly gateway: { trustedProxies: readonly string[]; maxBodyBuffer: number; /** gateway processes (workers resolved) */ workers: number; /** `gateway.store`, the counter store's URL */ store: string };
   /** a backend declared in `backends`, or undefined */
   backend(name: string): BackendRef | undefined;
   /**

@@ -69,6 +69,7 @@ export class RedisStore implements CounterStore {
   private readonly errors;
   private readonly up;
   private lastLog = 0;
+  private probing = false;
   private suppressed = 0;
   private readonly clock: (() => number) | undefined;
 
@@ -121,10 +122,11 @@ export class RedisStore implements CounterStore {
 
     this.client.on('ready', () => {
       this.connected = true;
-      this.everReady = true;
       this.breaker.up();
       this.up.set({ store: this.kind }, 1);
+      if (!this.everReady) this.probe();
     });
+    this.sayWhileWaiting();
     const down = () => {
       if (this.closing) return;
       if (this.connected) this.logger.warn({ store: this.kind }, 'counter store connection lost; reconnecting in the background');
@@ -136,6 +138,36 @@ export class RedisStore implements CounterStore {
     // connection errors are reported through close/ready and the per-call metric; an
     // 'error' listener keeps ioredis from printing them unhandled
     this.client.on('error', () => {});
+  }
+
+  /**
+   * Until one real call has answered, the store is not started: a connection alone is not enough
+   * (a Redis Cluster that has just formed accepts connections before its slots are served, and a
+   * gateway that counted against it then would fail open). Once connected, one keyed call is
+   * tried until it answers.
+   */
+  private probe(): void {
+    if (this.probing || this.closing) return;
+    this.probing = true;
+    const attempt = () => {
+      if (this.closing || this.everReady) { this.probing = false; return; }
+      this.client.exists(this.key('gatehouse-readiness')).then(() => {
+        this.everReady = true;
+        this.probing = false;
+        this.logger.info({ store: this.kind }, 'counter store answering: the gateway can count');
+      }, () => { setTimeout(attempt, 100).unref(); });
+    };
+    attempt();
+  }
+
+  /** Every five seconds until the store has answered: a line that says which store it waits for. */
+  private sayWhileWaiting(): void {
+    const since = Date.now();
+    const t = setInterval(() => {
+      if (this.everReady || this.closing) { clearInterval(t); return; }
+      this.logger.warn({ store: this.kind, waitingMs: Date.now() - since }, 'counter store not answering yet: the gateway stays not ready until it does');
+    }, 5000);
+    t.unref();
   }
 
   ready(): boolean {

@@ -22,6 +22,7 @@ export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Met
     trustedProxies: rt.gateway['trusted-proxies'],
     maxBodyBuffer: rt.gateway.limits['max-body-buffer'],
     workers: rt.gateway.workers === 'auto' ? availableParallelism() : rt.gateway.workers,
+    store: rt.gateway.store,
   };
   const store = () => {
     if (!rt.storeRef || rt.storeRef.url !== rt.gateway.store) {

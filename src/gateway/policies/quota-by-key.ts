@@ -64,7 +64,7 @@ export const quotaByKey = definePolicy({
   create(config: Config, ctx) {
     const store = ctx.store();
     checkWorkers(store, 'quota-by-key', ctx.gateway.workers);
-    storeReadiness(ctx, store);
+    storeReadiness(ctx, store, ctx.gateway.store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const limits: QuotaLimits = {
       calls: config.calls,

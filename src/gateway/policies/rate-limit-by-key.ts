@@ -79,7 +79,7 @@ export const rateLimitByKey = definePolicy({
   create(config: Config, ctx) {
     const store = ctx.store();
     checkWorkers(store, 'rate-limit-by-key', ctx.gateway.workers);
-    storeReadiness(ctx, store);
+    storeReadiness(ctx, store, ctx.gateway.store);
     const keyT = ctx.compileTemplate(config['counter-key'], ['counter-key']);
     const weightOf = compileWeight(config['increment-count'], ctx);
     const calls = config.calls;

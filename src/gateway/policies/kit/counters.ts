@@ -1,3 +1,4 @@
+import { redact } from '../../../state/index.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../../../config/errors.js';
@@ -86,18 +87,16 @@ export function parseCount(s: string | undefined): number | undefined {
   return Number(s);
 }
 
-/** How long a new gateway waits for its store before it reports ready anyway (then on-store-error applies). */
-export const STORE_STARTUP_GRACE_MS = 5000;
-
 /**
  * Register (once per config) a readiness check: the gateway is not ready until its counter store
- * has connected, or STORE_STARTUP_GRACE_MS have passed. A store that fails later does not make the
- * gateway unready: `on-store-error` decides what its calls get.
+ * has answered a first call (not only connected: a Redis Cluster that has just formed accepts
+ * connections before it serves its slots). A store that fails later does not make the gateway
+ * unready: `on-store-error` decides what its calls get. The check is named after the store
+ * (`counter-store redis://host:port`, the password redacted) so /readyz says what it waits for.
  */
-export function storeReadiness(ctx: PolicyContext, store: CounterStore): void {
+export function storeReadiness(ctx: PolicyContext, store: CounterStore, url: string): void {
   ctx.shared('gatehouse:counter-store-readiness', () => {
-    const since = Date.now();
-    ctx.readiness('counter-store', () => store.started() || Date.now() - since > STORE_STARTUP_GRACE_MS);
+    ctx.readiness(`counter-store ${redact(url.split('?')[0]!)}`, () => store.started());
     return true;
   });
 }
