@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'examples', 'quickstart');
-if (!existsSync(join(root, 'dist', 'src', 'cli.js'))) {
+if (!existsSync(join(root, 'dist', 'src', 'app', 'cli.js'))) {
   console.log('building (first run)...');
   const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -28,7 +28,8 @@ const run = (name, args, env = {}) => {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         target.write(prefix + line + '\n');
-        if (name === 'gatehouse' && line.includes('"listener":"http"')) ready();
+        // the one `ready` line: every listener up, the token keys loaded
+        if (name === 'gatehouse' && line.includes('"msg":"ready"')) ready();
       }
     });
   };

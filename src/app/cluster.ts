@@ -59,17 +59,18 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
     }
   });
   let admin: import('node:http').Server | undefined;
+  const notReady = async (): Promise<string[]> => {
+    const workers = Object.values(cluster.workers ?? {});
+    for (const w of workers) w?.send({ type: 'ready?' });
+    await new Promise((r) => setTimeout(r, 50));
+    const out = new Set<string>();
+    if (state.size < count) out.add('workers');
+    for (const s of state.values()) for (const n of s.notReady) out.add(n);
+    return [...out];
+  };
   if (adminListen !== undefined) {
     const source: AdminSource = {
-      notReady: async () => {
-        const workers = Object.values(cluster.workers ?? {});
-        for (const w of workers) w?.send({ type: 'ready?' });
-        await new Promise((r) => setTimeout(r, 50));
-        const out = new Set<string>();
-        if (state.size < count) out.add('workers');
-        for (const s of state.values()) for (const n of s.notReady) out.add(n);
-        return [...out];
-      },
+      notReady,
       metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
       // each worker keeps its own view of health (its own probes and outlier counts): by worker
       backends: async () => {
@@ -82,6 +83,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
     admin = await startAdmin(adminListen, source, logger);
   }
   return {
+    notReady,
     reload: async () => {
       try {
         loadConfigFile(configFile);

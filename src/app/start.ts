@@ -8,7 +8,7 @@ import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { watchFile } from '../net/watch-file.js';
-import { Gateway } from '../edge/server.js';
+import { bindProblem, Gateway } from '../edge/server.js';
 import { startAdmin } from './admin.js';
 import { buildRuntime } from '../gateway/compile/index.js';
 import { backendsOf, runWorker, startPrimary } from './cluster.js';
@@ -38,19 +38,31 @@ export async function start(configFile: string): Promise<number> {
 async function run(configFile: string, closers: Closer[]): Promise<number> {
   const loaded = loadConfigFile(configFile);
   const cfg = loaded.config;
+  if (!cfg.gateway && !cfg.identity) {
+    throw new ConfigInvalid([loaded.locate([], cfg.apis.length > 0
+      ? 'the APIs need a `gateway` section with a listener to be served, e.g. `gateway: { listen: { http: 8080 } }`'
+      : 'the config has neither a `gateway` nor an `identity` section: there is nothing to start (see examples/quickstart/gatehouse.yaml)')]);
+  }
   const logger = createLogger(cfg.gateway?.log.level);
   const metrics = new Metrics();
+  const located = (path: Array<string | number>, host: string, port: number) => (err: unknown) => {
+    const why = bindProblem(err as NodeJS.ErrnoException, host, port);
+    throw why === undefined ? err : new ConfigInvalid([loaded.locate(path, why)]);
+  };
 
   if (cfg.identity) {
     const { startIdentity } = await import('../identity/index.js');
     // buffered: the provider writes an audit line per token (synchronous writes cost ~10% of its CPU)
     const idLogger = createLogger(cfg.gateway?.log.level, { sync: false }).child({ component: 'identity' });
-    const idp = await startIdentity(cfg.identity, { configDir: loaded.dir, logger: idLogger, metrics });
+    const listen = cfg.identity.listen as { http: number; host?: string };
+    const idp = await startIdentity(cfg.identity, { configDir: loaded.dir, logger: idLogger, metrics })
+      .catch(located(['identity', 'listen', 'http'], listen.host ?? '127.0.0.1', listen.http));
     idLogger.flush();
     closers.push(async () => { await idp.close(); idLogger.flush(); });
   }
 
   let reload: () => Promise<void> = async () => {};
+  let notReady: () => string[] | Promise<string[]> = () => [];
   if (cfg.gateway) {
     const workers = cfg.gateway.workers === 'auto' ? availableParallelism() : cfg.gateway.workers;
     if (workers > 1) {
@@ -60,23 +72,28 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
       closers.push(primary.close);
       reload = primary.reload;
+      notReady = primary.notReady;
     } else {
       const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false, access: true }), metrics }, loaded);
       for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
       if (cfg.gateway.admin) {
-        const admin = await startAdmin(cfg.gateway.admin.listen, {
+        const listen = cfg.gateway.admin.listen;
+        const admin = await startAdmin(listen, {
           notReady: () => gateway.runtime.notReady(),
           backends: () => backendsOf(gateway.runtime),
           metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-        }, logger);
+        }, logger).catch(located(['gateway', 'admin', 'listen'], typeof listen === 'number' ? '127.0.0.1' : listen.host ?? '127.0.0.1', typeof listen === 'number' ? listen : listen.port));
         closers.unshift(() => new Promise<void>((r) => admin.close(() => r())));
       }
+      notReady = () => gateway.runtime.notReady();
       closers.unshift(() => gateway.shutdown());
       reload = async () => { await gateway.reload(); };
     }
   }
 
   const watcher = cfg.gateway?.['watch-config'] !== false ? watchConfig(configFile, () => void reload(), logger) : undefined;
+  const announcing = announceReady(notReady, logger);
+  closers.unshift(async () => announcing.stop());
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
@@ -100,4 +117,29 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
 /** Watch the config file (atomic replacements included, as editors and Kubernetes do); debounced. */
 function watchConfig(file: string, onChange: () => void, logger: Logger): { close(): void } {
   return watchFile(file, () => { logger.info('config file changed: reloading'); onChange(); }, { logger, what: 'the config file', debounceMs: 250 });
+}
+
+/**
+ * One `ready` line, once every listener is up and nothing is waited for any more (token keys
+ * loaded, counter store answering): what scripts and `npm start` wait for. While waiting, a line
+ * every ten seconds says what for.
+ */
+function announceReady(notReady: () => string[] | Promise<string[]>, logger: Logger): { stop(): void } {
+  const since = Date.now();
+  let lastSaid = since;
+  let timer: NodeJS.Timeout | undefined;
+  const check = async () => {
+    const waiting = await notReady();
+    if (waiting.length === 0) {
+      logger.info({ startupMs: Date.now() - since }, 'ready');
+      return;
+    }
+    if (Date.now() - lastSaid >= 10_000) {
+      lastSaid = Date.now();
+      logger.info({ waitingFor: waiting }, 'not ready yet');
+    }
+    timer = setTimeout(() => void check(), 100);
+  };
+  void check();
+  return { stop: () => clearTimeout(timer) };
 }

@@ -39,7 +39,12 @@ export async function validate(file: string): Promise<number> {
     }).filter(Boolean).join('; ');
   if (cfg.gateway) {
     const http = cfg.gateway.listen.http;
-    out.push(`gateway: http ${http === undefined ? '-' : typeof http === 'number' ? http : http.port}, admin ${cfg.gateway.admin ? JSON.stringify(cfg.gateway.admin.listen) : '-'}, store ${cfg.gateway.store}, workers ${cfg.gateway.workers}`);
+    const host = cfg.gateway.listen.host;
+    const httpBind = http === undefined ? '-' : typeof http === 'number' ? `${host}:${http}` : `${http.host ?? host}:${http.port}`;
+    const httpsList = cfg.gateway.listen.https === undefined ? [] : Array.isArray(cfg.gateway.listen.https) ? cfg.gateway.listen.https : [cfg.gateway.listen.https];
+    const https = httpsList.map((l) => `${l.host ?? host}:${l.port}`).join(', ');
+    const admin = cfg.gateway.admin ? (typeof cfg.gateway.admin.listen === 'number' ? `127.0.0.1:${cfg.gateway.admin.listen}` : `${cfg.gateway.admin.listen.host ?? '127.0.0.1'}:${cfg.gateway.admin.listen.port}`) : '-';
+    out.push(`gateway: http ${httpBind}${https ? `, https ${https}` : ''}, admin ${admin}, store ${cfg.gateway.store}, workers ${cfg.gateway.workers}`);
   }
   if (names(cfg.policies)) out.push(`global policies: ${names(cfg.policies)}`);
   for (const api of rt.apis) {
@@ -54,7 +59,11 @@ export async function validate(file: string): Promise<number> {
   for (const [name, b] of Object.entries(cfg.backends)) {
     if (b.tls?.['insecure-skip-verify']) out.push(`WARNING: backend ${name} has tls.insecure-skip-verify: its certificate is not verified`);
   }
-  if (cfg.identity) out.push(`identity: ${JSON.stringify((cfg.identity as Record<string, unknown>).issuer ?? '')}`);
+  if (cfg.identity) out.push(`identity: issuer ${cfg.identity.issuer}, listens on ${cfg.identity.listen.host ?? '127.0.0.1'}:${cfg.identity.listen.http}`);
+  if (!cfg.gateway && !cfg.identity && cfg.apis.length === 0 && Object.keys(cfg.backends).length === 0) {
+    process.stderr.write(`${loaded.file}: the config is empty: it has no \`gateway\`, \`identity\`, \`apis\` or \`backends\` (see examples/quickstart/gatehouse.yaml)\n`);
+    return 1;
+  }
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }

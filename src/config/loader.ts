@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigInvalid, formatPath, type ConfigIssue } from './errors.js';
+import { describeValue, didYouMean, expectedOf, knownKeys } from './messages.js';
 
 /**
  * Loads a YAML config file: parse keeping positions, substitute `${ENV:NAME}`, validate against
@@ -42,8 +43,12 @@ export function loadConfigText<S extends z.ZodType>(text: string, file: string, 
     const pos = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col, path, message };
   };
+  const seen = new Set<number>();
   for (const e of [...doc.errors, ...doc.warnings]) {
-    issues.push(at(e.pos[0], '', e.message.split('\n')[0]!));
+    if (seen.has(e.pos[0])) continue;
+    seen.add(e.pos[0]);
+    const text = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    issues.push(at(e.pos[0], '', `YAML syntax: ${text} (check the indentation and brackets just before this point)`));
   }
   if (issues.length) throw new ConfigInvalid(issues);
 
@@ -71,29 +76,38 @@ export function loadConfigText<S extends z.ZodType>(text: string, file: string, 
   };
 
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      for (const i of issueToConfigIssues(issue, locate)) if (!envPaths.has(i.path)) issues.push(i);
+      for (const i of issueToConfigIssues(issue, locate, schema)) if (!envPaths.has(i.path)) issues.push(i);
     }
   }
   if (issues.length) throw new ConfigInvalid(sortIssues(issues));
   return { config: result.data as z.output<S>, file, dir: dirname(file), locate };
 }
 
-function issueToConfigIssues(issue: z.core.$ZodIssue, locate: LoadedConfig['locate']): ConfigIssue[] {
+function issueToConfigIssues(issue: z.core.$ZodIssue, locate: LoadedConfig['locate'], schema: z.ZodType): ConfigIssue[] {
   const path = issue.path as Array<string | number>;
+  const input = (issue as { input?: unknown }).input;
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => locate([...path, k], `unknown key "${k}"`));
+    const known = knownKeys(schema, path);
+    return issue.keys.map((k) => {
+      const near = didYouMean(k, known.filter((x) => !issue.keys.includes(x)));
+      return locate([...path, k], `unknown key "${k}"${near ? `; did you mean "${near}"?` : ''}`);
+    });
   }
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-    return [locate(path, `required (expected ${issue.expected})`)];
+  if (issue.code === 'invalid_type' && input === undefined) {
+    return [locate(path, `required (expected ${expectedOf(issue) ?? issue.expected})`)];
   }
   if (issue.code === 'invalid_union') {
     // report the most specific branch error when one branch got further
     const branches = (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors ?? [];
     const deepest = branches.flat().sort((a, b) => b.path.length - a.path.length)[0];
-    if (deepest && deepest.path.length > 0) return issueToConfigIssues({ ...deepest, path: [...path, ...deepest.path] } as z.core.$ZodIssue, locate);
+    if (deepest && deepest.path.length > 0) return issueToConfigIssues({ ...deepest, path: [...path, ...deepest.path] } as z.core.$ZodIssue, locate, schema);
+  }
+  const expected = expectedOf(issue);
+  if (expected !== undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value')) {
+    return [locate(path, `expected ${expected}, found ${describeValue(input)}`)];
   }
   return [locate(path, issue.message)];
 }

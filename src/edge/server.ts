@@ -79,7 +79,7 @@ export class Gateway {
       const name = l.name ?? (i === 0 ? 'https' : `https-${i + 1}`);
       const host = l.host ?? g.listen.host;
       const server = this.createHttpsServer(l, name, hsts);
-      await listenOn(server, l.port, host);
+      await this.bind(server, l.port, host, Array.isArray(g.listen.https) ? ['gateway', 'listen', 'https', i, 'port'] : ['gateway', 'listen', 'https', 'port']);
       this.servers.push({ name, server });
       out.push({ name, port: (server.address() as AddressInfo).port, host });
     }
@@ -90,11 +90,24 @@ export class Gateway {
       const redirect = typeof http === 'object' && http['redirect-to-https'];
       if (redirect && out.length === 0) throw new Error('redirect-to-https needs an https listener');
       const server = redirect ? this.createRedirectServer(out[0]!.port) : this.createHttpServer();
-      await listenOn(server, port, host);
+      await this.bind(server, port, host, typeof http === 'number' ? ['gateway', 'listen', 'http'] : ['gateway', 'listen', 'http', 'port']);
       this.servers.push({ name: 'http', server });
       out.push({ name: 'http', port: (server.address() as AddressInfo).port, host });
     }
+    // listening: now policies may start what they deferred (a key fetch that may reach this very listener)
+    this.rt.start();
     return out;
+  }
+
+  /** Listen, or fail with a located config error: the port is taken, privileged, or the address is not this machine's. */
+  private async bind(server: Server | Http2SecureServer, port: number, host: string, path: Array<string | number>): Promise<void> {
+    try {
+      await listenOn(server, port, host);
+    } catch (err) {
+      const why = bindProblem(err as NodeJS.ErrnoException, host, port);
+      if (why === undefined) throw err;
+      throw new ConfigInvalid([this.rt.loaded.locate(path, why)]);
+    }
   }
 
   private serverOptions() {
@@ -234,6 +247,7 @@ export class Gateway {
     }
     const keepStore = next.storeRef !== undefined && next.storeRef === old.storeRef;
     this.rt = next;
+    next.start();
     this.ctx = { ...this.ctx, runtime: next, accessLog: next.gateway.log.access ? this.accessLog : undefined };
     this.logger.info({ apis: next.apis.length }, 'config reloaded');
     // in-flight requests hold the old runtime; close its pools once they had time to finish
@@ -319,4 +333,14 @@ export function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
   answerAndClose(socket,
     `HTTP/1.1 ${r.status} ${statusTitle(r.status)}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** What to tell the operator when a listener cannot bind (undefined: not a binding problem). */
+export function bindProblem(err: NodeJS.ErrnoException, host: string, port: number): string | undefined {
+  switch (err.code) {
+    case 'EADDRINUSE': return `${host}:${port} is already in use (another process listens there: stop it, or choose another port)`;
+    case 'EACCES': return `${host}:${port}: permission denied (ports below 1024 need privileges; use a higher port behind a load balancer)`;
+    case 'EADDRNOTAVAIL': return `${host} is not an address of this machine`;
+    default: return undefined;
+  }
 }

@@ -47,6 +47,11 @@ export interface PolicyContext {
   /** called when this config is replaced or the process stops: release timers, sockets */
   onClose(fn: () => void | Promise<void>): void;
   /**
+   * called once the gateway listens (at once for a config loaded while it already listens): start
+   * background work such as key fetches here, not in the factory (`gatehouse validate` starts nothing)
+   */
+  onStart(fn: () => void): void;
+  /**
    * One instance per key for the lifetime of this config (e.g. one JWKS cache per discovery
    * URL shared by every validate-jwt that names it).
    */

@@ -61,6 +61,8 @@ export class Runtime<G extends GatewayCore = GatewayCore> {
   readonly bodyRate: { minRate: number; window: number };
   private readonly readinessChecks: Array<{ name: string; check: () => boolean }> = [];
   private readonly closers: Array<() => void | Promise<void>> = [];
+  private readonly starters: Array<() => void> = [];
+  private started = false;
   /** the counter store of `gateway.store`; it survives a reload that keeps its URL */
   storeRef: { url: string; store: CounterStore } | undefined;
 
@@ -96,4 +98,14 @@ export class Runtime<G extends GatewayCore = GatewayCore> {
 
   /** @internal */ addReadiness(name: string, check: () => boolean) { this.readinessChecks.push({ name, check }); }
   /** @internal */ addCloser(fn: () => void | Promise<void>) { this.closers.push(fn); }
+  /** @internal */ addStarter(fn: () => void) { if (this.started) fn(); else this.starters.push(fn); }
+
+  /** The gateway listens: start what policies deferred (key fetches). Once; later calls do nothing. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const fn of this.starters.splice(0)) {
+      try { fn(); } catch { /* a policy's start never stops the others */ }
+    }
+  }
 }

@@ -30,7 +30,31 @@ test('accepts a valid config and applies defaults', () => {
 test('names file, line, column and path of an unknown key', () => {
   const issues = errorsOf(base + `apis:\n  - name: a\n    path: /a\n    bakend: echo\n`);
   assert.equal(issues.length, 1);
-  assert.deepEqual({ ...issues[0] }, { file: '/cfg/gatehouse.yaml', line: 8, column: 5, path: 'apis[0].bakend', message: 'unknown key "bakend"' });
+  assert.deepEqual({ ...issues[0] }, { file: '/cfg/gatehouse.yaml', line: 8, column: 5, path: 'apis[0].bakend', message: 'unknown key "bakend"; did you mean "backend"?' });
+});
+
+test('says what was expected and what was found, for a wrong type and for a key present with the wrong type', () => {
+  const [port] = errorsOf(`gateway:\n  listen: { http: "abc" }\n`);
+  assert.equal(port!.message, 'expected a number or a map, found the string "abc"');
+  const [url] = errorsOf(`backends:\n  b: { url: 5 }\n`);
+  assert.equal(url!.path, 'backends.b.url');
+  assert.equal(url!.message, 'expected a string, found the number 5', 'present with the wrong type is not "required"');
+  const [missing] = errorsOf(`apis:\n  - { name: a }\n`);
+  assert.match(missing!.message, /^required \(expected a string\)$/);
+});
+
+test('suggests the key that was probably meant, in nested maps too; says nothing when nothing is close', () => {
+  assert.match(errorsOf(`gateway:\n  listn: { http: 8080 }\n`)[0]!.message, /did you mean "listen"\?/);
+  assert.match(errorsOf(`backends:\n  b: { url: "http://x", timout: 5 }\n`)[0]!.message, /did you mean "timeout"\?/);
+  assert.equal(errorsOf(`gateway:\n  zzzzzzzz: 1\n`)[0]!.message, 'unknown key "zzzzzzzz"');
+});
+
+test('a YAML syntax error says so, once per position, without the parser\'s own text of the position', () => {
+  const issues = errorsOf(`gateway:\n listen: 1\n  admin: 2\n`);
+  assert.equal(issues.length, 1);
+  assert.match(issues[0]!.message, /^YAML syntax: /);
+  assert.doesNotMatch(issues[0]!.message, /at line \d+/);
+  assert.equal(issues[0]!.line, 2);
 });
 
 test('an unknown policy name is an error, never ignored', () => {

@@ -360,3 +360,59 @@ apis:
     assert.doesNotMatch(r.stdout + r.stderr, /"msg":"listening"/);
   });
 });
+
+describe('gatehouse start: the first hour', () => {
+  it('a port already in use is a located config error, exit 1', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const file = writeConfig(`gateway:\n  listen:\n    host: 127.0.0.1\n    http: ${port}\napis:\n  - { name: a, path: /a, policies: { inbound: [ { return-response: { status: 204 } } ] } }\n`);
+      const r = await runCli(['start', '--config', file]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`gatehouse\\.yaml:4:\\d+: gateway\\.listen\\.http: 127\\.0\\.0\\.1:${port} is already in use`));
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('an empty config is refused: validate exits 1, start exits 1 and says there is nothing to start', async () => {
+    const file = writeConfig('# nothing here\n');
+    const v = await runCli(['validate', '--config', file]);
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /empty/);
+    const s = await runCli(['start', '--config', file]);
+    assert.equal(s.code, 1);
+    assert.match(s.stderr, /nothing to start/);
+  });
+
+  it('a missing OpenAPI document is "not found", said once however many operations use it', async () => {
+    const file = writeConfig(`apis:\n  - name: a\n    path: /a\n    openapi: ./nope.yaml\n`);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /OpenAPI document not found: \.\/nope\.yaml/);
+  });
+
+  it('logs one `ready` line once the listeners are up and the keys are loaded, and no error on a healthy start', async () => {
+    const { startGateway } = await import('../helpers/gateway.js');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { createServer } = await import('node:http');
+    const jwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' };
+    // the gateway publishes the key set itself (as the quickstart publishes its identity provider): the first fetch must reach it
+    const backend = createServer((req, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(req.url === '/jwks' ? { keys: [jwk] } : { issuer: `http://127.0.0.1:${gwPort}/idp`, jwks_uri: `http://127.0.0.1:${gwPort}/idp/jwks` })); });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const { freePort } = await import('../state/redis-servers.js');
+    const gwPort = await freePort();
+    const gw = await startGateway(`gateway:\n  listen: { host: 127.0.0.1, http: ${gwPort} }\nbackends:\n  idp: { url: "http://127.0.0.1:${(backend.address() as { port: number }).port}" }\napis:\n  - { name: idp, path: /idp, backend: idp }\n  - name: api\n    path: /api\n    policies:\n      inbound:\n        - validate-jwt: { openid-config: "http://127.0.0.1:${gwPort}/idp/.well-known/openid-configuration", audiences: [x] }\n        - return-response: { status: 204 }\n`);
+    try {
+      await gw.waitForLog((l) => l.msg === 'ready', 20000);
+      const errors = gw.logs.filter((l) => (l.level as number) >= 50);
+      assert.deepEqual(errors, [], 'a healthy start logs no error');
+      assert.equal(gw.logs.filter((l) => l.msg === 'ready').length, 1);
+    } finally {
+      await gw.stop();
+      backend.close();
+    }
+  });
+});

@@ -41,6 +41,8 @@ export function policyContext(over: Overrides = {}): TestPolicyContext {
     metrics,
     readiness: (name, check) => { checks.set(name, check); base.readiness(name, check); },
     onClose: (fn) => { closers.push(fn); },
+    // outside a gateway there is nothing to wait for: start at once
+    onStart: (fn) => { fn(); },
     ...rest,
     gateway: { ...base.gateway, ...gateway },
     checks,

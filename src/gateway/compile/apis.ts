@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metrics } from '../../observability/metrics.js';
 import { normalizeTarget } from '../normalize.js';
@@ -45,10 +46,14 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     if (!backend) fail([...apiPath, 'backend'], `no backend named "${apiCfg.backend}" in backends`);
   }
   if (apiCfg.openapi !== undefined) {
-    try {
-      c.docs.set(apiCfg.name, await loadOpenApiFile(resolve(rt.loaded.dir, apiCfg.openapi)));
-    } catch (err) {
-      fail([...apiPath, 'openapi'], err instanceof Error ? err.message : String(err));
+    const file = resolve(rt.loaded.dir, apiCfg.openapi);
+    if (!existsSync(file)) fail([...apiPath, 'openapi'], `OpenAPI document not found: ${apiCfg.openapi} (relative paths are read from the config file's folder)`);
+    else {
+      try {
+        c.docs.set(apiCfg.name, await loadOpenApiFile(file));
+      } catch (err) {
+        fail([...apiPath, 'openapi'], `the OpenAPI document is invalid: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
   const api: CompiledApi = {

@@ -48,6 +48,7 @@ export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Met
     },
     readiness: (name, check) => rt.addReadiness(name, check),
     onClose: (fn) => rt.addCloser(fn),
+    onStart: (fn) => rt.addStarter(fn),
     shared: <T>(key: string, create: () => T): T => {
       if (!shared.has(key)) shared.set(key, create());
       return shared.get(key) as T;

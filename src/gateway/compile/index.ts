@@ -64,7 +64,9 @@ export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<G
   if (issues.length) {
     // a store this failed compile created is closed; the running config's store is kept
     await rt.close({ keepStore: rt.storeRef === deps.store });
-    throw new ConfigInvalid(issues.sort((a, b) => a.line - b.line || a.column - b.column));
+    // a policy compiled once per operation reports the same problem once per operation: say it once
+    const once = [...new Map(issues.map((i) => [`${i.line}:${i.column}:${i.path}:${i.message}`, i])).values()];
+    throw new ConfigInvalid(once.sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return rt;
 }

@@ -1,3 +1,4 @@
+import { didYouMean } from '../../config/messages.js';
 import { POLICY_BY_NAME } from '../policies/index.js';
 import { runsBeforeOperation, SECTIONS } from '../policy.js';
 import type { ApiConfig, PolicySections } from '../schema.js';
@@ -33,7 +34,8 @@ export function collectOperations(apiCfg: ApiConfig, apiPath: Array<string | num
       existing.sections = o.policies ?? {};
       existing.path = opPath;
     } else if (!o.method || !o.path) {
-      fail(opPath, `operation "${o.id}" needs method and path${apiCfg.openapi ? ' (no OpenAPI operation has this id)' : ''}`);
+      const near = apiCfg.openapi ? didYouMean(o.id, fromDocument.map((d) => d.id)) : undefined;
+      fail(opPath, `operation "${o.id}" needs method and path${apiCfg.openapi ? ` (no OpenAPI operation has this id${near ? `; did you mean "${near}"?` : ''})` : ''}`);
     } else {
       ops.set(o.id, { method: o.method.toUpperCase(), template: o.path, sections: o.policies ?? {}, path: opPath });
     }

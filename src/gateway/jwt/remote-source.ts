@@ -86,9 +86,14 @@ export class RemoteKeySource {
   }
 
   /** Start the first fetch in the background. */
+  /** The first fetch (once; later calls do nothing). */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     void this.refresh('initial');
   }
+
+  private started = false;
 
   /** keys are loaded and not older than max stale age */
   get available(): boolean {
@@ -288,6 +293,11 @@ const DONE: Promise<void> = Promise.resolve();
 const LIVE = new Map<string, { source: RemoteKeySource; refs: number; closing: NodeJS.Timeout | undefined }>();
 const GRACE_MS = 10_000;
 
+/**
+ * The source for `opts`, shared with every other user of the same options. It is not started
+ * here: the caller starts it once the gateway listens (`start()` is idempotent), so that a gateway
+ * that serves its own identity provider's keys does not fetch them before it can answer itself.
+ */
 export function acquireSource(opts: RemoteSourceOptions, logger: Logger, metrics: Metrics): { source: RemoteKeySource; release: () => void } {
   const key = JSON.stringify(opts);
   let entry = LIVE.get(key);
@@ -295,7 +305,6 @@ export function acquireSource(opts: RemoteSourceOptions, logger: Logger, metrics
     const source = new RemoteKeySource(opts, logger, metrics);
     entry = { source, refs: 0, closing: undefined };
     LIVE.set(key, entry);
-    source.start();
   }
   const e = entry;
   if (e.closing !== undefined) {

@@ -164,6 +164,8 @@ function remoteSources(config: ValidateJwtConfig, ctx: PolicyContext) {
       try {
         const { source: s, release } = acquireSource(opts, ctx.logger, ctx.metrics);
         ctx.onClose(release);
+        // the first fetch once the gateway listens (it may fetch from itself)
+        ctx.onStart(() => s.start());
         return s;
       } catch (e) {
         if (e instanceof FetchError) throw new ConfigError(e.message, path);
