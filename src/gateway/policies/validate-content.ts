@@ -305,4 +305,3 @@ function outboundHandler(ops: Map<string, CompiledResponses>, limits: Limits, re
     return reporter.record(ex, result) ? reporter.outbound(ex, result) : undefined;
   };
 }
-
