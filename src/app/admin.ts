@@ -2,11 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { listenOn } from '../edge/server.js';
+import { versionInfo } from './inspect.js';
 
 /**
  * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded;
  * it also reports the backends), /backends (each backend's targets: health, ejection, requests in
- * flight and waiting), /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless
+ * flight and waiting), /routes (host and path → API → operation → policy chain), /config (the
+ * effective configuration, secrets redacted), /version, /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless
  * told otherwise. Unhealthy backends do not make the gateway unready: taking every gateway out of
  * a load balancer because one backend is down would turn a partial outage into a whole one.
  */
@@ -16,6 +18,10 @@ export interface AdminSource {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** each backend's state, by name (per worker when there are workers) */
   backends?(): unknown | Promise<unknown>;
+  /** host and path → API → operation → policy chain */
+  routes?(): unknown | Promise<unknown>;
+  /** the effective configuration, secrets redacted */
+  config?(): unknown | Promise<unknown>;
 }
 
 export async function startAdmin(listen: number | { port: number; host?: string }, source: AdminSource, logger: Logger): Promise<Server> {
@@ -33,6 +39,12 @@ export async function startAdmin(listen: number | { port: number; host?: string 
           .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting, backends } : { status: 'ready', backends }));
       } else if (path === '/backends' && source.backends) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await source.backends()));
+      } else if (path === '/routes' && source.routes) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await source.routes()));
+      } else if (path === '/config' && source.config) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await source.config()));
+      } else if (path === '/version') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(versionInfo()));
       } else if (path === '/metrics') {
         const m = await source.metrics();
         res.writeHead(200, { 'content-type': m.contentType }).end(m.body);

@@ -8,6 +8,7 @@ import { Metrics } from '../observability/metrics.js';
 import { Gateway } from '../edge/server.js';
 import type { Runtime } from '../gateway/runtime.js';
 import type { BackendSnapshot } from '../upstream/backend.js';
+import { configOf, routesOf } from './inspect.js';
 import { startAdmin, type AdminSource } from './admin.js';
 
 /**
@@ -17,12 +18,19 @@ import { startAdmin, type AdminSource } from './admin.js';
 
 // ---- cluster: primary ----------------------------------------------------------------------
 
-interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'backends'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; backends?: unknown }
+interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'admin'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; answer?: unknown }
 
 export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined) {
   const aggregator = new client.AggregatorRegistry();
   const state = new Map<number, { notReady: string[] }>();
-  const backendsSeen = new Map<number, unknown>();
+  const answers = new Map<number, unknown>();
+  /** ask every worker for an admin view; their answers by worker id (50 ms to answer) */
+  const ask = async (what: 'backends' | 'routes' | 'config'): Promise<Map<number, unknown>> => {
+    answers.clear();
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'admin?', what });
+    await new Promise((r) => setTimeout(r, 50));
+    return new Map(answers);
+  };
   let announced = false;
   let stopping = false;
   const listening = new Set<number>();
@@ -36,7 +44,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
         for (const l of m.listeners) logger.info({ listener: l.name, port: l.port, host: l.host, workers: count }, 'listening');
       }
       if (m.type === 'ready' || m.type === 'listening') state.set(w.id, { notReady: m.notReady ?? [] });
-      if (m.type === 'backends') backendsSeen.set(w.id, m.backends);
+      if (m.type === 'admin') answers.set(w.id, m.answer);
     });
     return w;
   };
@@ -73,12 +81,10 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
       notReady,
       metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
       // each worker keeps its own view of health (its own probes and outlier counts): by worker
-      backends: async () => {
-        backendsSeen.clear();
-        for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'backends?' });
-        await new Promise((r) => setTimeout(r, 50));
-        return Object.fromEntries([...backendsSeen].map(([id, b]) => [`worker-${id}`, b]));
-      },
+      backends: async () => Object.fromEntries([...await ask('backends')].map(([id, b]) => [`worker-${id}`, b])),
+      // every worker runs the same config: the first answer says it
+      routes: async () => [...(await ask('routes')).values()][0] ?? [],
+      config: async () => [...(await ask('config')).values()][0] ?? {},
     };
     admin = await startAdmin(adminListen, source, logger);
   }
@@ -119,7 +125,11 @@ export async function runWorker(configFile: string): Promise<number> {
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'ready?') send({ type: 'ready', notReady: gateway.runtime.notReady() });
-    if (m?.type === 'backends?') send({ type: 'backends', backends: backendsOf(gateway.runtime) });
+    if (m?.type === 'admin?') {
+      const what = (m as { what?: string }).what;
+      const rt = gateway.runtime;
+      send({ type: 'admin', answer: what === 'backends' ? backendsOf(rt) : what === 'routes' ? routesOf(rt) : configOf(rt) });
+    }
     if (m?.type === 'reload') void gateway.reload().then((ok) => send({ type: 'reloaded', ok }));
   });
   return new Promise<number>((resolve) => {

@@ -12,6 +12,7 @@ import { bindProblem, Gateway } from '../edge/server.js';
 import { startAdmin } from './admin.js';
 import { buildRuntime } from '../gateway/compile/index.js';
 import { backendsOf, runWorker, startPrimary } from './cluster.js';
+import { configOf, routesOf } from './inspect.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -81,6 +82,8 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
         const admin = await startAdmin(listen, {
           notReady: () => gateway.runtime.notReady(),
           backends: () => backendsOf(gateway.runtime),
+          routes: () => routesOf(gateway.runtime),
+          config: () => configOf(gateway.runtime),
           metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
         }, logger).catch(located(['gateway', 'admin', 'listen'], typeof listen === 'number' ? '127.0.0.1' : listen.host ?? '127.0.0.1', typeof listen === 'number' ? listen : listen.port));
         closers.unshift(() => new Promise<void>((r) => admin.close(() => r())));

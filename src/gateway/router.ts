@@ -107,6 +107,7 @@ export class OperationRouter<O> {
   private readonly tree = newTree();
   private readonly methods = new Set<string>();
   private count = 0;
+  private readonly list: O[] = [];
 
   /** `template` is relative to the API path, e.g. `/{id}`; throws on a conflict */
   add(method: string, template: string, op: O): void {
@@ -116,6 +117,12 @@ export class OperationRouter<O> {
     this.tree.on(m as 'GET', path, noop, { op, renamed });
     this.methods.add(m);
     this.count++;
+    this.list.push(op);
+  }
+
+  /** every operation, in the order they were added */
+  all(): readonly O[] {
+    return this.list;
   }
 
   /** number of operations */

@@ -66,7 +66,7 @@ export function createBackend(name: string, b: BackendConfig, dir: string, deps:
   const first = new URL(st.targets[0]!.url);
   const connect = connectOptions(name, first, b, dir, st.connectMs);
   const poolOptions = { connections: st.maxConnections, keepAliveTimeout: st.idleMs, headersTimeout: st.responseMs, bodyTimeout: st.responseMs, connect };
-  const targets = upstream(() => new TargetSet(st.targets), name, 'targets');
+  const targets = upstream(() => new TargetSet(st.targets), name, b.targets ? 'targets' : 'url');
   const breaker = upstream(() => new BackendBreaker({ maxConnections: st.maxConnections * st.targets.length, maxRequests: st.maxRequests, maxPending: st.maxPending, pendingTimeoutMs: st.queueMs }), name, 'circuit-breaker');
   const retry = upstream(() => retryPolicy(b, st), name, 'retries');
   const watch = new TargetWatch(name, deps);

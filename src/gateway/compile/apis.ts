@@ -43,7 +43,8 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
   let backend: Backend | undefined;
   if (apiCfg.backend !== undefined) {
     backend = rt.backends.get(apiCfg.backend);
-    if (!backend) fail([...apiPath, 'backend'], `no backend named "${apiCfg.backend}" in backends`);
+    // a backend that is in the file but failed to compile has been reported already
+    if (!backend && !(apiCfg.backend in rt.loaded.config.backends)) fail([...apiPath, 'backend'], `no backend named "${apiCfg.backend}" in backends`);
   }
   if (apiCfg.openapi !== undefined) {
     const file = resolve(rt.loaded.dir, apiCfg.openapi);
