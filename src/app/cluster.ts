@@ -20,6 +20,19 @@ import { startAdmin, type AdminSource } from './admin.js';
 
 interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'admin'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; answer?: unknown }
 
+/** What the primary's admin listener shows: the workers' readiness and views, the summed metrics. */
+function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' | 'routes' | 'config') => Promise<Map<number, unknown>>, aggregator: client.AggregatorRegistry<client.PrometheusContentType>): AdminSource {
+  return {
+    notReady,
+    metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
+    // each worker keeps its own view of health (its own probes and outlier counts): by worker
+    backends: async () => Object.fromEntries([...await ask('backends')].map(([id, b]) => [`worker-${id}`, b])),
+    // every worker runs the same config: the first answer says it
+    routes: async () => [...(await ask('routes')).values()][0] ?? [],
+    config: async () => [...(await ask('config')).values()][0] ?? {},
+  };
+}
+
 export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined) {
   const aggregator = new client.AggregatorRegistry();
   const state = new Map<number, { notReady: string[] }>();
@@ -76,18 +89,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
     for (const s of state.values()) for (const n of s.notReady) out.add(n);
     return [...out];
   };
-  if (adminListen !== undefined) {
-    const source: AdminSource = {
-      notReady,
-      metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
-      // each worker keeps its own view of health (its own probes and outlier counts): by worker
-      backends: async () => Object.fromEntries([...await ask('backends')].map(([id, b]) => [`worker-${id}`, b])),
-      // every worker runs the same config: the first answer says it
-      routes: async () => [...(await ask('routes')).values()][0] ?? [],
-      config: async () => [...(await ask('config')).values()][0] ?? {},
-    };
-    admin = await startAdmin(adminListen, source, logger);
-  }
+  if (adminListen !== undefined) admin = await startAdmin(adminListen, primaryAdmin(notReady, ask, aggregator), logger);
   return {
     notReady,
     reload: async () => {
