@@ -21,7 +21,7 @@ import { startAdmin, type AdminSource } from './admin.js';
 interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'admin'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; answer?: unknown }
 
 /** What the primary's admin listener shows: the workers' readiness and views, the summed metrics. */
-function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' | 'routes' | 'config') => Promise<Map<number, unknown>>, aggregator: client.AggregatorRegistry<client.PrometheusContentType>): AdminSource {
+function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' | 'routes' | 'config') => Promise<Map<number, unknown>>, aggregator: client.AggregatorRegistry<client.RegistryContentType>): AdminSource {
   return {
     notReady,
     metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
