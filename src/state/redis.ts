@@ -141,23 +141,40 @@ export class RedisStore implements CounterStore {
   }
 
   /**
-   * Until one real call has answered, the store is not started: a connection alone is not enough
-   * (a Redis Cluster that has just formed accepts connections before its slots are served, and a
-   * gateway that counted against it then would fail open). Once connected, one keyed call is
-   * tried until it answers.
+   * Until one real call has answered, the store is not started: a connection alone is not enough.
+   * A Redis Cluster that is still forming accepts connections, and even answers a keyed call on
+   * one node, before every master has its slots and agrees the cluster is up; a gateway that
+   * counted then would fail open (or count on a node that is about to lose the slot). For a
+   * cluster the probe therefore also wants a full slot map and `cluster_state:ok` with all 16384
+   * slots from every master, then one keyed call. It retries every 100 ms.
    */
   private probe(): void {
     if (this.probing || this.closing) return;
     this.probing = true;
     const attempt = () => {
       if (this.closing || this.everReady) { this.probing = false; return; }
-      this.client.exists(this.key('gatehouse-readiness')).then(() => {
+      this.clusterSettled().then((ok) => {
+        if (!ok) throw new Error('cluster not settled');
+        return this.client.exists(this.key('gatehouse-readiness'));
+      }).then(() => {
         this.everReady = true;
         this.probing = false;
         this.logger.info({ store: this.kind }, 'counter store answering: the gateway can count');
       }, () => { setTimeout(attempt, 100).unref(); });
     };
     attempt();
+  }
+
+  /** A plain Redis is settled once connected; a cluster when every master serves every slot. */
+  private async clusterSettled(): Promise<boolean> {
+    if (this.kind === 'redis') return true;
+    const cluster = this.client as Cluster;
+    await new Promise<void>((resolve, reject) => cluster.refreshSlotsCache((err) => (err ? reject(err) : resolve())));
+    for (let slot = 0; slot < 16384; slot++) if (!cluster.slots[slot]?.length) return false;
+    const masters = cluster.nodes('master');
+    if (masters.length === 0) return false;
+    const infos = await Promise.all(masters.map((n) => n.cluster('INFO') as Promise<string>));
+    return infos.every((i) => /cluster_state:ok/.test(i) && /cluster_slots_ok:16384/.test(i));
   }
 
   /** Every five seconds until the store has answered: a line that says which store it waits for. */

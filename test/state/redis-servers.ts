@@ -112,40 +112,62 @@ export interface PrivateCluster {
 
 /** Start 3 cluster-enabled masters and form a cluster with `redis-cli --cluster create`. */
 export async function startCluster(): Promise<PrivateCluster> {
+  const c = await startClusterNodes();
+  await c.form();
+  return c;
+}
+
+/** 3 cluster-enabled masters that do not form a cluster until `form()` (a cluster being created). */
+export async function startClusterNodes(): Promise<PrivateCluster & { form(opts?: { wait?: boolean }): Promise<void> }> {
   const nodes: PrivateRedis[] = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000']));
-    }
-    const create = spawnSync(
-      'redis-cli',
-      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
-      { encoding: 'utf8', timeout: 30000 },
-    );
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
-    const end = Date.now() + 20000;
-    for (const n of nodes) {
-      for (;;) {
-        const info = spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-        if (info.includes('cluster_state:ok')) break;
-        if (Date.now() > end) throw new Error(`cluster did not reach state ok:\n${info}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  } catch (err) {
-    for (const n of nodes) await n.stop();
-    throw err;
+  for (let i = 0; i < 3; i++) {
+    nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000']));
   }
+  const stop = async () => {
+    for (const n of nodes) {
+      await n.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  };
   return {
     nodes,
     url: `redis-cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
-    async stop() {
-      for (const n of nodes) {
-        await n.stop();
-        rmSync(n.dir, { recursive: true, force: true });
+    stop,
+    form: async ({ wait = true } = {}) => {
+      try {
+        await formCluster(nodes, wait);
+      } catch (err) {
+        await stop();
+        throw err;
       }
     },
   };
+}
+
+async function formCluster(nodes: PrivateRedis[], wait: boolean): Promise<void> {
+  // asynchronously, so that a test can watch gateways while the cluster forms
+  const create = spawn(
+    'redis-cli',
+    ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  create.stdout.on('data', (d: Buffer) => { out += d; });
+  create.stderr.on('data', (d: Buffer) => { out += d; });
+  const killer = setTimeout(() => create.kill('SIGKILL'), 30000);
+  const code = await new Promise<number | null>((res) => create.on('close', res));
+  clearTimeout(killer);
+  if (code !== 0) throw new Error(`redis-cli --cluster create failed:\n${out}`);
+  if (!wait) return;
+  const end = Date.now() + 20000;
+  for (const n of nodes) {
+    for (;;) {
+      const info = spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+      if (info.includes('cluster_state:ok')) break;
+      if (Date.now() > end) throw new Error(`cluster did not reach state ok:\n${info}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** A key prefix unique to this test run, so runs never share counters. */
