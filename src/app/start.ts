@@ -3,14 +3,13 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { loadConfigFile } from './config.js';
-import { gatewaySchema } from './schema.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { watchFile } from '../net/watch-file.js';
 import { bindProblem, Gateway } from '../edge/server.js';
 import { startAdmin } from './admin.js';
-import { buildRuntime } from '../gateway/compile/index.js';
+import { compileEdge } from '../edge/compile.js';
 import { backendsOf, runWorker, startPrimary } from './cluster.js';
 import { configOf, routesOf } from './inspect.js';
 
@@ -68,7 +67,7 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
     const workers = cfg.gateway.workers === 'auto' ? availableParallelism() : cfg.gateway.workers;
     if (workers > 1) {
       // compile once here, so an invalid config stops the start instead of looping in workers
-      const dry = await buildRuntime(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) }, gatewaySchema.parse({}));
+      const dry = await compileEdge(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
       await dry.close();
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
       closers.push(primary.close);

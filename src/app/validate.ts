@@ -1,9 +1,8 @@
 import pino from 'pino';
 import { loadConfigFile, type LoadedGatehouseConfig } from './config.js';
-import { gatewaySchema } from './schema.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { Metrics } from '../observability/metrics.js';
-import { buildRuntime } from '../gateway/compile/index.js';
+import { compileEdge } from '../edge/compile.js';
 import { SECTIONS } from '../gateway/policy.js';
 
 /** `gatehouse validate`: every error (exit 1), or a summary of what the config publishes (exit 0). */
@@ -21,7 +20,7 @@ export async function validate(file: string): Promise<number> {
   const logger = pino({ level: 'silent' });
   let rt;
   try {
-    rt = await buildRuntime(loaded, { logger, metrics: new Metrics({ defaultMetrics: false }) }, gatewaySchema.parse({}));
+    rt = await compileEdge(loaded, { logger, metrics: new Metrics({ defaultMetrics: false }) });
   } catch (err) {
     if (err instanceof ConfigInvalid) {
       process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);

@@ -11,11 +11,10 @@ import type { Metrics } from '../observability/metrics.js';
 import { handleRequest, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
 import { requestHost } from '../gateway/ingress.js';
 import { CertificateSet } from './tls.js';
-import { edgeGatewaySchema, type EdgeSection, type HttpsListenerConfig } from './schema.js';
-import type { GatewayFile } from '../gateway/schema.js';
+import type { EdgeSection, HttpsListenerConfig } from './schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
 import { problem, type ProblemCode } from '../gateway/problems.js';
-import { buildRuntime } from '../gateway/compile/index.js';
+import { compileEdge, type EdgeFile } from './compile.js';
 import type { Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { loadClientTrust } from '../gateway/mtls/trust.js';
@@ -29,12 +28,9 @@ import type { TLSSocket } from 'node:tls';
 
 export interface ListenerInfo { name: string; port: number; host: string }
 
-/** What the edge reads of a config file, and how it (re)loads one. */
-export type EdgeFile = GatewayFile<EdgeSection>;
+/** How the edge (re)loads its config file. */
 export type LoadEdgeConfig = () => LoadedConfig<EdgeFile>;
-
-/** the `gateway` section of a file without one (identity only) */
-const EDGE_DEFAULTS: EdgeSection = edgeGatewaySchema.parse({});
+export type { EdgeFile };
 
 export class Gateway {
   private ctx: GatewayContext;
@@ -61,7 +57,7 @@ export class Gateway {
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
   static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
-    const runtime = await buildRuntime(loaded, { logger: deps.logger, metrics: deps.metrics }, EDGE_DEFAULTS);
+    const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics });
     return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load);
   }
 
@@ -236,7 +232,7 @@ export class Gateway {
     let next: Runtime<EdgeSection>;
     const old = this.rt;
     try {
-      next = await buildRuntime(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef }, EDGE_DEFAULTS);
+      next = await compileEdge(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef });
     } catch (err) {
       if (err instanceof ConfigInvalid) {
         this.logger.error({ errors: err.issues.map(formatIssue) }, 'config reload refused; the previous config keeps serving');

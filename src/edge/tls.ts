@@ -21,6 +21,46 @@ export interface LoadedCert {
   options: SecureContextOptions;
 }
 
+/** A file named in the config, read; a failure is a ConfigError at `path` that says what to do. */
+function readConfigFile(dir: string, file: string, path: Array<string | number>): Buffer {
+  const full = resolve(dir, file);
+  try {
+    return readFileSync(full);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not readable by this user' : code === 'EISDIR' ? 'a directory, not a file' : 'cannot be read';
+    throw new ConfigError(`${full} is ${why} (paths are relative to the config file's folder)`, path);
+  }
+}
+
+/**
+ * Every file an HTTPS listener names, read and parsed as the listener will at start: used when a
+ * config is compiled (validate, start, reload), so a missing or broken file is a located config
+ * error instead of a failure once the listener starts.
+ */
+export function httpsListenerFileErrors(cfg: HttpsListenerConfig, dir: string, logger: Logger): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const [j, f] of cfg['client-ca'].entries()) {
+    try {
+      new X509Certificate(readConfigFile(dir, f, ['client-ca', j]));
+    } catch (err) {
+      errors.push(err instanceof ConfigError ? err : new ConfigError(`${f} is not a PEM certificate`, ['client-ca', j]));
+    }
+  }
+  for (const [j, f] of cfg.crl.entries()) {
+    try { readConfigFile(dir, f, ['crl', j]); } catch (err) { errors.push(err as ConfigError); }
+  }
+  if (errors.length === 0) {
+    try {
+      new CertificateSet(cfg, dir, logger);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      errors.push(err);
+    }
+  }
+  return errors;
+}
+
 export class CertificateSet {
   private certs: LoadedCert[] = [];
   private exact = new Map<string, LoadedCert>();
@@ -36,7 +76,7 @@ export class CertificateSet {
 
   /** Secure context options shared by every certificate (client CA, versions, ciphers). */
   private common(): SecureContextOptions {
-    const ca = this.cfg['client-ca'].map((f) => readFileSync(resolve(this.dir, f)));
+    const ca = this.cfg['client-ca'].map((f, j) => readConfigFile(this.dir, f, ['client-ca', j]));
     return {
       minVersion: this.cfg['min-version'],
       ...(this.cfg.ciphers ? { ciphers: this.cfg.ciphers } : {}),
@@ -48,14 +88,8 @@ export class CertificateSet {
   private load(initial: boolean): void {
     const common = this.common();
     const certs: LoadedCert[] = this.cfg.certificates.map((c, i) => {
-      let cert: Buffer;
-      let key: Buffer;
-      try {
-        cert = readFileSync(resolve(this.dir, c.cert));
-        key = readFileSync(resolve(this.dir, c.key));
-      } catch (err) {
-        throw new ConfigError(`cannot read ${(err as NodeJS.ErrnoException).path ?? 'certificate'}`, ['certificates', i]);
-      }
+      const cert = readConfigFile(this.dir, c.cert, ['certificates', i, 'cert']);
+      const key = readConfigFile(this.dir, c.key, ['certificates', i, 'key']);
       const options: SecureContextOptions = { ...common, cert, key, passphrase: c.passphrase };
       let context: SecureContext;
       let x509: X509Certificate;

@@ -361,6 +361,35 @@ apis:
   });
 });
 
+describe('HTTPS listener files', () => {
+  const yaml = `gateway:
+  listen:
+    https:
+      port: 0
+      certificates: [{ cert: certs/missing.pem, key: not-a-key.pem }]
+      client-certificate: request
+      client-ca: [certs/missing-ca.pem]
+      crl: [nowhere.crl]
+`;
+  it('a missing certificate, client CA or CRL and an unusable key are located errors in validate and start, exit 1', async () => {
+    const file = writeConfig(yaml, { 'not-a-key.pem': 'nothing here' });
+    for (const cmd of ['validate', 'start']) {
+      const r = await runCli([cmd, '--config', file]);
+      assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+      assertLocated(r.stderr, file, lineOf(yaml, 'certs/missing-ca.pem'), 'gateway.listen.https.client-ca[0]');
+      assertLocated(r.stderr, file, lineOf(yaml, 'nowhere.crl'), 'gateway.listen.https.crl[0]');
+      assert.match(r.stderr, /missing-ca\.pem is not found/);
+      assert.doesNotMatch(r.stderr, /ENOENT|at .*\.js:\d+/, 'no raw system error or stack');
+      assert.doesNotMatch(r.stdout + r.stderr, /"msg":"listening"/);
+    }
+    // with the client CA present, the certificate files themselves are checked
+    const file2 = writeConfig(yaml.replace('client-ca: [certs/missing-ca.pem]', 'client-ca: []').replace('crl: [nowhere.crl]', 'crl: []'), { 'not-a-key.pem': 'nothing here' });
+    const r = await runCli(['validate', '--config', file2]);
+    assert.equal(r.code, 1);
+    assertLocated(r.stderr, file2, lineOf(yaml, 'certs/missing.pem'), 'gateway.listen.https.certificates[0].cert');
+  });
+});
+
 describe('gatehouse start: the first hour', () => {
   it('a port already in use is a located config error, exit 1', async () => {
     const { createServer } = await import('node:net');
