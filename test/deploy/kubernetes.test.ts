@@ -86,7 +86,7 @@ describe('Kubernetes manifests against the Kubernetes JSON schemas', () => {
   });
 
   it('the schemas catch a broken object (the check can fail)', () => {
-    const broken = structuredClone(manifests.get('Deployment')!) as Doc & { spec: { replicas: unknown; template: { spec: { containers: unknown[] } } } };
+    const broken = structuredClone(manifests.get('Deployment')!) as unknown as Doc & { spec: { replicas: unknown; template: { spec: { containers: unknown[] } } } };
     broken.spec.replicas = 'two';
     delete (broken.spec.template.spec.containers[0] as { name?: string }).name;
     const errors = schemaErrors(broken);
