@@ -6,10 +6,11 @@
 #   scripts/ci/node-major.sh 22 --build-only
 # The repository is copied to a temporary folder so that the checkout's node_modules keep the
 # native modules built for the Node that installed them: better-sqlite3 is built against one
-# Node ABI, so the copy gets its own build for MAJOR (from source when no prebuilt binary can be
-# fetched: a C/C++ toolchain and Python, about two minutes; the result is cached per ABI in
-# ${GATEHOUSE_NATIVE_CACHE:-~/.cache/gatehouse/native}). argon2 ships N-API prebuilds, which
-# every version loads. The TypeScript is compiled again by the same tsc, run by that Node.
+# Node ABI, so the copy gets its own build for MAJOR, from source (a C/C++ toolchain and Python,
+# about two minutes) against the headers of the registry's node-<platform>-<arch> package of that
+# exact version; the result is cached per ABI in ${GATEHOUSE_NATIVE_CACHE:-~/.cache/gatehouse/native}.
+# argon2 ships N-API prebuilds, which every version loads. The TypeScript is compiled again by the
+# same tsc, run by that Node.
 set -euo pipefail
 major="${1:?usage: scripts/ci/node-major.sh MAJOR [--build-only | test-file substrings...]}"
 shift
@@ -40,7 +41,7 @@ else
   mkdir -p "$work/.node-headers"
   (cd "$work/.node-headers" && npm pack "$headers_pkg" --silent >/dev/null && tar -xzf ./*.tgz package/include && rm -f ./*.tgz)
   (cd "$work" && PATH="$(dirname "$node_bin"):$PATH" npm_config_nodedir="$work/.node-headers/package" npm_config_build_from_source=true \
-    npm rebuild better-sqlite3 --no-audit --no-fund >/dev/null)
+    npm rebuild better-sqlite3 --no-audit --no-fund >/dev/null 2> >(grep -v 'Unknown env config "build-from-source"' >&2))
   echo "== Node ${major}: built in $((SECONDS - started)) s"
   mkdir -p "$cache" && cp "$addon" "$cache/better_sqlite3.node"
 fi
