@@ -4,6 +4,7 @@
 #   scripts/ci/node-major.sh 24            # the whole suite on Node 24
 #   scripts/ci/node-major.sh 22 cli.test   # the build and the CLI tests on Node 22
 #   scripts/ci/node-major.sh 22 --build-only
+# Other arguments go to scripts/test.mjs (--exclude=SUBSTRING, node's --test-* options).
 # The repository is copied to a temporary folder so that the checkout's node_modules keep the
 # native modules built for the Node that installed them: better-sqlite3 is built against one
 # Node ABI, so the copy gets its own build for MAJOR, from source (a C/C++ toolchain and Python,
@@ -15,6 +16,7 @@ set -euo pipefail
 major="${1:?usage: scripts/ci/node-major.sh MAJOR [--build-only | test-file substrings...]}"
 shift
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+started_all=$SECONDS
 
 echo "== Node ${major}: fetching node@${major} from the npm registry"
 node_bin="$(cd "${TMPDIR:-/tmp}" && npx -y "node@${major}" -p process.execPath)"
@@ -49,10 +51,16 @@ fi
 
 echo "== Node ${major}: tsc"
 (cd "$work" && "$node_bin" node_modules/typescript/bin/tsc -p tsconfig.json)
-if [[ "${1:-}" == "--build-only" ]]; then
-  (cd "$work" && "$node_bin" bin/gatehouse.js --version)
-  exit 0
-fi
+for arg in "$@"; do
+  if [[ "$arg" == "--build-only" ]]; then
+    (cd "$work" && "$node_bin" bin/gatehouse.js --version)
+    echo "== Node ${major}: built in $((SECONDS - started_all)) s"
+    exit 0
+  fi
+done
 echo "== Node ${major}: tests ${*:-(all)}"
 cd "$work"
-"$node_bin" scripts/test.mjs "$@"
+status=0
+"$node_bin" scripts/test.mjs "$@" || status=$?
+echo "== Node ${major}: done in $((SECONDS - started_all)) s (exit ${status})"
+exit "$status"
