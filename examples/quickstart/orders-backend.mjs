@@ -2,7 +2,8 @@
 // The quickstart's sample backend: a tiny "orders" API with JSON bodies.
 //   GET /orders        list      GET /orders/:id   one order      POST /orders   create
 // It trusts the gateway in front of it: X-User-Id (set by the gateway from the token's `sub`)
-// says who is calling. Listens on 127.0.0.1:$ORDERS_PORT (default 9001).
+// says who is calling. Listens on $ORDERS_HOST:$ORDERS_PORT (default 127.0.0.1:9001; compose.yaml
+// runs it in its own container with ORDERS_HOST=0.0.0.0).
 import { createServer } from 'node:http';
 
 const orders = new Map([
@@ -45,4 +46,5 @@ const server = createServer((req, res) => {
 });
 
 const port = Number(process.env.ORDERS_PORT ?? 9001);
-server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'orders backend listening', port })));
+const host = process.env.ORDERS_HOST ?? '127.0.0.1';
+server.listen(port, host, () => console.log(JSON.stringify({ msg: 'orders backend listening', host, port })));

@@ -86,8 +86,9 @@ describe('memory store bounds', () => {
     assert.ok(growth > 50, 'the flood did take memory while live');
     assert.ok(left < 16, `heap returned to within 16 MB of its baseline (left: ${left.toFixed(1)} MB)`);
     assert.ok(growth < 300, `the cap bounds the heap while the flood is live (+${growth.toFixed(0)} MB)`);
-    assert.ok(after.rss < peak.rss, 'rss went down');
-    assert.ok((after.rss - before.rss) / MB < 100, `rss returned to within 100 MB of its baseline (+${((after.rss - before.rss) / MB).toFixed(0)} MB)`);
+    // RSS is logged, not asserted: whether freed heap pages go back to the OS is the runtime's
+    // policy, not the store's. Node 20 returned them here (rss 53 → 280 → 95 MB); Node 24 keeps
+    // them committed (62 → 498 → 459 MB) while the heap is back at its baseline.
   });
 
   it('keeps memory bounded by max-keys however many distinct keys arrive', () => {
