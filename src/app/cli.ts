@@ -1,7 +1,4 @@
-import pino from 'pino';
-import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
-import { validate } from './validate.js';
 import { version } from './version.js';
 import { commandHelp, findCommand, globalHelp, type CommandSpec } from './commands.js';
 
@@ -9,7 +6,8 @@ import { commandHelp, findCommand, globalHelp, type CommandSpec } from './comman
  * gatehouse start | validate | audit | test | users | clients | keys | completion
  *
  * Every command and subcommand answers `--help` with its own options, without reading a config.
- * The commands, their options and help texts are in commands.ts.
+ * The commands, their options and help texts are in commands.ts; a command's modules are loaded
+ * only when it runs, so help and completion stay quick.
  *
  * Exit codes: 0 success · 1 invalid config (or a command that failed) · 2 usage error
  * · 70 internal error.
@@ -98,6 +96,7 @@ async function run(cmd: CommandSpec, args: string[]): Promise<number> {
     case 'validate': {
       const { config, rest } = takeConfig(args);
       noExtra(rest, cmd);
+      const { validate } = await import('./validate.js');
       return await validate(config);
     }
     case 'audit': {
@@ -140,12 +139,14 @@ async function identity(command: 'users' | 'clients' | 'keys', args: string[]): 
   if (rest[0] === undefined || !cmd.subcommands!.some((s) => s.name === rest[0])) {
     throw new UsageError(rest[0] === undefined ? `${command} needs a subcommand` : `unknown command: ${command} ${rest[0]}`, commandHelp(cmd));
   }
+  const { loadConfigFile } = await import('./config.js');
   const loaded = loadConfigFile(config);
   if (!loaded.config.identity) {
     process.stderr.write(`gatehouse: ${loaded.file} has no identity section\n`);
     return 1;
   }
   const { identityCommand } = await import('../identity/cli.js');
+  const { default: pino } = await import('pino');
   return identityCommand(command, rest, loaded.config.identity, {
     configDir: loaded.dir,
     stdout: process.stdout,
