@@ -172,6 +172,7 @@ export function globalHelp(): string {
     ...listLines(COMMANDS),
     '',
     'Options:',
+    '  --config F  the config file of a command that reads one (default ./gatehouse.yaml)',
     '  --help      this text (`gatehouse <command> --help` for a command\'s own options)',
     '  --version   the version',
     '',
