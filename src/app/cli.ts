@@ -1,45 +1,23 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
-import { validate } from './validate.js';
+import { version } from './version.js';
+import { commandHelp, findCommand, globalHelp, type CommandSpec } from './commands.js';
 
 /**
- * gatehouse start | validate | users | clients | keys
+ * gatehouse start | validate | audit | test | users | clients | keys | completion
+ *
+ * Every command and subcommand answers `--help` with its own options, without reading a config.
+ * The commands, their options and help texts are in commands.ts; a command's modules are loaded
+ * only when it runs, so help and completion stay quick.
  *
  * Exit codes: 0 success · 1 invalid config (or a command that failed) · 2 usage error
  * · 70 internal error.
  */
 
-const USAGE = `Usage: gatehouse <command> [options]
-
-Commands:
-  start     --config F    run the gateway and/or identity provider the config describes
-  validate  --config F    check a config; print its errors, or a summary of what it publishes
-  users     <subcommand>  manage identity accounts (add, list, show, disable, enable, unlock,
-                          reset-password, set-roles); see 'gatehouse users --help'
-  clients   <subcommand>  manage OAuth clients (add, list, remove, rotate-secret)
-  keys      <subcommand>  signing keys (rotate, list)
-
-Options:
-  --config F   the config file (default ./gatehouse.yaml)
-  --help       this text
-  --version    the version
-
-Exit codes: 0 ok, 1 invalid config or failed command, 2 usage error, 70 internal error.
-`;
-
-export function version(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const p of ['../../../package.json', '../../package.json']) {
-    try { return JSON.parse(readFileSync(resolve(here, p), 'utf8')).version as string; } catch { /* try next */ }
+class UsageError extends Error {
+  constructor(message: string, readonly help: string = globalHelp()) {
+    super(message);
   }
-  return '0.0.0';
 }
-
-class UsageError extends Error {}
 
 /** Take `--config F` (or `--config=F`) out of args; other flags are left for the command. */
 function takeConfig(args: string[]): { config: string; rest: string[] } {
@@ -57,48 +35,46 @@ function takeConfig(args: string[]): { config: string; rest: string[] } {
   return { config, rest };
 }
 
-function noExtra(rest: string[], command: string): void {
-  if (rest.length) throw new UsageError(`unknown ${rest[0]!.startsWith('-') ? 'option' : 'argument'} for ${command}: ${rest[0]}`);
+function noExtra(rest: string[], cmd: CommandSpec): void {
+  if (rest.length) throw new UsageError(`unknown ${rest[0]!.startsWith('-') ? 'option' : 'argument'} for ${cmd.name}: ${rest[0]}`, commandHelp(cmd));
+}
+
+const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
+
+/** The help a `--help` anywhere in `args` asks for: the subcommand's when one is named, else the command's. */
+function helpFor(cmd: CommandSpec, args: readonly string[]): string {
+  const first = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '--config' && args[i - 1] !== '-c');
+  const sub = cmd.subcommands?.find((s) => s.name === first);
+  return sub ? commandHelp(sub, cmd) : commandHelp(cmd);
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...args] = argv;
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(USAGE);
+    if (command === undefined || command === '--help' || command === '-h') {
+      process.stdout.write(globalHelp());
       return command === undefined ? 2 : 0;
+    }
+    if (command === 'help') {
+      const cmd = findCommand(args[0]);
+      if (args[0] !== undefined && cmd === undefined) throw new UsageError(`unknown command "${args[0]}"`);
+      process.stdout.write(cmd ? helpFor(cmd, args.slice(1)) : globalHelp());
+      return 0;
     }
     if (command === '--version' || command === '-v') {
       process.stdout.write(`gatehouse ${version()}\n`);
       return 0;
     }
-    if (args.includes('--help') || args.includes('-h')) {
-      if (command === 'users' || command === 'clients' || command === 'keys') return identity(command, args);
-      process.stdout.write(USAGE);
+    const cmd = findCommand(command);
+    if (cmd === undefined) throw new UsageError(`unknown command "${command}"`);
+    if (wantsHelp(args)) {
+      process.stdout.write(helpFor(cmd, args));
       return 0;
     }
-    switch (command) {
-      case 'start': {
-        const { config, rest } = takeConfig(args);
-        noExtra(rest, 'start');
-        const { start } = await import('./start.js');
-        return await start(config);
-      }
-      case 'validate': {
-        const { config, rest } = takeConfig(args);
-        noExtra(rest, 'validate');
-        return await validate(config);
-      }
-      case 'users':
-      case 'clients':
-      case 'keys':
-        return await identity(command, args);
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await run(cmd, args);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`gatehouse: ${err.message}\n\n${USAGE}`);
+      process.stderr.write(`gatehouse: ${err.message}\n\n${err.help}`);
       return 2;
     }
     if (err instanceof ConfigInvalid) {
@@ -109,14 +85,68 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+async function run(cmd: CommandSpec, args: string[]): Promise<number> {
+  switch (cmd.name) {
+    case 'start': {
+      const { config, rest } = takeConfig(args);
+      noExtra(rest, cmd);
+      const { start } = await import('./start.js');
+      return await start(config);
+    }
+    case 'validate': {
+      const { config, rest } = takeConfig(args);
+      noExtra(rest, cmd);
+      const { validate } = await import('./validate.js');
+      return await validate(config);
+    }
+    case 'audit': {
+      const { config, rest } = takeConfig(args);
+      const { auditCommand, AuditUsage } = await import('./audit/index.js');
+      try {
+        return await auditCommand(config, rest, process.stdout, process.stderr);
+      } catch (e) {
+        if (e instanceof AuditUsage) throw new UsageError(e.message, commandHelp(cmd));
+        throw e;
+      }
+    }
+    case 'test': {
+      const { testCommand, TestUsage } = await import('./policy-test/index.js');
+      try {
+        return await testCommand(args, process.stdout, process.stderr);
+      } catch (e) {
+        if (e instanceof TestUsage) throw new UsageError(e.message, commandHelp(cmd));
+        throw e;
+      }
+    }
+    case 'completion': {
+      const [shell, ...rest] = args;
+      noExtra(rest, cmd);
+      const { bashCompletion, zshCompletion } = await import('./completion.js');
+      if (shell === 'bash') process.stdout.write(bashCompletion());
+      else if (shell === 'zsh') process.stdout.write(zshCompletion());
+      else throw new UsageError(shell === undefined ? 'name the shell: bash or zsh' : `no completion for ${shell}: bash or zsh`, commandHelp(cmd));
+      return 0;
+    }
+    default:
+      return await identity(cmd.name as 'users' | 'clients' | 'keys', args);
+  }
+}
+
 async function identity(command: 'users' | 'clients' | 'keys', args: string[]): Promise<number> {
   const { config, rest } = takeConfig(args);
+  const cmd = findCommand(command)!;
+  // a missing or unknown subcommand is a usage error before any config is read
+  if (rest[0] === undefined || !cmd.subcommands!.some((s) => s.name === rest[0])) {
+    throw new UsageError(rest[0] === undefined ? `${command} needs a subcommand` : `unknown command: ${command} ${rest[0]}`, commandHelp(cmd));
+  }
+  const { loadConfigFile } = await import('./config.js');
   const loaded = loadConfigFile(config);
   if (!loaded.config.identity) {
     process.stderr.write(`gatehouse: ${loaded.file} has no identity section\n`);
     return 1;
   }
   const { identityCommand } = await import('../identity/cli.js');
+  const { default: pino } = await import('pino');
   return identityCommand(command, rest, loaded.config.identity, {
     configDir: loaded.dir,
     stdout: process.stdout,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
 import type { ClientTrust } from './mtls/trust.js';
+import type { BackendCall } from './forward.js';
 
 /** What every request of a gateway process shares; `runtime` is swapped whole on reload. */
 export interface GatewayContext {
@@ -9,6 +10,11 @@ export interface GatewayContext {
   logger: Logger;
   accessLog: Logger | undefined;
   metrics: Metrics;
+  /**
+   * Replaces the call to the backend (default: `forward`). Only `gatehouse test` sets it, to answer
+   * with a test case's canned response; the gateway's listeners never do.
+   */
+  backendCall?: BackendCall;
 }
 
 /** What a request knows about the listener it arrived on. */

@@ -23,21 +23,30 @@ function bodyKind(body: Readable | Buffer | string | null): BodyKind {
   return body === null ? 'none' : Buffer.isBuffer(body) || typeof body === 'string' ? 'replayable' : 'stream';
 }
 
+/** The request target and headers the backend gets (Host set as `preserve-host` says). */
+export function backendRequest(ex: Exchange, backend: Backend): { path: string; headers: Exchange['upstreamHeaders'] } {
+  const query = ex.backendQuery ?? ex.query;
+  const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
+  const headers = ex.upstreamHeaders;
+  if (!backend.config['preserve-host']) headers.host = backend.host;
+  else {
+    const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
+    if (h) headers.host = h;
+  }
+  return { path, headers };
+}
+
+/** The backend call (`forward`, or in `gatehouse test` a canned answer): the response, or a Reply for a failure. */
+export type BackendCall = (ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string) => Promise<UpstreamResponse | Reply>;
+
 /** Send the request to the backend. Resolves with the response, or a Reply for a failure. */
 export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string): Promise<UpstreamResponse | Reply> {
   const slot = backend.breaker.acquire(ex.signal);
   const admitted = typeof slot === 'string' ? slot : await slot;
   if (admitted !== 'ok') return refused(admitted);
   ex.onDone(() => backend.breaker.release());
-  const query = ex.backendQuery ?? ex.query;
-  const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
-  const headers = ex.upstreamHeaders;
+  const { path, headers } = backendRequest(ex, backend);
   const preserveHost = backend.config['preserve-host'];
-  if (!preserveHost) headers.host = backend.host;
-  else {
-    const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
-    if (h) headers.host = h;
-  }
   const body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
   const opts: BalancedDispatchOptions & { signal: Exchange['signal'] } = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };

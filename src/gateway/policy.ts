@@ -5,6 +5,7 @@ import type { Reply } from './reply.js';
 import type { Template } from './template.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CounterStore } from '../state/types.js';
+import type { StandInKeys } from './jwt/source.js';
 
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';
 export const SECTIONS: readonly Section[] = ['inbound', 'backend', 'outbound', 'on-error'];
@@ -56,6 +57,8 @@ export interface PolicyContext {
    * URL shared by every validate-jwt that names it).
    */
   shared<T>(key: string, create: () => T): T;
+  /** `gatehouse test` only: keys that stand in for an issuer's (see jwt/source.ts); undefined otherwise */
+  readonly standInKeys?: StandInKeys;
 }
 
 /**

@@ -77,6 +77,7 @@ export const apiSchema = z.strictObject({
   path: z.string().regex(/^\/[^?#]*$/, 'must start with / and contain no ? or #').describe('public path prefix'),
   hosts: z.array(z.string().min(1)).optional().describe('host names this API answers (exact or *.example.com); default any'),
   backend: z.string().optional().describe('name of a backend in `backends` (optional when every request is answered by policies)'),
+  public: z.boolean().default(false).describe('the API is meant to be called without authentication: `gatehouse audit` does not flag it for having no validate-jwt, validate-client-certificate or check-header'),
   openapi: z.string().optional().describe('OpenAPI 3.0/3.1 document (YAML or JSON) listing the operations'),
   operations: z.array(operationSchema).optional().describe('operations (and their policies); may add to or attach policies to OpenAPI operations'),
   policies: policySections.optional(),

@@ -141,7 +141,7 @@ async function forwardStage(t: Turn): Promise<StageResult> {
   const failed = ex.body?.failure;
   if (failed !== undefined) return failed.status === 499 ? GONE : problem(failed.code, failed.detail);
   const t0 = performance.now();
-  const upstream = await forward(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex));
+  const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex));
   ex.backendMs = performance.now() - t0;
   if (isReply(upstream)) {
     gw.metrics.backendErrors.labels(backend.name, upstream.code ?? 'error').inc();

@@ -6,6 +6,7 @@ import { createStore } from '../../state/index.js';
 import { compileTemplate } from '../template.js';
 import type { PolicyContext } from '../policy.js';
 import type { Runtime } from '../runtime.js';
+import type { StandInKeys } from '../jwt/source.js';
 
 /** What differs from one policy to the next; the factory adds what all share. */
 export type PolicyPlace = Pick<PolicyContext, 'location' | 'section' | 'api' | 'operation' | 'claimsAvailable'>;
@@ -15,7 +16,7 @@ export type PolicyPlace = Pick<PolicyContext, 'location' | 'section' | 'api' | '
  * readiness and close hooks, template compilation, and instances shared per config (one JWKS
  * cache per discovery URL, say).
  */
-export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Metrics }): (place: PolicyPlace) => PolicyContext {
+export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Metrics; standInKeys?: StandInKeys }): (place: PolicyPlace) => PolicyContext {
   const { logger, metrics } = deps;
   const shared = new Map<string, unknown>();
   const gateway = {
@@ -53,5 +54,6 @@ export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Met
       if (!shared.has(key)) shared.set(key, create());
       return shared.get(key) as T;
     },
+    ...(deps.standInKeys ? { standInKeys: deps.standInKeys } : {}),
   });
 }

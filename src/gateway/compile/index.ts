@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../../config/loader.js';
 import { ConfigError, ConfigInvalid, type ConfigIssue } from '../../config/errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { CounterStore } from '../../state/types.js';
+import type { StandInKeys } from '../jwt/source.js';
 import { createBackend } from '../../upstream/backend.js';
 import { ApiRouter } from '../router.js';
 import { compileTemplate } from '../template.js';
@@ -25,6 +26,8 @@ export interface RuntimeDeps {
   metrics: Metrics;
   /** the counter store survives reloads when its URL is unchanged */
   store?: { url: string; store: CounterStore };
+  /** `gatehouse test` only: test keys that replace an issuer's (never set by the gateway) */
+  standInKeys?: StandInKeys;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Claims } from '../exchange.js';
 import type { VerifyKey } from './keys.js';
-import type { RemoteKeySource } from './remote-source.js';
+import type { KeySource } from './source.js';
 import { parseToken, verifySignature, UNSIGNED, safe, type ParsedToken, type TokenFailure } from './token.js';
 
 /**
@@ -33,7 +33,7 @@ export interface ValidatorConfig {
   /** seconds */
   clockSkew: number;
   staticKeys: readonly VerifyKey[];
-  sources: readonly RemoteKeySource[];
+  sources: readonly KeySource[];
 }
 
 export interface Validated {

@@ -10,6 +10,7 @@ import { duration, size } from '../../config/units.js';
 import { ALGORITHM_NAMES, DEFAULT_ALGORITHMS, algSpec } from '../jwt/algorithms.js';
 import { keyFromJwk, keyFromPem, keyFromSecret, KeyImportError, type VerifyKey } from '../jwt/keys.js';
 import { acquireSource, expectedIssuer, type RemoteSourceOptions } from '../jwt/remote-source.js';
+import { fixedKeySource, type KeySource } from '../jwt/source.js';
 import { FetchError } from '../../net/fetch.js';
 import { TokenValidator, type ValidationResult } from '../jwt/validator.js';
 import { TokenCache } from '../jwt/cache.js';
@@ -142,14 +143,27 @@ function resolveAlgorithms(config: ValidateJwtConfig, keys: VerifyKey[]): Set<st
   return new Set(config.algorithms);
 }
 
+/**
+ * In `gatehouse test`: the test keys, when this validate-jwt accepts the issuer they stand in for
+ * (one of `issuers`, or the issuer the discovery URL implies). Never set outside the test runner.
+ */
+function standInSource(config: ValidateJwtConfig, ctx: PolicyContext, url?: string): KeySource | undefined {
+  const s = ctx.standInKeys;
+  if (s === undefined) return undefined;
+  const accepts = config.issuers.length > 0 ? config.issuers.includes(s.issuer) : url !== undefined && expectedIssuer(url) === s.issuer;
+  return accepts ? fixedKeySource(s.keys) : undefined;
+}
+
 /** The key sources of `openid-config`: one per discovery URL and options, shared by every validate-jwt of the config. */
-function remoteSources(config: ValidateJwtConfig, ctx: PolicyContext) {
+function remoteSources(config: ValidateJwtConfig, ctx: PolicyContext): KeySource[] {
   const urls = config['openid-config'] === undefined ? [] : Array.isArray(config['openid-config']) ? config['openid-config'] : [config['openid-config']];
   return urls.map((url, i) => {
     const path = Array.isArray(config['openid-config']) ? ['openid-config', i] : ['openid-config'];
     if (config.issuers.length === 0 && expectedIssuer(url) === undefined) {
       throw new ConfigError('the issuer cannot be derived from this URL (it does not end in /.well-known/openid-configuration); list it under issuers', path);
     }
+    const standIn = standInSource(config, ctx, url);
+    if (standIn !== undefined) return standIn;
     const opts: RemoteSourceOptions = {
       discoveryUrl: url,
       issuers: config.issuers,
@@ -181,6 +195,8 @@ function remoteSources(config: ValidateJwtConfig, ctx: PolicyContext) {
 function tokenValidator(config: ValidateJwtConfig, ctx: PolicyContext): TokenValidator {
   const staticKeys = loadStaticKeys(config, ctx);
   const sources = remoteSources(config, ctx);
+  const standIn = config['openid-config'] === undefined ? standInSource(config, ctx) : undefined;
+  if (standIn !== undefined) sources.push(standIn);
   if (sources.length === 0 && staticKeys.length === 0) throw new ConfigError('give openid-config or issuer-signing-keys: without keys no token can be valid');
   if (!config['require-signed-tokens']) ctx.logger.warn('require-signed-tokens is false: unsigned tokens are accepted');
   if (config.audiences.length === 0) ctx.logger.warn('validate-jwt without audiences accepts tokens issued for any audience');
