@@ -21,9 +21,14 @@ export interface TracingOptions {
 
 const REPORT_EVERY_MS = 60_000;
 
+type Api = typeof import('@opentelemetry/api');
+type Sdk = typeof import('@opentelemetry/sdk-trace-node');
+type Provider = InstanceType<Sdk['NodeTracerProvider']>;
+type Propagator = InstanceType<typeof import('@opentelemetry/core')['W3CTraceContextPropagator']>;
+
 /** Load the SDK, start exporting, and install the tracer for the whole process. */
 export async function startTracing(cfg: TracingConfig, opts: TracingOptions): Promise<Tracer> {
-  const [otel, node, core, exporterMod, resources, semconv] = await Promise.all([
+  const [otel, sdk, core, exporterMod, resources, semconv] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/core'),
@@ -36,16 +41,17 @@ export async function startTracing(cfg: TracingConfig, opts: TracingOptions): Pr
   const said = rateLimited(opts.logger, 'tracing: the OpenTelemetry SDK warns');
   otel.diag.setLogger({ error: said, warn: said, info: noop, debug: noop, verbose: noop }, otel.DiagLogLevel.WARN);
 
-  const ratio = new node.TraceIdRatioBasedSampler(cfg.sampling.ratio);
+  const ratio = new sdk.TraceIdRatioBasedSampler(cfg.sampling.ratio);
   const exporter = new exporterMod.OTLPTraceExporter({ url: cfg.endpoint, headers: { ...cfg.headers }, timeoutMillis: cfg.timeout * 1000 });
-  const provider = new node.NodeTracerProvider({
+  const provider = new sdk.NodeTracerProvider({
     resource: resources.defaultResource().merge(resources.resourceFromAttributes({
       [semconv.ATTR_SERVICE_NAME]: cfg['service-name'],
       [semconv.ATTR_SERVICE_VERSION]: opts.version,
       ...cfg['resource-attributes'],
     })),
-    sampler: cfg.sampling['parent-based'] ? new node.ParentBasedSampler({ root: ratio }) : ratio,
-    spanProcessors: [new node.BatchSpanProcessor(exporter, {
+    sampler: cfg.sampling['parent-based'] ? new sdk.ParentBasedSampler({ root: ratio }) : ratio,
+    // a bounded queue, a bounded export: a dead collector costs dropped spans, never a request
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter, {
       maxQueueSize: cfg.batch['max-queue-size'],
       maxExportBatchSize: cfg.batch['max-export-batch-size'],
       scheduledDelayMillis: Math.round(cfg.batch.delay * 1000),
@@ -55,8 +61,23 @@ export async function startTracing(cfg: TracingConfig, opts: TracingOptions): Pr
   const propagator = new core.W3CTraceContextPropagator();
   // the context manager (AsyncLocalStorage) carries the active span into awaited calls
   provider.register({ propagator });
-  const tracer = provider.getTracer('gatehouse', opts.version);
+  const t = tracerOn(otel, provider, propagator, opts.version, async () => {
+    // a collector that does not answer cannot hold up the stop
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      provider.shutdown().catch((err: unknown) => report(err)),
+      new Promise<void>((r) => { timer = setTimeout(r, cfg.timeout * 1000 + 1000); timer.unref(); }),
+    ]);
+    clearTimeout(timer);
+  });
+  installTracer(t);
+  opts.logger.info({ endpoint: redactedUrl(cfg.endpoint), ratio: cfg.sampling.ratio, parentBased: cfg.sampling['parent-based'] }, 'tracing on: exporting spans over OTLP/HTTP');
+  return t;
+}
 
+/** tracing.ts's Tracer over an SDK provider. */
+function tracerOn(otel: Api, provider: Provider, propagator: Propagator, version: string, stop: () => Promise<void>): Tracer {
+  const tracer = provider.getTracer('gatehouse', version);
   const KINDS: Record<SpanKind, api.SpanKind> = { internal: otel.SpanKind.INTERNAL, client: otel.SpanKind.CLIENT, server: otel.SpanKind.SERVER };
 
   class OtelSpan implements Span {
@@ -82,7 +103,7 @@ export async function startTracing(cfg: TracingConfig, opts: TracingOptions): Pr
   };
 
   let stopped: Promise<void> | undefined;
-  const t: Tracer = {
+  return {
     incoming(name, headers, attributes) {
       return open(name, 'server', propagator.extract(otel.ROOT_CONTEXT, headers, otel.defaultTextMapGetter), attributes);
     },
@@ -95,20 +116,11 @@ export async function startTracing(cfg: TracingConfig, opts: TracingOptions): Pr
     shutdown() {
       stopped ??= (async () => {
         installTracer(undefined);
-        // a collector that does not answer cannot hold up the stop
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          provider.shutdown().catch((err: unknown) => report(err)),
-          new Promise<void>((r) => { timer = setTimeout(r, cfg.timeout * 1000 + 1000); timer.unref(); }),
-        ]);
-        clearTimeout(timer);
+        await stop();
       })();
       return stopped;
     },
   };
-  installTracer(t);
-  opts.logger.info({ endpoint: redactedUrl(cfg.endpoint), ratio: cfg.sampling.ratio, parentBased: cfg.sampling['parent-based'] }, 'tracing on: exporting spans over OTLP/HTTP');
-  return t;
 }
 
 function noop(): void {}

@@ -179,7 +179,10 @@ ${tracing(rx.url)}`, { waitFor: ['http', 'admin', 'identity'] });
   it("continues the gateway's trace in the identity provider, with its database statements", async () => {
     const r = await tokenRequest({ issuer }, { grant_type: 'client_credentials', scope: 'orders.read' }, { id: 'billing-svc', secret: SECRET });
     assert.equal(r.status, 200, r.text);
-    const line = await gw.waitForLog((l) => l.msg === 'request' && l.path === '/auth/token');
+    // a client the config does not list is looked up in the database
+    const unknown = await tokenRequest({ issuer }, { grant_type: 'client_credentials', scope: 'orders.read' }, { id: 'not-configured', secret: SECRET });
+    assert.equal(unknown.status, 401, unknown.text);
+    const line = await gw.waitForLog((l) => l.msg === 'request' && l.path === '/auth/token' && l.status === 401);
     const traceId = line.traceId as string;
     await eventually(() => rx.trace(traceId).filter((s) => s.kind === SERVER).length === 2, 10_000, 'the gateway and identity server spans');
     const spans = rx.trace(traceId);

@@ -55,6 +55,7 @@ observability:
   tracing:
     endpoint: "${rx.url}"
     service-name: gatehouse-test
+    headers: { x-collector-key: collector-secret-1 }
     resource-attributes: { deployment.environment.name: test }
     batch: { delay: 50ms }
 ${extra}`;
@@ -148,6 +149,18 @@ describe('tracing on (ratio 1)', () => {
     // every span's parent is in the trace (one tree)
     const ids = new Set(spans.map((s) => s.spanId));
     for (const s of spans) assert.ok(s.parentSpanId === '' || ids.has(s.parentSpanId), `${s.name} has its parent in the trace`);
+  });
+
+  it('sends the configured headers to the collector, and the admin /config never shows them', async () => {
+    await eventually(() => rx.headers.length > 0, 10_000, 'an export');
+    assert.ok(rx.headers.every((h) => h['x-collector-key'] === 'collector-secret-1'));
+    const r = await request(`${gw.adminUrl}/config`);
+    const text = await r.body.text();
+    assert.equal(r.statusCode, 200);
+    assert.ok(!text.includes('collector-secret-1'), 'the collector key is redacted');
+    const tracing = (JSON.parse(text) as { config: { observability: { tracing: { headers: Record<string, string>; endpoint: string } } } }).config.observability.tracing;
+    assert.deepEqual(tracing.headers, { 'x-collector-key': '***' });
+    assert.equal(tracing.endpoint, rx.url);
   });
 
   it('a policy that refuses: its span says which and why, the on-error policies get their own stage span', async () => {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
@@ -32,6 +32,8 @@ export interface OtlpReceiver {
   /** export requests received (in every mode) */
   posts: number;
   contentTypes: Set<string>;
+  /** the headers of each export request */
+  headers: IncomingHttpHeaders[];
   mode: 'ok' | 'hang' | 'fail';
   server: Server;
   /** the spans of one trace */
@@ -82,7 +84,7 @@ export function decodeTraces(body: unknown): ReceivedSpan[] {
 }
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const rx = { spans: [] as ReceivedSpan[], posts: 0, contentTypes: new Set<string>(), mode: 'ok' } as OtlpReceiver;
+  const rx = { spans: [] as ReceivedSpan[], posts: 0, contentTypes: new Set<string>(), headers: [] as IncomingHttpHeaders[], mode: 'ok' } as OtlpReceiver;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -92,6 +94,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       if (rx.mode === 'fail') { res.writeHead(503); res.end(); return; }
       if (req.method !== 'POST' || req.url !== '/v1/traces') { res.writeHead(404); res.end(); return; }
       rx.contentTypes.add(String(req.headers['content-type']));
+      rx.headers.push(req.headers);
       let raw = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
       rx.spans.push(...decodeTraces(JSON.parse(raw.toString('utf8'))));
