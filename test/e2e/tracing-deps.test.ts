@@ -201,6 +201,27 @@ ${tracing(rx.url)}`, { waitFor: ['http', 'admin', 'identity'] });
   });
 });
 
+describe('gateway workers', () => {
+  let gw: RunningGateway;
+  before(async () => {
+    gw = await startGateway(`gateway: { listen: { http: 0 }, admin: { listen: 0 }, workers: 2 }
+backends: { echo: { url: "${backend.url}" } }
+apis:
+  - { name: plain, path: /plain, backend: echo }
+${tracing(rx.url)}`);
+  });
+  after(async () => { await gw?.stop(); });
+
+  it('each worker traces the requests it serves', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `workers-${i}`);
+    for (const id of ids) assert.equal(await get(gw, '/plain/x', { 'x-request-id': id }), 200);
+    for (const id of ids) {
+      const { spans } = await traceOf(gw, id);
+      assert.ok(spans.some((s) => s.name === 'backend echo'), `${id}: its backend span`);
+    }
+  });
+});
+
 describe('a dead or hanging collector', () => {
   let dead: RunningGateway;
   let hung: RunningGateway;

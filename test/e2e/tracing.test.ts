@@ -207,6 +207,15 @@ describe('tracing on (ratio 1)', () => {
     assert.equal(seen.headers.tracestate, 'vendor=abc,other=1');
   });
 
+  it('a huge tracestate is cut to the W3C limit before it reaches the backend', async () => {
+    const huge = Array.from({ length: 200 }, (_, i) => `k${i}=${'v'.repeat(30)}`).join(',');
+    const r = await get(gw, '/plain/x', { traceparent: `00-${'9'.repeat(32)}-${'8'.repeat(16)}-01`, tracestate: huge, 'x-request-id': 'trace-huge-state' });
+    assert.equal(r.status, 200);
+    const state = String(seenBy('trace-huge-state').headers.tracestate ?? '');
+    assert.ok(state.length > 0 && state.length <= 512, `tracestate of ${state.length} characters`);
+    assert.ok(state.split(',').length <= 32, 'at most 32 members');
+  });
+
   it('a caller that did not record its trace is continued but not recorded (parent-based)', async () => {
     const callerTrace = 'c'.repeat(31) + '3';
     const r = await get(gw, '/plain/x', { traceparent: `00-${callerTrace}-${'d'.repeat(16)}-00`, 'x-request-id': 'trace-unsampled' });
