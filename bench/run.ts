@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, edge, tls, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, edge, tls, identity, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -105,6 +105,26 @@ async function main() {
       say(`${target}\n`);
       say(table(rows, 'gatehouse, no policies', rows.find((r) => /1kb, no validation/.test(r.name))?.name));
       say('');
+    }
+
+    if (want('tracing')) {
+      // a collector that accepts and discards: the cost measured is the gateway's alone
+      const sink = createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}'); }); });
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+      const traced = (ratio: number) => `${noPolicyYaml}observability:\n  tracing:\n    endpoint: "http://127.0.0.1:${(sink.address() as AddressInfo).port}/v1/traces"\n    sampling: { ratio: ${ratio} }\n`;
+      try {
+        const rows = await measure([
+          ...withBaseline('gatehouse, no policies', noPolicyYaml),
+          gwScenario('tracing on, every request recorded (server + backend span)', traced(1)),
+          gwScenario('tracing on, ratio 0 (ids, traceparent, nothing recorded)', traced(0)),
+        ]);
+        say('## Tracing (issue 17)\n');
+        say('Tracing off must cost nothing (compare with BENCH_BASELINE=<a checkout of main>); on, what recording costs.\n');
+        say(table(rows, 'gatehouse, no policies'));
+        say('');
+      } finally {
+        sink.close();
+      }
     }
 
     if (want('edge') && existsSync(join(dist, 'edge.js'))) {

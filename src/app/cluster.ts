@@ -10,6 +10,7 @@ import type { Runtime } from '../gateway/runtime.js';
 import type { BackendSnapshot } from '../upstream/backend.js';
 import { configOf, routesOf } from './inspect.js';
 import { startAdmin, type AdminSource } from './admin.js';
+import { startTracingIfOn } from './tracing.js';
 
 /**
  * `gateway.workers` > 1: the primary runs the admin listener (and the identity provider) and
@@ -117,6 +118,7 @@ export async function runWorker(configFile: string): Promise<number> {
   const level = loaded.config.gateway?.log.level;
   const logger = createLogger(level).child({ worker: cluster.worker?.id });
   const metrics = new Metrics();
+  const tracing = await startTracingIfOn(loaded.config, logger);
   // constructing an AggregatorRegistry installs prom-client's worker-side listener for the
   // primary's metric requests; setRegistries says which registry to answer with
   new client.AggregatorRegistry();
@@ -137,6 +139,7 @@ export async function runWorker(configFile: string): Promise<number> {
   return new Promise<number>((resolve) => {
     process.once('SIGTERM', async () => {
       await gateway.shutdown();
+      await tracing?.shutdown();
       logger.flush();
       // the IPC channel to the primary would keep this process alive
       process.disconnect?.();

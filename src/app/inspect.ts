@@ -25,13 +25,15 @@ export function routesOf(rt: Runtime): unknown[] {
 
 const SECRET_KEY = /secret|password|passphrase|token|credential|private|^key$|^k$|^d$|^p$|^q$|^dp$|^dq$|^qi$/i;
 
-/** A copy of a config with secrets replaced by "***" (by key name, and passwords inside URLs). */
+/** A copy of a config with secrets replaced by "***" (by key name, header maps, and passwords inside URLs). */
 export function redacted(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (key !== '' && SECRET_KEY.test(key)) return '***';
     return value.replace(/\/\/([^/@:\s]*):[^/@\s]*@/g, '//$1:***@');
   }
   if (Array.isArray(value)) return value.map((v) => redacted(v, key));
+  // a map of header values (the trace exporter's `headers`) usually carries an API key
+  if (key === 'headers' && value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? '***' : redacted(v, k)]));
   }

@@ -3,6 +3,7 @@ import { apiSchema, coreLimitFields, gatewayCoreFields, policySections } from '.
 import { edgeFields, edgeLimitFields, listenAddress } from '../edge/schema.js';
 import { backendSchema } from '../upstream/schema.js';
 import { identitySchema } from '../identity/schema.js';
+import { observabilitySchema } from '../observability/schema.js';
 
 /**
  * The schema of gatehouse.yaml, composed from the fragments each part owns: the edge (listeners,
@@ -42,6 +43,7 @@ export const configSchema = z.strictObject({
   policies: policySections.optional().describe('global scope policies'),
   apis: z.array(apiSchema).default([]),
   identity: identitySchema.optional(),
+  observability: observabilitySchema.optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

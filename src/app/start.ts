@@ -12,6 +12,7 @@ import { startAdmin } from './admin.js';
 import { compileEdge } from '../edge/compile.js';
 import { backendsOf, runWorker, startPrimary } from './cluster.js';
 import { configOf, routesOf } from './inspect.js';
+import { startTracingIfOn } from './tracing.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -45,6 +46,8 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
   }
   const logger = createLogger(cfg.gateway?.log.level);
   const metrics = new Metrics();
+  // first, so that the identity provider and the gateway are traced from their first request
+  const tracing = await startTracingIfOn(cfg, logger);
   const located = (path: Array<string | number>, host: string, port: number) => (err: unknown) => {
     const why = bindProblem(err as NodeJS.ErrnoException, host, port);
     throw why === undefined ? err : new ConfigInvalid([loaded.locate(path, why)]);
@@ -93,6 +96,8 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
     }
   }
 
+  // last: what the others did while stopping is exported too
+  if (tracing) closers.push(() => tracing.shutdown());
   const watcher = cfg.gateway?.['watch-config'] !== false ? watchConfig(configFile, () => void reload(), logger) : undefined;
   const announcing = announceReady(notReady, logger);
   closers.unshift(async () => announcing.stop());

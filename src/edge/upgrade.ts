@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { accept, GONE, runStages, UPGRADE_STAGES } from '../gateway/stages.js';
+import { accept, GONE, runStages, UPGRADE_STAGES, type Turn } from '../gateway/stages.js';
+import { requestTraced } from '../gateway/trace.js';
 import type { GatewayContext, ListenerContext } from '../gateway/context.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle, type Reply } from '../gateway/reply.js';
 import { problem } from '../gateway/problems.js';
@@ -12,9 +13,19 @@ import type { Backend } from '../upstream/backend.js';
  */
 export async function handleUpgrade(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const t = accept(gw, listener, req, null, false);
-  const ex = t.ex;
+  try {
+    await upgrade(t, req, socket, head);
+  } finally {
+    // tracing on: the span ends once the upgrade is answered (101 or refused)
+    if (t.ex.span !== undefined) requestTraced(t.ex);
+  }
+}
+
+async function upgrade(t: Turn, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const { gw, ex } = t;
   const requestId = ex.requestId;
   const refuse = (r: Reply) => {
+    ex.status = r.status;
     const body = r.problem ? renderProblem(r.problem, r.status, requestId) : String(r.body ?? '');
     const headers = { ...r.headers, 'content-type': r.problem ? PROBLEM_CONTENT_TYPE : 'text/plain', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
     socket.end(`HTTP/1.1 ${r.status} ${statusTitle(r.status)}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\r\n')}\r\n\r\n${body}`);
@@ -35,6 +46,7 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
   // undici writes Connection/Upgrade itself from `protocol` (and refuses them as headers)
   const headers: Record<string, unknown> = { ...ex.upstreamHeaders, host: backend.host };
   delete headers['content-length'];
+  ex.span?.inject(headers);
   let up: { headers: Record<string, string | string[] | undefined>; socket: Duplex };
   try {
     up = await backend.dispatcher.upgrade({
@@ -53,11 +65,12 @@ export async function handleUpgrade(gw: GatewayContext, listener: ListenerContex
     if (v === undefined) continue;
     for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
   }
+  ex.status = 101;
   socket.write(lines.join('\r\n') + '\r\n\r\n');
   if (head.length) up.socket.write(head);
   up.socket.on('error', () => socket.destroy());
   socket.pipe(up.socket).pipe(socket);
   socket.on('close', () => up.socket.destroy());
   up.socket.on('close', () => socket.destroy());
-  gw.accessLog?.info({ requestId, method: ex.method, path: ex.path, api: api.name, status: 101, clientIp }, 'request');
+  gw.accessLog?.info({ requestId, method: ex.method, path: ex.path, api: api.name, status: 101, clientIp, traceId: ex.span?.traceId, spanId: ex.span?.spanId }, 'request');
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Headers } from './reply.js';
 import type { RequestBody } from './body.js';
 import type { ClientTrust } from './mtls/trust.js';
+import type { Span } from '../observability/tracing.js';
 
 /** Claims of a validated JWT. */
 export type Claims = Record<string, unknown>;
@@ -87,6 +88,10 @@ export class Exchange {
   readonly signal = new CancelSignal();
   /** the error that sent the request to `on-error`, if any */
   error: { status: number; code: string } | undefined = undefined;
+  /** tracing on: the request's server span, the span of the stage running and of the backend call (trace.ts) */
+  span: Span | undefined = undefined;
+  stageSpan: Span | undefined = undefined;
+  backendSpan: Span | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,

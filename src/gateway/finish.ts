@@ -2,6 +2,7 @@ import type { Exchange } from './exchange.js';
 import type { GatewayContext } from './context.js';
 import type { CompiledApi, CompiledOperation } from './runtime.js';
 import { requestEnded } from '../observability/tracing.js';
+import { requestTraced } from './trace.js';
 
 /** The exchange is over: metrics, access log, done callbacks. */
 export function finish(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?: number }, bytesWrittenAtStart: number): void {
@@ -44,8 +45,11 @@ export function finish(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?
       bytesOut: ex.bytesOut,
       policy: ex.rejectedBy,
       reason: ex.rejectCode,
+      traceId: ex.span?.traceId,
+      spanId: ex.span?.spanId,
     }, 'request');
   }
+  if (ex.span !== undefined) requestTraced(ex);
   requestEnded(ex);
   ex.finish();
 }

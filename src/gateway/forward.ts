@@ -10,6 +10,7 @@ import { classifyError, type BodyKind } from '../upstream/retry.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { discard } from './respond.js';
 import { failureKind } from '../upstream/failure.js';
+import { backendTried } from './trace.js';
 
 /**
  * Forwarding to a backend through its Dispatcher: a slot from its circuit breaker (or a bounded
@@ -56,17 +57,20 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
     opts.keepHost = preserveHost;
     if (hashKey !== undefined) opts.hashKey = hashKey;
   }
-  for (;;) {
+  const span = ex.backendSpan;
+  for (let tries = 1; ; tries++) {
     if (retry !== undefined && backend.balanced) opts.tried = retry.tried as Set<never>;
     const perTry = retry?.tryTimeoutMs();
     if (perTry !== undefined && Number.isFinite(perTry)) opts.headersTimeout = Math.max(1, perTry);
     let decision;
     try {
       const r = await backend.dispatcher.request(opts);
+      if (span !== undefined) backendTried(span, (opts.origin as string | undefined) ?? backend.origin, tries, r.statusCode);
       decision = retry?.onResponse(r.statusCode, r.headers['retry-after'] as string | undefined);
       if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
       discard(r.body);
     } catch (err) {
+      if (span !== undefined) backendTried(span, (opts.origin as string | undefined) ?? backend.origin, tries, undefined);
       if (ex.signal.aborted) return backendFailure(err as Error, ex);
       retry ??= backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs });
       decision = retry.onError(classifyError(err, (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT' && opts.headersTimeout !== undefined), true);

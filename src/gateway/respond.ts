@@ -4,6 +4,7 @@ import type { Exchange, UpstreamResponse } from './exchange.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
 import { requestHasBody } from './ingress.js';
 import { runSteps } from './steps.js';
+import { stageEnded, stageStarted } from './trace.js';
 import type { GatewayContext } from './context.js';
 import type { CompiledApi, CompiledOperation, Pipeline } from './runtime.js';
 
@@ -21,8 +22,10 @@ export async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi
   if (onError && onError.length > 0) {
     ex.error = { status: reply.status, code: reply.problem!.code };
     ex.response = response;
+    if (ex.span !== undefined) stageStarted(ex, 'on-error');
     try {
       const r = await runSteps(onError, ex);
+      if (ex.span !== undefined) stageEnded(ex, r !== undefined);
       response = r ? replyToResponse(r, ex.requestId) : ex.response;
     } catch (err) {
       gw.logger.error({ err, requestId: ex.requestId }, 'on-error policy failed');

@@ -13,6 +13,7 @@ import type { GatewayContext, ListenerContext } from './context.js';
 import type { CompiledApi, Pipeline, Runtime } from './runtime.js';
 import type { Backend } from '../upstream/backend.js';
 import { requestStarted, stageDone, tracingStages } from '../observability/tracing.js';
+import { backendEnded, backendStarted, stageEnded, stageStarted, traceRequest } from './trace.js';
 
 /**
  * The request lifecycle, one stage after the other. HTTP requests run HTTP_STAGES; WebSocket
@@ -50,7 +51,12 @@ export interface Turn {
 /** The request is over without an answer from the gateway: its client went away. */
 export const GONE = Symbol('gone');
 export type StageResult = Reply | undefined | typeof GONE;
-export interface Stage { readonly name: string; run(t: Turn): StageResult | Promise<StageResult> }
+export interface Stage {
+  readonly name: string;
+  /** the policies it runs: with tracing on, a stage that has any gets a span (the parent of theirs) */
+  policies?(t: Turn): readonly unknown[];
+  run(t: Turn): StageResult | Promise<StageResult>;
+}
 
 /** Stage 0, before the exchange exists: id, caller, the checks of an unambiguous request, the normalized path. */
 export function accept(gw: GatewayContext, listener: ListenerContext, req: IncomingMessage, res: Exchange['res'], expectContinue: boolean): Turn {
@@ -61,6 +67,7 @@ export function accept(gw: GatewayContext, listener: ListenerContext, req: Incom
   const ex = new Exchange(req, res, requestIdOf(req), clientIp, listener, req.method ?? 'GET',
     checked.ok ? checked.path : '', checked.ok ? checked.query : '', start);
   if (listener.hsts !== undefined) ex.addResponseHeader('strict-transport-security', listener.hsts);
+  traceRequest(ex);
   requestStarted(ex);
   return {
     gw, rt, ex, listener, peerIp, trustedPeer, expectContinue,
@@ -83,7 +90,7 @@ const ROUTE: Stage = {
 };
 
 /** policies of the before-operation phase: cors answers preflights here, before method matching */
-const EARLY: Stage = { name: 'early', run: (t) => (t.api!.early.length === 0 ? undefined : runSteps(t.api!.early, t.ex)) };
+const EARLY: Stage = { name: 'early', policies: (t) => t.api!.early, run: (t) => (t.api!.early.length === 0 ? undefined : runSteps(t.api!.early, t.ex)) };
 
 const OPERATION: Stage = {
   name: 'operation',
@@ -113,7 +120,7 @@ const BODY: Stage = {
   },
 };
 
-const INBOUND: Stage = { name: 'inbound', run: (t) => runSteps(t.pipeline!.inbound, t.ex) };
+const INBOUND: Stage = { name: 'inbound', policies: (t) => t.pipeline!.inbound, run: (t) => runSteps(t.pipeline!.inbound, t.ex) };
 
 /** the policies let the request in: now the client may send the body it announced */
 const CONTINUE: Stage = {
@@ -124,7 +131,7 @@ const CONTINUE: Stage = {
   },
 };
 
-const BACKEND: Stage = { name: 'backend', run: (t) => runSteps(t.pipeline!.backend, t.ex) };
+const BACKEND: Stage = { name: 'backend', policies: (t) => t.pipeline!.backend, run: (t) => runSteps(t.pipeline!.backend, t.ex) };
 
 const FORWARD: Stage = { name: 'forward', run: forwardStage };
 
@@ -141,8 +148,10 @@ async function forwardStage(t: Turn): Promise<StageResult> {
   const failed = ex.body?.failure;
   if (failed !== undefined) return failed.status === 499 ? GONE : problem(failed.code, failed.detail);
   const t0 = performance.now();
+  if (ex.span !== undefined) ex.backendSpan = backendStarted(ex, backend.name);
   const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex));
   ex.backendMs = performance.now() - t0;
+  if (ex.backendSpan !== undefined) backendEnded(ex.backendSpan, isReply(upstream) ? upstream.code ?? upstream.problem?.code ?? 'error' : undefined);
   if (isReply(upstream)) {
     gw.metrics.backendErrors.labels(backend.name, upstream.code ?? 'error').inc();
     // the client is told what failed; the log says why (never the client)
@@ -156,6 +165,7 @@ async function forwardStage(t: Turn): Promise<StageResult> {
 
 const OUTBOUND: Stage = {
   name: 'outbound',
+  policies: (t) => t.pipeline!.outbound,
   run(t) {
     const r = runSteps(t.pipeline!.outbound, t.ex);
     if (r instanceof Promise) return r.then((v) => droppingBody(t, v));
@@ -175,16 +185,21 @@ export const UPGRADE_STAGES: readonly Stage[] = [ROUTE, EARLY, OPERATION, INBOUN
 /** Run `stages` from `from` until one answers or stops the request. */
 export function runStages(stages: readonly Stage[], t: Turn, from = 0): StageResult | Promise<StageResult> {
   const timed = tracingStages();
+  const traced = t.ex.span !== undefined;
   for (let i = from; i < stages.length; i++) {
     const stage = stages[i]!;
     const t0 = timed ? performance.now() : 0;
+    const spanned = traced && stage.policies !== undefined && stage.policies(t).length > 0;
+    if (spanned) stageStarted(t.ex, stage.name);
     const r = stage.run(t);
     if (r instanceof Promise) {
       return r.then((v) => {
+        if (spanned) stageEnded(t.ex, v !== undefined);
         if (timed) stageDone(t.ex, stage.name, performance.now() - t0, v !== undefined);
         return v === undefined ? runStages(stages, t, i + 1) : v;
       });
     }
+    if (spanned) stageEnded(t.ex, r !== undefined);
     if (timed) stageDone(t.ex, stage.name, performance.now() - t0, r !== undefined);
     if (r !== undefined) return r;
   }

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
+import { tracer, type Tracer } from '../observability/tracing.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -100,9 +101,40 @@ export function sqlitePath(url: string, configDir: string): string {
  * long a statement keeps retrying while another process holds the write lock.
  */
 export async function openDb(url: string, configDir: string, opts: { busyTimeoutMs?: number } = {}): Promise<Db> {
-  const db = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir), opts.busyTimeoutMs ?? 3000) : await openPostgres(url);
+  const opened = url.startsWith('sqlite:') ? await openSqlite(sqlitePath(url, configDir), opts.busyTimeoutMs ?? 3000) : await openPostgres(url);
+  const t = tracer();
+  const db = t === undefined ? opened : traced(opened, t);
   await migrate(db);
   return db;
+}
+
+/**
+ * Tracing on: a client span per statement made while a request is traced (its SQL, which holds
+ * placeholders, never values).
+ */
+function traced(db: Db, t: Tracer): Db {
+  const system = db.kind === 'sqlite' ? 'sqlite' : 'postgresql';
+  const around = async <R>(sql: string, fn: () => Promise<R>): Promise<R> => {
+    const op = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase();
+    const span = t.start(op ?? 'query', 'client', 'active-only', { 'db.system.name': system, 'db.operation.name': op, 'db.query.text': sql.slice(0, 2000) });
+    if (span === undefined) return fn();
+    try {
+      return await fn();
+    } catch (e) {
+      span.fail((e as { code?: string }).code ?? 'error');
+      throw e;
+    } finally {
+      span.end();
+    }
+  };
+  return {
+    ...db,
+    all: (sql, params) => around(sql, () => db.all(sql, params)),
+    one: (sql, params) => around(sql, () => db.one(sql, params)),
+    run: (sql, params) => around(sql, () => db.run(sql, params)),
+    exclusive: (fn) => db.exclusive(fn),
+    close: () => db.close(),
+  };
 }
 
 async function migrate(db: Db): Promise<void> {

@@ -19,6 +19,7 @@ import { STEPS } from './steps/index.js';
 import type { InteractionStep } from './steps/step.js';
 import { createStore } from '../state/index.js';
 import { Metrics } from '../observability/metrics.js';
+import { tracer } from '../observability/tracing.js';
 
 export interface RunningIdentity {
   port: number;
@@ -60,7 +61,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
   const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits });
 
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       admit(req, res, issuer, trusted);
       const at = mounted(req, res, base);
@@ -74,6 +75,16 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
     } catch (err) {
       failed(logger, req, res, err);
     }
+  };
+  const server = createServer((req, res) => {
+    const span = tracer()?.incoming(req.method ?? 'GET', req.headers, { 'http.request.method': req.method, 'url.path': (req.url ?? '').split('?')[0], 'url.scheme': 'http' });
+    if (span === undefined) return void handle(req, res);
+    res.once('close', () => {
+      span.set('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.fail(String(res.statusCode));
+      span.end();
+    });
+    void span.run(() => handle(req, res));
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;

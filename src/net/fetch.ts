@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { tracer, type Span } from '../observability/tracing.js';
 
 /**
  * Fetch a small JSON document (discovery, JWKS) defensively: a timeout, a size limit, https
@@ -65,8 +66,39 @@ function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
   body.destroy();
 }
 
+/**
+ * Fetch a JSON document (see FetchOptions). With tracing on, inside a traced operation (a key
+ * refresh, a request) the fetch is a client span and the server receives its `traceparent`.
+ */
 export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<FetchedJson> {
+  const span = tracer()?.start('GET', 'client', 'active-only', { 'http.request.method': 'GET', 'url.full': spanUrl(rawUrl) });
+  if (span === undefined) return fetchOnce(rawUrl, opts, undefined);
+  try {
+    const fetched = await fetchOnce(rawUrl, opts, span);
+    span.set('http.response.status_code', 200);
+    return fetched;
+  } catch (e) {
+    span.fail((e as Error).message);
+    throw e;
+  } finally {
+    span.end();
+  }
+}
+
+/** the URL for a span: without user information, query or fragment */
+function spanUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '';
+  }
+}
+
+async function fetchOnce(rawUrl: string, opts: FetchOptions, span: Span | undefined): Promise<FetchedJson> {
   let url = checkFetchUrl(rawUrl, opts.allowInsecureHttp);
+  const sent: Record<string, string> = { accept: 'application/json, application/jwk-set+json' };
+  span?.inject(sent);
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const maxRedirects = opts.maxRedirects ?? 3;
   for (let hop = 0; ; hop++) {
@@ -74,7 +106,7 @@ export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<Fet
     try {
       res = await request(url, {
         method: 'GET',
-        headers: { accept: 'application/json, application/jwk-set+json' },
+        headers: sent,
         signal,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,

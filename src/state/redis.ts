@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
+import { tracer, type Span } from '../observability/tracing.js';
 import { CircuitBreaker } from './breaker.js';
 import { QUOTA_ADD, QUOTA_HIT, SLIDING_HIT, SLIDING_REFUND } from './scripts.js';
 import type { CounterStore, QuotaDecision, QuotaLimits, SlidingDecision } from './types.js';
@@ -208,8 +209,9 @@ export class RedisStore implements CounterStore {
     return this.clock ? String(this.clock()) : '';
   }
 
-  private fail(reason: string, err?: unknown): null {
+  private fail(reason: string, err?: unknown, span?: Span): null {
     this.errors.inc({ store: this.kind, reason });
+    if (span !== undefined) { span.set('error.type', reason); span.fail(reason); span.end(); }
     const t = Date.now();
     if (t - this.lastLog >= LOG_EVERY_MS) {
       this.logger.warn(
@@ -231,8 +233,10 @@ export class RedisStore implements CounterStore {
    * burst cannot turn the limit off by making the store slow. Timer checks hand over through
    * setImmediate, so a reply already sitting in the socket is read before the check runs.
    */
-  private call<T>(fn: () => Promise<T>): Promise<T | null> {
-    if (!this.breaker.allow()) return Promise.resolve(this.fail('circuit-open'));
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T | null> {
+    // tracing on, inside a request: a client span per call (what it did, how it failed)
+    const span = tracer()?.start(`redis ${op}`, 'client', 'active-only', { 'db.system.name': 'redis', 'db.operation.name': op });
+    if (!this.breaker.allow()) return Promise.resolve(this.fail('circuit-open', undefined, span));
     this.cork();
     return new Promise<T | null>((resolve) => {
       let done = false;
@@ -248,7 +252,7 @@ export class RedisStore implements CounterStore {
         }
         done = true;
         this.breaker.failure();
-        resolve(this.fail('timeout'));
+        resolve(this.fail('timeout', undefined, span));
       });
       timer = setTimeout(check, this.timeoutMs);
       let p: Promise<T>;
@@ -264,6 +268,7 @@ export class RedisStore implements CounterStore {
           done = true;
           clearTimeout(timer);
           this.breaker.success();
+          span?.end();
           resolve(v);
         },
         (err: unknown) => {
@@ -271,7 +276,7 @@ export class RedisStore implements CounterStore {
           done = true;
           clearTimeout(timer);
           this.breaker.failure();
-          resolve(this.fail('error', err));
+          resolve(this.fail('error', err, span));
         },
       );
     });
@@ -307,7 +312,7 @@ export class RedisStore implements CounterStore {
   slidingHit(key: string, limit: number, periodMs: number, weight: number): Promise<SlidingDecision | null> {
     const k = this.key(key);
     const member = `${this.id}.${(this.seq = (this.seq + 1) % 1e12)}`;
-    return this.call(() => this.cmd.ghSlidingHit(`${k}:l`, `${k}:s`, limit, periodMs, weight, member, this.now())).then((r) =>
+    return this.call('sliding-hit', () => this.cmd.ghSlidingHit(`${k}:l`, `${k}:s`, limit, periodMs, weight, member, this.now())).then((r) =>
       r === null
         ? null
         : {
@@ -322,11 +327,11 @@ export class RedisStore implements CounterStore {
   async slidingRefund(key: string, _periodMs: number, token: string): Promise<void> {
     if (token === '') return;
     const k = this.key(key);
-    await this.call(() => this.cmd.ghSlidingRefund(`${k}:l`, `${k}:s`, token, ''));
+    await this.call('sliding-refund', () => this.cmd.ghSlidingRefund(`${k}:l`, `${k}:s`, token, ''));
   }
 
   quotaHit(key: string, l: QuotaLimits, addCalls: number): Promise<QuotaDecision | null> {
-    return this.call(() =>
+    return this.call('quota-hit', () =>
       this.cmd.ghQuotaHit(this.key(key) + ':q', l.calls ?? -1, l.bytes ?? -1, l.periodMs, l.anchorMs, addCalls, this.now()),
     ).then((r) =>
       r === null
@@ -342,7 +347,7 @@ export class RedisStore implements CounterStore {
   }
 
   async quotaAdd(key: string, _l: QuotaLimits, period: number, calls: number, bytes: number): Promise<void> {
-    await this.call(() => this.cmd.ghQuotaAdd(this.key(key) + ':q', period, calls, bytes, ''));
+    await this.call('quota-add', () => this.cmd.ghQuotaAdd(this.key(key) + ':q', period, calls, bytes, ''));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
 import { fetchJson, checkFetchUrl, FetchError } from '../../net/fetch.js';
+import { tracer } from '../../observability/tracing.js';
 import { keyFromJwk, KeyImportError, type VerifyKey } from './keys.js';
 
 /**
@@ -160,9 +161,11 @@ export class RemoteKeySource {
     if (this.inflight) return this.inflight;
     this.lastAttempt = Date.now();
     this.fetches.inc({ source: this.label, reason });
-    const p = this.load().then(
-      (ttl) => this.onSuccess(ttl),
-      (e: unknown) => this.onFailure(e),
+    // traced: under the request that asked for an unknown kid; the first and scheduled ones are traces of their own
+    const span = tracer()?.start('jwks refresh', 'internal', reason === 'initial' || reason === 'scheduled' ? 'root' : 'active', { 'gatehouse.jwks.source': this.label, 'gatehouse.jwks.reason': reason });
+    const p = (span ? span.run(() => this.load()) : this.load()).then(
+      (ttl) => { span?.end(); this.onSuccess(ttl); },
+      (e: unknown) => { span?.fail(e instanceof Error ? e.message : 'failed'); span?.end(); this.onFailure(e); },
     ).finally(() => { this.inflight = undefined; });
     this.inflight = p;
     return p;
