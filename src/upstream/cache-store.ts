@@ -1,4 +1,5 @@
 import { UpstreamConfigError } from './targets.js';
+import type { BlobStore } from '../state/blob.js';
 
 /**
  * Where cached responses live. A value is the response body as a Buffer plus JSON-serializable
@@ -155,4 +156,30 @@ function sizeOf(key: string, v: CacheValue): number {
     h += name.length + (typeof x === 'string' ? x.length : x.reduce((n, s) => n + s.length, 0));
   }
   return OVERHEAD + key.length * 2 + v.body.length + h * 2 + (v.meta.vary?.join('').length ?? 0) * 2;
+}
+
+/** A cache over a remote blob store (Redis): each value one buffer (`encodeValue`), a foreign or corrupt one a miss. */
+export class RemoteCacheStore implements CacheStore {
+  constructor(private readonly blobs: BlobStore) {}
+
+  get kind(): string {
+    return this.blobs.kind;
+  }
+
+  async get(key: string): Promise<CacheValue | undefined> {
+    const b = await this.blobs.get(key);
+    return b === undefined ? undefined : decodeValue(b);
+  }
+
+  set(key: string, value: CacheValue, ttlMs: number): Promise<void> {
+    return this.blobs.set(key, encodeValue(value), ttlMs);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.blobs.delete(key);
+  }
+
+  close(): Promise<void> {
+    return this.blobs.close();
+  }
 }
