@@ -85,7 +85,7 @@ export const cacheLookup = definePolicy({
         return answerFrom(ex, l.value, l.ageSec, l.notModified, downstream, 'cache-hit');
       }
       if (l.kind === 'bypass') { count.bypass.inc(); return undefined; }
-      const turn: CacheTurn = { cache, primaryKey: key, requestTime: Date.now(), downstream, stale: l.kind === 'stale' ? { key: l.key, value: l.value } : undefined, settle: undefined };
+      const turn: CacheTurn = { cache, primaryKey: key, requestTime: Date.now(), downstream, stale: l.kind === 'stale' ? { key: l.key, value: l.value } : undefined, settle: undefined, saving: false };
       if (coalescer !== undefined && ex.method === 'GET') {
         let leader = false;
         const flight = coalescer.run(key, () => {
@@ -94,8 +94,9 @@ export const cacheLookup = definePolicy({
         }, ex.signal);
         if (leader) {
           flight.catch(() => {});
-          // whatever happens to this request (no cache-store, an error, the client gone), the waiters go on
-          ex.onDone(() => turn.settle?.(undefined));
+          // whatever happens to this request (no cache-store, an error, the client gone), the waiters
+          // go on; a response being stored settles them itself (storing may end after the response)
+          ex.onDone(() => { if (!turn.saving) turn.settle?.(undefined); });
         } else {
           const answer = await follow(ex, flight);
           if (answer !== undefined) return answer;

@@ -97,10 +97,11 @@ export const cacheStore = definePolicy({
         res.headers['cache-control'] = turn.downstream(s.lifetimeSec, initialAge(res.headers, times.requestTime, times.responseTime), res.headers['cache-control'], ex.req.headers.authorization !== undefined);
       }
       const save = (body: Buffer) => {
+        turn.saving = true;
         cache.save(turn.primaryKey, req, { ...snapshot, body }, times).then((r) => {
           (r.stored ? count.stored : count.notStorable).inc();
           turn.settle?.(r.stored ? flightOf(r.value, ex.req.headers) : undefined);
-        }, () => {
+        }, (e) => {
           count.failed.inc();
           turn.settle?.(undefined);
         });

@@ -30,6 +30,8 @@ export interface CacheTurn {
   readonly stale: { key: string; value: CacheValue } | undefined;
   /** set when this request leads a coalesced miss: hand the result (or undefined) to the waiters */
   settle: ((f: Flight | undefined) => void) | undefined;
+  /** the response is being stored: storing settles the waiters, not the end of the response */
+  saving: boolean;
 }
 
 const turns = new WeakMap<Exchange, CacheTurn>();
