@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UpstreamConfigError } from './targets.js';
 import type { BlobStore } from '../state/blob.js';
 
@@ -158,7 +159,11 @@ function sizeOf(key: string, v: CacheValue): number {
   return OVERHEAD + key.length * 2 + v.body.length + h * 2 + (v.meta.vary?.join('').length ?? 0) * 2;
 }
 
-/** A cache over a remote blob store (Redis): each value one buffer (`encodeValue`), a foreign or corrupt one a miss. */
+/**
+ * A cache over a remote blob store (Redis): each value one buffer (`encodeValue`), a foreign or
+ * corrupt one a miss. Keys are hashed (SHA-256): what a key is made of (headers, the caller's
+ * Authorization) never appears in the store's key names.
+ */
 export class RemoteCacheStore implements CacheStore {
   constructor(private readonly blobs: BlobStore) {}
 
@@ -167,19 +172,23 @@ export class RemoteCacheStore implements CacheStore {
   }
 
   async get(key: string): Promise<CacheValue | undefined> {
-    const b = await this.blobs.get(key);
+    const b = await this.blobs.get(hashed(key));
     return b === undefined ? undefined : decodeValue(b);
   }
 
   set(key: string, value: CacheValue, ttlMs: number): Promise<void> {
-    return this.blobs.set(key, encodeValue(value), ttlMs);
+    return this.blobs.set(hashed(key), encodeValue(value), ttlMs);
   }
 
   delete(key: string): Promise<void> {
-    return this.blobs.delete(key);
+    return this.blobs.delete(hashed(key));
   }
 
   close(): Promise<void> {
     return this.blobs.close();
   }
+}
+
+function hashed(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
 }

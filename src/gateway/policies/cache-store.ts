@@ -101,7 +101,7 @@ export const cacheStore = definePolicy({
         cache.save(turn.primaryKey, req, { ...snapshot, body }, times).then((r) => {
           (r.stored ? count.stored : count.notStorable).inc();
           turn.settle?.(r.stored ? flightOf(r.value, ex.req.headers) : undefined);
-        }, (e) => {
+        }, () => {
           count.failed.inc();
           turn.settle?.(undefined);
         });
