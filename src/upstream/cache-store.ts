@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { UpstreamConfigError } from './targets.js';
-import type { BlobStore } from '../state/blob.js';
 
 /**
  * Where cached responses live. A value is the response body as a Buffer plus JSON-serializable
@@ -157,6 +156,15 @@ function sizeOf(key: string, v: CacheValue): number {
     h += name.length + (typeof x === 'string' ? x.length : x.reduce((n, s) => n + s.length, 0));
   }
   return OVERHEAD + key.length * 2 + v.body.length + h * 2 + (v.meta.vary?.join('').length ?? 0) * 2;
+}
+
+/** Buffers under keys with a TTL, never throwing (src/state's blob stores fit it). */
+export interface BlobStore {
+  readonly kind: string;
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**

@@ -77,7 +77,8 @@ export const cacheLookup = definePolicy({
     }
 
     return async (ex) => {
-      const key = ex.method === 'GET' || ex.method === 'HEAD' ? keyOf(ex) : undefined;
+      // a GET with a body is not a plain read (the body could change the answer): never cached
+      const key = (ex.method === 'GET' || ex.method === 'HEAD') && ex.body === undefined ? keyOf(ex) : undefined;
       if (key === undefined) { count.bypass.inc(); return undefined; }
       const l = await cache.lookup(key, { method: ex.method, headers: ex.req.headers });
       if (l.kind === 'hit') {
