@@ -4,8 +4,9 @@ import { measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenar
 
 /**
  * `npm run bench edge` (issue 13): the cost of balancing (round robin over three targets against
- * one target, the gateway's CPU per request), and failover time: how long after a target is
- * killed requests still fail, with active health checks and with passive outlier detection.
+ * one target, the gateway's CPU per request), a cache hit against a proxied request, and failover
+ * time: how long after a target is killed requests still fail, with active health checks and with
+ * passive outlier detection.
  */
 
 const dist = join(ROOT, 'dist', 'bench');
@@ -39,10 +40,35 @@ export async function runEdgeBench(): Promise<string> {
     out.push(await failover('passive: 3 consecutive failures', 'health: { passive: { consecutive-failures: 3, ejection: 30s } }'));
     out.push(await failover('active: probes every 500 ms, 2 failures', 'health: { active: { path: /healthz, interval: 500ms, timeout: 250ms, unhealthy: 2 } }'));
     out.push(await failover('active + passive', 'health: { active: { path: /healthz, interval: 500ms, timeout: 250ms, unhealthy: 2 }, passive: { consecutive-failures: 3, ejection: 30s } }'));
+    out.push('', await runCacheBench(urls[0]!));
     return out.join('\n');
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
+}
+
+/**
+ * A cache hit against a proxied request (the same API, the same backend answer): the gateway's
+ * CPU per request. The hit runs route, cache-lookup (key, memory store, freshness) and the send;
+ * the proxied request also runs the forward to the backend and streams its answer back.
+ */
+export async function runCacheBench(backendUrl: string): Promise<string> {
+  const api = (policies: string) => `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - name: bench\n    path: /\n    backend: b\n${policies}`;
+  const cached = '    policies:\n      inbound: [base, { cache-lookup: {} }]\n      outbound: [base, { cache-store: { duration: 600 } }]\n';
+  const scenario = (name: string, yaml: string, headers?: Record<string, string>): Scenario => ({
+    name,
+    load: headers ? { headers } : undefined,
+    start: async () => {
+      const g = await startGatehouse(yaml);
+      return { url: `http://127.0.0.1:${g.port}/orders/7`, pid: g.child.pid!, stop: g.stop };
+    },
+  });
+  const rows = await measure([
+    scenario('proxied (no cache)', api('')),
+    scenario('cache hit (memory)', api(cached)),
+    scenario('cache-lookup bypassed (Authorization), proxied', api(cached), { authorization: 'Bearer x' }),
+  ]);
+  return ['Target: cache hit ≤ 0.5× a proxied request (CPU per request of the gateway).', '', table(rows, 'proxied (no cache)')].join('\n');
 }
 
 /** Kill one of two targets while requests flow at a fixed rate; how long do failures go on? */

@@ -25,7 +25,7 @@ const own = {
 const fields: Record<string, z.ZodType> = { ...gatewayCoreFields, ...edgeFields, ...own };
 const limitFields: Record<string, z.ZodType> = { ...coreLimitFields, ...edgeLimitFields };
 const LIMITS = ['max-header-size', 'max-url-length', 'max-body-size', 'max-body-buffer', 'header-timeout', 'request-timeout', 'min-body-rate', 'body-rate-window', 'keep-alive-timeout', 'max-connections', 'max-requests-per-socket'] as const;
-const GATEWAY = ['listen', 'admin', 'trusted-proxies', 'store', 'workers', 'log', 'limits', 'hsts', 'headers-with-underscores', 'shutdown-timeout', 'watch-config'] as const;
+const GATEWAY = ['listen', 'admin', 'trusted-proxies', 'store', 'cache', 'workers', 'log', 'limits', 'hsts', 'headers-with-underscores', 'shutdown-timeout', 'watch-config'] as const;
 
 const limits = z.strictObject(Object.fromEntries(LIMITS.map((k) => [k, limitFields[k]!])) as { [K in (typeof LIMITS)[number]]: (typeof coreLimitFields & typeof edgeLimitFields)[K] })
   .prefault({})

@@ -6,6 +6,9 @@ import type { Template } from './template.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CounterStore } from '../state/types.js';
 import type { StandInKeys } from './jwt/source.js';
+import type { CacheStore } from '../upstream/cache-store.js';
+
+export type CachingType = 'internal' | 'external' | 'prefer-external';
 
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';
 export const SECTIONS: readonly Section[] = ['inbound', 'backend', 'outbound', 'on-error'];
@@ -34,6 +37,14 @@ export interface PolicyContext {
   readonly metrics: Metrics;
   /** the counter store of `gateway.store` (created on first use) */
   store(): CounterStore;
+  /**
+   * The response cache's store for a `caching-type` (created on first use, one per config load):
+   * `internal` the in-memory one, `external` the shared one of `gateway.cache.external` (a
+   * ConfigError without it), `prefer-external` the shared one when configured, else the memory one.
+   */
+  cacheStore(type: CachingType): CacheStore;
+  /** `gateway.cache.max-entry-size` */
+  readonly maxCacheEntry: number;
   /** trusted proxy matcher of `gateway.trusted-proxies` */
   readonly gateway: { trustedProxies: readonly string[]; maxBodyBuffer: number; /** gateway processes (workers resolved) */ workers: number; /** `gateway.store`, the counter store's URL */ store: string };
   /** a backend declared in `backends`, or undefined */

@@ -57,6 +57,7 @@ export const PROBLEMS = {
   'backend-upgrade-failed': { status: 502, meaning: 'The backend refused or failed the WebSocket upgrade.', action: 'Retry later.' },
   'no-healthy-upstream': { status: 503, meaning: 'Every target of the backend is unhealthy (failed health checks) or ejected (failing live traffic).', action: 'Retry after the `Retry-After` seconds; the operator should check the backend.' },
   'upstream-overloaded': { status: 503, meaning: 'Every connection to the backend is busy and its queue is full (`max-pending`), or no connection became free within `queue-timeout`.', action: 'Retry after the `Retry-After` seconds.' },
+  'cache-revalidation-mismatch': { status: 502, meaning: 'The cache asked the backend whether its stored response was still current, and the backend answered 304 for another version (a different ETag or Last-Modified). The stored entry is dropped.', action: 'Retry: the next request fetches the response in full.' },
   'response-invalid': { status: 502, meaning: "The backend's response does not match the API description (outbound validation). The details are logged, never sent.", action: "Retry later; the API's operator should fix the backend." },
   'internal-error': { status: 500, meaning: 'The gateway failed while processing the request (a bug: the log has the details).', action: 'Retry later and report the request id.' },
   // tokens (validate-jwt, check-claims)

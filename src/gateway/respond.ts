@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
@@ -71,11 +71,18 @@ function replyToResponse(reply: Reply, requestId: string): UpstreamResponse {
 export function send(_gw: GatewayContext, ex: Exchange, response: UpstreamResponse): void {
   const res = ex.res!;
   if (res.headersSent || res.destroyed) { discard(response.body); return; }
-  const headers = response.headers;
+  let headers = response.headers;
   if (ex.responseHeaders) Object.assign(headers, ex.responseHeaders);
   headers['x-request-id'] = ex.requestId;
-  const body = response.body;
+  let body = response.body;
   ex.status = response.status;
+  const compressor = (ex.api as CompiledApi | undefined)?.compressor;
+  if (compressor !== undefined && body !== null) {
+    if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
+    const plan = compressor.plan({ method: ex.method, headers: ex.req.headers }, { status: response.status, headers });
+    headers = plan.headers;
+    if (plan.encoding !== undefined) body = compressing(body, plan.stream());
+  }
   if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
     if (body !== null) headers['content-length'] = String(Buffer.byteLength(body));
     else if (response.status !== 204 && response.status !== 304 && headers['content-length'] === undefined && ex.method !== 'HEAD') headers['content-length'] = '0';
@@ -85,6 +92,18 @@ export function send(_gw: GatewayContext, ex: Exchange, response: UpstreamRespon
   }
   res.writeHead(response.status, headers);
   streamBody(body, res);
+}
+
+/** The body through a compressing stream; destroying the result destroys the source. */
+function compressing(body: Readable | Buffer | string, z: Transform): Readable {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    z.end(body);
+    return z;
+  }
+  body.on('error', (err) => z.destroy(err));
+  z.once('close', () => { if (!body.readableEnded) body.destroy(); });
+  body.pipe(z);
+  return z;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Handler } from './policy.js';
 import type { ApiInfo, OperationInfo } from './exchange.js';
 import type { ForwardRules } from './headers.js';
 import type { Template } from './template.js';
+import type { Compressor } from '../upstream/compression.js';
 
 /**
  * What the request path uses, compiled from a validated config (see compile/): routers, backends,
@@ -48,6 +49,8 @@ export interface CompiledApi extends ApiInfo {
   gatewayDuration: { observe(v: number): void };
   backendDuration: { observe(v: number): void };
   requests: Map<number, { inc(): void }>;
+  /** response compression (`compression`), applied when a response is sent */
+  compressor: Compressor | undefined;
 }
 
 export class Runtime<G extends GatewayCore = GatewayCore> {

@@ -72,6 +72,17 @@ export const operationSchema = z.strictObject({
   policies: policySections.optional(),
 });
 
+/** Response compression of an API (applied when the response is sent, after the outbound policies). */
+export const compressionSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('compress responses of this API'),
+  encodings: z.array(z.enum(['br', 'gzip'])).min(1).default(['br', 'gzip']).describe("the codings offered, in the gateway's order of preference (the client's q-values decide first)"),
+  types: z.array(z.string().regex(/^(\*\/\*\+[A-Za-z0-9.+-]+|[A-Za-z0-9.+-]+\/(\*|[A-Za-z0-9.+-]+))$/, 'a media type (application/json), a family (text/*) or a suffix (*/*+json)')).min(1).optional()
+    .describe('compressible media types: exact (`application/json`), a family (`text/*`) or a suffix (`*/*+json`). Default: text/*, JSON, JavaScript, XML, form data, WebAssembly, SVG, */*+json, */*+xml. `text/event-stream` is never compressed'),
+  'min-size': size().default(1024).describe('a body whose Content-Length is smaller is sent as it is (a body of unknown length is compressed)'),
+  'brotli-quality': z.number().int().min(0).max(11).default(4).describe('brotli quality 0-11 (4: fast enough to stream, smaller than gzip 6)'),
+  'gzip-level': z.number().int().min(1).max(9).default(6).describe('gzip level 1-9'),
+}).describe('compress responses with br or gzip when the client accepts it (Accept-Encoding), the type is compressible, the backend did not encode the body and it does not say `Cache-Control: no-transform`');
+
 export const apiSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').describe('unique API name (used in logs and metrics)'),
   path: z.string().regex(/^\/[^?#]*$/, 'must start with / and contain no ? or #').describe('public path prefix'),
@@ -83,6 +94,7 @@ export const apiSchema = z.strictObject({
   policies: policySections.optional(),
   'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
   'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
+  compression: compressionSchema.optional(),
   'forward-identity-cookies': z.boolean().optional()
     .describe("forward the identity provider's cookies (`gh-idp-*`) to this API's backend. Default: only for the API whose path is the path of `identity.issuer` (when the file has an identity section); set it on the API that publishes an identity provider run elsewhere. Every other API never receives them"),
 });
@@ -96,6 +108,15 @@ export const gatewayCoreFields = {
     .regex(/^(memory(\?.*)?|redis:\/\/.+|rediss:\/\/.+|redis-cluster:\/\/.+)$/, 'memory[?max-keys=N], redis://host:port or redis-cluster://host:port,host:port')
     .default('memory')
     .describe('counter store for rate limits and quotas'),
+  cache: z
+    .strictObject({
+      external: z.string().regex(/^rediss?:\/\/.+$/, 'redis://host:port[/db] or rediss://host:port').optional()
+        .describe('the shared cache that cache-lookup `caching-type: external` (and `prefer-external`, the default) uses: `redis://host:port[/db]?prefix=gatehouse:cache:&timeout=100ms`. A Redis that fails is a miss: requests go to the backend'),
+      'max-size': size({ min: 1024 }).default(64 * 1024 * 1024).describe('the in-memory cache (`caching-type: internal`, and the default without `external`): total bytes kept, least recently used dropped first (per gateway process)'),
+      'max-entry-size': size({ min: 1 }).default(1024 * 1024).describe('a response whose body is larger is not cached (it is still streamed to the client)'),
+    })
+    .prefault({})
+    .describe('the response cache of the cache-lookup and cache-store policies'),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1).describe('worker processes (`auto` = one per core)'),
   'headers-with-underscores': z.enum(['drop', 'reject', 'allow']).default('drop')
     .describe('request headers whose name has an underscore (X_User_Id): drop them before forwarding (CGI-style backends would fold them into the names the gateway sets), reject the request with 400, or forward them'),

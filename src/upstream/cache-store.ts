@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UpstreamConfigError } from './targets.js';
 
 /**
@@ -155,4 +156,47 @@ function sizeOf(key: string, v: CacheValue): number {
     h += name.length + (typeof x === 'string' ? x.length : x.reduce((n, s) => n + s.length, 0));
   }
   return OVERHEAD + key.length * 2 + v.body.length + h * 2 + (v.meta.vary?.join('').length ?? 0) * 2;
+}
+
+/** Buffers under keys with a TTL, never throwing (src/state's blob stores fit it). */
+export interface BlobStore {
+  readonly kind: string;
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A cache over a remote blob store (Redis): each value one buffer (`encodeValue`), a foreign or
+ * corrupt one a miss. Keys are hashed (SHA-256): what a key is made of (headers, the caller's
+ * Authorization) never appears in the store's key names.
+ */
+export class RemoteCacheStore implements CacheStore {
+  constructor(private readonly blobs: BlobStore) {}
+
+  get kind(): string {
+    return this.blobs.kind;
+  }
+
+  async get(key: string): Promise<CacheValue | undefined> {
+    const b = await this.blobs.get(hashed(key));
+    return b === undefined ? undefined : decodeValue(b);
+  }
+
+  set(key: string, value: CacheValue, ttlMs: number): Promise<void> {
+    return this.blobs.set(hashed(key), encodeValue(value), ttlMs);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.blobs.delete(hashed(key));
+  }
+
+  close(): Promise<void> {
+    return this.blobs.close();
+  }
+}
+
+function hashed(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
 }

@@ -37,7 +37,7 @@ export interface Times {
   responseTime: number;
 }
 
-export type Saved = { stored: true; key: string } | { stored: false; reason: NotCacheable };
+export type Saved = { stored: true; key: string; value: CacheValue } | { stored: false; reason: NotCacheable };
 
 /** Not stored with a response: hop-by-hop fields, and Age (recomputed when served). */
 const NOT_STORED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'age', 'proxy-authenticate']);
@@ -87,7 +87,7 @@ export class HttpCache {
       key = primaryKey + '\n' + secondaryKey(fields, req.headers);
     }
     await this.store.set(key, value, ttlMs);
-    return { stored: true, key };
+    return { stored: true, key, value };
   }
 
   /**

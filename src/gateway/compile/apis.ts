@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Compressor } from '../../upstream/compression.js';
 import { resolve } from 'node:path';
 import type { Metrics } from '../../observability/metrics.js';
 import { normalizeTarget } from '../normalize.js';
@@ -32,6 +33,18 @@ function apiPrefix(apiCfg: ApiConfig, apiPath: Array<string | number>, fail: Fai
     return undefined;
   }
   return norm.path === '/' ? '' : norm.path.replace(/\/$/, '');
+}
+
+/** The API's response compression, when it has one that is enabled. */
+function compressorOf(apiCfg: ApiConfig, path: Array<string | number>, fail: ApiCompileContext['fail']): Compressor | undefined {
+  const c = apiCfg.compression;
+  if (c === undefined || !c.enabled) return undefined;
+  try {
+    return new Compressor({ encodings: c.encodings, types: c.types, minBytes: c['min-size'], brotliQuality: c['brotli-quality'], gzipLevel: c['gzip-level'] });
+  } catch (err) {
+    fail(path, (err as Error).message);
+    return undefined;
+  }
 }
 
 /** Compile API `i`: its backend, OpenAPI document, early policies, pipelines and operations, and route it. */
@@ -70,6 +83,7 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     gatewayDuration: c.metrics.gatewayDuration.labels(apiCfg.name),
     backendDuration: c.metrics.backendDuration.labels(apiCfg.name),
     requests: new Map(),
+    compressor: compressorOf(apiCfg, [...apiPath, 'compression'], fail),
   };
   const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, fail);
   api.early = await c.pipelines.early(apiRefs, api);

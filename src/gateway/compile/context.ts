@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../../config/errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { createStore } from '../../state/index.js';
+import { createBlobStore } from '../../state/blob.js';
+import { MemoryCacheStore, RemoteCacheStore, type CacheStore } from '../../upstream/cache-store.js';
 import { compileTemplate } from '../template.js';
-import type { PolicyContext } from '../policy.js';
+import type { CachingType, PolicyContext } from '../policy.js';
 import type { Runtime } from '../runtime.js';
 import type { StandInKeys } from '../jwt/source.js';
 
@@ -31,8 +33,36 @@ export function policyContexts(rt: Runtime, deps: { logger: Logger; metrics: Met
     }
     return rt.storeRef.store;
   };
+  const cacheCfg = rt.gateway.cache;
+  let memoryCache: CacheStore | undefined;
+  let externalCache: CacheStore | undefined;
+  const cacheStore = (type: CachingType): CacheStore => {
+    if (type === 'external' && cacheCfg.external === undefined) {
+      throw new ConfigError('caching-type external needs a shared cache: set gateway.cache.external (redis://host:port), or use prefer-external or internal', ['caching-type']);
+    }
+    if (type !== 'internal' && cacheCfg.external !== undefined) {
+      if (externalCache === undefined) {
+        try {
+          externalCache = new RemoteCacheStore(createBlobStore(cacheCfg.external, { logger, metrics, maxValueBytes: cacheCfg['max-entry-size'] + 64 * 1024 }));
+        } catch (err) {
+          throw new ConfigError(`gateway.cache.external: ${(err as Error).message}`, ['caching-type']);
+        }
+        const store = externalCache;
+        rt.addCloser(() => store.close());
+      }
+      return externalCache;
+    }
+    if (memoryCache === undefined) {
+      memoryCache = new MemoryCacheStore({ maxBytes: cacheCfg['max-size'], maxEntryBytes: cacheCfg['max-entry-size'] + 64 * 1024 });
+      const store = memoryCache;
+      rt.addCloser(() => store.close());
+    }
+    return memoryCache;
+  };
   return (place) => ({
     ...place,
+    cacheStore,
+    maxCacheEntry: cacheCfg['max-entry-size'],
     configDir: rt.loaded.dir,
     logger: logger.child({ policy: place.location }),
     metrics,

@@ -16,6 +16,8 @@ import { validateParameters } from './validate-parameters.js';
 import { validateHeaders } from './validate-headers.js';
 import { validateStatusCode } from './validate-status-code.js';
 import { validateClientCertificate } from './validate-client-certificate.js';
+import { cacheLookup } from './cache-lookup.js';
+import { cacheStore } from './cache-store.js';
 
 /**
  * The registry: the one place policies are listed. Config validation, the pipeline compiler and
@@ -39,6 +41,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
   validateHeaders,
   validateStatusCode,
   validateClientCertificate,
+  cacheLookup,
+  cacheStore,
 ];
 
 export const POLICY_BY_NAME: ReadonlyMap<string, PolicyDefinition> = new Map(POLICIES.map((p) => [p.name, p]));
