@@ -9,6 +9,7 @@ import type { OidcProvider } from '../provider/oidc.js';
 import type { Csrf } from './csrf.js';
 import type { PageContext } from './layout.js';
 import type { InteractionStep } from '../steps/step.js';
+import type { Federation } from '../federation/index.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -28,6 +29,8 @@ export interface PageDeps {
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
   limits: Limits;
+  /** sign-in at other identity providers (`identity.federation`), when configured */
+  federation?: Federation;
 }
 
 /** What every page flow gets: the deps plus what is derived from them once. */
