@@ -3,6 +3,8 @@ import type { VerifiedIdentity } from './connector.js';
 
 /** The value at a dot-separated path (`profile.emails.0`) of verified claims; own properties only. */
 export function claimAt(claims: unknown, path: string): unknown {
+  // a name that contains dots itself (a SAML attribute such as urn:oid:0.9.2342.19200300.100.1.3)
+  if (claims !== null && typeof claims === 'object' && Object.hasOwn(claims, path)) return (claims as Record<string, unknown>)[path];
   let v: unknown = claims;
   for (const part of path.split('.')) {
     if (v === null || typeof v !== 'object' || !Object.hasOwn(v, part)) return undefined;
@@ -18,11 +20,12 @@ export function claimAt(claims: unknown, path: string): unknown {
  * some providers send it).
  */
 export function identityFromClaims(c: ResolvedConnector, claims: Record<string, unknown>, amr: readonly string[]): VerifiedIdentity | undefined {
-  const sub = claimAt(claims, c.claims.subject);
+  const sub = single(claimAt(claims, c.claims.subject));
   const subject = typeof sub === 'number' && Number.isSafeInteger(sub) ? String(sub) : typeof sub === 'string' ? sub : undefined;
   if (!subject || subject.length > 255) return undefined;
-  const email = claimAt(claims, c.claims.email);
-  const verified = claimAt(claims, c.claims['email-verified']);
+  const email = single(claimAt(claims, c.claims.email));
+  const rule = c.claims['email-verified'];
+  const verified = rule === true ? true : single(claimAt(claims, rule));
   const hasEmail = typeof email === 'string' && email.length > 0 && email.length <= 320;
   return {
     connector: c.id,
@@ -33,6 +36,9 @@ export function identityFromClaims(c: ResolvedConnector, claims: Record<string, 
     amr,
   };
 }
+
+/** a one-valued list as its value (SAML attributes are lists) */
+export const single = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
 
 /** Read a JSON body of at most `limit` bytes (an upstream's profile or error): bounded, whatever it sends. */
 export async function boundedJson(res: Response, limit = 256 * 1024): Promise<unknown> {

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
-import { claimAt } from '../connectors/claims.js';
+import { claimAt, single } from '../connectors/claims.js';
 import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
 import { oauthConnector } from '../connectors/oidc.js';
+import { samlConnector, type SamlConnector } from '../connectors/saml.js';
 import type { Db } from '../db.js';
 import { COOKIE_PREFIX } from '../pages/layout.js';
 import type { IdentityConfig } from '../schema.js';
@@ -19,7 +20,7 @@ import { FederationStore } from './store.js';
 
 export interface FederatedConnector {
   config: ResolvedConnector;
-  connector: RedirectConnector;
+  connector: RedirectConnector | SamlConnector;
 }
 
 /** which account an upstream identity signs in to */
@@ -58,15 +59,22 @@ export class Federation {
     connectors?: FederatedConnector[],
   ) {
     this.store = new FederationStore(db);
+    const log = logger.child({ component: 'federation' });
     const list = connectors ?? cfg.federation.map((f) => {
       const config = resolveConnector(f);
-      return { config, connector: oauthConnector(config, logger.child({ component: 'federation' })) };
+      const connector = config.type === 'saml'
+        ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
+        : oauthConnector(config, log);
+      return { config, connector };
     });
     this.#byId = new Map(list.map((c) => [c.config.id, c]));
   }
 
   get connectors(): FederatedConnector[] { return [...this.#byId.values()]; }
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
+
+  /** `<issuer>/federation/<id>/metadata`: a SAML connector's SP metadata (and default entity id) */
+  metadataUrl(id: string): string { return `${this.cfg.issuer.replace(/\/$/, '')}/federation/${id}/metadata`; }
 
   /** `<issuer>/federation/<id>/callback`: the redirect URI (ACS URL) to register at the upstream */
   callbackUrl(id: string): string { return `${this.cfg.issuer.replace(/\/$/, '')}/federation/${id}/callback`; }
@@ -83,7 +91,7 @@ export class Federation {
     if (!browser || !/^[\w-]{43}$/.test(browser)) {
       browser = handle();
       const secure = this.cfg.issuer.startsWith('https:') ? '; Secure' : '';
-      res.appendHeader('set-cookie', `${BROWSER_COOKIE}=${browser}; Path=${this.base}/federation/; Max-Age=${BEGIN_TTL}; HttpOnly; SameSite=Lax${secure}`);
+      res.appendHeader('set-cookie', `${BROWSER_COOKIE}=${browser}; Path=${this.base}/; Max-Age=${BEGIN_TTL}; HttpOnly; SameSite=Lax${secure}`);
     }
     const state = handle();
     const { handoff, state: kept } = await fc.connector.begin({ callback: this.callbackUrl(id), state, hint });
@@ -109,24 +117,33 @@ export class Federation {
     if (!fc) return refuse('unknown-connector');
     if (!kept) return refuse('unknown-state'); // never begun, expired, or replayed
     if (kept.connector !== id) return refuse('connector-mismatch'); // mix-up: an answer meant for another connector
+    // the browser that began must be the one that answers. A SAML IdP answers with a cross-site
+    // POST, which carries no SameSite=Lax cookie: then the check waits for the interaction page
+    // (a top-level GET after our 303, which carries it), where the outcome is taken
     const browser = cookieOf(req, BROWSER_COOKIE);
-    if (kept.browser && (!browser || sha256(browser) !== kept.browser)) return refuse('browser-mismatch');
+    const deferred = !browser && req.method === 'POST';
+    if (kept.browser && !deferred && (!browser || sha256(browser) !== kept.browser)) return refuse('browser-mismatch');
     const result = await fc.connector.complete({ params, state: kept.data as Record<string, string> }, meta);
     const next = handle();
     if (!result.ok) {
       this.logger.warn({ audit: 'federation.refused', connector: id, reason: result.reason, ip: meta.ip }, 'federated sign-in refused');
       await this.store.put('outcome', next, { connector: id, uid: kept.uid, data: { error: result.reason } }, OUTCOME_TTL);
     } else {
-      await this.store.put('outcome', next, { connector: id, uid: kept.uid, data: { identity: result.identity } }, OUTCOME_TTL);
+      await this.store.put('outcome', next, { connector: id, uid: kept.uid, browser: deferred ? kept.browser : undefined, data: { identity: result.identity } }, OUTCOME_TTL);
     }
     return { location: `${this.base}/interaction/${kept.uid}?federation=${next}` };
   }
 
   /** the outcome of a callback, for the interaction `uid` it began in (once) */
-  async outcome(h: string, uid: string): Promise<{ connector: FederatedConnector; identity?: VerifiedIdentity; error?: string } | undefined> {
+  async outcome(req: IncomingMessage, h: string, uid: string): Promise<{ connector: FederatedConnector; identity?: VerifiedIdentity; error?: string } | undefined> {
     const o = await this.store.take('outcome', h);
     const fc = o && this.#byId.get(o.connector);
     if (!o || !fc || o.uid !== uid) return undefined;
+    const browser = cookieOf(req, BROWSER_COOKIE);
+    if (o.browser && (!browser || sha256(browser) !== o.browser)) {
+      this.logger.warn({ audit: 'federation.refused', connector: o.connector, reason: 'browser-mismatch' }, 'federated sign-in refused');
+      return undefined;
+    }
     return { connector: fc, identity: o.data.identity as VerifiedIdentity | undefined, error: o.data.error as string | undefined };
   }
 
@@ -205,7 +222,7 @@ export class Federation {
   /** the claims mapping: attributes and name, groups, roles from groups */
   async #mapProfile(user: User, identity: VerifiedIdentity, c: ResolvedConnector): Promise<User> {
     const attributes: Record<string, unknown> = {};
-    const name = claimAt(identity.claims, c.claims.name);
+    const name = single(claimAt(identity.claims, c.claims.name));
     if (typeof name === 'string' && name.length <= 200) attributes.name = name;
     for (const [local, path] of Object.entries(c.claims.attributes)) {
       const v = claimAt(identity.claims, path);

@@ -47,7 +47,7 @@ export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, P
 /** What a connector uses: the config over its preset over the defaults. */
 export interface ResolvedConnector {
   id: string;
-  type: 'oidc' | 'oauth2';
+  type: 'oidc' | 'oauth2' | 'saml';
   displayName: string;
   issuer?: string;
   authorizationEndpoint?: string;
@@ -58,6 +58,7 @@ export interface ResolvedConnector {
   scopes: string[];
   pkce: boolean;
   claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
+  saml?: { ssoUrl: string; idpEntityId: string; idpCertificates: string[]; spEntityId?: string; privateKey?: string; certificate?: string; wantResponseSigned: boolean; clockSkew: number };
   rolesFromGroups: Record<string, string[]>;
   accounts: FederationConfig['accounts'];
 }
@@ -79,12 +80,12 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     authorizationEndpoint: f['authorization-endpoint'] ?? p?.authorization,
     tokenEndpoint: f['token-endpoint'] ?? p?.token,
     userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,
-    clientId: f['client-id'],
+    clientId: f['client-id'] ?? '',
     clientSecret: f['client-secret'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
     pkce: f.type === 'oidc' ? true : f.pkce,
     claims: {
-      subject: claims.subject ?? 'sub',
+      subject: claims.subject ?? (f.type === 'saml' ? 'nameID' : 'sub'),
       email: claims.email ?? 'email',
       'email-verified': claims['email-verified'] ?? 'email_verified',
       name: claims.name ?? 'name',
@@ -93,5 +94,9 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     },
     rolesFromGroups: f['roles-from-groups'],
     accounts: f.accounts,
+    saml: f.type === 'saml' ? {
+      ssoUrl: f['idp-sso-url']!, idpEntityId: f['idp-entity-id']!, idpCertificates: f['idp-certificates']!, spEntityId: f['sp-entity-id'],
+      privateKey: f['sp-private-key'], certificate: f['sp-certificate'], wantResponseSigned: f['want-response-signed'], clockSkew: f['clock-skew'],
+    } : undefined,
   };
 }

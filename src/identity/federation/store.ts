@@ -19,22 +19,31 @@ export interface KeptStep {
   data: Record<string, unknown>;
 }
 
+type StepKind = 'begin' | 'outcome' | 'link';
+
 export class FederationStore {
   constructor(private readonly db: Db) {}
 
-  async put(kind: 'begin' | 'outcome' | 'link', handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
+  async put(kind: StepKind, handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
     await this.db.run('INSERT INTO federation_states (id, kind, connector, uid, browser, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [sha256(handle), kind, step.connector, step.uid, step.browser ?? null, JSON.stringify(step.data), Date.now() + ttlSeconds * 1000]);
   }
 
   /** the step kept under `handle`, once: a second take (a replay) finds nothing */
-  async take(kind: 'begin' | 'outcome' | 'link', handle: string): Promise<KeptStep | undefined> {
+  async take(kind: StepKind, handle: string): Promise<KeptStep | undefined> {
     if (!handle || handle.length > 200) return undefined;
     const now = Date.now();
     const r = await this.db.one<{ connector: string; uid: string; browser: string | null; data: string }>(
       `UPDATE federation_states SET consumed_at = $3 WHERE id = $1 AND kind = $2 AND consumed_at IS NULL AND expires_at > $3
        RETURNING connector, uid, browser, data`, [sha256(handle), kind, now]);
     return r ? { connector: r.connector, uid: r.uid, browser: r.browser ?? undefined, data: JSON.parse(r.data) } : undefined;
+  }
+
+  /** true the first time `key` is seen (within `ttlSeconds`): one-time values such as SAML assertion IDs, across processes */
+  async once(key: string, ttlSeconds: number): Promise<boolean> {
+    const n = await this.db.run(`INSERT INTO federation_states (id, kind, connector, uid, data, expires_at, consumed_at) VALUES ($1, 'seen', '', '', '{}', $2, $3)
+      ON CONFLICT (id) DO NOTHING`, [sha256(key), Date.now() + ttlSeconds * 1000, Date.now()]);
+    return n === 1;
   }
 
   /** the local account an upstream identity is linked to */

@@ -3,10 +3,11 @@ import { clientIp } from '../client-ip.js';
 import type { BrowserHandoff } from '../connectors/connector.js';
 import type { Federation } from '../federation/index.js';
 import { errorPage } from './error.js';
-import { redirect, send, type PageKit } from './kit.js';
+import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
+import { readForm, redirect, send, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-const CALLBACK = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/callback$/;
+const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata)$/;
 
 /** what each refusal of a callback tells the user (the log has the reason) */
 const REFUSED: Record<string, string> = {
@@ -24,10 +25,20 @@ const REFUSED: Record<string, string> = {
  */
 export function federationRoutes(kit: PageKit, federation: Federation) {
   return async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, method: string): Promise<boolean> => {
-    const m = CALLBACK.exec(path);
+    const m = ROUTE.exec(path);
     if (!m) return false;
-    if (method !== 'GET') { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
-    const r = await federation.callback(req, m[1]!, query, { ip: clientIp(req), via: 'federation' });
+    const fc = federation.get(m[1]!);
+    const saml = fc && 'metadata' in fc.connector ? fc.connector : undefined;
+    if (m[2] === 'metadata') {
+      if (!saml || method !== 'GET') return false;
+      res.setHeader('content-type', 'application/samlmetadata+xml');
+      res.end(saml.metadata(federation.callbackUrl(m[1]!)));
+      return true;
+    }
+    // the code flow answers with a GET; a SAML IdP posts its Response (HTTP-POST binding)
+    if (method !== 'GET' && !(method === 'POST' && saml)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+    const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+    const r = await federation.callback(req, m[1]!, params, { ip: clientIp(req), via: 'federation' });
     if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-in failed', message: REFUSED[r.refused] ?? 'This sign-in failed.', code: `federation-${r.refused}` }));
     else redirect(res, r.location);
     return true;

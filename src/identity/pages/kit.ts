@@ -54,14 +54,14 @@ export class FormError extends Error {
 
 const FORM_LIMIT = 16 * 1024;
 
-export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+export async function readForm(req: IncomingMessage, limit = FORM_LIMIT): Promise<URLSearchParams> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new FormError(415, 'Forms must be sent as application/x-www-form-urlencoded.');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > FORM_LIMIT) throw new FormError(413, 'The form is too large.');
+    if (size > limit) throw new FormError(413, 'The form is too large.');
     chunks.push(chunk as Buffer);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));

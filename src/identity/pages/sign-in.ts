@@ -65,7 +65,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       const query = queryOf(ctx.req);
       const handle = query.get('federation');
       if (federation && handle) {
-        const o = await federation.outcome(handle, ctx.details.uid);
+        const o = await federation.outcome(ctx.req, handle, ctx.details.uid);
         if (!o) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
         if (!o.identity) return ctx.send(200, form(ctx, { error: FEDERATION_FAILED(o.connector.config.displayName) }));
         return settle(ctx, o.identity, await federation.decide(o.identity), o.connector.config.displayName);
