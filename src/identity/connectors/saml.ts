@@ -35,7 +35,7 @@ export interface SamlDeps {
 function oneRequest(id: string | undefined): CacheProvider {
   return {
     saveAsync: async (key, value) => ({ value, createdAt: Date.now() }) as never,
-    getAsync: async (key) => (id && key === id ? String(Date.now()) : null),
+    getAsync: async (key) => (id && key === id ? new Date().toISOString() : null),
     removeAsync: async (key) => key,
   };
 }
