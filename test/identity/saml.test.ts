@@ -95,4 +95,90 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     assert.deepEqual(u!.groups, ['member', 'staff']);
     assert.equal((await down.services.db.one<{ subject: string }>("SELECT subject FROM federated_identities WHERE connector = 'corp'"))!.subject, 'student');
   });
+
+  describe('attacks on the response', () => {
+    const decode = (r: string) => Buffer.from(r, 'base64').toString('utf8');
+    const encode = (x: string) => Buffer.from(x, 'utf8').toString('base64');
+    /** the signed assertion of a response, and its ID */
+    const assertionOf = (xml: string) => {
+      const m = /<saml:Assertion[\s\S]*?<\/saml:Assertion>/.exec(xml);
+      assert.ok(m, 'an assertion');
+      return { text: m[0], id: /ID="([^"]+)"/.exec(m[0])![1]! };
+    };
+
+    /** a fresh sign-in at the IdP, its response changed by `mutate`, posted with its own RelayState */
+    async function attack(mutate: (xml: string) => string) {
+      const a = await atIdp('corp');
+      const forged = mutate(decode(a.SAMLResponse));
+      assert.notEqual(forged, decode(a.SAMLResponse), 'the attack changed the response');
+      const before = await down.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM federated_identities');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: encode(forged), RelayState: a.RelayState });
+      const after = await down.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM federated_identities');
+      return { ...done, linkedMore: Number(after!.n) - Number(before!.n) };
+    }
+
+    const refused = (done: { code?: string; html?: string }) => {
+      assert.equal(done.code, undefined, 'no sign-in');
+      assert.match(done.html ?? '', /did not succeed/);
+    };
+
+    test('a replayed response is refused: its RelayState is spent, and with a fresh sign-in\'s RelayState its InResponseTo and assertion ID are not', async () => {
+      const a = await atIdp('corp');
+      const first = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(first.code);
+      const again = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.equal(again.status, 400);
+      const fresh = await atIdp('corp');
+      refused(await postToAcs(fresh.b, fresh.action, { SAMLResponse: a.SAMLResponse, RelayState: fresh.RelayState }));
+    });
+
+    test('a changed NameID in the signed assertion is refused (signature)', async () => {
+      refused(await attack((x) => x.replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>')));
+    });
+
+    test('signature wrapping: an unsigned assertion with another ID and NameID before the signed one is refused', async () => {
+      refused(await attack((x) => {
+        const { text, id } = assertionOf(x);
+        const evil = text.replace(`ID="${id}"`, 'ID="_evil"').replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, '').replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>');
+        return x.replace(text, evil + text);
+      }));
+    });
+
+    test('signature wrapping: the signed assertion moved into Extensions, an evil one in its place, is refused', async () => {
+      refused(await attack((x) => {
+        const { text, id } = assertionOf(x);
+        const evil = text.replace(`ID="${id}"`, 'ID="_evil"').replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, '').replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>');
+        return x.replace(text, `<samlp:Extensions>${text}</samlp:Extensions>${evil}`);
+      }));
+    });
+
+    test('an assertion whose signature was removed is refused (signed assertions are required)', async () => {
+      refused(await attack((x) => {
+        const { text } = assertionOf(x);
+        return x.replace(text, text.replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, ''));
+      }));
+    });
+
+    test('a comment injected in the NameID never yields the truncated name', async () => {
+      const done = await attack((x) => x.replace(/>student<\/saml:NameID>/, '>stu<!-- injected -->dent</saml:NameID>'));
+      if (done.code) assert.equal((await down.services.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM federated_identities WHERE subject = 'stu'"))!.n, 0);
+      else refused(done);
+    });
+
+    test('a document type declaration (entity expansion) is refused before any parsing of entities', async () => {
+      refused(await attack((x) => x.replace(/^(<\?xml[^>]*\?>)?/, '$1<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]>')));
+    });
+
+    test('a response for another service provider (audience, destination, InResponseTo) is refused', async () => {
+      const other = await atIdp('other');
+      const mine = await atIdp('corp');
+      refused(await postToAcs(mine.b, acs, { SAMLResponse: other.SAMLResponse, RelayState: mine.RelayState }));
+    });
+
+    test('a SAMLResponse over the size limit is refused without parsing', async () => {
+      const a = await atIdp('corp');
+      const r = await fetch(a.action, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ SAMLResponse: 'A'.repeat(400 * 1024), RelayState: a.RelayState }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(r.status, 413);
+    });
+  });
 });
