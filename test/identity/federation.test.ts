@@ -1,6 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
+import { PassThrough, Readable } from 'node:stream';
+import pino from 'pino';
+import { identityCommand } from '../../src/identity/cli.js';
 import { identitySchema } from '../../src/identity/schema.js';
 import { resolveConnector } from '../../src/identity/federation/presets.js';
 import { openDownstream, pressConnector, PASSWORD, RP, signInUpstream, startEvilUpstream, startOAuth2Upstream, startUpstream, UP_SECRET } from './federation-rig.js';
@@ -192,6 +195,24 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
     assert.equal(u!.email, null, 'GitHub\'s profile email is not said to be verified');
     assert.equal(u!.attributes.github_login, 'octo');
     assert.equal(u!.attributes.name, 'Octo Cat');
+  });
+
+  test('gatehouse users show lists linked identities; users unlink removes one (that identity no longer signs in to the account)', async () => {
+    const cmd = async (args: string[]) => {
+      const stdout = new PassThrough(), stderr = new PassThrough();
+      let out = '';
+      stdout.on('data', (c) => { out += c; });
+      const code = await identityCommand('users', args, down.config, { configDir: down.dir, stdout, stderr, stdin: Readable.from(['']), logger: pino({ level: 'silent' }) });
+      return { code, out };
+    };
+    assert.match((await cmd(['show', 'alice'])).out, /linked: linker \S+ \(alice@example\.com\)/);
+    assert.equal((await cmd(['unlink', 'alice', '--connector', 'linker'])).code, 0);
+    assert.doesNotMatch((await cmd(['show', 'alice'])).out, /linked: linker/);
+    assert.equal((await cmd(['unlink', 'alice', '--connector', 'linker'])).code, 1);
+    // the upstream identity is back to "confirm the link"
+    const { b, upstream } = await begin('linker');
+    const r = await b.get((await signInUpstream(up, upstream.href, 'alice-up')).href);
+    assert.match(await (await b.get(new URL(r.headers.get('location')!, down.url).href)).text(), /Link your account/);
   });
 
   describe('attacks', () => {
