@@ -122,6 +122,15 @@ export class UserStore {
     await this.db.run('UPDATE users SET roles = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(roles), Date.now()]);
   }
 
+  /** Set what a federated sign-in maps onto the account: attributes merged, groups replaced, roles added. */
+  async updateProfile(id: string, p: { attributes?: Record<string, unknown>; groups?: string[]; addRoles?: string[] }): Promise<void> {
+    const u = await this.get(id);
+    if (!u) return;
+    const roles = [...new Set([...u.roles, ...(p.addRoles ?? [])])];
+    await this.db.run('UPDATE users SET attributes = $2, groups_ = $3, roles = $4, updated_at = $5 WHERE id = $1',
+      [id, JSON.stringify({ ...u.attributes, ...p.attributes }), JSON.stringify(p.groups ?? u.groups), JSON.stringify(roles), Date.now()]);
+  }
+
   async setEmailVerified(id: string): Promise<void> {
     await this.db.run('UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1', [id, Date.now()]);
   }

@@ -135,6 +135,7 @@ export async function cleanupExpired(db: Db): Promise<number> {
   const now = Date.now();
   let n = await db.run('DELETE FROM oidc_payloads WHERE expires_at IS NOT NULL AND expires_at < $1', [now]);
   n += await db.run('DELETE FROM account_tokens WHERE expires_at < $1', [now]);
+  n += await db.run('DELETE FROM federation_states WHERE expires_at < $1', [now]);
   n += await db.run('DELETE FROM keys WHERE expires_at IS NOT NULL AND expires_at < $1', [now - 86400_000]);
   // lockout rows of names nobody has tried for a day (unknown names would otherwise pile up)
   n += await db.run('DELETE FROM lockouts WHERE locked_until < $1 AND updated_at < $1', [now - 86400_000]);

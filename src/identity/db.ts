@@ -88,6 +88,15 @@ const MIGRATIONS: Migration[] = [
   `CREATE INDEX IF NOT EXISTS lockouts_user ON lockouts (user_id)`,
   // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
   hashStoredIds,
+  // issue 14 (federation): what a sign-in at another identity provider keeps between its steps
+  // (keyed by the SHA-256 of its random handle, spent once), and the upstream identities linked to accounts
+  `CREATE TABLE IF NOT EXISTS federation_states (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, connector TEXT NOT NULL, uid TEXT NOT NULL, browser TEXT,
+     data TEXT NOT NULL, expires_at BIGINT NOT NULL, consumed_at BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS federated_identities (
+     connector TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT,
+     created_at BIGINT NOT NULL, last_sign_in BIGINT, PRIMARY KEY (connector, subject))`,
+  `CREATE INDEX IF NOT EXISTS federated_identities_user ON federated_identities (user_id)`,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../config/units.js';
+import { federationSchema } from './federation/schema.js';
+import { presetMismatch } from './federation/presets.js';
 
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -121,6 +123,7 @@ export const identitySchema = z.strictObject({
     'primary-colour': colour.default('#1f5fbf').describe('Colour of buttons and links.'),
     'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
   }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
+  federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
   sessions: z.strictObject({
     ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
   }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),
@@ -134,6 +137,13 @@ export const identitySchema = z.strictObject({
     if (cl.public && cl['grant-types'].includes('client_credentials')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'grant-types'], message: 'client_credentials needs a confidential client' });
     if (cl['grant-types'].includes('authorization_code') && cl['redirect-uris'].length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirect-uris'], message: 'authorization_code needs at least one redirect URI' });
     if (cl['grant-types'].every((g) => g === 'client_credentials') && cl.scopes.length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'scopes'], message: 'a client_credentials client needs scopes: they name the APIs it may get tokens for' });
+  });
+  const fedIds = new Set<string>();
+  c.federation.forEach((f, i) => {
+    if (fedIds.has(f.id)) ctx.addIssue({ code: 'custom', path: ['federation', i, 'id'], message: `duplicate federation id ${f.id}` });
+    fedIds.add(f.id);
+    const wrong = presetMismatch(f);
+    if (wrong) ctx.addIssue({ code: 'custom', path: ['federation', i, 'type'], message: wrong });
   });
   const auds = new Set<string>();
   const scopeOwner = new Map<string, string>();

@@ -6,6 +6,7 @@ import { adapterFactory, cleanupExpired } from './adapter.js';
 import { Authenticator } from './accounts.js';
 import { passwordConnector } from './connectors/password.js';
 import { createOutbox } from './email.js';
+import { Federation } from './federation/index.js';
 import { derive } from './keys.js';
 import { providerForKeys } from './key-reload.js';
 import { providerCsp } from './pages/layout.js';
@@ -59,7 +60,8 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const steps = opts.steps ?? STEPS;
 
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits });
+  const federation = config.federation.length ? new Federation(config, db, users, logger, base) : undefined;
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {

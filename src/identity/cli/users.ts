@@ -1,4 +1,5 @@
 import { Authenticator, type User } from '../accounts.js';
+import { FederationStore } from '../federation/store.js';
 import { derive } from '../keys.js';
 import { hashPassword } from '../passwords.js';
 import { list, UsageError, type CommandContext, type CommandGroup } from './kit.js';
@@ -10,7 +11,8 @@ gatehouse users list [--json]
 gatehouse users show <username|email> [--json]
 gatehouse users disable|enable|unlock <username|email>
 gatehouse users reset-password <username|email> [--password P | --password-stdin]
-gatehouse users set-roles <username|email> --roles a,b`;
+gatehouse users set-roles <username|email> --roles a,b
+gatehouse users unlink <username|email> --connector ID   (remove a linked identity of identity.federation)`;
 
 function showUser(c: CommandContext, u: User, json: boolean, extra: Record<string, unknown> = {}): void {
   if (json) return c.out(JSON.stringify({ ...u, ...extra }));
@@ -44,7 +46,9 @@ async function show(c: CommandContext): Promise<number> {
   const u = await c.needUser(positionals[0]);
   const s = await c.open();
   const lock = await new Authenticator(s.users, s.db, c.config, derive(s.master, 'lockout'), c.io.logger).lockState(u.id);
-  showUser(c, u, !!v.json, { failedAttempts: lock.failures, lockedUntil: lock.lockedUntil > Date.now() ? lock.lockedUntil : undefined, attributes: u.attributes, groups: u.groups });
+  const identities = await new FederationStore(s.db).linksOf(u.id);
+  showUser(c, u, !!v.json, { failedAttempts: lock.failures, lockedUntil: lock.lockedUntil > Date.now() ? lock.lockedUntil : undefined, attributes: u.attributes, groups: u.groups, identities });
+  if (!v.json) for (const i of identities) c.out(`  linked: ${i.connector} ${i.subject}${i.email ? ` (${i.email})` : ''} since ${new Date(i.createdAt).toISOString()}`);
   return 0;
 }
 
@@ -87,8 +91,20 @@ async function setRoles(c: CommandContext): Promise<number> {
   return 0;
 }
 
+/** remove the account's link to a federation connector: that upstream identity no longer signs in to it */
+async function unlink(c: CommandContext): Promise<number> {
+  const { values: v, positionals } = c.parse({ connector: { type: 'string' } }, 1);
+  if (!v.connector) throw new UsageError('give --connector ID (see users show)');
+  const u = await c.needUser(positionals[0]);
+  const n = await new FederationStore((await c.open()).db).unlink(u.id, v.connector as string);
+  if (!n) { c.out(`${u.username ?? u.email} has no identity linked from ${v.connector}`); return 1; }
+  c.audit('federation.unlinked', { sub: u.id, connector: v.connector });
+  c.out(`unlinked ${v.connector} from ${u.username ?? u.email}`);
+  return 0;
+}
+
 /** `gatehouse users ...`: accounts */
 export const users: CommandGroup = {
   usage,
-  commands: { add, list: listUsers, show, disable: setState, enable: setState, unlock: setState, 'reset-password': resetPassword, 'set-roles': setRoles },
+  commands: { add, list: listUsers, show, disable: setState, enable: setState, unlock: setState, 'reset-password': resetPassword, 'set-roles': setRoles, unlink },
 };

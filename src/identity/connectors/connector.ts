@@ -76,8 +76,12 @@ export type ConnectorState = Readonly<Record<string, string>>;
  */
 export interface RedirectConnector extends ConnectorInfo {
   readonly flow: 'redirect';
-  /** `callback` is the URL the upstream sends the browser back to; `hint` a login or domain hint (`idp_hint`, `login_hint`) */
-  begin(request: { callback: string; hint?: string }): Promise<{ handoff: BrowserHandoff; state: ConnectorState }>;
+  /**
+   * `callback` is the URL the upstream sends the browser back to; `state` the caller's random
+   * handle of this sign-in, which must come back with the answer (OAuth `state`, SAML
+   * `RelayState`) so the caller can find what it kept; `hint` a login hint (`login_hint`)
+   */
+  begin(request: { callback: string; state: string; hint?: string }): Promise<{ handoff: BrowserHandoff; state: ConnectorState }>;
   /** verify the upstream's answer against the kept state and say who signed in */
   complete(answer: { params: URLSearchParams; state: ConnectorState }, meta: SignInMeta): Promise<SignInResult>;
 }
@@ -87,4 +91,19 @@ export type Connector = CredentialsConnector | RedirectConnector;
 /** oidc-provider's login result for an identity that is a local account: the account and how it signed in. */
 export function loginResult(identity: LocalIdentity): { accountId: string; amr: string[] } {
   return { accountId: identity.accountId, amr: [...identity.amr] };
+}
+
+/**
+ * oidc-provider's login result for a federated sign-in: the local account, and `amr` naming how
+ * (`fed`) and where (`idp:<connector>`); tokens carry the connector as `idp` (provider/claims.ts).
+ */
+export function federatedLogin(identity: VerifiedIdentity, accountId: string): { accountId: string; amr: string[] } {
+  return { accountId, amr: ['fed', `idp:${identity.connector}`] };
+}
+
+/** the connector of a sign-in, from its `amr` (undefined for a local sign-in) */
+export function idpOf(amr: unknown): string | undefined {
+  if (!Array.isArray(amr)) return undefined;
+  const v = amr.find((a): a is string => typeof a === 'string' && a.startsWith('idp:'));
+  return v?.slice(4);
 }

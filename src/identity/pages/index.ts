@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assets } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { pageFailed } from './error.js';
+import { federationRoutes } from './federation.js';
 import { interactions } from './interaction.js';
-import type { Flow, PageDeps, PageKit } from './kit.js';
+import { queryOf, type Flow, type PageDeps, type PageKit } from './kit.js';
 import { resetConfirm, resetRequest } from './password-reset.js';
 import { signIn } from './sign-in.js';
 import { signUp } from './sign-up.js';
@@ -28,7 +29,8 @@ export function createHostedPages(d: PageDeps) {
     signUpOn: d.cfg['sign-up'].enabled,
   };
   const files = assets(d.cfg.branding, d.logoFile);
-  const interaction = interactions(kit, [signIn(d.password), ...d.steps]);
+  const interaction = interactions(kit, [signIn(d.password, d.federation), ...d.steps]);
+  const federation = d.federation ? federationRoutes(kit, d.federation) : undefined;
   const flows = new Map<string, Flow>([
     ...(kit.signUpOn ? [['/account/sign-up', signUp] as const] : []),
     ['/account/verify', verifyEmail],
@@ -42,6 +44,7 @@ export function createHostedPages(d: PageDeps) {
       if (path === '/assets/style.css') { files.css(res); return true; }
       if (path === '/assets/logo' && files.logo) { files.logo(res); return true; }
       if (await interaction(req, res, path, method)) return true;
+      if (federation && await federation(req, res, path, queryOf(req), method)) return true;
       const flow = flows.get(path);
       if (!flow) return false;
       await flow(kit, req, res, method);

@@ -9,6 +9,7 @@ import type { OidcProvider } from '../provider/oidc.js';
 import type { Csrf } from './csrf.js';
 import type { PageContext } from './layout.js';
 import type { InteractionStep } from '../steps/step.js';
+import type { Federation } from '../federation/index.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -28,6 +29,8 @@ export interface PageDeps {
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
   limits: Limits;
+  /** sign-in at other identity providers (`identity.federation`), when configured */
+  federation?: Federation;
 }
 
 /** What every page flow gets: the deps plus what is derived from them once. */
@@ -51,14 +54,14 @@ export class FormError extends Error {
 
 const FORM_LIMIT = 16 * 1024;
 
-export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+export async function readForm(req: IncomingMessage, limit = FORM_LIMIT): Promise<URLSearchParams> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new FormError(415, 'Forms must be sent as application/x-www-form-urlencoded.');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > FORM_LIMIT) throw new FormError(413, 'The form is too large.');
+    if (size > limit) throw new FormError(413, 'The form is too large.');
     chunks.push(chunk as Buffer);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));

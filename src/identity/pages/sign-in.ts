@@ -1,11 +1,13 @@
 import { clientIp } from '../client-ip.js';
-import { loginResult } from '../connectors/connector.js';
+import { federatedLogin, loginResult, type VerifiedIdentity } from '../connectors/connector.js';
 import type { PasswordConnector } from '../connectors/password.js';
+import type { Decision, Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
+import { connectorButtons, handOff, linkPage } from './federation.js';
 import { queryOf, waitText } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string }): string {
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }> }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
@@ -18,6 +20,7 @@ ${csrfField(o.csrf)}
 <input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}${o.login ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+${o.federate ? connectorButtons(o.federate, o.csrf, o.connectors ?? []) : ''}
 <form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>
 <nav class="links" aria-label="Account help">
 <a href="${esc(o.reset)}">Forgot your password?</a>
@@ -25,19 +28,53 @@ ${o.signUp ? `<a href="${esc(o.signUp)}">Create an account</a>` : ''}
 </nav>`);
 }
 
+/** what the user is told when a federated sign-in failed at the upstream or did not verify */
+const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not succeed. Try again, or sign in another way.`;
+
 /**
  * The sign-in page: oidc-provider's `login` prompt. The form signs in with the password
  * connector; every refusal but a rate limit gets one message (unknown account, wrong password,
- * locked, disabled, unverified), so the page does not tell which.
+ * locked, disabled, unverified), so the page does not tell which. With `identity.federation`,
+ * one button per connector begins a sign-in there (or the authorization request's `idp_hint`
+ * does it at once); the answer comes back through the callback to this page, which decides the
+ * account (federation/index.ts) and finishes the sign-in, or asks the owner of an existing
+ * account to confirm the link with its password.
  */
-export function signIn(password: PasswordConnector): PromptHandler {
+export function signIn(password: PasswordConnector, federation?: Federation): PromptHandler {
+  const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName })) ?? [];
   const form = (ctx: InteractionContext, o: { login?: string; error?: string; info?: string } = {}) => signInPage(ctx.page, {
     action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o,
+    federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors,
   });
+  const meta = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
+
+  /** finish the sign-in as the decision says, or show why not */
+  async function settle(ctx: InteractionContext, identity: VerifiedIdentity, decision: Decision, connectorName: string): Promise<void> {
+    if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: decision.message }));
+    if (decision.kind === 'confirm') {
+      const h = await federation!.awaitConfirmation(identity, decision.user, ctx.details.uid);
+      return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
+    }
+    federation!.signedIn(identity, decision, meta(ctx, 'federation'));
+    return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
+  }
+
   return {
     name: 'login',
     async show(ctx) {
-      const info = queryOf(ctx.req).get('created') ? 'Your account was created. Sign in to continue.' : undefined;
+      const query = queryOf(ctx.req);
+      const handle = query.get('federation');
+      if (federation && handle) {
+        const o = await federation.outcome(ctx.req, handle, ctx.details.uid);
+        if (!o) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
+        if (!o.identity) return ctx.send(200, form(ctx, { error: FEDERATION_FAILED(o.connector.config.displayName) }));
+        return settle(ctx, o.identity, await federation.decide(o.identity), o.connector.config.displayName);
+      }
+      const hint = ctx.details.params.idp_hint;
+      if (federation && typeof hint === 'string' && federation.get(hint)) {
+        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, hint, ctx.details.uid, loginHint(ctx)));
+      }
+      const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
       ctx.send(200, form(ctx, { info }));
     },
     actions: {
@@ -52,6 +89,32 @@ export function signIn(password: PasswordConnector): PromptHandler {
         if (!result.ok) return ctx.send(200, form(ctx, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' }));
         return ctx.provider.interactionFinished(req, res, { login: loginResult(result.identity) }, { mergeWithLastSubmission: false });
       },
+      async federate(ctx, posted) {
+        const id = posted.get('connector') ?? '';
+        if (!federation?.get(id)) return ctx.send(400, form(ctx, { error: 'This way of signing in is not available.' }));
+        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, id, ctx.details.uid, loginHint(ctx)));
+      },
+      async link(ctx, posted) {
+        const pending = federation ? await federation.pendingLink(posted.get('handle') ?? '', ctx.details.uid) : undefined;
+        if (!pending) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
+        const { user, identity, connector } = pending;
+        const r = await password.verify({ login: user.email ?? user.username ?? '', password: posted.get('password') ?? '' }, meta(ctx, 'federation-link'));
+        if (!r.ok || r.identity.accountId !== user.id) {
+          if (r.ok === false && r.reason === 'rate-limited') ctx.res.setHeader('retry-after', String(r.retryAfter ?? 60));
+          const h = await federation!.awaitConfirmation(identity, user, ctx.details.uid);
+          return ctx.send(r.ok === false && r.reason === 'rate-limited' ? 429 : 200, linkPage(ctx.page, {
+            action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connector.config.displayName,
+            account: user.email ?? user.username ?? '', error: 'The password is incorrect, or the account is temporarily locked.',
+          }));
+        }
+        return settle(ctx, identity, await federation!.linkAndLogin(identity, user), connector.config.displayName);
+      },
     },
   };
+}
+
+/** the authorization request's login_hint, passed on to the upstream */
+function loginHint(ctx: InteractionContext): string | undefined {
+  const h = ctx.details.params.login_hint;
+  return typeof h === 'string' && h.length <= 320 ? h : undefined;
 }

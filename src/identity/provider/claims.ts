@@ -1,5 +1,6 @@
 import type { User, UserStore } from '../accounts.js';
-import type { OidcAccount, OidcErrors, OidcToken } from './oidc.js';
+import { idpOf } from '../connectors/connector.js';
+import type { OidcAccount, OidcContext, OidcErrors, OidcToken } from './oidc.js';
 
 /** The claims of an account in the ID token and userinfo: by scope, plus the configured attributes. */
 export function accountClaims(u: User, use: string, scope: string, idAttrs: readonly string[]): Record<string, unknown> {
@@ -33,7 +34,7 @@ export function accountFinder(users: UserStore, idAttrs: readonly string[]): Fin
  * client's app roles for client_credentials.
  */
 export function accessTokenClaims(users: UserStore, atAttrs: readonly string[], errors: OidcErrors) {
-  return async (_ctx: unknown, token: OidcToken, jwt: { payload: Record<string, unknown> }) => {
+  return async (ctx: OidcContext, token: OidcToken, jwt: { payload: Record<string, unknown> }) => {
     const p = jwt.payload;
     // the last line of defence for every grant: no API token without a scope of its API
     if (token.resourceServer && !p.scope) throw new errors.InvalidScope('no scope of the requested resource was granted');
@@ -42,6 +43,10 @@ export function accessTokenClaims(users: UserStore, atAttrs: readonly string[], 
     p.azp = p.client_id;
     p.nbf = p.iat;
     if (token.accountId) {
+      // a federated sign-in: the connector it came through (its amr, kept by the code and the refresh token)
+      const e = ctx.oidc?.entities;
+      const idp = idpOf(e?.AuthorizationCode?.amr ?? e?.RefreshToken?.amr);
+      if (idp) p.idp = idp;
       const u = await users.get(token.accountId);
       if (u) {
         p.roles = u.roles;

@@ -62,7 +62,7 @@ export interface OidcContext {
     params?: OidcParams;
     client?: OidcClient;
     route?: string;
-    entities?: { Account?: OidcAccount; RefreshToken?: OidcToken; Grant?: OidcGrant };
+    entities?: { Account?: OidcAccount; RefreshToken?: OidcToken & { amr?: string[] }; AuthorizationCode?: { amr?: string[] }; Grant?: OidcGrant };
     /** what the interactions of this authorization request finished with so far */
     result?: InteractionResult;
     entity(name: string, value: unknown): void;

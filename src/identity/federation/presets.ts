@@ -1,0 +1,102 @@
+import type { FederationClaims, FederationConfig } from './schema.js';
+
+/**
+ * Presets: the endpoints, scopes and claims mapping of well-known providers, as config sugar.
+ * `resolveConnector` merges a preset under what the config sets, so every value can be
+ * overridden, and says what a connector finally uses.
+ */
+interface Preset {
+  type: 'oidc' | 'oauth2';
+  name: string;
+  issuer?: (tenant?: string) => string;
+  authorization?: string;
+  token?: string;
+  userinfo?: string;
+  scopes: string[];
+  claims: FederationClaims;
+}
+
+/** Microsoft's tenant of personal accounts: its issuer names the id, not `consumers` */
+const MS_CONSUMERS = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, Preset>> = {
+  google: {
+    type: 'oidc', name: 'Google', issuer: () => 'https://accounts.google.com',
+    scopes: ['openid', 'email', 'profile'], claims: {},
+  },
+  microsoft: {
+    // one tenant (work accounts) or consumers (personal accounts): the multi-tenant `common`
+    // endpoint names no single issuer, and ID tokens are checked against exactly one
+    type: 'oidc', name: 'Microsoft', issuer: (tenant) => `https://login.microsoftonline.com/${tenant === 'consumers' ? MS_CONSUMERS : tenant}/v2.0`,
+    // Entra ID does not vouch for `email` (any tenant admin can set it): no email_verified claim to map
+    scopes: ['openid', 'email', 'profile'], claims: { 'email-verified': 'xms_edov' },
+  },
+  github: {
+    type: 'oauth2', name: 'GitHub',
+    authorization: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token', userinfo: 'https://api.github.com/user',
+    // the profile's public email is not said to be verified: it never links an account
+    scopes: ['read:user', 'user:email'], claims: { subject: 'id', name: 'name', attributes: { github_login: 'login' } },
+  },
+  facebook: {
+    type: 'oauth2', name: 'Facebook',
+    authorization: 'https://www.facebook.com/v19.0/dialog/oauth', token: 'https://graph.facebook.com/v19.0/oauth/access_token', userinfo: 'https://graph.facebook.com/me?fields=id,name,email',
+    scopes: ['email', 'public_profile'], claims: { subject: 'id' },
+  },
+};
+
+/** What a connector uses: the config over its preset over the defaults. */
+export interface ResolvedConnector {
+  id: string;
+  type: 'oidc' | 'oauth2' | 'saml';
+  displayName: string;
+  issuer?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  userinfoEndpoint?: string;
+  clientId: string;
+  clientSecret?: string;
+  scopes: string[];
+  pkce: boolean;
+  claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
+  saml?: { ssoUrl: string; idpEntityId: string; idpCertificates: string[]; spEntityId?: string; privateKey?: string; certificate?: string; wantResponseSigned: boolean; clockSkew: number };
+  rolesFromGroups: Record<string, string[]>;
+  accounts: FederationConfig['accounts'];
+}
+
+/** a preset given with the other type is a config error: say which */
+export function presetMismatch(f: Pick<FederationConfig, 'type' | 'preset'>): string | undefined {
+  const p = f.preset && PRESETS[f.preset];
+  return p && p.type !== f.type ? `preset ${f.preset} is a ${p.type} provider: use type: ${p.type}` : undefined;
+}
+
+export function resolveConnector(f: FederationConfig): ResolvedConnector {
+  const p = f.preset ? PRESETS[f.preset] : undefined;
+  const claims = { ...p?.claims, ...f.claims };
+  return {
+    id: f.id,
+    type: f.type,
+    displayName: f['display-name'] ?? p?.name ?? f.id,
+    issuer: f.issuer ?? p?.issuer?.(f.tenant),
+    authorizationEndpoint: f['authorization-endpoint'] ?? p?.authorization,
+    tokenEndpoint: f['token-endpoint'] ?? p?.token,
+    userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,
+    clientId: f['client-id'] ?? '',
+    clientSecret: f['client-secret'],
+    scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
+    pkce: f.type === 'oidc' ? true : f.pkce,
+    claims: {
+      subject: claims.subject ?? (f.type === 'saml' ? 'nameID' : 'sub'),
+      email: claims.email ?? 'email',
+      'email-verified': claims['email-verified'] ?? 'email_verified',
+      name: claims.name ?? 'name',
+      groups: claims.groups,
+      attributes: { ...p?.claims.attributes, ...f.claims?.attributes },
+    },
+    rolesFromGroups: f['roles-from-groups'],
+    accounts: f.accounts,
+    saml: f.type === 'saml' ? {
+      ssoUrl: f['idp-sso-url']!, idpEntityId: f['idp-entity-id']!, idpCertificates: f['idp-certificates']!, spEntityId: f['sp-entity-id'],
+      privateKey: f['sp-private-key'], certificate: f['sp-certificate'], wantResponseSigned: f['want-response-signed'], clockSkew: f['clock-skew'],
+    } : undefined,
+  };
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * `identity.federation`: the other identity providers users may sign in with. Each entry is a
+ * connector (connectors/oidc.ts, connectors/oauth2.ts) with a claims mapping and the rules of
+ * account linking and creation. A `preset` fills the endpoints and the claims mapping of a
+ * well-known provider (federation/presets.ts); everything it fills can be set explicitly too.
+ */
+
+const CLAIM_PATH = /^[\w:.@/-]{1,200}$/;
+const claimPath = z.string().regex(CLAIM_PATH, 'a claim path is names joined by dots, e.g. email or profile.emails.0');
+
+/** http only on loopback (development and tests): a connector's endpoints and issuer are https otherwise */
+const endpoint = z.url().refine((u) => {
+  const url = new URL(u);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || ['localhost', '[::1]'].includes(url.hostname)));
+}, 'use an https URL (http is accepted on loopback only, for development)').refine((u) => !u.includes('#'), 'no fragment');
+
+export const federationClaimsSchema = z.strictObject({
+  subject: claimPath.optional().describe('Where the user\'s stable id is (default `sub`; GitHub: `id`). Never an email address: addresses change hands.'),
+  email: claimPath.optional().describe('Where the email address is (default `email`).'),
+  'email-verified': z.union([claimPath, z.literal(true)]).optional().describe('Where the upstream says the address is verified (default `email_verified`), or `true` when the upstream vouches for every address it sends (a corporate IdP that issues them; SAML has no such claim). Otherwise the address counts as unverified: it never links to an account, and an account created from it does not get it.'),
+  name: claimPath.optional().describe('The display name (default `name`), kept as the account attribute `name`.'),
+  groups: claimPath.optional().describe('A list of groups (e.g. `groups`); sets the account\'s `groups` at each sign-in and feeds `roles-from-groups`.'),
+  attributes: z.record(z.string().regex(/^[a-zA-Z_][\w.-]*$/), claimPath).optional().describe('Account attributes set from upstream claims at each sign-in: `{ local-name: upstream.path }` (use `claims.access-token` to put them in tokens).'),
+}).describe('Claims mapping: where each piece of the upstream identity is (dot-separated paths into the ID token claims, userinfo or profile JSON).');
+
+export const federationSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id is 1–32 lower-case letters, digits or -').refine((s) => s !== 'password', 'password is the local connector')
+    .describe('The connector\'s id: in its callback URL (`<issuer>/federation/<id>/callback`), logs, the `idp` claim of tokens and the `idp_hint` parameter.'),
+  type: z.enum(['oidc', 'oauth2', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
+  preset: z.enum(['google', 'microsoft', 'github', 'facebook']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
+  tenant: z.string().regex(/^[\w.-]{1,100}$/).optional().describe('Microsoft Entra ID: the tenant id or domain (work accounts of one tenant), or `consumers` (personal accounts).'),
+  'display-name': z.string().min(1).max(60).optional().describe('The label of its button on the sign-in page ("Sign in with <display-name>"); defaults to the preset\'s name or the id.'),
+  issuer: endpoint.optional().describe('OIDC: the issuer; its discovery document is fetched from `<issuer>/.well-known/openid-configuration` and must name exactly this issuer.'),
+  'authorization-endpoint': endpoint.optional().describe('OAuth 2.0: where the browser is sent to sign in.'),
+  'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged.'),
+  'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
+  'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider.'),
+  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic (OIDC: client_secret_post when discovery lists only that).'),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).optional().describe('Scopes asked for (OIDC default: openid email profile).'),
+  'idp-sso-url': endpoint.optional().describe('SAML: the IdP\'s single sign-on service (HTTP-Redirect binding).'),
+  'idp-entity-id': z.string().min(1).max(500).optional().describe('SAML: the IdP\'s entity id; the response\'s Issuer must be it.'),
+  'idp-certificates': z.array(z.string().min(1)).min(1).optional().describe('SAML: the IdP\'s signing certificates (PEM or bare base64; two during a rotation). Every response must carry a valid signature by one of them on the assertion (and on the response with `want-response-signed`).'),
+  'sp-entity-id': z.string().min(1).max(500).optional().describe('SAML: this service provider\'s entity id, the audience its assertions must name (default `<issuer>/federation/<id>/metadata`).'),
+  'sp-private-key': z.string().min(1).optional().describe('SAML: a PEM private key that signs the AuthnRequests (use `${ENV:NAME}`; never logged). Without it requests are unsigned.'),
+  'sp-certificate': z.string().min(1).optional().describe('SAML: the certificate of `sp-private-key`, published in the SP metadata.'),
+  'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
+  'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
+  pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),
+  claims: federationClaimsSchema.optional(),
+  'roles-from-groups': z.record(z.string().min(1), z.array(z.string().min(1))).default({}).describe('Roles given for upstream groups: `{ upstream-group: [role, ...] }`, added at each sign-in.'),
+  accounts: z.strictObject({
+    create: z.boolean().default(false).describe('Create a local account at the first sign-in of an upstream identity that is linked to none (just in time). Off: only identities linked to an account sign in.'),
+    link: z.enum(['confirm', 'verified-email', 'never']).default('confirm').describe('When the upstream gives a **verified** email address that a local account has: `confirm` asks the user to sign in to that account with its password once, then links; `verified-email` links at once (only for a provider you trust to verify addresses of your domain, e.g. your corporate IdP); `never` does not link. An unverified address never links.'),
+    'default-roles': z.array(z.string().min(1)).default([]).describe('Roles of accounts created by this connector.'),
+  }).default({ create: false, link: 'confirm', 'default-roles': [] }).describe('Which local account an upstream identity signs in to.'),
+}).superRefine((f, ctx) => {
+  const missing = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `${f.type} connector ${f.id} needs ${key} (${why})` });
+  if (f.preset === 'microsoft' && !f.tenant) missing('tenant', 'the tenant id or domain, or consumers for personal accounts');
+  if (f.type !== 'saml' && !f['client-id']) missing('client-id', 'registered at the upstream');
+  if (f.preset) return;
+  if (f.type === 'oidc' && !f.issuer) missing('issuer', 'or a preset');
+  if (f.type === 'saml') {
+    for (const k of ['idp-sso-url', 'idp-entity-id', 'idp-certificates'] as const) if (!f[k]) missing(k, 'from the IdP\'s metadata');
+    if (!!f['sp-private-key'] !== !!f['sp-certificate']) missing(f['sp-private-key'] ? 'sp-certificate' : 'sp-private-key', 'both or neither');
+  }
+  if (f.type === 'oauth2') {
+    for (const k of ['authorization-endpoint', 'token-endpoint', 'userinfo-endpoint'] as const) if (!f[k]) missing(k, 'or a preset');
+  }
+});
+
+export type FederationConfig = z.output<typeof federationSchema>;
+export type FederationClaims = z.output<typeof federationClaimsSchema>;

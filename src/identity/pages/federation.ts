@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientIp } from '../client-ip.js';
+import type { BrowserHandoff } from '../connectors/connector.js';
+import type { Federation } from '../federation/index.js';
+import { errorPage } from './error.js';
+import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
+import { readForm, redirect, send, type PageKit } from './kit.js';
+import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
+
+const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata)$/;
+
+/** what each refusal of a callback tells the user (the log has the reason) */
+const REFUSED: Record<string, string> = {
+  'unknown-connector': 'This sign-in link is not valid.',
+  'unknown-state': 'This sign-in was completed already or has expired. Go back to the application and start again.',
+  'connector-mismatch': 'This answer does not belong to the sign-in that was started. Go back to the application and start again.',
+  'browser-mismatch': 'This sign-in was started in another browser. Go back to the application and start again.',
+};
+
+/**
+ * `<base>/federation/<id>/callback`: where an upstream sends the browser back (its redirect URI).
+ * Query parameters only (the code flow's default response mode). A verified answer goes on to
+ * the interaction page with a one-time handle; the redirect target is built from the kept
+ * interaction, never from the request, so there is no open redirect through it.
+ */
+export function federationRoutes(kit: PageKit, federation: Federation) {
+  return async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, method: string): Promise<boolean> => {
+    const m = ROUTE.exec(path);
+    if (!m) return false;
+    const fc = federation.get(m[1]!);
+    const saml = fc && 'metadata' in fc.connector ? fc.connector : undefined;
+    if (m[2] === 'metadata') {
+      if (!saml || method !== 'GET') return false;
+      res.setHeader('content-type', 'application/samlmetadata+xml');
+      res.end(saml.metadata(federation.callbackUrl(m[1]!)));
+      return true;
+    }
+    // the code flow answers with a GET; a SAML IdP posts its Response (HTTP-POST binding)
+    if (method !== 'GET' && !(method === 'POST' && saml)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+    const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+    const r = await federation.callback(req, m[1]!, params, { ip: clientIp(req), via: 'federation' });
+    if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-in failed', message: REFUSED[r.refused] ?? 'This sign-in failed.', code: `federation-${r.refused}` }));
+    else redirect(res, r.location);
+    return true;
+  };
+}
+
+/** send the browser to the upstream (a redirect; SAML's POST binding would be an auto-submitted form) */
+export function handOff(res: ServerResponse, handoff: BrowserHandoff): void {
+  if ('redirect' in handoff) return redirect(res, handoff.redirect);
+  throw new Error('this connector hands off with a form, which is not supported yet');
+}
+
+/** one "Sign in with …" button per connector: forms with the CSRF token (a sign-in is never begun by a cross-site link) */
+export function connectorButtons(action: string, csrf: string, connectors: ReadonlyArray<{ id: string; displayName: string }>): string {
+  if (!connectors.length) return '';
+  return `<div class="federation" role="group" aria-label="Other ways to sign in">
+${connectors.map((c) => `<form method="post" action="${esc(action)}">${csrfField(csrf)}<input type="hidden" name="connector" value="${esc(c.id)}"><button type="submit" class="secondary">Sign in with ${esc(c.displayName)}</button></form>`).join('\n')}
+</div>`;
+}
+
+/** the confirmation that links an upstream identity to an existing account: the account's password */
+export function linkPage(ctx: PageContext, o: { action: string; abort: string; csrf: string; handle: string; connector: string; account: string; error?: string }): string {
+  const describedBy = o.error ? ' aria-describedby="form-error"' : '';
+  return layout(ctx, 'Link your account', `<h1>Link your account</h1>
+<p class="lead">An account for ${esc(o.account)} exists already. To sign in to it with ${esc(o.connector)} from now on, enter its password once.</p>
+${alert(o.error)}
+<form method="post" action="${esc(o.action)}" novalidate>
+${csrfField(o.csrf)}
+<input type="hidden" name="handle" value="${esc(o.handle)}">
+<label for="password">Password of ${esc(o.account)}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus${describedBy}>
+<button type="submit">Link and sign in</button>
+</form>
+<form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>`);
+}

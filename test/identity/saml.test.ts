@@ -1,0 +1,184 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
+import { openDownstream, pressConnector, RP } from './federation-rig.js';
+import { sspAvailable, startSimpleSaml, type SimpleSamlIdp } from './saml-rig.js';
+
+const available = sspAvailable();
+if (!available) {
+  if (process.env.CI === 'true') throw new Error('SimpleSAMLphp is missing (CI=true: this is a failure; run scripts/ci/install-simplesamlphp.sh)');
+  console.error('\n!!! SimpleSAMLphp (or php) is missing: SKIPPING the SAML tests (scripts/ci/install-simplesamlphp.sh) !!!\n');
+}
+
+const APIS = [{ audience: 'api://orders', scopes: ['orders.read'] }];
+const CLIENTS = [{ 'client-id': RP.clientId, public: true, 'grant-types': ['authorization_code'], 'redirect-uris': [RP.redirect], scopes: ['orders.read'] }];
+const amp = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=').replace(/&#x2B;/g, '+').replace(/&quot;/g, '"').replace(/&#039;/g, "'");
+
+describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the POST to the ACS is cross-site)', { skip: !available }, () => {
+  let idp: SimpleSamlIdp;
+  let down: TestIdentity;
+  let acs: string;
+
+  before(async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}/auth`;
+    acs = `${issuer}/federation/corp/callback`;
+    idp = await startSimpleSaml({
+      [`${issuer}/federation/corp/metadata`]: acs,
+      [`${issuer}/federation/other/metadata`]: `${issuer}/federation/other/callback`,
+    }, {
+      student: { password: 'studentpass', attributes: { uid: ['student'], mail: ['student@example.com'], eduPersonAffiliation: ['member', 'staff'] } },
+    });
+    const saml = (id: string) => ({
+      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem],
+      claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true },
+    });
+    down = await startTestIdentity({ apis: APIS, clients: CLIENTS, federation: [saml('corp'), saml('other')] }, { port });
+  });
+
+  after(async () => {
+    await down?.stop();
+    await idp?.stop();
+  });
+
+  /** begin at `connector`, sign in at SimpleSAMLphp; the form it posts back (ACS, SAMLResponse, RelayState) */
+  async function atIdp(connector: string, user = 'student', password = 'studentpass') {
+    const { b, first } = await openDownstream(down);
+    const { res } = await b.follow(first);
+    const r = await pressConnector(b, await res.text(), connector);
+    assert.equal(r.status, 303);
+    const sso = new URL(r.headers.get('location')!);
+    assert.equal(sso.origin + sso.pathname, idp.ssoUrl);
+    const sb = new Browser(new URL(idp.base).origin);
+    const login = await sb.follow(await sb.get(sso.href));
+    const loginHtml = await login.res.text();
+    const authState = /name="AuthState" value="([^"]+)"/.exec(loginHtml)?.[1];
+    assert.ok(authState, `the SimpleSAMLphp login page: ${loginHtml.slice(0, 500)}`);
+    const posted = await sb.post(login.url, { username: user, password, AuthState: amp(authState!) });
+    const done = await sb.follow(posted);
+    const html = await done.res.text();
+    const action = /<form method="post"\s+action="([^"]+)"/.exec(html)?.[1];
+    const samlResponse = /name="SAMLResponse" value="([^"]+)"/.exec(html)?.[1];
+    const relayState = /name="RelayState" value="([^"]+)"/.exec(html)?.[1];
+    assert.ok(action && samlResponse, `SimpleSAMLphp's answer form (it answers errors with 200: check the form): ${html.slice(0, 800)}`);
+    return { b, action: amp(action!), SAMLResponse: amp(samlResponse!), RelayState: amp(relayState ?? '') };
+  }
+
+  /** the IdP's cross-site POST (no SameSite=Lax cookie with it), then the browser follows our 303 with its cookies */
+  async function postToAcs(b: Browser, action: string, form: Record<string, string>) {
+    const r = await fetch(action, { method: 'POST', redirect: 'manual', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    if (r.status !== 303) return { status: r.status, html: await r.text() };
+    const { res, url } = await b.follow(r);
+    return { status: res.status, url, html: res.status === 200 ? await res.text() : '', code: url.startsWith(RP.redirect) ? new URL(url).searchParams.get('code') ?? undefined : undefined };
+  }
+
+  test('SP metadata names our entity id and ACS URL', async () => {
+    const r = await fetch(`${down.issuer}/federation/corp/metadata`);
+    assert.equal(r.status, 200);
+    const xml = await r.text();
+    assert.match(xml, new RegExp(`entityID="${down.issuer}/federation/corp/metadata"`));
+    assert.match(xml, new RegExp(`Location="${acs}"`));
+  });
+
+  test('sign in at SimpleSAMLphp → signed response posted cross-site to the ACS → a Gatehouse token with the mapped claims', async () => {
+    const a = await atIdp('corp');
+    assert.equal(a.action, acs);
+    const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+    assert.ok(done.code, JSON.stringify(down.logs.filter((l) => l.component === 'federation' || l.audit)).slice(-1500));
+    const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+    assert.equal(t.status, 200, t.text);
+    const claims = decodeJwt(t.json.access_token).payload;
+    assert.equal(claims.idp, 'corp');
+    assert.deepEqual(claims.roles, ['orders-reader']);
+    const u = await down.services.users.get(claims.sub);
+    assert.equal(u!.email, 'student@example.com');
+    assert.deepEqual(u!.groups, ['member', 'staff']);
+    assert.equal((await down.services.db.one<{ subject: string }>("SELECT subject FROM federated_identities WHERE connector = 'corp'"))!.subject, 'student');
+  });
+
+  describe('attacks on the response', () => {
+    const decode = (r: string) => Buffer.from(r, 'base64').toString('utf8');
+    const encode = (x: string) => Buffer.from(x, 'utf8').toString('base64');
+    /** the signed assertion of a response, and its ID */
+    const assertionOf = (xml: string) => {
+      const m = /<saml:Assertion[\s\S]*?<\/saml:Assertion>/.exec(xml);
+      assert.ok(m, 'an assertion');
+      return { text: m[0], id: /ID="([^"]+)"/.exec(m[0])![1]! };
+    };
+
+    /** a fresh sign-in at the IdP, its response changed by `mutate`, posted with its own RelayState */
+    async function attack(mutate: (xml: string) => string) {
+      const a = await atIdp('corp');
+      const forged = mutate(decode(a.SAMLResponse));
+      assert.notEqual(forged, decode(a.SAMLResponse), 'the attack changed the response');
+      const before = await down.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM federated_identities');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: encode(forged), RelayState: a.RelayState });
+      const after = await down.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM federated_identities');
+      return { ...done, linkedMore: Number(after!.n) - Number(before!.n) };
+    }
+
+    const refused = (done: { code?: string; html?: string }) => {
+      assert.equal(done.code, undefined, 'no sign-in');
+      assert.match(done.html ?? '', /did not succeed/);
+    };
+
+    test('a replayed response is refused: its RelayState is spent, and with a fresh sign-in\'s RelayState its InResponseTo and assertion ID are not', async () => {
+      const a = await atIdp('corp');
+      const first = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(first.code);
+      const again = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.equal(again.status, 400);
+      const fresh = await atIdp('corp');
+      refused(await postToAcs(fresh.b, fresh.action, { SAMLResponse: a.SAMLResponse, RelayState: fresh.RelayState }));
+    });
+
+    test('a changed NameID in the signed assertion is refused (signature)', async () => {
+      refused(await attack((x) => x.replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>')));
+    });
+
+    test('signature wrapping: an unsigned assertion with another ID and NameID before the signed one is refused', async () => {
+      refused(await attack((x) => {
+        const { text, id } = assertionOf(x);
+        const evil = text.replace(`ID="${id}"`, 'ID="_evil"').replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, '').replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>');
+        return x.replace(text, evil + text);
+      }));
+    });
+
+    test('signature wrapping: the signed assertion moved into Extensions, an evil one in its place, is refused', async () => {
+      refused(await attack((x) => {
+        const { text, id } = assertionOf(x);
+        const evil = text.replace(`ID="${id}"`, 'ID="_evil"').replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, '').replace(/>student<\/saml:NameID>/, '>admin</saml:NameID>');
+        return x.replace(text, `<samlp:Extensions>${text}</samlp:Extensions>${evil}`);
+      }));
+    });
+
+    test('an assertion whose signature was removed is refused (signed assertions are required)', async () => {
+      refused(await attack((x) => {
+        const { text } = assertionOf(x);
+        return x.replace(text, text.replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/, ''));
+      }));
+    });
+
+    test('a comment injected in the NameID never yields the truncated name', async () => {
+      const done = await attack((x) => x.replace(/>student<\/saml:NameID>/, '>stu<!-- injected -->dent</saml:NameID>'));
+      if (done.code) assert.equal((await down.services.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM federated_identities WHERE subject = 'stu'"))!.n, 0);
+      else refused(done);
+    });
+
+    test('a document type declaration (entity expansion) is refused before any parsing of entities', async () => {
+      refused(await attack((x) => x.replace(/^(<\?xml[^>]*\?>)?/, '$1<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]>')));
+    });
+
+    test('a response for another service provider (audience, destination, InResponseTo) is refused', async () => {
+      const other = await atIdp('other');
+      const mine = await atIdp('corp');
+      refused(await postToAcs(mine.b, acs, { SAMLResponse: other.SAMLResponse, RelayState: mine.RelayState }));
+    });
+
+    test('a SAMLResponse over the size limit is refused without parsing', async () => {
+      const a = await atIdp('corp');
+      const r = await fetch(a.action, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ SAMLResponse: 'A'.repeat(400 * 1024), RelayState: a.RelayState }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(r.status, 413);
+    });
+  });
+});
