@@ -16,6 +16,7 @@ import type { GatewayFile } from '../gateway/schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
 import { problem, type ProblemCode } from '../gateway/problems.js';
 import { buildRuntime } from '../gateway/compile/index.js';
+import type { SubscriptionSource } from '../gateway/subscriptions/source.js';
 import type { Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { loadClientTrust } from '../gateway/mtls/trust.js';
@@ -51,6 +52,7 @@ export class Gateway {
     readonly accessLog: Logger | undefined,
     readonly metrics: Metrics,
     private readonly load: LoadEdgeConfig,
+    private readonly subscriptions: SubscriptionSource | undefined,
   ) {
     this.rt = runtime;
     this.ctx = { runtime, logger, accessLog, metrics };
@@ -60,9 +62,9 @@ export class Gateway {
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
-  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
-    const runtime = await buildRuntime(loaded, { logger: deps.logger, metrics: deps.metrics }, EDGE_DEFAULTS);
-    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load);
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+    const runtime = await buildRuntime(loaded, { logger: deps.logger, metrics: deps.metrics, subscriptions: deps.subscriptions }, EDGE_DEFAULTS);
+    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions);
   }
 
   get runtime(): Runtime<EdgeSection> { return this.rt; }
@@ -236,7 +238,7 @@ export class Gateway {
     let next: Runtime<EdgeSection>;
     const old = this.rt;
     try {
-      next = await buildRuntime(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef }, EDGE_DEFAULTS);
+      next = await buildRuntime(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef, subscriptions: this.subscriptions }, EDGE_DEFAULTS);
     } catch (err) {
       if (err instanceof ConfigInvalid) {
         this.logger.error({ errors: err.issues.map(formatIssue) }, 'config reload refused; the previous config keeps serving');

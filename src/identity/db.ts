@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
+import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -87,6 +88,9 @@ const MIGRATIONS: Migration[] = [
   `CREATE INDEX IF NOT EXISTS lockouts_user ON lockouts (user_id)`,
   // finding 10 (values at rest): rows keyed by the SHA-256 of their id; fills client_id too
   hashStoredIds,
+  // issue 16: subscriptions and the audit log of management writes
+  ...SUBSCRIPTION_MIGRATIONS,
+  auditLogTable,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {
