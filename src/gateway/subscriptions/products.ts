@@ -17,4 +17,3 @@ export const productSchema = z.strictObject({
   policies: policySections.optional(),
 });
 export type ProductConfig = z.output<typeof productSchema>;
-
