@@ -72,8 +72,10 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       // compile once here, so an invalid config stops the start instead of looping in workers
       const dry = await buildRuntime(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) }, gatewaySchema.parse({}));
       await dry.close();
-      const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
+      const management = createManagement(loaded, logger);
+      const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
       closers.push(primary.close);
+      if (management) closers.push(() => management.close());
       reload = primary.reload;
       notReady = primary.notReady;
     } else {
