@@ -76,10 +76,13 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     backendDuration: c.metrics.backendDuration.labels(apiCfg.name),
     requests: new Map(),
   };
-  const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, fail);
+  // a section that omits `base` is reported once, not once more per product
+  const reported = new Set<string>();
+  const failOnce: Fail = (path, message) => { const k = path.join('.'); if (!reported.has(k)) { reported.add(k); fail(path, message); } };
+  const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, failOnce);
   // the API's scope once per product that lists it, expanded against the product's
   const products = c.products.get(apiCfg.name) ?? [];
-  const productRefs = products.map((p) => ({ id: p.id, refs: expandScope(apiCfg.policies, [...apiPath, 'policies'], p.refs, fail) }));
+  const productRefs = products.map((p) => ({ id: p.id, refs: expandScope(apiCfg.policies, [...apiPath, 'policies'], p.refs, failOnce) }));
   api.early = await c.pipelines.early(apiRefs, api);
   api.pipeline = await c.pipelines.pipeline(apiRefs, api, undefined);
   api.operations = await compileOperations(c, apiCfg, apiPath, api, apiRefs, productRefs);
