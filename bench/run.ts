@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, edge, tls, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -125,6 +125,15 @@ async function main() {
       } finally {
         sink.close();
       }
+    }
+    if (want('subscriptions') && existsSync(join(dist, 'subscriptions.js'))) {
+      const { subscriptionScenario } = await import(join(dist, 'subscriptions.js'));
+      const sc = await subscriptionScenario(backendUrl) as { name: string; yaml: string; headers: Record<string, string> };
+      const rows = await measure([noPolicy(), gwScenario(sc.name, sc.yaml, { headers: sc.headers })]);
+      say('## Subscription keys (issue 16)\n');
+      say('Target: the key check on a cache hit ≤ 1.05× the no-policy gateway.\n');
+      say(table(rows, 'gatehouse, no policies'));
+      say('');
     }
 
     if (want('edge') && existsSync(join(dist, 'edge.js'))) {

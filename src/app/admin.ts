@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { listenOn } from '../edge/server.js';
@@ -8,7 +8,8 @@ import { versionInfo } from './inspect.js';
  * The admin listener: /healthz (the process is up), /readyz (config, keys and stores are loaded;
  * it also reports the backends), /backends (each backend's targets: health, ejection, requests in
  * flight and waiting), /routes (host and path → API → operation → policy chain), /config (the
- * effective configuration, secrets redacted), /version, /metrics (Prometheus). Never on the public port; binds 127.0.0.1 unless
+ * effective configuration, secrets redacted), /version, /metrics (Prometheus), and the management
+ * API (/management/..., see management/) when the config uses subscriptions. Never on the public port; binds 127.0.0.1 unless
  * told otherwise. Unhealthy backends do not make the gateway unready: taking every gateway out of
  * a load balancer because one backend is down would turn a partial outage into a whole one.
  */
@@ -22,6 +23,10 @@ export interface AdminSource {
   routes?(): unknown | Promise<unknown>;
   /** the effective configuration, secrets redacted */
   config?(): unknown | Promise<unknown>;
+  /** more of /readyz: states that do not make the process unready (subscriptions served from a stale copy) */
+  details?(): Record<string, unknown> | undefined;
+  /** more routes (the management API): true when it answered the request */
+  handle?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
 export async function startAdmin(listen: number | { port: number; host?: string }, source: AdminSource, logger: Logger): Promise<Server> {
@@ -30,13 +35,15 @@ export async function startAdmin(listen: number | { port: number; host?: string 
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     try {
+      if (source.handle && await source.handle(req, res)) return;
       if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       } else if (path === '/readyz') {
         const waiting = await source.notReady();
         const backends = source.backends ? summary(await source.backends()) : undefined;
+        const details = source.details?.();
         res.writeHead(waiting.length ? 503 : 200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting, backends } : { status: 'ready', backends }));
+          .end(JSON.stringify(waiting.length ? { status: 'not-ready', waitingFor: waiting, backends, ...details } : { status: 'ready', backends, ...details }));
       } else if (path === '/backends' && source.backends) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await source.backends()));
       } else if (path === '/routes' && source.routes) {

@@ -11,6 +11,7 @@ import type { BackendSnapshot } from '../upstream/backend.js';
 import { configOf, routesOf } from './inspect.js';
 import { startAdmin, type AdminSource } from './admin.js';
 import { startTracingIfOn } from './tracing.js';
+import { startSubscriptionCache } from './subscriptions.js';
 
 /**
  * `gateway.workers` > 1: the primary runs the admin listener (and the identity provider) and
@@ -34,7 +35,7 @@ function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' 
   };
 }
 
-export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined) {
+export async function startPrimary(configFile: string, count: number, logger: Logger, adminListen: number | { port: number; host?: string } | undefined, handle?: AdminSource['handle']) {
   const aggregator = new client.AggregatorRegistry();
   const state = new Map<number, { notReady: string[] }>();
   const answers = new Map<number, unknown>();
@@ -90,7 +91,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
     for (const s of state.values()) for (const n of s.notReady) out.add(n);
     return [...out];
   };
-  if (adminListen !== undefined) admin = await startAdmin(adminListen, primaryAdmin(notReady, ask, aggregator), logger);
+  if (adminListen !== undefined) admin = await startAdmin(adminListen, { ...primaryAdmin(notReady, ask, aggregator), handle }, logger);
   return {
     notReady,
     reload: async () => {
@@ -123,7 +124,9 @@ export async function runWorker(configFile: string): Promise<number> {
   // primary's metric requests; setRegistries says which registry to answer with
   new client.AggregatorRegistry();
   client.AggregatorRegistry.setRegistries([metrics.registry]);
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics }, loaded);
+  // each worker follows the subscriptions database itself
+  const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
@@ -140,6 +143,7 @@ export async function runWorker(configFile: string): Promise<number> {
     process.once('SIGTERM', async () => {
       await gateway.shutdown();
       await tracing?.shutdown();
+      await subscriptions?.close();
       logger.flush();
       // the IPC channel to the primary would keep this process alive
       process.disconnect?.();

@@ -4,6 +4,9 @@ import { edgeFields, edgeLimitFields, listenAddress } from '../edge/schema.js';
 import { backendSchema } from '../upstream/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { observabilitySchema } from '../observability/schema.js';
+import { productSchema } from '../gateway/subscriptions/products.js';
+import { subscriptionsSchema } from '../identity/subscriptions/schema.js';
+import { managementSchema } from './management/schema.js';
 
 /**
  * The schema of gatehouse.yaml, composed from the fragments each part owns: the edge (listeners,
@@ -42,6 +45,9 @@ export const configSchema = z.strictObject({
   backends: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), backendSchema).default({}).describe('named backends'),
   policies: policySections.optional().describe('global scope policies'),
   apis: z.array(apiSchema).default([]),
+  products: z.array(productSchema).optional().describe('products: groups of APIs that callers subscribe to (scope order global → product → API → operation)'),
+  subscriptions: subscriptionsSchema.optional(),
+  management: managementSchema.optional(),
   identity: identitySchema.optional(),
   observability: observabilitySchema.optional(),
 });

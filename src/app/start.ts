@@ -13,6 +13,8 @@ import { compileEdge } from '../edge/compile.js';
 import { backendsOf, runWorker, startPrimary } from './cluster.js';
 import { configOf, routesOf } from './inspect.js';
 import { startTracingIfOn } from './tracing.js';
+import { startSubscriptionCache } from './subscriptions.js';
+import { createManagement } from './management/index.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -72,27 +74,14 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       // compile once here, so an invalid config stops the start instead of looping in workers
       const dry = await compileEdge(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
       await dry.close();
-      const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen);
+      const management = createManagement(loaded, logger);
+      const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
       closers.push(primary.close);
+      if (management) closers.push(() => management.close());
       reload = primary.reload;
       notReady = primary.notReady;
     } else {
-      const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(cfg.gateway.log.level, { sync: false, access: true }), metrics }, loaded);
-      for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
-      if (cfg.gateway.admin) {
-        const listen = cfg.gateway.admin.listen;
-        const admin = await startAdmin(listen, {
-          notReady: () => gateway.runtime.notReady(),
-          backends: () => backendsOf(gateway.runtime),
-          routes: () => routesOf(gateway.runtime),
-          config: () => configOf(gateway.runtime),
-          metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-        }, logger).catch(located(['gateway', 'admin', 'listen'], typeof listen === 'number' ? '127.0.0.1' : listen.host ?? '127.0.0.1', typeof listen === 'number' ? listen : listen.port));
-        closers.unshift(() => new Promise<void>((r) => admin.close(() => r())));
-      }
-      notReady = () => gateway.runtime.notReady();
-      closers.unshift(() => gateway.shutdown());
-      reload = async () => { await gateway.reload(); };
+      ({ reload, notReady } = await startSingle(configFile, loaded, { logger, metrics }, closers, located));
     }
   }
 
@@ -119,6 +108,44 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
     process.once('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => { logger.info('SIGHUP: reloading config'); void reload(); });
   });
+}
+
+type Located = (path: Array<string | number>, host: string, port: number) => (err: unknown) => never;
+
+/** One gateway process: the subscriptions cache, the gateway, the admin listener with the management API. */
+async function startSingle(configFile: string, loaded: ReturnType<typeof loadConfigFile>, deps: { logger: Logger; metrics: Metrics }, closers: Closer[], located: Located): Promise<{ reload: () => Promise<void>; notReady: () => string[] }> {
+  const { logger, metrics } = deps;
+  const cfg = loaded.config;
+  const gw = cfg.gateway!;
+  const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
+  if (subscriptions) closers.push(() => subscriptions.close());
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions }, loaded);
+  const management = createManagement(loaded, logger);
+  if (management) closers.push(() => management.close());
+  for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
+  if (gw.admin) {
+    const listen = gw.admin.listen;
+    const admin = await startAdmin(listen, {
+      notReady: () => gateway.runtime.notReady(),
+      backends: () => backendsOf(gateway.runtime),
+      routes: () => routesOf(gateway.runtime),
+      config: () => configOf(gateway.runtime),
+      details: () => subscriptionDetails(subscriptions),
+      handle: management?.handle,
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    }, logger).catch(located(['gateway', 'admin', 'listen'], typeof listen === 'number' ? '127.0.0.1' : listen.host ?? '127.0.0.1', typeof listen === 'number' ? listen : listen.port));
+    closers.unshift(() => new Promise<void>((r) => admin.close(() => r())));
+  }
+  closers.unshift(() => gateway.shutdown());
+  return { reload: async () => { await gateway.reload(); }, notReady: () => gateway.runtime.notReady() };
+}
+
+/** /readyz's word on subscriptions: served from a stale copy while the database cannot be read. */
+function subscriptionDetails(cache: ReturnType<typeof startSubscriptionCache>): Record<string, unknown> | undefined {
+  if (!cache) return undefined;
+  const stale = cache.stale();
+  if (!stale) return { subscriptions: cache.loaded() ? 'current' : 'loading' };
+  return { subscriptions: { state: cache.loaded() ? 'stale' : 'unavailable', since: new Date(stale.since).toISOString(), reason: stale.reason } };
 }
 
 /** Watch the config file (atomic replacements included, as editors and Kubernetes do); debounced. */

@@ -15,6 +15,7 @@ import type { EdgeSection, HttpsListenerConfig } from './schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
 import { problem, type ProblemCode } from '../gateway/problems.js';
 import { compileEdge, type EdgeFile } from './compile.js';
+import type { SubscriptionSource } from '../gateway/subscriptions/source.js';
 import type { Runtime } from '../gateway/runtime.js';
 import { handleUpgrade } from './upgrade.js';
 import { loadClientTrust } from '../gateway/mtls/trust.js';
@@ -47,6 +48,7 @@ export class Gateway {
     readonly accessLog: Logger | undefined,
     readonly metrics: Metrics,
     private readonly load: LoadEdgeConfig,
+    private readonly subscriptions: SubscriptionSource | undefined,
   ) {
     this.rt = runtime;
     this.ctx = { runtime, logger, accessLog, metrics };
@@ -56,9 +58,9 @@ export class Gateway {
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
-  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
-    const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics });
-    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load);
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+    const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics, subscriptions: deps.subscriptions });
+    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions);
   }
 
   get runtime(): Runtime<EdgeSection> { return this.rt; }
@@ -232,7 +234,7 @@ export class Gateway {
     let next: Runtime<EdgeSection>;
     const old = this.rt;
     try {
-      next = await compileEdge(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef });
+      next = await compileEdge(this.load(), { logger: this.logger, metrics: this.metrics, store: old.storeRef, subscriptions: this.subscriptions });
     } catch (err) {
       if (err instanceof ConfigInvalid) {
         this.logger.error({ errors: err.issues.map(formatIssue) }, 'config reload refused; the previous config keeps serving');

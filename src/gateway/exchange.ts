@@ -5,6 +5,7 @@ import type { Headers } from './reply.js';
 import type { RequestBody } from './body.js';
 import type { ClientTrust } from './mtls/trust.js';
 import type { Span } from '../observability/tracing.js';
+import type { RequestSubscription } from './subscriptions/check.js';
 
 /** Claims of a validated JWT. */
 export type Claims = Record<string, unknown>;
@@ -68,6 +69,8 @@ export class Exchange {
   backend: BackendRef | undefined = undefined;
   /** claims of the token validated by the nearest preceding validate-jwt */
   claims: Claims | undefined = undefined;
+  /** the subscription whose key the request carried (see subscriptions/check.ts) */
+  subscription: RequestSubscription | undefined = undefined;
   /** named variables set by policies (`output-token-variable-name`, `errors-variable-name`) */
   vars: Record<string, unknown> | undefined = undefined;
   /** set while outbound policies run */

@@ -89,6 +89,19 @@ export const PROBLEMS = {
   'rate-limit-exceeded': { status: 429, meaning: 'More calls than rate-limit-by-key allows in its window.', action: 'Retry after the `Retry-After` seconds (RateLimit headers say how many calls remain).' },
   'quota-exceeded': { status: 403, meaning: 'The quota of calls or bandwidth for the period is used up.', action: 'Wait for the period to renew (`Retry-After`), or ask for a larger quota.' },
   'rate-limit-store-unavailable': { status: 503, meaning: 'The counter store did not answer in time and the policy is set to deny then (`on-store-error: deny`).', action: 'Retry after the `Retry-After` seconds.' },
+  // subscriptions (products and keys)
+  'subscription-key-missing': { status: 401, meaning: 'The API requires a subscription key and the request has none (header `Ocp-Apim-Subscription-Key` or query parameter `subscription-key`, unless the API names others).', action: 'Subscribe to a product that includes the API and send one of its keys.' },
+  'subscription-key-invalid': { status: 401, meaning: 'The subscription key is not a key of any subscription, or of none that covers this API (a key that was regenerated stops working).', action: 'Send a current key of a subscription to this API or to a product that includes it.' },
+  'subscription-inactive': { status: 401, meaning: 'The key belongs to a subscription that is not active: submitted (awaiting approval), suspended, cancelled or expired.', action: 'Ask the API provider to approve or reactivate the subscription, or subscribe again.' },
+  'subscription-key-ambiguous': { status: 400, meaning: 'The request carries more than one subscription key (the header and the query parameter, or either twice).', action: 'Send the key once.' },
+  'subscription-store-unavailable': { status: 503, meaning: 'The gateway has not been able to load the subscriptions yet (the database is unreachable since it started).', action: 'Retry after the `Retry-After` seconds.' },
+  // the management API (admin listener)
+  'management-unauthorized': { status: 401, meaning: 'The management API requires an admin token (`management.auth`) and the request has none, or one that is not valid for it (signature, issuer, audience, expiry).', action: 'Send `Authorization: Bearer <token>` with a token of the configured issuer and audience.' },
+  'management-forbidden': { status: 403, meaning: 'The admin token is valid but lacks the admin role.', action: 'Use a token of an account with the admin role (`management.auth.admin-role`).' },
+  'management-not-found': { status: 404, meaning: 'No such management resource (product, subscription, key or path).', action: 'Check the id and the path against /management/openapi.json.' },
+  'management-request-invalid': { status: 400, meaning: 'The management request is invalid: not JSON, too large, or not matching the schema; or it names an unknown product, API or user.', action: 'Fix the request as `detail` says.' },
+  'management-conflict': { status: 409, meaning: 'The subscription is not in a state the action applies to (approving an active one, reactivating a cancelled one).', action: 'Read the subscription and choose an action its state allows.' },
+  'management-unavailable': { status: 503, meaning: 'The subscriptions database did not answer.', action: 'Retry after the `Retry-After` seconds.' },
   // validation (OpenAPI)
   'request-body-invalid': { status: 400, meaning: 'The body is missing where required, or does not match the schema (invalid JSON, duplicate keys, too deep, wrong types); `errors` lists each violation.', action: 'Fix the body as `errors` says.' },
   'request-parameter-invalid': { status: 400, meaning: 'A path, query or header parameter does not match the API description; `errors` lists each violation.', action: 'Fix the parameters as `errors` says.' },

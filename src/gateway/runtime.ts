@@ -9,6 +9,8 @@ import type { ApiInfo, OperationInfo } from './exchange.js';
 import type { ForwardRules } from './headers.js';
 import type { Template } from './template.js';
 import type { Compressor } from '../upstream/compression.js';
+import type { SubscriptionPlan } from './subscriptions/check.js';
+import type { SubscriptionSource } from './subscriptions/source.js';
 
 /**
  * What the request path uses, compiled from a validated config (see compile/): routers, backends,
@@ -31,6 +33,8 @@ export interface Pipeline {
 
 export interface CompiledOperation extends OperationInfo {
   pipeline: Pipeline;
+  /** the operation's pipeline per product that lists its API (global → product → API → operation) */
+  byProduct: ReadonlyMap<string, Pipeline> | undefined;
   requests: Map<number, { inc(): void }>;
 }
 
@@ -41,6 +45,8 @@ export interface CompiledApi extends ApiInfo {
   operations: OperationRouter<CompiledOperation> | undefined;
   /** the pipeline for requests when the API has no operations */
   pipeline: Pipeline;
+  /** subscription keys: undefined when the API is in no product and does not ask for keys */
+  subscription: SubscriptionPlan | undefined;
   /** policies that run before operation matching (cors) */
   early: Step[];
   maxBodySize: number;
@@ -68,6 +74,8 @@ export class Runtime<G extends GatewayCore = GatewayCore> {
   private started = false;
   /** the counter store of `gateway.store`; it survives a reload that keeps its URL */
   storeRef: { url: string; store: CounterStore } | undefined;
+  /** the subscriptions cache (kept across reloads by its owner, the app) */
+  subscriptions: SubscriptionSource | undefined;
 
   constructor(readonly loaded: LoadedConfig<GatewayFile<G>>, gateway: G, readonly router: ApiRouter<CompiledApi>) {
     this.gateway = gateway;

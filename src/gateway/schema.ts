@@ -3,6 +3,8 @@ import { duration, size } from '../config/units.js';
 import { POLICY_BY_NAME } from './policies/index.js';
 import { SECTIONS, type Section } from './policy.js';
 import type { BackendConfig } from '../upstream/schema.js';
+import { apiSubscriptionSchema } from './subscriptions/schema.js';
+import type { ProductConfig } from './subscriptions/products.js';
 
 /**
  * The gateway's part of gatehouse.yaml: APIs, operations, policy lists (each entry validated
@@ -92,6 +94,7 @@ export const apiSchema = z.strictObject({
   openapi: z.string().optional().describe('OpenAPI 3.0/3.1 document (YAML or JSON) listing the operations'),
   operations: z.array(operationSchema).optional().describe('operations (and their policies); may add to or attach policies to OpenAPI operations'),
   policies: policySections.optional(),
+  subscription: apiSubscriptionSchema.optional(),
   'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
   'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
   compression: compressionSchema.optional(),
@@ -141,6 +144,8 @@ export interface GatewayFile<G extends GatewayCore = GatewayCore> {
   backends: Record<string, BackendConfig>;
   policies?: PolicySections;
   apis: ApiConfig[];
+  /** products: groups of APIs with their own policy scope, subscribed to with keys */
+  products?: ProductConfig[];
   /** an identity provider in the same file: its issuer path publishes its cookies (see forward-identity-cookies) */
   identity?: { issuer: string };
 }

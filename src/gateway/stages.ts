@@ -9,6 +9,7 @@ import { forward } from './forward.js';
 import { discard } from './respond.js';
 import { route, selectOperation } from './routing.js';
 import { runSteps } from './steps.js';
+import { checkSubscription } from './subscriptions/check.js';
 import type { GatewayContext, ListenerContext } from './context.js';
 import type { CompiledApi, Pipeline, Runtime } from './runtime.js';
 import type { Backend } from '../upstream/backend.js';
@@ -102,6 +103,20 @@ const OPERATION: Stage = {
   },
 };
 
+/** the subscription key: checked and removed; a product subscription selects the product's pipeline */
+const SUBSCRIPTION: Stage = {
+  name: 'subscription',
+  run(t) {
+    const plan = t.api!.subscription;
+    if (plan === undefined) return undefined;
+    const r = checkSubscription(t.api!, plan, t.rt.subscriptions, t.ex, t.pipeline!);
+    if ('inbound' in r) { t.pipeline = r; return undefined; }
+    t.ex.rejectedBy = 'subscription';
+    t.ex.rejectCode = r.code;
+    return r;
+  },
+};
+
 /** the body: one owner from here on (size, data rate, the client's aborts) */
 const BODY: Stage = {
   name: 'body',
@@ -179,8 +194,8 @@ function droppingBody(t: Turn, r: Reply | undefined): Reply | undefined {
   return r;
 }
 
-export const HTTP_STAGES: readonly Stage[] = [ROUTE, EARLY, OPERATION, BODY, INBOUND, CONTINUE, BACKEND, FORWARD, OUTBOUND];
-export const UPGRADE_STAGES: readonly Stage[] = [ROUTE, EARLY, OPERATION, INBOUND, BACKEND];
+export const HTTP_STAGES: readonly Stage[] = [ROUTE, EARLY, OPERATION, SUBSCRIPTION, BODY, INBOUND, CONTINUE, BACKEND, FORWARD, OUTBOUND];
+export const UPGRADE_STAGES: readonly Stage[] = [ROUTE, EARLY, OPERATION, SUBSCRIPTION, INBOUND, BACKEND];
 
 /** Run `stages` from `from` until one answers or stops the request. */
 export function runStages(stages: readonly Stage[], t: Turn, from = 0): StageResult | Promise<StageResult> {

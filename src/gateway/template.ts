@@ -15,6 +15,8 @@ import type { Exchange } from './exchange.js';
  * | `{jwt.<claim>}` | a claim of the token validated earlier (dots walk into objects) |
  * | `{api.name}` / `{operation.id}` | the matched API / operation |
  * | `{var.<name>}` | a variable set by an earlier policy |
+ * | `{subscription.id}` / `{subscription.product}` | the request's subscription / its product (product subscriptions) |
+ * | `{user.id}` | the owner of the request's subscription, when it is a user |
  *
  * `render` returns undefined when any placeholder resolves to nothing, so that a caller can use
  * a fallback key: a missing value never lets a request skip a policy.
@@ -97,13 +99,21 @@ function compileVariable(expr: string, claimsAvailable: boolean): { get: Getter;
     case 'operation':
       if (rest === 'id') return { get: (ex) => ex.operation?.id, claims: false };
       break;
+    case 'subscription':
+      if (rest === 'id') return { get: (ex) => ex.subscription?.id, claims: false };
+      if (rest === 'product') return { get: (ex) => ex.subscription?.product, claims: false };
+      break;
+    case 'user':
+      if (rest === 'id') return { get: (ex) => ex.subscription?.userId, claims: false };
+      break;
     case 'var':
       need('a variable');
       return { get: (ex) => claimToString(ex.vars?.[rest]), claims: false };
   }
   throw new ConfigError(
     `unknown placeholder {${expr}}; use {request.ip}, {request.method}, {request.path}, {request.header.<Name>}, ` +
-      `{request.query.<name>}, {request.param.<name>}, {jwt.<claim>}, {api.name}, {operation.id} or {var.<name>}`,
+      `{request.query.<name>}, {request.param.<name>}, {jwt.<claim>}, {api.name}, {operation.id}, {subscription.id}, ` +
+      `{subscription.product}, {user.id} or {var.<name>}`,
   );
 }
 

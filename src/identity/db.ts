@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
+import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -97,6 +98,9 @@ const MIGRATIONS: Migration[] = [
      connector TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT,
      created_at BIGINT NOT NULL, last_sign_in BIGINT, PRIMARY KEY (connector, subject))`,
   `CREATE INDEX IF NOT EXISTS federated_identities_user ON federated_identities (user_id)`,
+  // issue 16: subscriptions and the audit log of management writes
+  ...SUBSCRIPTION_MIGRATIONS,
+  auditLogTable,
 ];
 
 export function sqlitePath(url: string, configDir: string): string {

@@ -10,7 +10,9 @@ import type { Backend } from '../../upstream/backend.js';
 import { loadOpenApiFile, type OpenApiFile } from './openapi.js';
 import { collectOperations } from './operations.js';
 import type { PipelineCompiler } from './pipeline.js';
+import { keySettings, type ProductScope } from './products.js';
 import { expandScope, type Fail, type Refs } from './scopes.js';
+import type { Pipeline } from '../runtime.js';
 
 /** What compiling one API needs from the rest of the config. */
 export interface ApiCompileContext {
@@ -20,6 +22,8 @@ export interface ApiCompileContext {
   /** OpenAPI documents by API name, filled as APIs are compiled */
   docs: Map<string, OpenApiFile>;
   globalRefs: Refs;
+  /** the products of each API (see products.ts) */
+  products: ReadonlyMap<string, ProductScope[]>;
   /** the path of this file's identity provider issuer, when it has one */
   issuerPath: string | undefined;
   fail: Fail;
@@ -78,6 +82,7 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     operations: undefined,
     pipeline: { inbound: [], backend: [], outbound: [], 'on-error': [] },
     early: [],
+    subscription: undefined,
     maxBodySize: apiCfg['max-body-size'] ?? rt.gateway.limits['max-body-size'],
     forwardRules: { dropUnderscores: rt.gateway['headers-with-underscores'] !== 'allow', identityCookies: apiCfg['forward-identity-cookies'] ?? prefix === c.issuerPath },
     gatewayDuration: c.metrics.gatewayDuration.labels(apiCfg.name),
@@ -85,10 +90,22 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     requests: new Map(),
     compressor: compressorOf(apiCfg, [...apiPath, 'compression'], fail),
   };
-  const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, fail);
+  // a section that omits `base` is reported once, not once more per product
+  const reported = new Set<string>();
+  const failOnce: Fail = (path, message) => { const k = path.join('.'); if (!reported.has(k)) { reported.add(k); fail(path, message); } };
+  const apiRefs = expandScope(apiCfg.policies, [...apiPath, 'policies'], c.globalRefs, failOnce);
+  // the API's scope once per product that lists it, expanded against the product's
+  const products = c.products.get(apiCfg.name) ?? [];
+  const productRefs = products.map((p) => ({ id: p.id, refs: expandScope(apiCfg.policies, [...apiPath, 'policies'], p.refs, failOnce) }));
   api.early = await c.pipelines.early(apiRefs, api);
   api.pipeline = await c.pipelines.pipeline(apiRefs, api, undefined);
-  api.operations = await compileOperations(c, apiCfg, apiPath, api, apiRefs);
+  api.operations = await compileOperations(c, apiCfg, apiPath, api, apiRefs, productRefs);
+  const keys = keySettings(apiCfg, products);
+  if (keys) {
+    const pipelines = new Map<string, Pipeline>();
+    if (!api.operations) for (const p of productRefs) pipelines.set(p.id, await c.pipelines.pipeline(p.refs, api, undefined));
+    api.subscription = { ...keys, products: new Set(products.map((p) => p.id)), pipelines };
+  }
   try {
     rt.router.add(api, prefix, apiCfg.hosts);
   } catch (err) {
@@ -97,7 +114,9 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
   rt.apis.push(api);
 }
 
-async function compileOperations(c: ApiCompileContext, apiCfg: ApiConfig, apiPath: Array<string | number>, api: CompiledApi, apiRefs: Refs): Promise<OperationRouter<CompiledOperation> | undefined> {
+type ProductRefs = ReadonlyArray<{ id: string; refs: Refs }>;
+
+async function compileOperations(c: ApiCompileContext, apiCfg: ApiConfig, apiPath: Array<string | number>, api: CompiledApi, apiRefs: Refs, productRefs: ProductRefs): Promise<OperationRouter<CompiledOperation> | undefined> {
   const ops = collectOperations(apiCfg, apiPath, c.docs.get(apiCfg.name)?.operations ?? [], c.fail);
   if (ops.size === 0) return undefined;
   const router = new OperationRouter<CompiledOperation>();
@@ -107,8 +126,13 @@ async function compileOperations(c: ApiCompileContext, apiCfg: ApiConfig, apiPat
     // compiled per operation even without its own policies, so that policies which depend on
     // the operation (validation) see it; the others share state through ctx.shared
     const pipeline = await c.pipelines.pipeline(refs, api, info);
+    let byProduct: Map<string, Pipeline> | undefined;
+    for (const p of productRefs) {
+      const pRefs = o.sections ? expandScope(o.sections, [...o.path, 'policies'], p.refs, c.fail) : p.refs;
+      (byProduct ??= new Map()).set(p.id, await c.pipelines.pipeline(pRefs, api, info));
+    }
     try {
-      router.add(o.method, o.template, { id, method: o.method, template: o.template, pipeline, requests: new Map() });
+      router.add(o.method, o.template, { id, method: o.method, template: o.template, pipeline, byProduct, requests: new Map() });
     } catch (err) {
       c.fail([...o.path], `operation "${id}" (${o.method} ${o.template}): ${(err as Error).message}`);
     }

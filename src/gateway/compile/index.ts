@@ -13,7 +13,9 @@ import { compileApi } from './apis.js';
 import { policyContexts } from './context.js';
 import type { OpenApiFile } from './openapi.js';
 import { PipelineCompiler } from './pipeline.js';
+import { productScopes } from './products.js';
 import { globalScope, type Fail } from './scopes.js';
+import type { SubscriptionSource } from '../subscriptions/source.js';
 
 /**
  * Config → Runtime, in order: backends, the global scope, then each API (its OpenAPI document,
@@ -28,6 +30,8 @@ export interface RuntimeDeps {
   store?: { url: string; store: CounterStore };
   /** `gatehouse test` only: test keys that replace an issuer's (never set by the gateway) */
   standInKeys?: StandInKeys;
+  /** the subscriptions cache, when the config has products or APIs that take keys */
+  subscriptions?: SubscriptionSource;
 }
 
 /**
@@ -40,6 +44,7 @@ export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<G
   const fail: Fail = (path, message) => issues.push(loaded.locate(path, message));
   const rt = new Runtime<G>(loaded, config.gateway ?? defaults, new ApiRouter<CompiledApi>());
   rt.storeRef = deps.store;
+  rt.subscriptions = deps.subscriptions;
 
   for (const [name, b] of Object.entries(config.backends)) {
     try {
@@ -55,13 +60,20 @@ export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<G
   const docs = new Map<string, OpenApiFile>();
   const pipelines = new PipelineCompiler(policyContexts(rt as Runtime, deps), docs, fail);
   const globalRefs = globalScope(config.policies, fail);
+  const products = productScopes(config.products, config.apis, globalRefs, fail);
   // the API that publishes this file's identity provider receives its cookies (see forward-identity-cookies)
   const issuerPath = config.identity ? new URL(config.identity.issuer).pathname.replace(/\/+$/, '') : undefined;
   const seen = new Set<string>();
   for (const [i, apiCfg] of config.apis.entries()) {
     if (seen.has(apiCfg.name)) fail(['apis', i, 'name'], `another API is already named "${apiCfg.name}"`);
     seen.add(apiCfg.name);
-    await compileApi({ rt: rt as Runtime, metrics: deps.metrics, pipelines, docs, globalRefs, issuerPath, fail }, apiCfg, i);
+    await compileApi({ rt: rt as Runtime, metrics: deps.metrics, pipelines, docs, globalRefs, products, issuerPath, fail }, apiCfg, i);
+  }
+
+  if (rt.apis.some((a) => a.subscription !== undefined)) {
+    const source = deps.subscriptions;
+    if (source === undefined) deps.logger.warn('APIs take subscription keys but no subscriptions database is configured: every key is refused');
+    else rt.addReadiness('subscriptions', () => source.loaded());
   }
 
   if (issues.length) {

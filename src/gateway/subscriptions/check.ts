@@ -1,0 +1,90 @@
+import { hashKey } from '../../net/api-keys.js';
+import type { Exchange } from '../exchange.js';
+import { stripQueryParam } from '../jwt/http.js';
+import { problem } from '../problems.js';
+import type { Reply } from '../reply.js';
+import type { CompiledApi, CompiledOperation, Pipeline } from '../runtime.js';
+import type { SubscriptionSource } from './source.js';
+
+/**
+ * The subscription-key check of one request (the `subscription` stage). The key is read from the
+ * API's header or query parameter and removed from what reaches the backend, whatever the
+ * outcome; then it is looked up by hash in the in-memory cache. A missing, unknown (or not for this
+ * API), or inactive key each gets its own 401 problem. A key of a subscription to a product
+ * selects that product's pipeline (global → product → API → operation), compiled at load.
+ */
+
+/** What compiling an API decided about its subscription keys. */
+export interface SubscriptionPlan {
+  required: boolean;
+  /** lower-case header name */
+  header: string;
+  query: string;
+  /** the products that list this API */
+  products: ReadonlySet<string>;
+  /** the API's pipeline per product (for APIs without operations) */
+  pipelines: ReadonlyMap<string, Pipeline>;
+}
+
+/** What a request knows of its subscription, for templates (`{subscription.id}`, ...). */
+export interface RequestSubscription {
+  readonly id: string;
+  /** the product of a product subscription */
+  readonly product: string | undefined;
+  /** the owner, when it is a user */
+  readonly userId: string | undefined;
+}
+
+/** keys longer than this are not hashed: they cannot be ours */
+const MAX_KEY = 512;
+
+/** The key of the request (removed from the backend's request), `''` when none, or an ambiguity problem. */
+function takeKey(plan: SubscriptionPlan, ex: Exchange): string | Reply {
+  let key = '';
+  let count = 0;
+  const h = ex.req.headers[plan.header];
+  if (h !== undefined) {
+    delete ex.upstreamHeaders[plan.header];
+    const values = Array.isArray(h) ? h : [h];
+    count += values.length;
+    key = values[0] ?? '';
+  }
+  if (ex.query !== '') {
+    const q = ex.queryParams.getAll(plan.query);
+    if (q.length > 0) {
+      ex.backendQuery = stripQueryParam(ex.backendQuery ?? ex.query, plan.query);
+      count += q.length;
+      if (key === '') key = q[0]!;
+    }
+  }
+  if (count > 1) return problem('subscription-key-ambiguous', 'Send the subscription key once, in the header or in the query, not both.');
+  return key;
+}
+
+/**
+ * Check the request's subscription key. Returns a problem, or the pipeline to run (`current`
+ * unless the subscription's product has its own).
+ */
+export function checkSubscription(api: CompiledApi, plan: SubscriptionPlan, source: SubscriptionSource | undefined, ex: Exchange, current: Pipeline): Reply | Pipeline {
+  const key = takeKey(plan, ex);
+  if (typeof key !== 'string') return key;
+  if (key === '') {
+    return plan.required ? problem('subscription-key-missing', `This API needs a subscription key in the ${plan.header} header or the ${plan.query} query parameter.`) : current;
+  }
+  if (source === undefined || !source.loaded()) {
+    return problem('subscription-store-unavailable', 'Subscription keys cannot be checked yet.', { headers: { 'retry-after': '1' } });
+  }
+  const sub = key.length > MAX_KEY ? undefined : source.lookup(hashKey(key));
+  if (sub === undefined || !(sub.scope === 'all' || (sub.scope === 'api' ? sub.target === api.name : plan.products.has(sub.target!)))) {
+    return problem('subscription-key-invalid', 'The subscription key is not valid for this API.');
+  }
+  if (sub.state !== 'active' || (sub.expiresAt !== undefined && sub.expiresAt <= Date.now())) {
+    const state = sub.state === 'active' ? 'expired' : sub.state;
+    return problem('subscription-inactive', `The subscription is ${state}.`);
+  }
+  const product = sub.scope === 'product' ? sub.target : undefined;
+  ex.subscription = { id: sub.id, product, userId: sub.ownerType === 'user' ? sub.ownerId : undefined };
+  if (product === undefined) return current;
+  const op = ex.operation as CompiledOperation | undefined;
+  return (op === undefined ? plan.pipelines.get(product) : op.byProduct?.get(product)) ?? current;
+}
