@@ -103,6 +103,9 @@ const MIGRATIONS: Migration[] = [
   auditLogTable,
 ];
 
+/** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */
+export const HASH_IDS_MIGRATION = MIGRATIONS.indexOf(hashStoredIds) + 1;
+
 export function sqlitePath(url: string, configDir: string): string {
   const p = url.slice('sqlite:'.length);
   if (p === ':memory:') return p;

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openDb, type Db } from '../../src/identity/db.js';
+import { HASH_IDS_MIGRATION, openDb, type Db } from '../../src/identity/db.js';
 import { adapterFactory, cleanupExpired, storageKey } from '../../src/identity/adapter.js';
 import { ClientStore, compareClientSecret, hashClientSecret } from '../../src/identity/clients.js';
 
@@ -120,9 +120,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('rows written before ids were hashed are re-keyed by the migration', async () => {
       await db.run('INSERT INTO oidc_payloads (type, id, payload, grant_id, expires_at) VALUES ($1, $2, $3, $4, $5)',
         ['RefreshToken', 'legacy-plain-refresh-token-0123456789abc', JSON.stringify({ jti: 'legacy-plain-refresh-token-0123456789abc', clientId: 'old-client', accountId: 'a1' }), 'g-legacy', Date.now() + 60_000]);
-      // forget the hashing migration (the last one) and open again: it runs
-      const last = (await db.one<{ v: number }>('SELECT MAX(version) AS v FROM schema_migrations'))!.v;
-      await db.run('DELETE FROM schema_migrations WHERE version = $1', [last]);
+      // forget the hashing migration and open again: it runs
+      await db.run('DELETE FROM schema_migrations WHERE version = $1', [HASH_IDS_MIGRATION]);
       const again = await open();
       await again.close();
       const dump = JSON.stringify(await db.all('SELECT * FROM oidc_payloads'));
