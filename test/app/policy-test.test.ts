@@ -173,6 +173,17 @@ describe('gatehouse test', () => {
     assert.ok(planned >= 10);
     assert.equal(r.stdout.match(/^ok \d+ - /gm)?.length, planned);
   });
+
+  it('the existing-idp example\'s policy tests pass, with its three variables set', async () => {
+    const env = { OIDC_ISSUER: 'https://login.example.com/tenant/v2.0', API_AUDIENCE: 'api://orders', BACKEND_URL: 'http://127.0.0.1:3000' };
+    const r = await runCli(['test', 'examples/existing-idp/policy-tests.yaml'], { cwd: ROOT, env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^1\.\.4$/m);
+    assert.equal(r.stdout.match(/^ok \d+ - /gm)?.length, 4);
+    // another issuer than the example's tokens come from: the stand-in key does not apply, every token case fails
+    const other = await runCli(['test', 'examples/existing-idp/policy-tests.yaml'], { cwd: ROOT, env: { ...env, OIDC_ISSUER: 'https://other.example.com' } });
+    assert.equal(other.code, 1, other.stdout);
+  });
 });
 
 describe('test-only seams', () => {
