@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { parseDuration } from '../config/units.js';
 import { CircuitBreaker } from './breaker.js';
 import type { BlobStore } from './blob.js';
-import { onlyParams, parseHostPort, redact, type StoreUrl } from './url.js';
+import { onlyParams, parseRedisAddress, redact, redisPrefixAndTimeout, type StoreUrl } from './url.js';
 
 const LOG_EVERY_MS = 10_000;
 
@@ -103,34 +102,15 @@ export class RedisBlobStore implements BlobStore {
 }
 
 /** `redis://[user:pass@]host:port[/db]` or `rediss://`; parameters `prefix` (default `gatehouse:cache:`) and `timeout` (default `100ms`). */
-export function createRedisBlobStore({ url, scheme, base, params }: StoreUrl, opts: { logger: Logger; metrics: Metrics; maxValueBytes: number }): RedisBlobStore {
+export function createRedisBlobStore(u: StoreUrl, opts: { logger: Logger; metrics: Metrics; maxValueBytes: number }): RedisBlobStore {
+  const { url, scheme, params } = u;
   onlyParams(url, params, ['prefix', 'timeout']);
-  const prefix = params.get('prefix') ?? 'gatehouse:cache:';
-  if (!/^[A-Za-z0-9_:.-]*$/.test(prefix) || prefix.length > 64) {
-    throw new Error(`cache store "${redact(url)}": prefix may only contain letters, digits, _ : . - (64 at most)`);
-  }
-  const timeoutS = params.has('timeout') ? parseDuration(params.get('timeout')!) : 0.1;
-  if (timeoutS === undefined || timeoutS <= 0 || timeoutS > 10) {
-    throw new Error(`cache store "${redact(url)}": timeout must be a duration between 1ms and 10s, e.g. 100ms`);
-  }
-  const rest = base.slice(scheme.length + 3);
-  const at = rest.lastIndexOf('@');
-  const auth = at === -1 ? '' : rest.slice(0, at);
-  const afterAuth = at === -1 ? rest : rest.slice(at + 1);
-  const slash = afterAuth.indexOf('/');
-  const hostPart = slash === -1 ? afterAuth : afterAuth.slice(0, slash);
-  const path = slash === -1 ? '' : afterAuth.slice(slash + 1);
-  if (hostPart === '' || hostPart.includes(',')) throw new Error(`cache store "${redact(url)}": one host, e.g. redis://127.0.0.1:6379`);
-  const { host, port } = parseHostPort(hostPart, url);
+  const { prefix, timeoutS } = redisPrefixAndTimeout(url, params, 'cache store', { prefix: 'gatehouse:cache:', timeout: '100ms', timeoutS: 0.1 });
+  const { nodes, path, username, password } = parseRedisAddress(u, 'cache store');
+  if (nodes.length !== 1) throw new Error(`cache store "${redact(url)}": one host, e.g. redis://127.0.0.1:6379`);
+  const { host, port } = nodes[0]!;
   const db = path === '' ? 0 : Number(path);
   if (!Number.isInteger(db) || db < 0) throw new Error(`cache store "${redact(url)}": the database must be a number, e.g. redis://127.0.0.1:6379/2`);
-  let username: string | undefined;
-  let password: string | undefined;
-  if (auth) {
-    const c = auth.indexOf(':');
-    username = decodeURIComponent(c === -1 ? auth : auth.slice(0, c)) || undefined;
-    password = c === -1 ? undefined : decodeURIComponent(auth.slice(c + 1));
-  }
   return new RedisBlobStore({
     host, port, db, username, password, tls: scheme === 'rediss', prefix,
     timeoutMs: Math.max(1, Math.round(timeoutS * 1000)), maxValueBytes: opts.maxValueBytes, logger: opts.logger, metrics: opts.metrics,

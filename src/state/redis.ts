@@ -1,4 +1,4 @@
-import { onlyParams, parseHostPort, redact } from './url.js';
+import { onlyParams, parseRedisAddress, redact, redisPrefixAndTimeout } from './url.js';
 import type { StoreKind } from './kind.js';
 import { parseDuration } from '../config/units.js';
 import { randomBytes } from 'node:crypto';
@@ -362,37 +362,15 @@ export class RedisStore implements CounterStore {
 export const redisStoreKind: StoreKind = {
   schemes: ['redis', 'rediss', 'redis-cluster'],
   usage: 'redis://host:port[/db], rediss://host:port or redis-cluster://host:port,host:port',
-  create({ url, scheme, base, params }, opts) {
+  create(u, opts) {
+    const { url, scheme, params } = u;
     onlyParams(url, params, ['prefix', 'timeout', 'max-wait']);
-    const prefix = params.get('prefix') ?? 'gatehouse:';
-    if (!/^[A-Za-z0-9_:.-]*$/.test(prefix) || prefix.length > 64) {
-      throw new Error(`store "${redact(url)}": prefix may only contain letters, digits, _ : . - (64 at most)`);
-    }
-    const timeoutS = params.has('timeout') ? parseDuration(params.get('timeout')!) : 0.05;
-    if (timeoutS === undefined || timeoutS <= 0 || timeoutS > 10) {
-      throw new Error(`store "${redact(url)}": timeout must be a duration between 1ms and 10s, e.g. 50ms`);
-    }
-
+    const { prefix, timeoutS } = redisPrefixAndTimeout(url, params, 'store', { prefix: 'gatehouse:', timeout: '50ms', timeoutS: 0.05 });
     const maxWaitS = params.has('max-wait') ? parseDuration(params.get('max-wait')!) : undefined;
     if (maxWaitS !== undefined && !(maxWaitS >= timeoutS && maxWaitS <= 60)) {
       throw new Error(`store "${redact(url)}": max-wait must be a duration between the timeout and 60s`);
     }
-    const rest = base.slice(scheme.length + 3);
-    const at = rest.lastIndexOf('@');
-    const auth = at === -1 ? '' : rest.slice(0, at);
-    const afterAuth = at === -1 ? rest : rest.slice(at + 1);
-    const slash = afterAuth.indexOf('/');
-    const hosts = slash === -1 ? afterAuth : afterAuth.slice(0, slash);
-    const path = slash === -1 ? '' : afterAuth.slice(slash + 1);
-    let username: string | undefined;
-    let password: string | undefined;
-    if (auth) {
-      const c = auth.indexOf(':');
-      username = decodeURIComponent(c === -1 ? auth : auth.slice(0, c)) || undefined;
-      password = c === -1 ? undefined : decodeURIComponent(auth.slice(c + 1));
-    }
-    const nodes = hosts.split(',').map((h) => parseHostPort(h, url));
-    if (nodes.length === 0 || hosts === '') throw new Error(`store "${redact(url)}": no host`);
+    const { nodes, path, username, password } = parseRedisAddress(u, 'store');
     let db: number | undefined;
     if (scheme === 'redis-cluster') {
       if (path !== '') throw new Error(`store "${redact(url)}": Redis Cluster has no databases; use a prefix instead`);
