@@ -6,6 +6,25 @@ import { startGateway, scaled, type SupervisedGateway } from '../helpers/gateway
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { hasRedisServerBinary, startClusterNodes, startRedis, type PrivateRedis } from '../state/redis-servers.js';
 
+/** One API limited to 100 calls a minute per `counterKey`, counted in `store`. */
+function limitedConfig(store: string, backendUrl: string, counterKey: string): string {
+  return `
+gateway:
+  listen: { http: 0 }
+  admin: { listen: 0 }
+  log: { level: warn, access: false }
+  store: "${store}"
+backends:
+  b: { url: "${backendUrl}" }
+apis:
+  - name: limited
+    path: /
+    backend: b
+    policies:
+      inbound:
+        - rate-limit-by-key: { calls: 100, renewal-period: 60, counter-key: "${counterKey}" }
+`;
+}
 /*
  * Readiness waits for the counter store's first answer: a gateway whose store accepts
  * connections but does not answer (a frozen redis-server, as a Redis Cluster that has just formed
@@ -27,22 +46,7 @@ describe('readiness waits for the counter store', { skip }, () => {
     redis = await startRedis();
     redis.freeze();
     backend = await startBackend();
-    gw = await startGateway(`
-gateway:
-  listen: { http: 0 }
-  admin: { listen: 0 }
-  log: { level: warn, access: false }
-  store: "${redis.url}?prefix=readiness-${process.pid}:"
-backends:
-  b: { url: "${backend.url}" }
-apis:
-  - name: limited
-    path: /
-    backend: b
-    policies:
-      inbound:
-        - rate-limit-by-key: { calls: 100, renewal-period: 60, counter-key: "{request.ip}" }
-`);
+    gw = await startGateway(limitedConfig(`${redis.url}?prefix=readiness-${process.pid}:`, backend.url, '{request.ip}'));
   });
   after(async () => {
     await gw?.stop();
@@ -96,22 +100,7 @@ describe('readiness with a Redis Cluster that is still forming', { skip }, () =>
   before(async () => {
     cluster = await startClusterNodes();
     backend = await startBackend();
-    const config = `
-gateway:
-  listen: { http: 0 }
-  admin: { listen: 0 }
-  log: { level: warn, access: false }
-  store: "${cluster.url}?prefix=forming-${process.pid}:&timeout=2s"
-backends:
-  b: { url: "${backend.url}" }
-apis:
-  - name: limited
-    path: /
-    backend: b
-    policies:
-      inbound:
-        - rate-limit-by-key: { calls: 100, renewal-period: 60, counter-key: "one-counter" }
-`;
+    const config = limitedConfig(`${cluster.url}?prefix=forming-${process.pid}:&timeout=2s`, backend.url, 'one-counter');
     for (let i = 0; i < 3; i++) gws.push(await startGateway(config));
   });
   after(async () => {
