@@ -23,7 +23,13 @@ export function redisNotifier(storeUrl: string | undefined, logger: Logger): Sub
   if (storeUrl === undefined) return undefined;
   const u = parseStoreUrl(storeUrl);
   if (!['redis', 'rediss', 'redis-cluster'].includes(u.scheme)) return undefined;
-  const { nodes, path, username, password } = parseRedisAddress(u, 'store');
+  let address: ReturnType<typeof parseRedisAddress>;
+  try {
+    address = parseRedisAddress(u, 'store');
+  } catch {
+    return undefined; // the counter store reports a bad URL, located in the file
+  }
+  const { nodes, path, username, password } = address;
   const channel = `${u.params.get('prefix') ?? 'gatehouse:'}subscriptions`;
   const common = { username, password, tls: u.scheme === 'rediss' ? {} : undefined, connectTimeout: 1000, maxRetriesPerRequest: 0, lazyConnect: false };
   const retryStrategy = (times: number) => Math.min(100 * times, 2000);
