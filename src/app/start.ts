@@ -15,6 +15,8 @@ import { configOf, routesOf } from './inspect.js';
 import { startTracingIfOn } from './tracing.js';
 import { startSubscriptionCache } from './subscriptions.js';
 import { createManagement } from './management/index.js';
+import type { GatewayViews } from './management/services.js';
+import { RecentErrors } from '../gateway/recent-errors.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -74,8 +76,13 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       // compile once here, so an invalid config stops the start instead of looping in workers
       const dry = await compileEdge(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
       await dry.close();
-      const management = createManagement(loaded, logger);
+      // the workers' views, once they are forked
+      let views: GatewayViews = {};
+      const management = createManagement(loaded, logger, { views: {
+        backends: () => views.backends?.(), routes: () => views.routes?.(), config: () => views.config?.(), errors: async () => (await views.errors?.()) ?? [],
+      } });
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
+      views = primary.views;
       closers.push(primary.close);
       if (management) closers.push(() => management.close());
       reload = primary.reload;
@@ -119,8 +126,11 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const gw = cfg.gateway!;
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions }, loaded);
-  const management = createManagement(loaded, logger);
+  const recentErrors = new RecentErrors();
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors }, loaded);
+  const management = createManagement(loaded, logger, { views: {
+    backends: () => backendsOf(gateway.runtime), routes: () => routesOf(gateway.runtime), config: () => configOf(gateway.runtime), errors: () => recentErrors.list(),
+  } });
   if (management) closers.push(() => management.close());
   for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
   if (gw.admin) {
