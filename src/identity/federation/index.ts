@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
 import { claimAt, single } from '../connectors/claims.js';
 import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
+import { oauth1Connector } from '../connectors/oauth1.js';
 import { oauthConnector } from '../connectors/oidc.js';
 import { samlConnector, type SamlConnector } from '../connectors/saml.js';
 import type { Db } from '../db.js';
@@ -45,6 +46,11 @@ function cookieOf(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
+/** a sign-in could not begin: the upstream is unreachable or refused us (discovery, an OAuth 1.0a request token) */
+export class UpstreamUnavailable extends Error {
+  constructor(readonly displayName: string, options?: ErrorOptions) { super(`Signing in with ${displayName} is not available right now. Try again later, or sign in another way.`, options); }
+}
+
 export class Federation {
   readonly store: FederationStore;
   readonly #byId: Map<string, FederatedConnector>;
@@ -64,7 +70,7 @@ export class Federation {
       const config = resolveConnector(f);
       const connector = config.type === 'saml'
         ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
-        : oauthConnector(config, log);
+        : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log);
       return { config, connector };
     });
     this.#byId = new Map(list.map((c) => [c.config.id, c]));
@@ -94,7 +100,14 @@ export class Federation {
       res.appendHeader('set-cookie', `${BROWSER_COOKIE}=${browser}; Path=${this.base}/; Max-Age=${BEGIN_TTL}; HttpOnly; SameSite=Lax${secure}`);
     }
     const state = handle();
-    const { handoff, state: kept } = await fc.connector.begin({ callback: this.callbackUrl(id), state, hint });
+    let begun: Awaited<ReturnType<RedirectConnector['begin']>>;
+    try {
+      begun = await fc.connector.begin({ callback: this.callbackUrl(id), state, hint });
+    } catch (err) {
+      this.logger.warn({ audit: 'federation.refused', connector: id, reason: 'upstream-unavailable', err: String((err as Error).message ?? err).slice(0, 300) }, 'federated sign-in could not begin');
+      throw new UpstreamUnavailable(fc.config.displayName, { cause: err });
+    }
+    const { handoff, state: kept } = begun;
     await this.store.put('begin', state, { connector: id, uid, browser: sha256(browser), data: kept }, BEGIN_TTL);
     this.logger.info({ audit: 'federation.begin', connector: id }, 'federated sign-in begun');
     return handoff;

@@ -6,9 +6,11 @@ import type { FederationClaims, FederationConfig } from './schema.js';
  * overridden, and says what a connector finally uses.
  */
 interface Preset {
-  type: 'oidc' | 'oauth2';
+  type: 'oidc' | 'oauth2' | 'oauth1';
   name: string;
   issuer?: (tenant?: string) => string;
+  /** OAuth 1.0a */
+  requestToken?: string;
   authorization?: string;
   token?: string;
   userinfo?: string;
@@ -42,14 +44,25 @@ export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, P
     authorization: 'https://www.facebook.com/v19.0/dialog/oauth', token: 'https://graph.facebook.com/v19.0/oauth/access_token', userinfo: 'https://graph.facebook.com/me?fields=id,name,email',
     scopes: ['email', 'public_profile'], claims: { subject: 'id' },
   },
+  x: {
+    // OAuth 1.0a ("Sign in with X"): authenticate signs in a user who authorized the app once
+    // without asking again. The id as a string (id_str): the number exceeds 2^53. The address
+    // comes only with "Request email addresses from users" enabled for the app, and X gives it
+    // only when it is verified (null otherwise)
+    type: 'oauth1', name: 'X',
+    requestToken: 'https://api.x.com/oauth/request_token', authorization: 'https://api.x.com/oauth/authenticate', token: 'https://api.x.com/oauth/access_token',
+    userinfo: 'https://api.x.com/1.1/account/verify_credentials.json?include_email=true&skip_status=true',
+    scopes: [], claims: { subject: 'id_str', name: 'name', 'email-verified': true, attributes: { x_screen_name: 'screen_name' } },
+  },
 };
 
 /** What a connector uses: the config over its preset over the defaults. */
 export interface ResolvedConnector {
   id: string;
-  type: 'oidc' | 'oauth2' | 'saml';
+  type: 'oidc' | 'oauth2' | 'oauth1' | 'saml';
   displayName: string;
   issuer?: string;
+  requestTokenEndpoint?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
   userinfoEndpoint?: string;
@@ -77,6 +90,7 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     type: f.type,
     displayName: f['display-name'] ?? p?.name ?? f.id,
     issuer: f.issuer ?? p?.issuer?.(f.tenant),
+    requestTokenEndpoint: f['request-token-endpoint'] ?? p?.requestToken,
     authorizationEndpoint: f['authorization-endpoint'] ?? p?.authorization,
     tokenEndpoint: f['token-endpoint'] ?? p?.token,
     userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,

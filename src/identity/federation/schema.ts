@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * `identity.federation`: the other identity providers users may sign in with. Each entry is a
- * connector (connectors/oidc.ts, connectors/oauth2.ts) with a claims mapping and the rules of
+ * connector (connectors/oidc.ts for OIDC and OAuth 2.0, connectors/oauth1.ts, connectors/saml.ts) with a claims mapping and the rules of
  * account linking and creation. A `preset` fills the endpoints and the claims mapping of a
  * well-known provider (federation/presets.ts); everything it fills can be set explicitly too.
  */
@@ -28,16 +28,17 @@ export const federationClaimsSchema = z.strictObject({
 export const federationSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id is 1–32 lower-case letters, digits or -').refine((s) => s !== 'password', 'password is the local connector')
     .describe('The connector\'s id: in its callback URL (`<issuer>/federation/<id>/callback`), logs, the `idp` claim of tokens and the `idp_hint` parameter.'),
-  type: z.enum(['oidc', 'oauth2', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
-  preset: z.enum(['google', 'microsoft', 'github', 'facebook']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
+  type: z.enum(['oidc', 'oauth2', 'oauth1', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `oauth1`: OAuth 1.0a (RFC 5849, HMAC-SHA1): request token, authorization, access token, then a signed call to the profile endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
+  preset: z.enum(['google', 'microsoft', 'github', 'facebook', 'x']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
   tenant: z.string().regex(/^[\w.-]{1,100}$/).optional().describe('Microsoft Entra ID: the tenant id or domain (work accounts of one tenant), or `consumers` (personal accounts).'),
   'display-name': z.string().min(1).max(60).optional().describe('The label of its button on the sign-in page ("Sign in with <display-name>"); defaults to the preset\'s name or the id.'),
   issuer: endpoint.optional().describe('OIDC: the issuer; its discovery document is fetched from `<issuer>/.well-known/openid-configuration` and must name exactly this issuer.'),
-  'authorization-endpoint': endpoint.optional().describe('OAuth 2.0: where the browser is sent to sign in.'),
-  'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged.'),
-  'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
-  'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider.'),
-  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic (OIDC: client_secret_post when discovery lists only that).'),
+  'request-token-endpoint': endpoint.optional().describe('OAuth 1.0a: where the request token is asked for (signed, with `oauth_callback`).'),
+  'authorization-endpoint': endpoint.optional().describe('OAuth 2.0, OAuth 1.0a: where the browser is sent to sign in.'),
+  'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged. OAuth 1.0a: where the request token and verifier are exchanged for an access token.'),
+  'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0, OAuth 1.0a: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
+  'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider. OAuth 1.0a: the consumer key (X: the API key).'),
+  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic (OIDC: client_secret_post when discovery lists only that). OAuth 1.0a: the consumer secret, which signs every request and is never sent.'),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).optional().describe('Scopes asked for (OIDC default: openid email profile).'),
   'idp-sso-url': endpoint.optional().describe('SAML: the IdP\'s single sign-on service (HTTP-Redirect binding).'),
   'idp-entity-id': z.string().min(1).max(500).optional().describe('SAML: the IdP\'s entity id; the response\'s Issuer must be it.'),
@@ -59,15 +60,17 @@ export const federationSchema = z.strictObject({
   const missing = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `${f.type} connector ${f.id} needs ${key} (${why})` });
   if (f.preset === 'microsoft' && !f.tenant) missing('tenant', 'the tenant id or domain, or consumers for personal accounts');
   if (f.type !== 'saml' && !f['client-id']) missing('client-id', 'registered at the upstream');
+  if (f.type === 'oauth1' && !f['client-secret']) missing('client-secret', 'the consumer secret, which signs every request');
   if (f.preset) return;
   if (f.type === 'oidc' && !f.issuer) missing('issuer', 'or a preset');
   if (f.type === 'saml') {
     for (const k of ['idp-sso-url', 'idp-entity-id', 'idp-certificates'] as const) if (!f[k]) missing(k, 'from the IdP\'s metadata');
     if (!!f['sp-private-key'] !== !!f['sp-certificate']) missing(f['sp-private-key'] ? 'sp-certificate' : 'sp-private-key', 'both or neither');
   }
-  if (f.type === 'oauth2') {
+  if (f.type === 'oauth2' || f.type === 'oauth1') {
     for (const k of ['authorization-endpoint', 'token-endpoint', 'userinfo-endpoint'] as const) if (!f[k]) missing(k, 'or a preset');
   }
+  if (f.type === 'oauth1' && !f['request-token-endpoint']) missing('request-token-endpoint', 'or a preset');
 });
 
 export type FederationConfig = z.output<typeof federationSchema>;

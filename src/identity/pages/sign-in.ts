@@ -1,7 +1,7 @@
 import { clientIp } from '../client-ip.js';
 import { federatedLogin, loginResult, type VerifiedIdentity } from '../connectors/connector.js';
 import type { PasswordConnector } from '../connectors/password.js';
-import type { Decision, Federation } from '../federation/index.js';
+import { UpstreamUnavailable, type Decision, type Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
 import { queryOf, waitText } from './kit.js';
@@ -59,6 +59,16 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
     return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
   }
 
+  /** send the browser to connector `id`; an upstream that cannot begin (down, refusing us) is said on the sign-in page */
+  async function beginAt(ctx: InteractionContext, id: string): Promise<void> {
+    try {
+      return handOff(ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, loginHint(ctx)));
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      return ctx.send(502, form(ctx, { error: err.message }));
+    }
+  }
+
   return {
     name: 'login',
     async show(ctx) {
@@ -72,7 +82,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       }
       const hint = ctx.details.params.idp_hint;
       if (federation && typeof hint === 'string' && federation.get(hint)) {
-        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, hint, ctx.details.uid, loginHint(ctx)));
+        return beginAt(ctx, hint);
       }
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
       ctx.send(200, form(ctx, { info }));
@@ -92,7 +102,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
         if (!federation?.get(id)) return ctx.send(400, form(ctx, { error: 'This way of signing in is not available.' }));
-        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, id, ctx.details.uid, loginHint(ctx)));
+        return beginAt(ctx, id);
       },
       async link(ctx, posted) {
         const pending = federation ? await federation.pendingLink(posted.get('handle') ?? '', ctx.details.uid) : undefined;
