@@ -5,7 +5,7 @@ import type { User, UserStore } from '../accounts.js';
 import { claimAt, single } from '../connectors/claims.js';
 import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
 import { oauth1Connector } from '../connectors/oauth1.js';
-import { oauthConnector } from '../connectors/oidc.js';
+import { loadClientKey, oauthConnector } from '../connectors/oidc.js';
 import { samlConnector, type SamlConnector } from '../connectors/saml.js';
 import type { Db } from '../db.js';
 import { COOKIE_PREFIX } from '../pages/layout.js';
@@ -63,6 +63,8 @@ export class Federation {
     /** the provider's mount path, e.g. /auth */
     private readonly base: string,
     connectors?: FederatedConnector[],
+    /** where `client-key-file` paths start */
+    configDir = process.cwd(),
   ) {
     this.store = new FederationStore(db);
     const log = logger.child({ component: 'federation' });
@@ -70,7 +72,7 @@ export class Federation {
       const config = resolveConnector(f);
       const connector = config.type === 'saml'
         ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
-        : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log);
+        : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log, loadClientKey(config, configDir));
       return { config, connector };
     });
     this.#byId = new Map(list.map((c) => [c.config.id, c]));

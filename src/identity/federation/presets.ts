@@ -68,6 +68,10 @@ export interface ResolvedConnector {
   userinfoEndpoint?: string;
   clientId: string;
   clientSecret?: string;
+  /** how we authenticate at the token endpoint */
+  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  clientKeyFile?: string;
+  clientKeyId?: string;
   scopes: string[];
   pkce: boolean;
   claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
@@ -96,6 +100,9 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,
     clientId: f['client-id'] ?? '',
     clientSecret: f['client-secret'],
+    clientAuth: f['client-auth'] ?? (f['client-secret'] ? 'client_secret_basic' : 'none'),
+    clientKeyFile: f['client-key-file'],
+    clientKeyId: f['client-key-id'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
     pkce: f.type === 'oidc' ? true : f.pkce,
     claims: {

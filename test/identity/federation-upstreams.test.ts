@@ -1,0 +1,95 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
+import { identitySchema } from '../../src/identity/schema.js';
+import { openDownstream, pressConnector, RP } from './federation-rig.js';
+import { startBareProvider } from './bare-op-rig.js';
+
+/**
+ * Federation with a bare oidc-provider upstream that admits only `private_key_jwt` client
+ * authentication: our client assertion signed with `client-key-file` signs in; an assertion by
+ * another key is refused at the upstream's token endpoint.
+ */
+
+const CLIENTS = [{ 'client-id': RP.clientId, public: true, 'grant-types': ['authorization_code'], 'redirect-uris': [RP.redirect], scopes: ['orders.read'] }];
+
+describe('federation: private_key_jwt client authentication at an OIDC upstream that requires it', () => {
+  let op: Awaited<ReturnType<typeof startBareProvider>>;
+  let down: TestIdentity;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-federation-'));
+    const ours = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(dir, 'client-key.pem'), ours.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'other-key.pem'), other.privateKey.export({ type: 'sec1', format: 'pem' }));
+    const jwk = ours.publicKey.export({ format: 'jwk' }) as JWK;
+    const kid = await calculateJwkThumbprint(jwk);
+    const port = await freePort();
+    const callback = (id: string) => `http://127.0.0.1:${port}/auth/federation/${id}/callback`;
+    op = await startBareProvider([{
+      client_id: 'pkjwt-client', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...jwk, kid, alg: 'ES256', use: 'sig' }] },
+      redirect_uris: [callback('corp'), callback('corp-wrong-key')], grant_types: ['authorization_code'], response_types: ['code'],
+    }]);
+    const oidc = (id: string, keyFile: string) => ({
+      id, type: 'oidc', issuer: op.issuer, 'client-id': 'pkjwt-client', 'client-auth': 'private_key_jwt', 'client-key-file': keyFile,
+      'client-key-id': keyFile === './other-key.pem' ? kid : undefined, accounts: { create: true },
+    });
+    down = await startTestIdentity({
+      apis: [{ audience: 'api://orders', scopes: ['orders.read'] }], clients: CLIENTS,
+      federation: [oidc('corp', './client-key.pem'), oidc('corp-wrong-key', './other-key.pem')],
+    }, { port, dir });
+  });
+
+  after(async () => {
+    await down?.stop();
+    await op?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function signInWith(connector: string) {
+    const { b, first } = await openDownstream(down);
+    const { res } = await b.follow(first);
+    const r = await pressConnector(b, await res.text(), connector);
+    assert.equal(r.status, 303);
+    const back = await op.signIn(r.headers.get('location')!);
+    return deliver(b, back);
+  }
+
+  async function deliver(b: Browser, back: URL) {
+    const r = await b.get(back.href);
+    if (r.status !== 303) return { status: r.status, html: await r.text() };
+    const { res, url } = await b.follow(r);
+    return { status: res.status, html: res.status === 200 ? await res.text() : '', code: url.startsWith(RP.redirect) ? new URL(url).searchParams.get('code') ?? undefined : undefined };
+  }
+
+  test('a client assertion signed with client-key-file (kid: its JWK thumbprint) is accepted: a token with idp corp', async () => {
+    const done = await signInWith('corp');
+    assert.ok(done.code, done.html.slice(0, 400));
+    const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+    assert.equal(t.status, 200, t.text);
+    const claims = decodeJwt(t.json.access_token).payload;
+    assert.equal(claims.idp, 'corp');
+    assert.equal((await down.services.users.get(claims.sub))!.email, 'pat@example.org');
+  });
+
+  test('an assertion signed by another key under the registered kid is refused by the upstream: nothing signed in', async () => {
+    const done = await signInWith('corp-wrong-key');
+    assert.equal(done.code, undefined);
+    assert.match(done.html, /did not succeed/);
+    assert.ok(op.errors.some((e) => /invalid_client|client authentication/i.test(e)), op.errors.join('\n'));
+  });
+
+  test('config: private_key_jwt needs client-key-file; client_secret_post needs client-secret; client-auth is not for oauth1', () => {
+    const bad = (f: Record<string, unknown>) => JSON.stringify(identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'c', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', ...f }] }).error);
+    assert.match(bad({ 'client-auth': 'private_key_jwt' }), /needs client-key-file/);
+    assert.match(bad({ 'client-auth': 'client_secret_post' }), /needs client-secret/);
+    assert.match(bad({ type: 'oauth1', preset: 'x', 'client-secret': 's', 'client-auth': 'private_key_jwt', 'client-key-file': 'k.pem' }), /client-auth is for OIDC and OAuth 2.0/);
+  });
+});
