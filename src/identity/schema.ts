@@ -139,11 +139,17 @@ export const identitySchema = z.strictObject({
     if (cl['grant-types'].every((g) => g === 'client_credentials') && cl.scopes.length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'scopes'], message: 'a client_credentials client needs scopes: they name the APIs it may get tokens for' });
   });
   const fedIds = new Set<string>();
+  const realms = new Map<string, string>();
   c.federation.forEach((f, i) => {
     if (fedIds.has(f.id)) ctx.addIssue({ code: 'custom', path: ['federation', i, 'id'], message: `duplicate federation id ${f.id}` });
     fedIds.add(f.id);
     const wrong = presetMismatch(f);
     if (wrong) ctx.addIssue({ code: 'custom', path: ['federation', i, 'type'], message: wrong });
+    f.domains.forEach((d, j) => {
+      const other = realms.get(d);
+      if (other) ctx.addIssue({ code: 'custom', path: ['federation', i, 'domains', j], message: `the domain ${d} is the home realm of connector ${other} already` });
+      realms.set(d, f.id);
+    });
   });
   const auds = new Set<string>();
   const scopeOwner = new Map<string, string>();

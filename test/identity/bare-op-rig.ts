@@ -21,19 +21,19 @@ interface GrantCtx {
  */
 export async function startBareProvider(clients: Array<Record<string, unknown>>) {
   const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-  let provider: InstanceType<typeof Provider> | undefined;
   const server = createServer((req, res) => {
     const m = /^\/interaction\/([\w-]+)$/.exec(req.url ?? '');
     if (m) {
-      provider!.interactionFinished(req, res, { login: { accountId: 'pat' } }, { mergeWithLastSubmission: false })
+      provider.interactionFinished(req, res, { login: { accountId: 'pat' } }, { mergeWithLastSubmission: false })
         .catch(() => { res.statusCode = 400; res.end(); });
       return;
     }
-    provider!.callback()(req, res);
+    provider.callback()(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  provider = new Provider(issuer, {
+  // (the server answers only after this is set: requests come once the issuer is known)
+  const provider = new Provider(issuer, {
     clients: clients.map((c) => ({ id_token_signed_response_alg: 'ES256', ...c })),
     clientAuthMethods: ['private_key_jwt'],
     jwks: { keys: [{ ...signing, kid: 'op-1', alg: 'ES256', use: 'sig' }] },

@@ -31,7 +31,8 @@ const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => vo
 const body = (req: IncomingMessage) => new Promise<URLSearchParams>((r) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => r(new URLSearchParams(b))); });
 const json = (res: ServerResponse, status: number, v: unknown) => { res.statusCode = status; res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(v)); };
 
-export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-nonce' | 'no-nonce' | 'unsigned';
+/** `replayed-nonce`: the nonce of the sign-in before (an ID token replayed from an earlier sign-in) */
+export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-nonce' | 'no-nonce' | 'replayed-nonce' | 'unsigned';
 
 /**
  * An OpenID provider under test control: it signs in whoever comes (no page: /authorize answers
@@ -40,7 +41,8 @@ export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-non
 export async function startEvilUpstream(clientId: string) {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const codes = new Map<string, { nonce?: string; redirect: string }>();
+  const codes = new Map<string, { nonce?: string; previous?: string; redirect: string }>();
+  let lastNonce: string | undefined;
   const state = { mode: 'honest' as EvilMode, email: 'mallory@example.com', emailVerified: true, sub: 'evil-user-1' };
   let issuer = '';
   const { server, url } = await listen(async (req, res) => {
@@ -55,7 +57,8 @@ export async function startEvilUpstream(clientId: string) {
     if (u.pathname === '/jwks') return json(res, 200, { keys: [jwk] });
     if (u.pathname === '/authorize') {
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { nonce: u.searchParams.get('nonce') ?? undefined, redirect: u.searchParams.get('redirect_uri')! });
+      codes.set(code, { nonce: u.searchParams.get('nonce') ?? undefined, previous: lastNonce, redirect: u.searchParams.get('redirect_uri')! });
+      lastNonce = u.searchParams.get('nonce') ?? undefined;
       const back = new URL(u.searchParams.get('redirect_uri')!);
       back.searchParams.set('code', code);
       back.searchParams.set('state', u.searchParams.get('state') ?? '');
@@ -68,7 +71,7 @@ export async function startEvilUpstream(clientId: string) {
       codes.delete(form.get('code')!);
       const m = state.mode;
       const claims: Record<string, unknown> = { sub: state.sub, email: state.email, email_verified: state.emailVerified };
-      if (m !== 'no-nonce') claims.nonce = m === 'wrong-nonce' ? 'not-the-nonce' : c.nonce;
+      if (m !== 'no-nonce') claims.nonce = m === 'wrong-nonce' ? 'not-the-nonce' : m === 'replayed-nonce' ? c.previous : c.nonce;
       const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(m === 'wrong-issuer' ? 'https://someone-else.example' : issuer).setAudience(m === 'other-audience' ? 'another-client' : clientId)
         .setIssuedAt().setExpirationTime('5m');

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
+import { Browser, decodeJwt, freePort, startTestIdentity, submitSignIn, tokenRequest, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
 import { openDownstream, pressConnector, RP } from './federation-rig.js';
 import { startBareProvider } from './bare-op-rig.js';
@@ -13,7 +13,8 @@ import { startBareProvider } from './bare-op-rig.js';
 /**
  * Federation with a bare oidc-provider upstream that admits only `private_key_jwt` client
  * authentication: our client assertion signed with `client-key-file` signs in; an assertion by
- * another key is refused at the upstream's token endpoint.
+ * another key is refused at the upstream's token endpoint. Home-realm discovery sends the
+ * users of the connector's email domains there.
  */
 
 const CLIENTS = [{ 'client-id': RP.clientId, public: true, 'grant-types': ['authorization_code'], 'redirect-uris': [RP.redirect], scopes: ['orders.read'] }];
@@ -40,6 +41,7 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     const oidc = (id: string, keyFile: string) => ({
       id, type: 'oidc', issuer: op.issuer, 'client-id': 'pkjwt-client', 'client-auth': 'private_key_jwt', 'client-key-file': keyFile,
       'client-key-id': keyFile === './other-key.pem' ? kid : undefined, accounts: { create: true },
+      ...(id === 'corp' ? { domains: ['corp.example', 'Corp-Subsidiary.example'] } : {}),
     });
     down = await startTestIdentity({
       apis: [{ audience: 'api://orders', scopes: ['orders.read'] }], clients: CLIENTS,
@@ -86,10 +88,39 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     assert.ok(op.errors.some((e) => /invalid_client|client authentication/i.test(e)), op.errors.join('\n'));
   });
 
-  test('config: private_key_jwt needs client-key-file; client_secret_post needs client-secret; client-auth is not for oauth1', () => {
+  test('home-realm discovery: domain_hint, a login_hint address or an address typed on the sign-in page go to the connector of its domain', async () => {
+    const toUpstream = (r: Response) => {
+      assert.equal(r.status, 303);
+      return new URL(r.headers.get('location')!);
+    };
+    for (const extra of [{ domain_hint: 'CORP.example' }, { login_hint: 'pat@corp-subsidiary.example' }] as Array<Record<string, string>>) {
+      const { b, first } = await openDownstream(down, extra);
+      const up = toUpstream((await b.follow(first)).res);
+      assert.equal(up.origin, op.issuer, JSON.stringify(extra));
+      if (extra.login_hint) assert.equal(up.searchParams.get('login_hint'), extra.login_hint, 'the hint goes on upstream');
+    }
+    // a domain of no connector: the chooser
+    const other = await openDownstream(down, { domain_hint: 'other.example' });
+    assert.equal((await other.b.follow(other.first)).res.status, 200);
+    // typed on the sign-in page: the password is not checked here, the address goes upstream as login_hint
+    const { b, first } = await openDownstream(down);
+    const html = await (await b.follow(first)).res.text();
+    const up = toUpstream(await submitSignIn(b, html, ' pat@Corp.Example ', ''));
+    assert.equal(up.origin, op.issuer);
+    assert.equal(up.searchParams.get('login_hint'), 'pat@Corp.Example');
+    const local = await submitSignIn(b, html, 'pat@other.example', 'not a password');
+    assert.equal(local.status, 200);
+    assert.match(await local.text(), /username or password is incorrect/);
+  });
+
+  test('config: private_key_jwt needs client-key-file; client_secret_post needs client-secret; client-auth is not for oauth1; a home-realm domain belongs to one connector', () => {
     const bad = (f: Record<string, unknown>) => JSON.stringify(identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'c', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', ...f }] }).error);
     assert.match(bad({ 'client-auth': 'private_key_jwt' }), /needs client-key-file/);
     assert.match(bad({ 'client-auth': 'client_secret_post' }), /needs client-secret/);
+    const two = identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [
+      { id: 'a', type: 'oidc', preset: 'google', 'client-id': 'x', domains: ['corp.example'] }, { id: 'b', type: 'oidc', preset: 'google', 'client-id': 'x', domains: ['CORP.example'] }] });
+    assert.match(JSON.stringify(two.error), /corp\.example is the home realm of connector a already/);
+    assert.match(bad({ domains: ['not a domain'] }), /a domain name/);
     assert.match(bad({ type: 'oauth1', preset: 'x', 'client-secret': 's', 'client-auth': 'private_key_jwt', 'client-key-file': 'k.pem' }), /client-auth is for OIDC and OAuth 2.0/);
   });
 });

@@ -265,7 +265,7 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
       assert.match(done.html, /did not succeed/);
     });
 
-    for (const mode of ['wrong-issuer', 'other-audience', 'wrong-nonce', 'no-nonce', 'unsigned'] as const) {
+    for (const mode of ['wrong-issuer', 'other-audience', 'wrong-nonce', 'no-nonce', 'replayed-nonce', 'unsigned'] as const) {
       test(`an ID token with ${mode} is refused`, async () => {
         evil.state.mode = mode;
         try {

@@ -79,6 +79,18 @@ export class Federation {
   }
 
   get connectors(): FederatedConnector[] { return [...this.#byId.values()]; }
+
+  /** home-realm discovery: the connector whose `domains` has `domain` (an email domain, any case) */
+  forDomain(domain: string): FederatedConnector | undefined {
+    const d = domain.trim().toLowerCase();
+    return this.connectors.find((c) => c.config.domains.includes(d));
+  }
+
+  /** the connector of an email address's home realm */
+  forEmail(address: string): FederatedConnector | undefined {
+    const at = address.lastIndexOf('@');
+    return at > 0 && address.length <= 320 ? this.forDomain(address.slice(at + 1)) : undefined;
+  }
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
 
   /** `<issuer>/federation/<id>/metadata`: a SAML connector's SP metadata (and default entity id) */

@@ -73,6 +73,8 @@ export interface ResolvedConnector {
   clientKeyFile?: string;
   clientKeyId?: string;
   scopes: string[];
+  /** home-realm discovery: email domains that sign in here */
+  domains: string[];
   pkce: boolean;
   claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
   saml?: { ssoUrl: string; idpEntityId: string; idpCertificates: string[]; spEntityId?: string; privateKey?: string; certificate?: string; wantResponseSigned: boolean; clockSkew: number };
@@ -104,6 +106,7 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     clientKeyFile: f['client-key-file'],
     clientKeyId: f['client-key-id'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
+    domains: f.domains,
     pkce: f.type === 'oidc' ? true : f.pkce,
     claims: {
       subject: claims.subject ?? (f.type === 'saml' ? 'nameID' : 'sub'),

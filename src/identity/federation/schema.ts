@@ -38,7 +38,7 @@ export const federationSchema = z.strictObject({
   'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged. OAuth 1.0a: where the request token and verifier are exchanged for an access token.'),
   'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0, OAuth 1.0a: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
   'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider. OAuth 1.0a: the consumer key (X: the API key).'),
-  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic (OIDC: client_secret_post when discovery lists only that). OAuth 1.0a: the consumer secret, which signs every request and is never sent.'),
+  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic, or as `client-auth` says. OAuth 1.0a: the consumer secret, which signs every request and is never sent.'),
   'client-auth': z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('OIDC, OAuth 2.0: how we authenticate at the upstream\'s token endpoint (default `client_secret_basic` with a `client-secret`, none without). `private_key_jwt`: a JWT assertion signed with `client-key-file` (RFC 7523); register its public key at the upstream.'),
   'client-key-file': z.string().min(1).optional().describe('With `client-auth: private_key_jwt`: a PEM private key (RSA, EC P-256/P-384 or Ed25519; relative to the config file), read at start. Never logged.'),
   'client-key-id': z.string().min(1).max(200).optional().describe('The `kid` of `client-key-file` as registered at the upstream (default: its JWK thumbprint, RFC 7638).'),
@@ -52,6 +52,8 @@ export const federationSchema = z.strictObject({
   'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
   'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
   pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),
+  domains: z.array(z.string().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain name such as contoso.com')).default([])
+    .describe('Home-realm discovery: the email domains whose users sign in here (a corporate IdP). An authorization request with `domain_hint=<domain>` or a `login_hint` address of the domain, or such an address typed on the sign-in page, goes straight to this connector; the password of a local account is then not asked for.'),
   claims: federationClaimsSchema.optional(),
   'roles-from-groups': z.record(z.string().min(1), z.array(z.string().min(1))).default({}).describe('Roles given for upstream groups: `{ upstream-group: [role, ...] }`, added at each sign-in.'),
   accounts: z.strictObject({

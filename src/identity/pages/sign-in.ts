@@ -60,9 +60,9 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
   }
 
   /** send the browser to connector `id`; an upstream that cannot begin (down, refusing us) is said on the sign-in page */
-  async function beginAt(ctx: InteractionContext, id: string): Promise<void> {
+  async function beginAt(ctx: InteractionContext, id: string, hint = loginHint(ctx)): Promise<void> {
     try {
-      return handOff(ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, loginHint(ctx)));
+      return handOff(ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, hint));
     } catch (err) {
       if (!(err instanceof UpstreamUnavailable)) throw err;
       return ctx.send(502, form(ctx, { error: err.message }));
@@ -80,10 +80,8 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
         if (!o.identity) return ctx.send(200, form(ctx, { error: FEDERATION_FAILED(o.connector.config.displayName) }));
         return settle(ctx, o.identity, await federation.decide(o.identity), o.connector.config.displayName);
       }
-      const hint = ctx.details.params.idp_hint;
-      if (federation && typeof hint === 'string' && federation.get(hint)) {
-        return beginAt(ctx, hint);
-      }
+      const hinted = federation && hintedConnector(federation, ctx.details.params);
+      if (hinted) return beginAt(ctx, hinted);
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
       ctx.send(200, form(ctx, { info }));
     },
@@ -91,6 +89,9 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       async login(ctx, posted) {
         const { req, res, details } = ctx;
         const login = posted.get('login') ?? '';
+        // an address of a home realm signs in at its connector: no password is checked here
+        const realm = federation?.forEmail(login.trim());
+        if (realm) return beginAt(ctx, realm.config.id, login.trim());
         const result = await password.verify({ login, password: posted.get('password') ?? '' }, { ip: clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
         if (!result.ok && result.reason === 'rate-limited') {
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
@@ -121,6 +122,18 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       },
     },
   };
+}
+
+/**
+ * The connector an authorization request names, which skips the chooser: `idp_hint` (a
+ * connector id), else home-realm discovery by `domain_hint` or the domain of a `login_hint` address.
+ */
+function hintedConnector(federation: Federation, params: Record<string, unknown>): string | undefined {
+  const { idp_hint: idp, domain_hint: domain, login_hint: login } = params;
+  if (typeof idp === 'string' && federation.get(idp)) return idp;
+  const realm = (typeof domain === 'string' && domain.length <= 253 ? federation.forDomain(domain) : undefined)
+    ?? (typeof login === 'string' ? federation.forEmail(login) : undefined);
+  return realm?.config.id;
 }
 
 /** the authorization request's login_hint, passed on to the upstream */
