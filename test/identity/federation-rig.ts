@@ -50,7 +50,7 @@ export async function startEvilUpstream(clientId: string) {
     if (u.pathname === '/.well-known/openid-configuration') {
       return json(res, 200, {
         issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`,
-        response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code'], response_modes_supported: ['query', 'form_post'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
       });
     }
@@ -59,6 +59,11 @@ export async function startEvilUpstream(clientId: string) {
       const code = randomBytes(16).toString('hex');
       codes.set(code, { nonce: u.searchParams.get('nonce') ?? undefined, previous: lastNonce, redirect: u.searchParams.get('redirect_uri')! });
       lastNonce = u.searchParams.get('nonce') ?? undefined;
+      if (u.searchParams.get('response_mode') === 'form_post') {
+        // OAuth 2.0 Form Post Response Mode: a page whose form posts the answer to the redirect URI
+        res.setHeader('content-type', 'text/html');
+        return res.end(`<form method="post" action="${u.searchParams.get('redirect_uri')}"><input type="hidden" name="code" value="${code}"><input type="hidden" name="state" value="${u.searchParams.get('state')}"></form>`);
+      }
       const back = new URL(u.searchParams.get('redirect_uri')!);
       back.searchParams.set('code', code);
       back.searchParams.set('state', u.searchParams.get('state') ?? '');

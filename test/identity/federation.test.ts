@@ -42,6 +42,8 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
         oidc('linker', { create: false, link: 'confirm' }),
         oidc('closed', { create: false, link: 'never' }),
         { id: 'evil', type: 'oidc', issuer: evil.issuer, 'client-id': 'downstream', 'client-secret': 'x', accounts: { create: true, link: 'verified-email' } },
+        // the Apple preset (form_post) against the controllable upstream
+        { id: 'fruit', type: 'oidc', preset: 'apple', issuer: evil.issuer, 'client-id': 'downstream', 'client-secret': 'x', accounts: { create: true } },
         { id: 'octo', type: 'oauth2', preset: 'github', 'display-name': 'Octo', 'authorization-endpoint': `${oauth2.url}/authorize`, 'token-endpoint': `${oauth2.url}/token`, 'userinfo-endpoint': `${oauth2.url}/user`, 'client-id': 'gh-client', 'client-secret': 'gh-secret-0123456789', accounts: { create: true } },
       ],
     }, { port });
@@ -197,6 +199,31 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
     assert.equal(u!.attributes.name, 'Octo Cat');
   });
 
+  test('form_post (Apple preset): the answer posted cross-site without cookies is bound to the browser at the interaction page', async () => {
+    const posted = async () => {
+      const { b, upstream } = await begin('fruit');
+      assert.equal(upstream.searchParams.get('response_mode'), 'form_post');
+      assert.equal(upstream.searchParams.get('scope'), 'openid email name');
+      const html = await (await fetch(upstream)).text();
+      const field = (n: string) => new RegExp(`name="${n}" value="([^"]+)"`).exec(html)![1]!;
+      const action = /action="([^"]+)"/.exec(html)![1]!;
+      assert.equal(action, `${down.issuer}/federation/fruit/callback`);
+      assert.equal((await b.get(`${action}?code=${field('code')}&state=${field('state')}`)).status, 405, 'not as a query: the connector expects a post');
+      // the upstream's page posts cross-site: no SameSite=Lax cookie comes with it
+      const r = await fetch(action, { method: 'POST', body: new URLSearchParams({ code: field('code'), state: field('state') }), redirect: 'manual' });
+      assert.equal(r.status, 303);
+      return { b, next: new URL(r.headers.get('location')!, down.url) };
+    };
+    Object.assign(evil.state, { sub: 'fruit-user', email: 'fruit@example.com', emailVerified: true });
+    const first = await posted();
+    const { url } = await first.b.follow(await first.b.get(first.next.href));
+    assert.ok(new URL(url).searchParams.get('code'), url);
+    // the same kind of answer taken to another browser's page: refused (the browser that began is checked there)
+    const second = await posted();
+    const thief = new Browser(new URL(down.issuer).origin);
+    assert.match(await (await thief.get(second.next.href)).text(), /completed already or has expired|expired/);
+  });
+
   test('gatehouse users show lists linked identities; users unlink removes one (that identity no longer signs in to the account)', async () => {
     const cmd = async (args: string[]) => {
       const stdout = new PassThrough(), stderr = new PassThrough();
@@ -323,6 +350,11 @@ describe('federation config', () => {
     assert.equal(resolveConnector(ok.federation[1]!).tokenEndpoint, 'https://github.com/login/oauth/access_token');
     assert.equal(resolveConnector(ok.federation[1]!).claims.subject, 'id');
     assert.equal(resolveConnector(ok.federation[2]!).issuer, 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0');
+    const more = identitySchema.parse({ ...base, federation: [{ id: 'work', type: 'oidc', preset: 'microsoft', tenant: 'contoso.onmicrosoft.com', 'client-id': 'x' }, { id: 'apple', type: 'oidc', preset: 'apple', 'client-id': 'x', 'client-secret': 'y' }, { id: 'fb', type: 'oauth2', preset: 'facebook', 'client-id': 'x' }] });
+    assert.equal(resolveConnector(more.federation[0]!).issuer, 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
+    assert.equal(resolveConnector(more.federation[1]!).issuer, 'https://appleid.apple.com');
+    assert.equal(resolveConnector(more.federation[1]!).responseMode, 'form_post');
+    assert.equal(resolveConnector(more.federation[2]!).userinfoEndpoint, 'https://graph.facebook.com/me?fields=id,name,email');
     const bad = (f: unknown[]) => identitySchema.safeParse({ ...base, federation: f });
     assert.match(JSON.stringify(bad([{ id: 'g', type: 'oauth2', preset: 'google', 'client-id': 'x' }]).error), /use type: oidc/);
     assert.match(JSON.stringify(bad([{ id: 'g', type: 'oidc', 'client-id': 'x' }]).error), /needs issuer/);

@@ -111,6 +111,7 @@ export function oauthConnector(c: ResolvedConnector, logger: Logger, key?: Clien
       params.code_challenge_method = 'S256';
     }
     if (oidc) params.nonce = kept.nonce = client.randomNonce();
+    if (c.responseMode) params.response_mode = c.responseMode;
     if (hint) params.login_hint = hint;
     return { handoff: { redirect: client.buildAuthorizationUrl(cfg, params).href }, state: kept as ConnectorState };
   }
@@ -123,8 +124,10 @@ export function oauthConnector(c: ResolvedConnector, logger: Logger, key?: Clien
     let claims: Record<string, unknown>;
     try {
       const cfg = await config();
-      const current = new URL(state.callback!);
-      current.search = params.toString();
+      // the answer as it arrived: the query of a redirect, or a posted form (form_post)
+      let current: URL | Request = new URL(state.callback!);
+      if (c.responseMode === 'form_post') current = new Request(current, { method: 'POST', body: params, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      else current.search = params.toString();
       const tokens = await client.authorizationCodeGrant(cfg, current, {
         expectedState, pkceCodeVerifier: state.verifier, ...(oidc ? { expectedNonce: state.nonce, idTokenExpected: true } : {}),
       });

@@ -15,6 +15,8 @@ interface Preset {
   token?: string;
   userinfo?: string;
   scopes: string[];
+  /** `form_post`: the upstream posts its answer to the callback (OAuth 2.0 Form Post Response Mode) */
+  responseMode?: 'form_post';
   claims: FederationClaims;
 }
 
@@ -32,6 +34,13 @@ export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, P
     type: 'oidc', name: 'Microsoft', issuer: (tenant) => `https://login.microsoftonline.com/${tenant === 'consumers' ? MS_CONSUMERS : tenant}/v2.0`,
     // Entra ID does not vouch for `email` (any tenant admin can set it): no email_verified claim to map
     scopes: ['openid', 'email', 'profile'], claims: { 'email-verified': 'xms_edov' },
+  },
+  apple: {
+    // Sign in with Apple: the answer is posted (Apple requires form_post when scopes are asked
+    // for); email_verified comes as the string "true". The client secret is a JWT (ES256) signed
+    // with the key made for the Services ID, valid at most six months (docs/guides/federation.md)
+    type: 'oidc', name: 'Apple', issuer: () => 'https://appleid.apple.com',
+    scopes: ['openid', 'email', 'name'], responseMode: 'form_post', claims: {},
   },
   github: {
     type: 'oauth2', name: 'GitHub',
@@ -73,6 +82,8 @@ export interface ResolvedConnector {
   clientKeyFile?: string;
   clientKeyId?: string;
   scopes: string[];
+  /** OIDC, OAuth 2.0: `form_post` when the upstream posts its answer (default: the query) */
+  responseMode?: 'form_post';
   /** home-realm discovery: email domains that sign in here */
   domains: string[];
   pkce: boolean;
@@ -107,6 +118,7 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     clientKeyId: f['client-key-id'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
     domains: f.domains,
+    responseMode: f['response-mode'] ?? p?.responseMode,
     pkce: f.type === 'oidc' ? true : f.pkce,
     claims: {
       subject: claims.subject ?? (f.type === 'saml' ? 'nameID' : 'sub'),

@@ -29,7 +29,7 @@ export const federationSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id is 1–32 lower-case letters, digits or -').refine((s) => s !== 'password', 'password is the local connector')
     .describe('The connector\'s id: in its callback URL (`<issuer>/federation/<id>/callback`), logs, the `idp` claim of tokens and the `idp_hint` parameter.'),
   type: z.enum(['oidc', 'oauth2', 'oauth1', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `oauth1`: OAuth 1.0a (RFC 5849, HMAC-SHA1): request token, authorization, access token, then a signed call to the profile endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
-  preset: z.enum(['google', 'microsoft', 'github', 'facebook', 'x']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
+  preset: z.enum(['google', 'microsoft', 'apple', 'github', 'facebook', 'x']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
   tenant: z.string().regex(/^[\w.-]{1,100}$/).optional().describe('Microsoft Entra ID: the tenant id or domain (work accounts of one tenant), or `consumers` (personal accounts).'),
   'display-name': z.string().min(1).max(60).optional().describe('The label of its button on the sign-in page ("Sign in with <display-name>"); defaults to the preset\'s name or the id.'),
   issuer: endpoint.optional().describe('OIDC: the issuer; its discovery document is fetched from `<issuer>/.well-known/openid-configuration` and must name exactly this issuer.'),
@@ -52,6 +52,7 @@ export const federationSchema = z.strictObject({
   'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
   'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
   pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),
+  'response-mode': z.enum(['form_post']).optional().describe('OIDC, OAuth 2.0: `form_post` asks the upstream to post its answer to the callback (OAuth 2.0 Form Post Response Mode; Apple requires it). Default: the answer in the query of a redirect.'),
   domains: z.array(z.string().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain name such as contoso.com')).default([])
     .describe('Home-realm discovery: the email domains whose users sign in here (a corporate IdP). An authorization request with `domain_hint=<domain>` or a `login_hint` address of the domain, or such an address typed on the sign-in page, goes straight to this connector; the password of a local account is then not asked for.'),
   claims: federationClaimsSchema.optional(),

@@ -19,7 +19,8 @@ const REFUSED: Record<string, string> = {
 
 /**
  * `<base>/federation/<id>/callback`: where an upstream sends the browser back (its redirect URI).
- * Query parameters only (the code flow's default response mode). A verified answer goes on to
+ * Query parameters (the code flow's default response mode), or a posted form for a connector
+ * with `response-mode: form_post` and SAML's HTTP-POST binding. A verified answer goes on to
  * the interaction page with a one-time handle; the redirect target is built from the kept
  * interaction, never from the request, so there is no open redirect through it.
  */
@@ -35,9 +36,10 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
       res.end(saml.metadata(federation.callbackUrl(m[1]!)));
       return true;
     }
-    // the code flow answers with a GET; a SAML IdP posts its Response (HTTP-POST binding)
-    if (method !== 'GET' && !(method === 'POST' && saml)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
-    const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+    // the code flow answers with a GET, or posts (form_post); a SAML IdP posts its Response (HTTP-POST binding)
+    const allowed = saml ? ['GET', 'POST'] : fc?.config.responseMode === 'form_post' ? ['POST'] : ['GET'];
+    if (!allowed.includes(method)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+    const params = method === 'POST' ? await readForm(req, saml ? SAML_RESPONSE_LIMIT + 4096 : 16 * 1024) : query;
     const r = await federation.callback(req, m[1]!, params, { ip: clientIp(req), via: 'federation' });
     if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-in failed', message: REFUSED[r.refused] ?? 'This sign-in failed.', code: `federation-${r.refused}` }));
     else redirect(res, r.location);
