@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { Browser, decodeJwt, freePort, startTestIdentity, submitSignIn, tokenRequest, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
+import { resolveConnector } from '../../src/identity/federation/presets.js';
+import { loadClientKey } from '../../src/identity/connectors/oidc.js';
 import { openDownstream, pressConnector, RP } from './federation-rig.js';
 import { startBareProvider } from './bare-op-rig.js';
 
@@ -113,10 +115,16 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     assert.match(await local.text(), /username or password is incorrect/);
   });
 
-  test('config: private_key_jwt needs client-key-file; client_secret_post needs client-secret; client-auth is not for oauth1; a home-realm domain belongs to one connector', () => {
+  test('config: private_key_jwt needs client-key-file (read at start: missing or unusable is an error naming the connector); client_secret_post needs client-secret; client-auth is not for oauth1; a home-realm domain belongs to one connector', () => {
     const bad = (f: Record<string, unknown>) => JSON.stringify(identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'c', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', ...f }] }).error);
     assert.match(bad({ 'client-auth': 'private_key_jwt' }), /needs client-key-file/);
     assert.match(bad({ 'client-auth': 'client_secret_post' }), /needs client-secret/);
+    // the key file is read at start: a missing or unusable one names the connector
+    const corp = resolveConnector(identitySchema.parse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'corp', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', 'client-auth': 'private_key_jwt', 'client-key-file': './nope.pem' }] }).federation[0]!);
+    assert.throws(() => loadClientKey(corp, dir), /identity\.federation corp: client-key-file .*nope\.pem: no such file/);
+    writeFileSync(join(dir, 'dsa.pem'), generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 224 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    assert.throws(() => loadClientKey({ ...corp, clientKeyFile: 'dsa.pem' }, dir), /use an RSA, EC P-256\/P-384 or Ed25519 key \(found dsa\)/);
+    assert.equal(loadClientKey({ ...corp, clientKeyFile: 'client-key.pem' }, dir)!.alg, 'ES256');
     const two = identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [
       { id: 'a', type: 'oidc', preset: 'google', 'client-id': 'x', domains: ['corp.example'] }, { id: 'b', type: 'oidc', preset: 'google', 'client-id': 'x', domains: ['CORP.example'] }] });
     assert.match(JSON.stringify(two.error), /corp\.example is the home realm of connector a already/);

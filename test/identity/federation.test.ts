@@ -333,6 +333,16 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
       assert.match(await stolen.text(), /completed already or has expired/);
     });
 
+    test('open redirect: a return URL the client did not register never reaches the upstream nor comes back', async () => {
+      for (const evilReturn of ['https://evil.example/cb', `${RP.redirect}/../../evil`, '//evil.example/cb']) {
+        const { b, first } = await openDownstream(down, { idp_hint: 'upstream', redirect_uri: evilReturn });
+        const { res } = await b.follow(first);
+        assert.equal(res.status, 400, evilReturn);
+        assert.equal(res.headers.get('location'), null, 'no redirect anywhere');
+        assert.match(await res.text(), /redirect_uri/);
+      }
+    });
+
     test('a begin for a connector that does not exist is refused', async () => {
       const p = await signInPage();
       const csrf = /name="csrf" value="([^"]+)"/.exec(p.html)![1]!;
