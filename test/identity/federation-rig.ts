@@ -43,7 +43,7 @@ export async function startEvilUpstream(clientId: string) {
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { nonce?: string; previous?: string; redirect: string }>();
   let lastNonce: string | undefined;
-  const state = { mode: 'honest' as EvilMode, email: 'mallory@example.com', emailVerified: true, sub: 'evil-user-1' };
+  const state = { mode: 'honest' as EvilMode, email: 'mallory@example.com', emailVerified: true, sub: 'evil-user-1', lastTokenForm: new URLSearchParams() };
   let issuer = '';
   const { server, url } = await listen(async (req, res) => {
     const u = new URL(req.url!, issuer);
@@ -71,6 +71,7 @@ export async function startEvilUpstream(clientId: string) {
     }
     if (u.pathname === '/token' && req.method === 'POST') {
       const form = await body(req);
+      state.lastTokenForm = form;
       const c = codes.get(form.get('code') ?? '');
       if (!c) return json(res, 400, { error: 'invalid_grant' });
       codes.delete(form.get('code')!);

@@ -119,6 +119,8 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     const bad = (f: Record<string, unknown>) => JSON.stringify(identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'c', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', ...f }] }).error);
     assert.match(bad({ 'client-auth': 'private_key_jwt' }), /needs client-key-file/);
     assert.match(bad({ 'client-auth': 'client_secret_post' }), /needs client-secret/);
+    assert.match(bad({ issuer: undefined, preset: 'apple', 'team-id': 'TEAM123456' }), /needs client-key-file.*needs client-key-id|needs client-key-id.*needs client-key-file/);
+    assert.match(bad({ issuer: undefined, preset: 'apple', 'team-id': 'TEAM123456', 'client-key-file': 'k.p8', 'client-key-id': 'K', 'client-secret': 's' }), /remove client-secret/);
     // the key file is read at start: a missing or unusable one names the connector
     const corp = resolveConnector(identitySchema.parse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'corp', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', 'client-auth': 'private_key_jwt', 'client-key-file': './nope.pem' }] }).federation[0]!);
     assert.throws(() => loadClientKey(corp, dir), /identity\.federation corp: client-key-file .*nope\.pem: no such file/);

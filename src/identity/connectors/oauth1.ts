@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
-import { boundedJson, identityFromClaims } from './claims.js';
+import { boundedJson, boundedText, identityFromClaims } from './claims.js';
 import type { ConnectorState, RedirectConnector, SignInResult } from './connector.js';
 import { authorizationHeader, constantTimeEqual, type SigningKeys } from './oauth1-sign.js';
 
@@ -41,7 +41,7 @@ async function signed(method: 'GET' | 'POST', url: URL, keys: SigningKeys, extra
 
 /** a token answer (RFC 5849 §2.1, §2.3): form-encoded `oauth_token` and `oauth_token_secret` */
 async function tokenAnswer(step: string, res: Response): Promise<URLSearchParams> {
-  const text = (await res.text()).slice(0, TOKEN_ANSWER_LIMIT);
+  const text = (await boundedText(res, TOKEN_ANSWER_LIMIT)) ?? '';
   const form = new URLSearchParams(text);
   if (!res.ok) throw new UpstreamRefused(step, res.status, form.get('oauth_problem')?.slice(0, 100) ?? undefined);
   if (!form.get('oauth_token') || !form.has('oauth_token_secret')) throw new Error(`the ${step} answer has no oauth_token and oauth_token_secret`);

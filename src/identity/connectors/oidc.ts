@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { importPKCS8 } from 'jose';
 import * as client from 'openid-client';
+import { appleClientAuth } from './apple.js';
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
 import { boundedJson, identityFromClaims } from './claims.js';
@@ -24,6 +25,7 @@ const insecure = (url: string | undefined) => !!url && url.startsWith('http:'); 
 /** how we authenticate at the upstream's token endpoint (private_key_jwt: a JWT assertion signed with our key, RFC 7523) */
 async function auth(c: ResolvedConnector, key?: ClientKey): Promise<client.ClientAuth> {
   switch (c.clientAuth) {
+    case 'apple_client_secret': return appleClientAuth(key!, c.teamId!);
     case 'private_key_jwt': return client.PrivateKeyJwt({ key: await importPKCS8(key!.pem, key!.alg), kid: key!.kid });
     case 'client_secret_post': return client.ClientSecretPost(c.clientSecret!);
     case 'client_secret_basic': return client.ClientSecretBasic(c.clientSecret!);
@@ -46,7 +48,7 @@ export interface ClientKey { pem: string; alg: string; kid: string }
  * Its key id is `client-key-id`, or the JWK thumbprint (RFC 7638) of its public key.
  */
 export function loadClientKey(c: ResolvedConnector, configDir: string): ClientKey | undefined {
-  if (c.clientAuth !== 'private_key_jwt') return undefined;
+  if (c.clientAuth !== 'private_key_jwt' && c.clientAuth !== 'apple_client_secret') return undefined;
   const file = isAbsolute(c.clientKeyFile!) ? c.clientKeyFile! : resolve(configDir, c.clientKeyFile!);
   let key: KeyObject;
   try {

@@ -78,7 +78,9 @@ export interface ResolvedConnector {
   clientId: string;
   clientSecret?: string;
   /** how we authenticate at the token endpoint */
-  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  /** `apple_client_secret`: Sign in with Apple's client secret JWT, made from `client-key-file` and `team-id` */
+  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'apple_client_secret' | 'none';
+  teamId?: string;
   clientKeyFile?: string;
   clientKeyId?: string;
   scopes: string[];
@@ -113,7 +115,8 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,
     clientId: f['client-id'] ?? '',
     clientSecret: f['client-secret'],
-    clientAuth: f['client-auth'] ?? (f['client-secret'] ? 'client_secret_basic' : 'none'),
+    clientAuth: f['team-id'] ? 'apple_client_secret' : f['client-auth'] ?? (f['client-secret'] ? 'client_secret_basic' : 'none'),
+    teamId: f['team-id'],
     clientKeyFile: f['client-key-file'],
     clientKeyId: f['client-key-id'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),

@@ -40,7 +40,8 @@ export const federationSchema = z.strictObject({
   'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider. OAuth 1.0a: the consumer key (X: the API key).'),
   'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic, or as `client-auth` says. OAuth 1.0a: the consumer secret, which signs every request and is never sent.'),
   'client-auth': z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('OIDC, OAuth 2.0: how we authenticate at the upstream\'s token endpoint (default `client_secret_basic` with a `client-secret`, none without). `private_key_jwt`: a JWT assertion signed with `client-key-file` (RFC 7523); register its public key at the upstream.'),
-  'client-key-file': z.string().min(1).optional().describe('With `client-auth: private_key_jwt`: a PEM private key (RSA, EC P-256/P-384 or Ed25519; relative to the config file), read at start. Never logged.'),
+  'client-key-file': z.string().min(1).optional().describe('With `client-auth: private_key_jwt` (or `team-id`): a PEM private key (RSA, EC P-256/P-384 or Ed25519; relative to the config file), read at start. Never logged.'),
+  'team-id': z.string().regex(/^[A-Z0-9]{10}$/, 'an Apple Team ID: 10 upper-case letters or digits').optional().describe('Sign in with Apple: your Team ID. With it, Gatehouse makes the client secret JWT itself from `client-key-file` (the Sign in with Apple key, `.p8`) and `client-key-id` (its Key ID); no `client-secret`.'),
   'client-key-id': z.string().min(1).max(200).optional().describe('The `kid` of `client-key-file` as registered at the upstream (default: its JWK thumbprint, RFC 7638).'),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).optional().describe('Scopes asked for (OIDC default: openid email profile).'),
   'idp-sso-url': endpoint.optional().describe('SAML: the IdP\'s single sign-on service (HTTP-Redirect binding).'),
@@ -66,6 +67,11 @@ export const federationSchema = z.strictObject({
   const missing = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `${f.type} connector ${f.id} needs ${key} (${why})` });
   if (f.preset === 'microsoft' && !f.tenant) missing('tenant', 'the tenant id or domain, or consumers for personal accounts');
   if (f.type !== 'saml' && !f['client-id']) missing('client-id', 'registered at the upstream');
+  if (f['team-id']) {
+    if (!f['client-key-file']) missing('client-key-file', 'the Sign in with Apple key (.p8) that signs the client secret');
+    if (!f['client-key-id']) missing('client-key-id', 'the Key ID of that key');
+    if (f['client-secret'] || f['client-auth']) ctx.addIssue({ code: 'custom', path: ['team-id'], message: `${f.type} connector ${f.id}: with team-id the client secret is made from the key; remove client-secret and client-auth` });
+  }
   if (f['client-auth'] === 'private_key_jwt' && !f['client-key-file']) missing('client-key-file', 'the private key of private_key_jwt');
   if (f['client-auth']?.startsWith('client_secret') && !f['client-secret']) missing('client-secret', `the secret of ${f['client-auth']}`);
   if (f['client-auth'] && (f.type === 'oauth1' || f.type === 'saml')) ctx.addIssue({ code: 'custom', path: ['client-auth'], message: `${f.type} connector ${f.id}: client-auth is for OIDC and OAuth 2.0 connectors` });
