@@ -123,7 +123,7 @@ export const identitySchema = z.strictObject({
     'primary-colour': colour.default('#1f5fbf').describe('Colour of buttons and links.'),
     'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
   }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
-  federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
+  federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0, OAuth 1.0a, SAML 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
   sessions: z.strictObject({
     ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
   }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),
