@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { decodeJwt, freePort, startTestIdentity, FAST_HASH, type TestIdentity } from '../identity/helpers.js';
-import { PASSWORD, UP_SECRET } from '../identity/federation-rig.js';
+import { PASSWORD, startOAuth2Upstream, UP_SECRET } from '../identity/federation-rig.js';
 import { startOAuth1Upstream, type OAuth1Upstream } from '../identity/oauth1-rig.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,9 +21,9 @@ if (!existsSync(CHROMIUM)) {
 /**
  * Federation end to end in Chromium: the gateway with its identity provider (one process, as
  * `gatehouse start` runs it) brokers a second identity provider (oidc-provider) on another
- * loopback address, and an OAuth 1.0a provider (X-style). The user presses "Sign in with
- * Upstream" (or "Sign in with X"), signs in at the upstream's own page, comes back, and the
- * Gatehouse token works at a gateway-protected API.
+ * loopback address, an OAuth 1.0a provider (X-style) and an OAuth 2.0 provider (GitHub-style,
+ * which signs in without a page). The user presses "Sign in with …", signs in at the upstream's
+ * own page, comes back, and the Gatehouse token works at a gateway-protected API.
  */
 describe('federated sign-in in a real browser, through the gateway, to a protected API', { skip: !existsSync(CHROMIUM) }, () => {
   let up: TestIdentity;
@@ -35,10 +35,12 @@ describe('federated sign-in in a real browser, through the gateway, to a protect
   let base: string;
   let callback: string;
   let x: OAuth1Upstream;
+  let gh: Awaited<ReturnType<typeof startOAuth2Upstream>>;
 
   before(async () => {
     backend = await startBackend();
     x = await startOAuth1Upstream();
+    gh = await startOAuth2Upstream({ id: 'gh-client', secret: 'gh-secret-0123456789' });
     const [gwPort, idPort, upPort, rpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${gwPort}`;
     const issuer = `${base}/auth`;
@@ -70,7 +72,7 @@ apis:
             openid-config: ${issuer}/.well-known/openid-configuration
             audiences: ["api://orders"]
             required-claims:
-              - { name: idp, match: any, values: [upstream, x] }
+              - { name: idp, match: any, values: [upstream, x, github] }
             forward-claims: { sub: X-User-Id, idp: X-User-Idp }
 identity:
   listen: { http: ${idPort} }
@@ -99,6 +101,7 @@ identity:
       token-endpoint: ${x.url}/oauth/access_token
       userinfo-endpoint: ${x.url}/1.1/account/verify_credentials.json?include_email=true&skip_status=true
       accounts: { create: true }
+    - { id: github, type: oauth2, preset: github, client-id: gh-client, client-secret: gh-secret-0123456789, authorization-endpoint: "${gh.url}/authorize", token-endpoint: "${gh.url}/token", userinfo-endpoint: "${gh.url}/user", accounts: { create: true } }
 `, { waitFor: ['http', 'identity'], env: { UPSTREAM_SECRET: UP_SECRET } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
@@ -109,6 +112,7 @@ identity:
     await up?.stop();
     await backend?.close();
     await x?.close();
+    await gh?.close();
     await new Promise((r) => rp?.close(r));
   });
 
@@ -154,5 +158,9 @@ identity:
       await page.getByRole('button', { name: 'Authorize app' }).click();
     });
     assert.ok(!gw.text.join('\n').includes(x.consumer.secret), 'the consumer secret is never logged');
+  });
+
+  test('Sign in with GitHub (OAuth 2.0, GitHub-style provider) → back with a code → a token the gateway accepts', async () => {
+    await signInThrough('Sign in with GitHub', 'github', async () => {});
   });
 });
