@@ -191,6 +191,17 @@ describe('federation: OAuth 1.0a connector (preset x) against an RFC 5849 provid
     });
   });
 
+  test('the test provider is strict (RFC 5849 §3.2): a wrong signature, a reused nonce and an old timestamp are refused', async () => {
+    const url = new URL(`${x.url}/oauth/request_token`);
+    const post = (authorization: string) => fetch(url, { method: 'POST', headers: { authorization } }).then(async (r) => `${r.status} ${await r.text()}`);
+    const callback = { oauth_callback: `${down.issuer}/federation/x/callback` };
+    assert.match(await post(authorizationHeader('POST', url, { consumerKey: x.consumer.key, consumerSecret: 'not-the-secret' }, callback)), /^401 oauth_problem=signature_invalid/);
+    const once = authorizationHeader('POST', url, { consumerKey: x.consumer.key, consumerSecret: x.consumer.secret }, callback);
+    assert.match(await post(once), /^200 oauth_token=/);
+    assert.match(await post(once), /^401 oauth_problem=nonce_used/);
+    assert.match(await post(authorizationHeader('POST', url, { consumerKey: x.consumer.key, consumerSecret: x.consumer.secret }, callback, {}, Date.now() - 3_600_000)), /^401 oauth_problem=timestamp_refused/);
+  });
+
   test('config: preset x fills the endpoints and maps id_str; an oauth1 connector without its consumer secret is a config error', () => {
     const base = { issuer: 'http://127.0.0.1:1/auth' };
     const ok = identitySchema.parse({ ...base, federation: [{ id: 'x', type: 'oauth1', preset: 'x', 'client-id': 'k', 'client-secret': 's' }] });
