@@ -9,6 +9,7 @@ import { Browser, decodeJwt, freePort, startTestIdentity, submitSignIn, tokenReq
 import { identitySchema } from '../../src/identity/schema.js';
 import { resolveConnector } from '../../src/identity/federation/presets.js';
 import { loadClientKey } from '../../src/identity/connectors/oidc.js';
+import { loadIcon } from '../../src/identity/federation/index.js';
 import { openDownstream, pressConnector, RP } from './federation-rig.js';
 import { startBareProvider } from './bare-op-rig.js';
 
@@ -31,6 +32,7 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     const ours = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'client-key.pem'), ours.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'corp.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>');
     writeFileSync(join(dir, 'other-key.pem'), other.privateKey.export({ type: 'sec1', format: 'pem' }));
     const jwk = ours.publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(jwk);
@@ -43,7 +45,7 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     const oidc = (id: string, keyFile: string) => ({
       id, type: 'oidc', issuer: op.issuer, 'client-id': 'pkjwt-client', 'client-auth': 'private_key_jwt', 'client-key-file': keyFile,
       'client-key-id': keyFile === './other-key.pem' ? kid : undefined, accounts: { create: true },
-      ...(id === 'corp' ? { domains: ['corp.example', 'Corp-Subsidiary.example'] } : {}),
+      ...(id === 'corp' ? { domains: ['corp.example', 'Corp-Subsidiary.example'], icon: './corp.svg' } : {}),
     });
     down = await startTestIdentity({
       apis: [{ audience: 'api://orders', scopes: ['orders.read'] }], clients: CLIENTS,
@@ -113,6 +115,21 @@ describe('federation: private_key_jwt client authentication at an OIDC upstream 
     const local = await submitSignIn(b, html, 'pat@other.example', 'not a password');
     assert.equal(local.status, 200);
     assert.match(await local.text(), /username or password is incorrect/);
+  });
+
+  test('a connector\'s icon: on its button, served by the provider with a sandboxing CSP; a missing icon file is a start-up error', async () => {
+    const { b, first } = await openDownstream(down);
+    const html = await (await b.follow(first)).res.text();
+    assert.match(html, /<input type="hidden" name="connector" value="corp"><button type="submit" class="secondary"><img src="\/auth\/federation\/corp\/icon" alt="" width="20" height="20"> Sign in with corp<\/button>/);
+    assert.match(html, /value="corp-wrong-key"><button type="submit" class="secondary">Sign in with/, 'no icon, no img');
+    const r = await fetch(`${down.url}/auth/federation/corp/icon`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/svg+xml');
+    assert.match(r.headers.get('content-security-policy')!, /default-src 'none'.*sandbox/);
+    assert.match(await r.text(), /^<svg/);
+    assert.equal((await fetch(`${down.url}/auth/federation/corp-wrong-key/icon`)).status, 404);
+    const corp = resolveConnector(identitySchema.parse({ issuer: 'http://127.0.0.1:1/auth', federation: [{ id: 'corp', type: 'oidc', issuer: 'https://idp.example.com', 'client-id': 'x', icon: './missing.png' }] }).federation[0]!);
+    assert.throws(() => loadIcon(corp, dir), /identity\.federation corp: icon .*missing\.png: no such file/);
   });
 
   test('config: private_key_jwt needs client-key-file (read at start: missing or unusable is an error naming the connector); client_secret_post needs client-secret; client-auth is not for oauth1; a home-realm domain belongs to one connector', () => {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
@@ -22,6 +24,23 @@ import { FederationStore } from './store.js';
 export interface FederatedConnector {
   config: ResolvedConnector;
   connector: RedirectConnector | SamlConnector;
+  /** the button's icon, read at start */
+  icon?: { body: Buffer; type: string };
+}
+
+const ICON_TYPES: Record<string, string> = { png: 'image/png', svg: 'image/svg+xml', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
+const ICON_LIMIT = 64 * 1024;
+
+/** read a connector's `icon` file at start: a missing or oversized one is an error naming the connector */
+export function loadIcon(c: ResolvedConnector, configDir: string): { body: Buffer; type: string } | undefined {
+  if (!c.icon) return undefined;
+  const file = isAbsolute(c.icon) ? c.icon : resolve(configDir, c.icon);
+  let body: Buffer;
+  try { body = readFileSync(file); } catch (err) {
+    throw new Error(`identity.federation ${c.id}: icon ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read'}`, { cause: err });
+  }
+  if (body.length > ICON_LIMIT) throw new Error(`identity.federation ${c.id}: icon ${file} is over 64 KiB`);
+  return { body, type: ICON_TYPES[extname(file).slice(1).toLowerCase()]! };
 }
 
 /** which account an upstream identity signs in to */
@@ -73,7 +92,7 @@ export class Federation {
       const connector = config.type === 'saml'
         ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
         : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log, loadClientKey(config, configDir));
-      return { config, connector };
+      return { config, connector, icon: loadIcon(config, configDir) };
     });
     this.#byId = new Map(list.map((c) => [c.config.id, c]));
   }
@@ -92,6 +111,9 @@ export class Federation {
     return at > 0 && address.length <= 320 ? this.forDomain(address.slice(at + 1)) : undefined;
   }
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
+
+  /** the path of a connector's button icon, when it has one */
+  iconPath(id: string): string | undefined { return this.#byId.get(id)?.icon ? `${this.base}/federation/${id}/icon` : undefined; }
 
   /** `<issuer>/federation/<id>/metadata`: a SAML connector's SP metadata (and default entity id) */
   metadataUrl(id: string): string { return `${this.cfg.issuer.replace(/\/$/, '')}/federation/${id}/metadata`; }

@@ -70,6 +70,8 @@ export interface ResolvedConnector {
   id: string;
   type: 'oidc' | 'oauth2' | 'oauth1' | 'saml';
   displayName: string;
+  /** the icon file of the button, as configured */
+  icon?: string;
   issuer?: string;
   requestTokenEndpoint?: string;
   authorizationEndpoint?: string;
@@ -108,6 +110,7 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     id: f.id,
     type: f.type,
     displayName: f['display-name'] ?? p?.name ?? f.id,
+    icon: f.icon,
     issuer: f.issuer ?? p?.issuer?.(f.tenant),
     requestTokenEndpoint: f['request-token-endpoint'] ?? p?.requestToken,
     authorizationEndpoint: f['authorization-endpoint'] ?? p?.authorization,

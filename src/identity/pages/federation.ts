@@ -7,7 +7,7 @@ import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
 import { readForm, redirect, send, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata)$/;
+const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata|icon)$/;
 
 /** what each refusal of a callback tells the user (the log has the reason) */
 const REFUSED: Record<string, string> = {
@@ -30,6 +30,16 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
     if (!m) return false;
     const fc = federation.get(m[1]!);
     const saml = fc && 'metadata' in fc.connector ? fc.connector : undefined;
+    if (m[2] === 'icon') {
+      if (!fc?.icon || method !== 'GET') return false;
+      res.setHeader('content-type', fc.icon.type);
+      res.setHeader('cache-control', 'public, max-age=3600');
+      // an SVG opened by itself runs no script and loads nothing
+      res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.end(fc.icon.body);
+      return true;
+    }
     if (m[2] === 'metadata') {
       if (!saml || method !== 'GET') return false;
       res.setHeader('content-type', 'application/samlmetadata+xml');
@@ -54,10 +64,11 @@ export function handOff(res: ServerResponse, handoff: BrowserHandoff): void {
 }
 
 /** one "Sign in with …" button per connector: forms with the CSRF token (a sign-in is never begun by a cross-site link) */
-export function connectorButtons(action: string, csrf: string, connectors: ReadonlyArray<{ id: string; displayName: string }>): string {
+export function connectorButtons(action: string, csrf: string, connectors: ReadonlyArray<{ id: string; displayName: string; icon?: string }>): string {
   if (!connectors.length) return '';
+  const icon = (src?: string) => (src ? `<img src="${esc(src)}" alt="" width="20" height="20"> ` : '');
   return `<div class="federation" role="group" aria-label="Other ways to sign in">
-${connectors.map((c) => `<form method="post" action="${esc(action)}">${csrfField(csrf)}<input type="hidden" name="connector" value="${esc(c.id)}"><button type="submit" class="secondary">Sign in with ${esc(c.displayName)}</button></form>`).join('\n')}
+${connectors.map((c) => `<form method="post" action="${esc(action)}">${csrfField(csrf)}<input type="hidden" name="connector" value="${esc(c.id)}"><button type="submit" class="secondary">${icon(c.icon)}Sign in with ${esc(c.displayName)}</button></form>`).join('\n')}
 </div>`;
 }
 

@@ -7,7 +7,7 @@ import { connectorButtons, handOff, linkPage } from './federation.js';
 import { queryOf, waitText } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }> }): string {
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }> }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
@@ -41,7 +41,7 @@ const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not suc
  * account to confirm the link with its password.
  */
 export function signIn(password: PasswordConnector, federation?: Federation): PromptHandler {
-  const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName })) ?? [];
+  const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName, icon: federation.iconPath(c.config.id) })) ?? [];
   const form = (ctx: InteractionContext, o: { login?: string; error?: string; info?: string } = {}) => signInPage(ctx.page, {
     action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o,
     federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors,
