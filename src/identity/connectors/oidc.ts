@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { importPKCS8 } from 'jose';
 import * as client from 'openid-client';
-import { appleClientAuth } from './apple.js';
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
+import { appleClientAuth } from './apple.js';
 import { boundedJson, identityFromClaims } from './claims.js';
 import type { ConnectorState, RedirectConnector, SignInResult } from './connector.js';
 
@@ -60,6 +60,7 @@ export function loadClientKey(c: ResolvedConnector, configDir: string): ClientKe
   const alg = key.asymmetricKeyType === 'rsa' ? 'RS256' : key.asymmetricKeyType === 'ed25519' ? 'EdDSA'
     : curve === 'prime256v1' ? 'ES256' : curve === 'secp384r1' ? 'ES384' : undefined;
   if (!alg) throw new Error(`identity.federation ${c.id}: client-key-file ${file}: use an RSA, EC P-256/P-384 or Ed25519 key (found ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''})`);
+  if (c.clientAuth === 'apple_client_secret' && alg !== 'ES256') throw new Error(`identity.federation ${c.id}: client-key-file ${file}: Sign in with Apple keys are EC P-256 (.p8 from Certificates, Identifiers & Profiles → Keys)`);
   const kid = c.clientKeyId ?? thumbprint(createPublicKey(key).export({ format: 'jwk' }));
   return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), alg, kid };
 }

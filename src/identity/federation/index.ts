@@ -82,7 +82,7 @@ export class Federation {
     /** the provider's mount path, e.g. /auth */
     private readonly base: string,
     connectors?: FederatedConnector[],
-    /** where `client-key-file` paths start */
+    /** where `client-key-file` and `icon` paths start */
     configDir = process.cwd(),
   ) {
     this.store = new FederationStore(db);
@@ -110,6 +110,7 @@ export class Federation {
     const at = address.lastIndexOf('@');
     return at > 0 && address.length <= 320 ? this.forDomain(address.slice(at + 1)) : undefined;
   }
+
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
 
   /** the path of a connector's button icon, when it has one */
