@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -178,6 +178,12 @@ async function main() {
       const { runIdentityBench } = await import(join(dist, 'identity.js'));
       say('## Identity provider (issue 7)\n');
       say(await runIdentityBench());
+      say('');
+    }
+    if (want('federation') && existsSync(join(dist, 'federation.js'))) {
+      const { runFederationBench } = await import(join(dist, 'federation.js'));
+      say('## Federated sign-in (issue 14)\n');
+      say(await runFederationBench());
       say('');
     }
   } finally {

@@ -123,7 +123,7 @@ export const identitySchema = z.strictObject({
     'primary-colour': colour.default('#1f5fbf').describe('Colour of buttons and links.'),
     'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
   }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
-  federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
+  federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0, OAuth 1.0a, SAML 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
   sessions: z.strictObject({
     ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
   }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),
@@ -139,11 +139,17 @@ export const identitySchema = z.strictObject({
     if (cl['grant-types'].every((g) => g === 'client_credentials') && cl.scopes.length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'scopes'], message: 'a client_credentials client needs scopes: they name the APIs it may get tokens for' });
   });
   const fedIds = new Set<string>();
+  const realms = new Map<string, string>();
   c.federation.forEach((f, i) => {
     if (fedIds.has(f.id)) ctx.addIssue({ code: 'custom', path: ['federation', i, 'id'], message: `duplicate federation id ${f.id}` });
     fedIds.add(f.id);
     const wrong = presetMismatch(f);
     if (wrong) ctx.addIssue({ code: 'custom', path: ['federation', i, 'type'], message: wrong });
+    f.domains.forEach((d, j) => {
+      const other = realms.get(d);
+      if (other) ctx.addIssue({ code: 'custom', path: ['federation', i, 'domains', j], message: `the domain ${d} is the home realm of connector ${other} already` });
+      realms.set(d, f.id);
+    });
   });
   const auds = new Set<string>();
   const scopeOwner = new Map<string, string>();

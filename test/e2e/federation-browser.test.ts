@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { decodeJwt, freePort, startTestIdentity, FAST_HASH, type TestIdentity } from '../identity/helpers.js';
-import { PASSWORD, UP_SECRET } from '../identity/federation-rig.js';
+import { PASSWORD, startOAuth2Upstream, UP_SECRET } from '../identity/federation-rig.js';
+import { startOAuth1Upstream, type OAuth1Upstream } from '../identity/oauth1-rig.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -20,8 +21,9 @@ if (!existsSync(CHROMIUM)) {
 /**
  * Federation end to end in Chromium: the gateway with its identity provider (one process, as
  * `gatehouse start` runs it) brokers a second identity provider (oidc-provider) on another
- * loopback address. The user presses "Sign in with Upstream", signs in at the upstream's own
- * page, comes back, and the Gatehouse token works at a gateway-protected API.
+ * loopback address, an OAuth 1.0a provider (X-style) and an OAuth 2.0 provider (GitHub-style,
+ * which signs in without a page). The user presses "Sign in with …", signs in at the upstream's
+ * own page, comes back, and the Gatehouse token works at a gateway-protected API.
  */
 describe('federated sign-in in a real browser, through the gateway, to a protected API', { skip: !existsSync(CHROMIUM) }, () => {
   let up: TestIdentity;
@@ -32,9 +34,13 @@ describe('federated sign-in in a real browser, through the gateway, to a protect
   let rp: Server;
   let base: string;
   let callback: string;
+  let x: OAuth1Upstream;
+  let gh: Awaited<ReturnType<typeof startOAuth2Upstream>>;
 
   before(async () => {
     backend = await startBackend();
+    x = await startOAuth1Upstream();
+    gh = await startOAuth2Upstream({ id: 'gh-client', secret: 'gh-secret-0123456789' });
     const [gwPort, idPort, upPort, rpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${gwPort}`;
     const issuer = `${base}/auth`;
@@ -66,7 +72,7 @@ apis:
             openid-config: ${issuer}/.well-known/openid-configuration
             audiences: ["api://orders"]
             required-claims:
-              - { name: idp, match: all, values: [upstream] }
+              - { name: idp, match: any, values: [upstream, x, github] }
             forward-claims: { sub: X-User-Id, idp: X-User-Idp }
 identity:
   listen: { http: ${idPort} }
@@ -85,6 +91,17 @@ identity:
       client-id: downstream
       client-secret: \${ENV:UPSTREAM_SECRET}
       accounts: { create: true }
+    - id: x
+      type: oauth1
+      preset: x
+      client-id: ${x.consumer.key}
+      client-secret: ${x.consumer.secret}
+      request-token-endpoint: ${x.url}/oauth/request_token
+      authorization-endpoint: ${x.url}/oauth/authenticate
+      token-endpoint: ${x.url}/oauth/access_token
+      userinfo-endpoint: ${x.url}/1.1/account/verify_credentials.json?include_email=true&skip_status=true
+      accounts: { create: true }
+    - { id: github, type: oauth2, preset: github, client-id: gh-client, client-secret: gh-secret-0123456789, authorization-endpoint: "${gh.url}/authorize", token-endpoint: "${gh.url}/token", userinfo-endpoint: "${gh.url}/user", accounts: { create: true } }
 `, { waitFor: ['http', 'identity'], env: { UPSTREAM_SECRET: UP_SECRET } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
@@ -94,10 +111,13 @@ identity:
     await gw?.stop();
     await up?.stop();
     await backend?.close();
+    await x?.close();
+    await gh?.close();
     await new Promise((r) => rp?.close(r));
   });
 
-  test('Sign in with Upstream → the upstream\'s page → back with a code → a token the gateway accepts', async () => {
+  /** from the RP's authorization request: press `button`, do `atUpstream` on the upstream's page, back at the RP; the token works at the API */
+  async function signInThrough(button: string, idp: string, atUpstream: (page: Page) => Promise<void>) {
     const cfg = await client.discovery(new URL(`${base}/auth`), 'orders-spa', undefined, client.None(), { execute: [client.allowInsecureRequests] });
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -105,23 +125,42 @@ identity:
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     await page.goto(url.href);
-    await page.getByRole('button', { name: 'Sign in with Upstream' }).click();
-    await page.waitForURL((u) => u.href.startsWith(upIssuer));
-    assert.match(await page.content(), /Upstream IdP/);
-    await page.getByLabel('Username or email').fill('erin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: button }).click();
+    await atUpstream(page);
     await page.waitForURL((u) => u.href.startsWith(callback), { timeout: 15_000 });
     const tokens = await client.authorizationCodeGrant(cfg, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: state });
     const claims = decodeJwt(tokens.access_token).payload;
-    assert.equal(claims.idp, 'upstream');
+    assert.equal(claims.idp, idp);
     const r = await fetch(`${base}/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(r.status, 200);
     const seen = backend.requests.at(-1)!;
     assert.equal(seen.headers['x-user-id'], claims.sub);
-    assert.equal(seen.headers['x-user-idp'], 'upstream');
+    assert.equal(seen.headers['x-user-idp'], idp);
+    await ctx.close();
+  }
+
+  test('Sign in with Upstream → the upstream\'s page → back with a code → a token the gateway accepts', async () => {
+    await signInThrough('Sign in with Upstream', 'upstream', async (page) => {
+      await page.waitForURL((u) => u.href.startsWith(upIssuer));
+      assert.match(await page.content(), /Upstream IdP/);
+      await page.getByLabel('Username or email').fill('erin');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    });
     // the client secret came from the environment and is in no log line
     assert.ok(!gw.text.join('\n').includes(UP_SECRET), 'the upstream client secret is never logged');
-    await ctx.close();
+  });
+
+  test('Sign in with X (OAuth 1.0a) → the provider\'s authorize page → back with oauth_verifier → a token the gateway accepts', async () => {
+    await signInThrough('Sign in with X', 'x', async (page) => {
+      await page.waitForURL((u) => u.href.startsWith(`${x.url}/oauth/authenticate`));
+      await page.getByLabel('Username').fill('jack');
+      await page.getByRole('button', { name: 'Authorize app' }).click();
+    });
+    assert.ok(!gw.text.join('\n').includes(x.consumer.secret), 'the consumer secret is never logged');
+  });
+
+  test('Sign in with GitHub (OAuth 2.0, GitHub-style provider) → back with a code → a token the gateway accepts', async () => {
+    await signInThrough('Sign in with GitHub', 'github', async () => {});
   });
 });

@@ -31,7 +31,8 @@ const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => vo
 const body = (req: IncomingMessage) => new Promise<URLSearchParams>((r) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => r(new URLSearchParams(b))); });
 const json = (res: ServerResponse, status: number, v: unknown) => { res.statusCode = status; res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(v)); };
 
-export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-nonce' | 'no-nonce' | 'unsigned';
+/** `replayed-nonce`: the nonce of the sign-in before (an ID token replayed from an earlier sign-in) */
+export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-nonce' | 'no-nonce' | 'replayed-nonce' | 'unsigned';
 
 /**
  * An OpenID provider under test control: it signs in whoever comes (no page: /authorize answers
@@ -40,22 +41,29 @@ export type EvilMode = 'honest' | 'wrong-issuer' | 'other-audience' | 'wrong-non
 export async function startEvilUpstream(clientId: string) {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const codes = new Map<string, { nonce?: string; redirect: string }>();
-  const state = { mode: 'honest' as EvilMode, email: 'mallory@example.com', emailVerified: true, sub: 'evil-user-1' };
+  const codes = new Map<string, { nonce?: string; previous?: string; redirect: string }>();
+  let lastNonce: string | undefined;
+  const state = { mode: 'honest' as EvilMode, email: 'mallory@example.com', emailVerified: true, sub: 'evil-user-1', lastTokenForm: new URLSearchParams() };
   let issuer = '';
   const { server, url } = await listen(async (req, res) => {
     const u = new URL(req.url!, issuer);
     if (u.pathname === '/.well-known/openid-configuration') {
       return json(res, 200, {
         issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`,
-        response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code'], response_modes_supported: ['query', 'form_post'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
       });
     }
     if (u.pathname === '/jwks') return json(res, 200, { keys: [jwk] });
     if (u.pathname === '/authorize') {
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { nonce: u.searchParams.get('nonce') ?? undefined, redirect: u.searchParams.get('redirect_uri')! });
+      codes.set(code, { nonce: u.searchParams.get('nonce') ?? undefined, previous: lastNonce, redirect: u.searchParams.get('redirect_uri')! });
+      lastNonce = u.searchParams.get('nonce') ?? undefined;
+      if (u.searchParams.get('response_mode') === 'form_post') {
+        // OAuth 2.0 Form Post Response Mode: a page whose form posts the answer to the redirect URI
+        res.setHeader('content-type', 'text/html');
+        return res.end(`<form method="post" action="${u.searchParams.get('redirect_uri')}"><input type="hidden" name="code" value="${code}"><input type="hidden" name="state" value="${u.searchParams.get('state')}"></form>`);
+      }
       const back = new URL(u.searchParams.get('redirect_uri')!);
       back.searchParams.set('code', code);
       back.searchParams.set('state', u.searchParams.get('state') ?? '');
@@ -63,12 +71,13 @@ export async function startEvilUpstream(clientId: string) {
     }
     if (u.pathname === '/token' && req.method === 'POST') {
       const form = await body(req);
+      state.lastTokenForm = form;
       const c = codes.get(form.get('code') ?? '');
       if (!c) return json(res, 400, { error: 'invalid_grant' });
       codes.delete(form.get('code')!);
       const m = state.mode;
       const claims: Record<string, unknown> = { sub: state.sub, email: state.email, email_verified: state.emailVerified };
-      if (m !== 'no-nonce') claims.nonce = m === 'wrong-nonce' ? 'not-the-nonce' : c.nonce;
+      if (m !== 'no-nonce') claims.nonce = m === 'wrong-nonce' ? 'not-the-nonce' : m === 'replayed-nonce' ? c.previous : c.nonce;
       const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(m === 'wrong-issuer' ? 'https://someone-else.example' : issuer).setAudience(m === 'other-audience' ? 'another-client' : clientId)
         .setIssuedAt().setExpirationTime('5m');

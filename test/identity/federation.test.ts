@@ -6,6 +6,11 @@ import pino from 'pino';
 import { identityCommand } from '../../src/identity/cli.js';
 import { identitySchema } from '../../src/identity/schema.js';
 import { resolveConnector } from '../../src/identity/federation/presets.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jwtVerify } from 'jose';
 import { openDownstream, pressConnector, PASSWORD, RP, signInUpstream, startEvilUpstream, startOAuth2Upstream, startUpstream, UP_SECRET } from './federation-rig.js';
 
 /**
@@ -13,6 +18,15 @@ import { openDownstream, pressConnector, PASSWORD, RP, signInUpstream, startEvil
  * provider (a second Gatehouse identity provider), an upstream that misbehaves on purpose, and a
  * small OAuth 2.0 provider. Each attack is tried and must be refused.
  */
+
+/** a Sign in with Apple key (.p8: PKCS#8, P-256) in a temporary folder */
+function makeAppleKey() {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-apple-'));
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const file = join(dir, 'AuthKey_KEY1234567.p8');
+  writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { dir, file, publicKey };
+}
 
 const APIS = [{ audience: 'api://orders', scopes: ['orders.read'] }];
 const CLIENTS = [{ 'client-id': RP.clientId, public: true, 'grant-types': ['authorization_code', 'refresh_token'], 'redirect-uris': [RP.redirect], scopes: ['orders.read'] }];
@@ -23,8 +37,10 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
   let evil: Awaited<ReturnType<typeof startEvilUpstream>>;
   let oauth2: Awaited<ReturnType<typeof startOAuth2Upstream>>;
   const ids: Record<string, string> = {};
+  let appleKey: ReturnType<typeof makeAppleKey>;
 
   before(async () => {
+    appleKey = makeAppleKey();
     const port = await freePort();
     const downIssuer = `http://127.0.0.1:${port}/auth`;
     up = await startUpstream([`${downIssuer}/federation/upstream/callback`, `${downIssuer}/federation/linker/callback`, `${downIssuer}/federation/closed/callback`]);
@@ -42,6 +58,9 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
         oidc('linker', { create: false, link: 'confirm' }),
         oidc('closed', { create: false, link: 'never' }),
         { id: 'evil', type: 'oidc', issuer: evil.issuer, 'client-id': 'downstream', 'client-secret': 'x', accounts: { create: true, link: 'verified-email' } },
+        // the Apple preset (form_post) against the controllable upstream
+        { id: 'fruit', type: 'oidc', preset: 'apple', issuer: evil.issuer, 'client-id': 'downstream', 'client-secret': 'x', accounts: { create: true } },
+        { id: 'fruit-key', type: 'oidc', preset: 'apple', issuer: evil.issuer, 'client-id': 'downstream', 'team-id': 'TEAM123456', 'client-key-file': appleKey.file, 'client-key-id': 'KEY1234567', accounts: { create: true } },
         { id: 'octo', type: 'oauth2', preset: 'github', 'display-name': 'Octo', 'authorization-endpoint': `${oauth2.url}/authorize`, 'token-endpoint': `${oauth2.url}/token`, 'userinfo-endpoint': `${oauth2.url}/user`, 'client-id': 'gh-client', 'client-secret': 'gh-secret-0123456789', accounts: { create: true } },
       ],
     }, { port });
@@ -59,6 +78,7 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
     await up?.stop();
     await evil?.close();
     await oauth2?.close();
+    if (appleKey) rmSync(appleKey.dir, { recursive: true, force: true });
   });
 
   /** the sign-in page of a fresh code flow at the downstream */
@@ -197,6 +217,39 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
     assert.equal(u!.attributes.name, 'Octo Cat');
   });
 
+  test('form_post (Apple preset): the answer posted cross-site without cookies is bound to the browser at the interaction page', async () => {
+    const posted = async (connector = 'fruit') => {
+      const { b, upstream } = await begin(connector);
+      assert.equal(upstream.searchParams.get('response_mode'), 'form_post');
+      assert.equal(upstream.searchParams.get('scope'), 'openid email name');
+      const html = await (await fetch(upstream)).text();
+      const field = (n: string) => new RegExp(`name="${n}" value="([^"]+)"`).exec(html)![1]!;
+      const action = /action="([^"]+)"/.exec(html)![1]!;
+      assert.equal(action, `${down.issuer}/federation/${connector}/callback`);
+      assert.equal((await b.get(`${action}?code=${field('code')}&state=${field('state')}`)).status, 405, 'not as a query: the connector expects a post');
+      // the upstream's page posts cross-site: no SameSite=Lax cookie comes with it
+      const r = await fetch(action, { method: 'POST', body: new URLSearchParams({ code: field('code'), state: field('state') }), redirect: 'manual' });
+      assert.equal(r.status, 303);
+      return { b, next: new URL(r.headers.get('location')!, down.url) };
+    };
+    Object.assign(evil.state, { sub: 'fruit-user', email: 'fruit@example.com', emailVerified: true });
+    const first = await posted();
+    const { url } = await first.b.follow(await first.b.get(first.next.href));
+    assert.ok(new URL(url).searchParams.get('code'), url);
+    // the same kind of answer taken to another browser's page: refused (the browser that began is checked there)
+    const second = await posted();
+    const thief = new Browser(new URL(down.issuer).origin);
+    assert.match(await (await thief.get(second.next.href)).text(), /completed already or has expired|expired/);
+    // with team-id, the client secret is a fresh ES256 JWT made from the Sign in with Apple key
+    Object.assign(evil.state, { sub: 'fruit-key-user', email: 'fruit-key@example.com' });
+    const third = await posted('fruit-key');
+    assert.ok(new URL((await third.b.follow(await third.b.get(third.next.href))).url).searchParams.get('code'));
+    const secret = evil.state.lastTokenForm.get('client_secret')!;
+    const { payload, protectedHeader } = await jwtVerify(secret, appleKey.publicKey, { issuer: 'TEAM123456', audience: 'https://appleid.apple.com', subject: 'downstream', algorithms: ['ES256'] });
+    assert.equal(protectedHeader.kid, 'KEY1234567');
+    assert.ok(payload.exp! - payload.iat! <= 300, 'short-lived');
+  });
+
   test('gatehouse users show lists linked identities; users unlink removes one (that identity no longer signs in to the account)', async () => {
     const cmd = async (args: string[]) => {
       const stdout = new PassThrough(), stderr = new PassThrough();
@@ -265,7 +318,7 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
       assert.match(done.html, /did not succeed/);
     });
 
-    for (const mode of ['wrong-issuer', 'other-audience', 'wrong-nonce', 'no-nonce', 'unsigned'] as const) {
+    for (const mode of ['wrong-issuer', 'other-audience', 'wrong-nonce', 'no-nonce', 'replayed-nonce', 'unsigned'] as const) {
       test(`an ID token with ${mode} is refused`, async () => {
         evil.state.mode = mode;
         try {
@@ -306,6 +359,16 @@ describe('federation: OpenID Connect upstream (a second oidc-provider), account 
       assert.match(await stolen.text(), /completed already or has expired/);
     });
 
+    test('open redirect: a return URL the client did not register never reaches the upstream nor comes back', async () => {
+      for (const evilReturn of ['https://evil.example/cb', `${RP.redirect}/../../evil`, '//evil.example/cb']) {
+        const { b, first } = await openDownstream(down, { idp_hint: 'upstream', redirect_uri: evilReturn });
+        const { res } = await b.follow(first);
+        assert.equal(res.status, 400, evilReturn);
+        assert.equal(res.headers.get('location'), null, 'no redirect anywhere');
+        assert.match(await res.text(), /redirect_uri/);
+      }
+    });
+
     test('a begin for a connector that does not exist is refused', async () => {
       const p = await signInPage();
       const csrf = /name="csrf" value="([^"]+)"/.exec(p.html)![1]!;
@@ -323,6 +386,11 @@ describe('federation config', () => {
     assert.equal(resolveConnector(ok.federation[1]!).tokenEndpoint, 'https://github.com/login/oauth/access_token');
     assert.equal(resolveConnector(ok.federation[1]!).claims.subject, 'id');
     assert.equal(resolveConnector(ok.federation[2]!).issuer, 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0');
+    const more = identitySchema.parse({ ...base, federation: [{ id: 'work', type: 'oidc', preset: 'microsoft', tenant: 'contoso.onmicrosoft.com', 'client-id': 'x' }, { id: 'apple', type: 'oidc', preset: 'apple', 'client-id': 'x', 'client-secret': 'y' }, { id: 'fb', type: 'oauth2', preset: 'facebook', 'client-id': 'x' }] });
+    assert.equal(resolveConnector(more.federation[0]!).issuer, 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
+    assert.equal(resolveConnector(more.federation[1]!).issuer, 'https://appleid.apple.com');
+    assert.equal(resolveConnector(more.federation[1]!).responseMode, 'form_post');
+    assert.equal(resolveConnector(more.federation[2]!).userinfoEndpoint, 'https://graph.facebook.com/me?fields=id,name,email');
     const bad = (f: unknown[]) => identitySchema.safeParse({ ...base, federation: f });
     assert.match(JSON.stringify(bad([{ id: 'g', type: 'oauth2', preset: 'google', 'client-id': 'x' }]).error), /use type: oidc/);
     assert.match(JSON.stringify(bad([{ id: 'g', type: 'oidc', 'client-id': 'x' }]).error), /needs issuer/);

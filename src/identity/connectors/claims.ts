@@ -42,6 +42,12 @@ export const single = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0]
 
 /** Read a JSON body of at most `limit` bytes (an upstream's profile or error): bounded, whatever it sends. */
 export async function boundedJson(res: Response, limit = 256 * 1024): Promise<unknown> {
+  const text = await boundedText(res, limit);
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
+/** Read a body of at most `limit` bytes as UTF-8; over it, the read stops and this throws. */
+export async function boundedText(res: Response, limit: number): Promise<string | undefined> {
   const reader = res.body?.getReader();
   if (!reader) return undefined;
   const chunks: Uint8Array[] = [];
@@ -53,5 +59,5 @@ export async function boundedJson(res: Response, limit = 256 * 1024): Promise<un
     if (size > limit) { await reader.cancel(); throw new Error(`the upstream's answer is over ${limit} bytes`); }
     chunks.push(value);
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
 import { claimAt, single } from '../connectors/claims.js';
 import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
-import { oauthConnector } from '../connectors/oidc.js';
+import { oauth1Connector } from '../connectors/oauth1.js';
+import { loadClientKey, oauthConnector } from '../connectors/oidc.js';
 import { samlConnector, type SamlConnector } from '../connectors/saml.js';
 import type { Db } from '../db.js';
 import { COOKIE_PREFIX } from '../pages/layout.js';
@@ -21,6 +24,23 @@ import { FederationStore } from './store.js';
 export interface FederatedConnector {
   config: ResolvedConnector;
   connector: RedirectConnector | SamlConnector;
+  /** the button's icon, read at start */
+  icon?: { body: Buffer; type: string };
+}
+
+const ICON_TYPES: Record<string, string> = { png: 'image/png', svg: 'image/svg+xml', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
+const ICON_LIMIT = 64 * 1024;
+
+/** read a connector's `icon` file at start: a missing or oversized one is an error naming the connector */
+export function loadIcon(c: ResolvedConnector, configDir: string): { body: Buffer; type: string } | undefined {
+  if (!c.icon) return undefined;
+  const file = isAbsolute(c.icon) ? c.icon : resolve(configDir, c.icon);
+  let body: Buffer;
+  try { body = readFileSync(file); } catch (err) {
+    throw new Error(`identity.federation ${c.id}: icon ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read'}`, { cause: err });
+  }
+  if (body.length > ICON_LIMIT) throw new Error(`identity.federation ${c.id}: icon ${file} is over 64 KiB`);
+  return { body, type: ICON_TYPES[extname(file).slice(1).toLowerCase()]! };
 }
 
 /** which account an upstream identity signs in to */
@@ -45,6 +65,11 @@ function cookieOf(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
+/** a sign-in could not begin: the upstream is unreachable or refused us (discovery, an OAuth 1.0a request token) */
+export class UpstreamUnavailable extends Error {
+  constructor(readonly displayName: string, options?: ErrorOptions) { super(`Signing in with ${displayName} is not available right now. Try again later, or sign in another way.`, options); }
+}
+
 export class Federation {
   readonly store: FederationStore;
   readonly #byId: Map<string, FederatedConnector>;
@@ -57,6 +82,8 @@ export class Federation {
     /** the provider's mount path, e.g. /auth */
     private readonly base: string,
     connectors?: FederatedConnector[],
+    /** where `client-key-file` and `icon` paths start */
+    configDir = process.cwd(),
   ) {
     this.store = new FederationStore(db);
     const log = logger.child({ component: 'federation' });
@@ -64,14 +91,30 @@ export class Federation {
       const config = resolveConnector(f);
       const connector = config.type === 'saml'
         ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
-        : oauthConnector(config, log);
-      return { config, connector };
+        : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log, loadClientKey(config, configDir));
+      return { config, connector, icon: loadIcon(config, configDir) };
     });
     this.#byId = new Map(list.map((c) => [c.config.id, c]));
   }
 
   get connectors(): FederatedConnector[] { return [...this.#byId.values()]; }
+
+  /** home-realm discovery: the connector whose `domains` has `domain` (an email domain, any case) */
+  forDomain(domain: string): FederatedConnector | undefined {
+    const d = domain.trim().toLowerCase();
+    return this.connectors.find((c) => c.config.domains.includes(d));
+  }
+
+  /** the connector of an email address's home realm */
+  forEmail(address: string): FederatedConnector | undefined {
+    const at = address.lastIndexOf('@');
+    return at > 0 && address.length <= 320 ? this.forDomain(address.slice(at + 1)) : undefined;
+  }
+
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
+
+  /** the path of a connector's button icon, when it has one */
+  iconPath(id: string): string | undefined { return this.#byId.get(id)?.icon ? `${this.base}/federation/${id}/icon` : undefined; }
 
   /** `<issuer>/federation/<id>/metadata`: a SAML connector's SP metadata (and default entity id) */
   metadataUrl(id: string): string { return `${this.cfg.issuer.replace(/\/$/, '')}/federation/${id}/metadata`; }
@@ -94,7 +137,14 @@ export class Federation {
       res.appendHeader('set-cookie', `${BROWSER_COOKIE}=${browser}; Path=${this.base}/; Max-Age=${BEGIN_TTL}; HttpOnly; SameSite=Lax${secure}`);
     }
     const state = handle();
-    const { handoff, state: kept } = await fc.connector.begin({ callback: this.callbackUrl(id), state, hint });
+    let begun: Awaited<ReturnType<RedirectConnector['begin']>>;
+    try {
+      begun = await fc.connector.begin({ callback: this.callbackUrl(id), state, hint });
+    } catch (err) {
+      this.logger.warn({ audit: 'federation.refused', connector: id, reason: 'upstream-unavailable', err: String((err as Error).message ?? err).slice(0, 300) }, 'federated sign-in could not begin');
+      throw new UpstreamUnavailable(fc.config.displayName, { cause: err });
+    }
+    const { handoff, state: kept } = begun;
     await this.store.put('begin', state, { connector: id, uid, browser: sha256(browser), data: kept }, BEGIN_TTL);
     this.logger.info({ audit: 'federation.begin', connector: id }, 'federated sign-in begun');
     return handoff;

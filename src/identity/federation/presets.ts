@@ -6,13 +6,17 @@ import type { FederationClaims, FederationConfig } from './schema.js';
  * overridden, and says what a connector finally uses.
  */
 interface Preset {
-  type: 'oidc' | 'oauth2';
+  type: 'oidc' | 'oauth2' | 'oauth1';
   name: string;
   issuer?: (tenant?: string) => string;
+  /** OAuth 1.0a */
+  requestToken?: string;
   authorization?: string;
   token?: string;
   userinfo?: string;
   scopes: string[];
+  /** `form_post`: the upstream posts its answer to the callback (OAuth 2.0 Form Post Response Mode) */
+  responseMode?: 'form_post';
   claims: FederationClaims;
 }
 
@@ -31,6 +35,13 @@ export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, P
     // Entra ID does not vouch for `email` (any tenant admin can set it): no email_verified claim to map
     scopes: ['openid', 'email', 'profile'], claims: { 'email-verified': 'xms_edov' },
   },
+  apple: {
+    // Sign in with Apple: the answer is posted (Apple requires form_post when scopes are asked
+    // for); email_verified comes as the string "true". The client secret is a JWT (ES256) signed
+    // with the key made for the Services ID, valid at most six months (docs/guides/federation.md)
+    type: 'oidc', name: 'Apple', issuer: () => 'https://appleid.apple.com',
+    scopes: ['openid', 'email', 'name'], responseMode: 'form_post', claims: {},
+  },
   github: {
     type: 'oauth2', name: 'GitHub',
     authorization: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token', userinfo: 'https://api.github.com/user',
@@ -42,20 +53,43 @@ export const PRESETS: Readonly<Record<NonNullable<FederationConfig['preset']>, P
     authorization: 'https://www.facebook.com/v19.0/dialog/oauth', token: 'https://graph.facebook.com/v19.0/oauth/access_token', userinfo: 'https://graph.facebook.com/me?fields=id,name,email',
     scopes: ['email', 'public_profile'], claims: { subject: 'id' },
   },
+  x: {
+    // OAuth 1.0a ("Sign in with X"): authenticate signs in a user who authorized the app once
+    // without asking again. The id as a string (id_str): the number exceeds 2^53. The address
+    // comes only with "Request email addresses from users" enabled for the app, and X gives it
+    // only when it is verified (null otherwise)
+    type: 'oauth1', name: 'X',
+    requestToken: 'https://api.x.com/oauth/request_token', authorization: 'https://api.x.com/oauth/authenticate', token: 'https://api.x.com/oauth/access_token',
+    userinfo: 'https://api.x.com/1.1/account/verify_credentials.json?include_email=true&skip_status=true',
+    scopes: [], claims: { subject: 'id_str', name: 'name', 'email-verified': true, attributes: { x_screen_name: 'screen_name' } },
+  },
 };
 
 /** What a connector uses: the config over its preset over the defaults. */
 export interface ResolvedConnector {
   id: string;
-  type: 'oidc' | 'oauth2' | 'saml';
+  type: 'oidc' | 'oauth2' | 'oauth1' | 'saml';
   displayName: string;
+  /** the icon file of the button, as configured */
+  icon?: string;
   issuer?: string;
+  requestTokenEndpoint?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
   userinfoEndpoint?: string;
   clientId: string;
   clientSecret?: string;
+  /** how we authenticate at the token endpoint */
+  /** `apple_client_secret`: Sign in with Apple's client secret JWT, made from `client-key-file` and `team-id` */
+  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'apple_client_secret' | 'none';
+  teamId?: string;
+  clientKeyFile?: string;
+  clientKeyId?: string;
   scopes: string[];
+  /** OIDC, OAuth 2.0: `form_post` when the upstream posts its answer (default: the query) */
+  responseMode?: 'form_post';
+  /** home-realm discovery: email domains that sign in here */
+  domains: string[];
   pkce: boolean;
   claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
   saml?: { ssoUrl: string; idpEntityId: string; idpCertificates: string[]; spEntityId?: string; privateKey?: string; certificate?: string; wantResponseSigned: boolean; clockSkew: number };
@@ -76,13 +110,21 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     id: f.id,
     type: f.type,
     displayName: f['display-name'] ?? p?.name ?? f.id,
+    icon: f.icon,
     issuer: f.issuer ?? p?.issuer?.(f.tenant),
+    requestTokenEndpoint: f['request-token-endpoint'] ?? p?.requestToken,
     authorizationEndpoint: f['authorization-endpoint'] ?? p?.authorization,
     tokenEndpoint: f['token-endpoint'] ?? p?.token,
     userinfoEndpoint: f['userinfo-endpoint'] ?? p?.userinfo,
     clientId: f['client-id'] ?? '',
     clientSecret: f['client-secret'],
+    clientAuth: f['team-id'] ? 'apple_client_secret' : f['client-auth'] ?? (f['client-secret'] ? 'client_secret_basic' : 'none'),
+    teamId: f['team-id'],
+    clientKeyFile: f['client-key-file'],
+    clientKeyId: f['client-key-id'],
     scopes: f.scopes ?? p?.scopes ?? (f.type === 'oidc' ? ['openid', 'email', 'profile'] : []),
+    domains: f.domains,
+    responseMode: f['response-mode'] ?? p?.responseMode,
     pkce: f.type === 'oidc' ? true : f.pkce,
     claims: {
       subject: claims.subject ?? (f.type === 'saml' ? 'nameID' : 'sub'),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * `identity.federation`: the other identity providers users may sign in with. Each entry is a
- * connector (connectors/oidc.ts, connectors/oauth2.ts) with a claims mapping and the rules of
+ * connector (connectors/oidc.ts for OIDC and OAuth 2.0, connectors/oauth1.ts, connectors/saml.ts) with a claims mapping and the rules of
  * account linking and creation. A `preset` fills the endpoints and the claims mapping of a
  * well-known provider (federation/presets.ts); everything it fills can be set explicitly too.
  */
@@ -28,16 +28,22 @@ export const federationClaimsSchema = z.strictObject({
 export const federationSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id is 1–32 lower-case letters, digits or -').refine((s) => s !== 'password', 'password is the local connector')
     .describe('The connector\'s id: in its callback URL (`<issuer>/federation/<id>/callback`), logs, the `idp` claim of tokens and the `idp_hint` parameter.'),
-  type: z.enum(['oidc', 'oauth2', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
-  preset: z.enum(['google', 'microsoft', 'github', 'facebook']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
+  type: z.enum(['oidc', 'oauth2', 'oauth1', 'saml']).describe('`oidc`: OpenID Connect (discovery, code + PKCE, state, nonce, ID token validation). `oauth2`: OAuth 2.0 authorization code, then a profile (userinfo) endpoint. `oauth1`: OAuth 1.0a (RFC 5849, HMAC-SHA1): request token, authorization, access token, then a signed call to the profile endpoint. `saml`: SAML 2.0 service provider (HTTP-Redirect AuthnRequest, HTTP-POST response to `<issuer>/federation/<id>/callback`, SP metadata at `<issuer>/federation/<id>/metadata`).'),
+  preset: z.enum(['google', 'microsoft', 'apple', 'github', 'facebook', 'x']).optional().describe('Fills the endpoints, scopes and claims mapping of a well-known provider (see docs/guides/federation.md); `microsoft` with `tenant`.'),
   tenant: z.string().regex(/^[\w.-]{1,100}$/).optional().describe('Microsoft Entra ID: the tenant id or domain (work accounts of one tenant), or `consumers` (personal accounts).'),
+  icon: z.string().regex(/\.(png|svg|jpe?g|webp)$/i, 'an icon is a .png, .svg, .jpg or .webp file').optional().describe('An image file (PNG, SVG, JPEG, WebP; at most 64 KiB; relative to the config file) shown on the connector\'s button, served from `<issuer>/federation/<id>/icon`. Read at start.'),
   'display-name': z.string().min(1).max(60).optional().describe('The label of its button on the sign-in page ("Sign in with <display-name>"); defaults to the preset\'s name or the id.'),
   issuer: endpoint.optional().describe('OIDC: the issuer; its discovery document is fetched from `<issuer>/.well-known/openid-configuration` and must name exactly this issuer.'),
-  'authorization-endpoint': endpoint.optional().describe('OAuth 2.0: where the browser is sent to sign in.'),
-  'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged.'),
-  'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
-  'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider.'),
-  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic (OIDC: client_secret_post when discovery lists only that).'),
+  'request-token-endpoint': endpoint.optional().describe('OAuth 1.0a: where the request token is asked for (signed, with `oauth_callback`).'),
+  'authorization-endpoint': endpoint.optional().describe('OAuth 2.0, OAuth 1.0a: where the browser is sent to sign in.'),
+  'token-endpoint': endpoint.optional().describe('OAuth 2.0: where the code is exchanged. OAuth 1.0a: where the request token and verifier are exchanged for an access token.'),
+  'userinfo-endpoint': endpoint.optional().describe('OAuth 2.0, OAuth 1.0a: the profile endpoint called with the access token (OIDC: read from discovery; called when the ID token lacks a mapped claim).'),
+  'client-id': z.string().min(1).max(500).optional().describe('OIDC, OAuth 2.0: the client id registered at the upstream provider. OAuth 1.0a: the consumer key (X: the API key).'),
+  'client-secret': z.string().min(1).optional().describe('The client secret registered at the upstream provider (use `${ENV:NAME}`; never logged, redacted by the admin `/config`). Sent with client_secret_basic, or as `client-auth` says. OAuth 1.0a: the consumer secret, which signs every request and is never sent.'),
+  'client-auth': z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('OIDC, OAuth 2.0: how we authenticate at the upstream\'s token endpoint (default `client_secret_basic` with a `client-secret`, none without). `private_key_jwt`: a JWT assertion signed with `client-key-file` (RFC 7523); register its public key at the upstream.'),
+  'client-key-file': z.string().min(1).optional().describe('With `client-auth: private_key_jwt` (or `team-id`): a PEM private key (RSA, EC P-256/P-384 or Ed25519; relative to the config file), read at start. Never logged.'),
+  'team-id': z.string().regex(/^[A-Z0-9]{10}$/, 'an Apple Team ID: 10 upper-case letters or digits').optional().describe('Sign in with Apple: your Team ID. With it, Gatehouse makes the client secret JWT itself from `client-key-file` (the Sign in with Apple key, `.p8`) and `client-key-id` (its Key ID); no `client-secret`.'),
+  'client-key-id': z.string().min(1).max(200).optional().describe('The `kid` of `client-key-file` as registered at the upstream (default: its JWK thumbprint, RFC 7638).'),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).optional().describe('Scopes asked for (OIDC default: openid email profile).'),
   'idp-sso-url': endpoint.optional().describe('SAML: the IdP\'s single sign-on service (HTTP-Redirect binding).'),
   'idp-entity-id': z.string().min(1).max(500).optional().describe('SAML: the IdP\'s entity id; the response\'s Issuer must be it.'),
@@ -48,6 +54,9 @@ export const federationSchema = z.strictObject({
   'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
   'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
   pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),
+  'response-mode': z.enum(['form_post']).optional().describe('OIDC, OAuth 2.0: `form_post` asks the upstream to post its answer to the callback (OAuth 2.0 Form Post Response Mode; Apple requires it). Default: the answer in the query of a redirect.'),
+  domains: z.array(z.string().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain name such as contoso.com')).default([])
+    .describe('Home-realm discovery: the email domains whose users sign in here (a corporate IdP). An authorization request with `domain_hint=<domain>` or a `login_hint` address of the domain, or such an address typed on the sign-in page, goes straight to this connector; the password of a local account is then not asked for.'),
   claims: federationClaimsSchema.optional(),
   'roles-from-groups': z.record(z.string().min(1), z.array(z.string().min(1))).default({}).describe('Roles given for upstream groups: `{ upstream-group: [role, ...] }`, added at each sign-in.'),
   accounts: z.strictObject({
@@ -59,15 +68,25 @@ export const federationSchema = z.strictObject({
   const missing = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `${f.type} connector ${f.id} needs ${key} (${why})` });
   if (f.preset === 'microsoft' && !f.tenant) missing('tenant', 'the tenant id or domain, or consumers for personal accounts');
   if (f.type !== 'saml' && !f['client-id']) missing('client-id', 'registered at the upstream');
+  if (f['team-id']) {
+    if (!f['client-key-file']) missing('client-key-file', 'the Sign in with Apple key (.p8) that signs the client secret');
+    if (!f['client-key-id']) missing('client-key-id', 'the Key ID of that key');
+    if (f['client-secret'] || f['client-auth']) ctx.addIssue({ code: 'custom', path: ['team-id'], message: `${f.type} connector ${f.id}: with team-id the client secret is made from the key; remove client-secret and client-auth` });
+  }
+  if (f['client-auth'] === 'private_key_jwt' && !f['client-key-file']) missing('client-key-file', 'the private key of private_key_jwt');
+  if (f['client-auth']?.startsWith('client_secret') && !f['client-secret']) missing('client-secret', `the secret of ${f['client-auth']}`);
+  if (f['client-auth'] && (f.type === 'oauth1' || f.type === 'saml')) ctx.addIssue({ code: 'custom', path: ['client-auth'], message: `${f.type} connector ${f.id}: client-auth is for OIDC and OAuth 2.0 connectors` });
+  if (f.type === 'oauth1' && !f['client-secret']) missing('client-secret', 'the consumer secret, which signs every request');
   if (f.preset) return;
   if (f.type === 'oidc' && !f.issuer) missing('issuer', 'or a preset');
   if (f.type === 'saml') {
     for (const k of ['idp-sso-url', 'idp-entity-id', 'idp-certificates'] as const) if (!f[k]) missing(k, 'from the IdP\'s metadata');
     if (!!f['sp-private-key'] !== !!f['sp-certificate']) missing(f['sp-private-key'] ? 'sp-certificate' : 'sp-private-key', 'both or neither');
   }
-  if (f.type === 'oauth2') {
+  if (f.type === 'oauth2' || f.type === 'oauth1') {
     for (const k of ['authorization-endpoint', 'token-endpoint', 'userinfo-endpoint'] as const) if (!f[k]) missing(k, 'or a preset');
   }
+  if (f.type === 'oauth1' && !f['request-token-endpoint']) missing('request-token-endpoint', 'or a preset');
 });
 
 export type FederationConfig = z.output<typeof federationSchema>;

@@ -7,7 +7,7 @@ import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
 import { readForm, redirect, send, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata)$/;
+const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata|icon)$/;
 
 /** what each refusal of a callback tells the user (the log has the reason) */
 const REFUSED: Record<string, string> = {
@@ -19,7 +19,8 @@ const REFUSED: Record<string, string> = {
 
 /**
  * `<base>/federation/<id>/callback`: where an upstream sends the browser back (its redirect URI).
- * Query parameters only (the code flow's default response mode). A verified answer goes on to
+ * Query parameters (the code flow's default response mode), or a posted form for a connector
+ * with `response-mode: form_post` and SAML's HTTP-POST binding. A verified answer goes on to
  * the interaction page with a one-time handle; the redirect target is built from the kept
  * interaction, never from the request, so there is no open redirect through it.
  */
@@ -29,15 +30,26 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
     if (!m) return false;
     const fc = federation.get(m[1]!);
     const saml = fc && 'metadata' in fc.connector ? fc.connector : undefined;
+    if (m[2] === 'icon') {
+      if (!fc?.icon || method !== 'GET') return false;
+      res.setHeader('content-type', fc.icon.type);
+      res.setHeader('cache-control', 'public, max-age=3600');
+      // an SVG opened by itself runs no script and loads nothing
+      res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.end(fc.icon.body);
+      return true;
+    }
     if (m[2] === 'metadata') {
       if (!saml || method !== 'GET') return false;
       res.setHeader('content-type', 'application/samlmetadata+xml');
       res.end(saml.metadata(federation.callbackUrl(m[1]!)));
       return true;
     }
-    // the code flow answers with a GET; a SAML IdP posts its Response (HTTP-POST binding)
-    if (method !== 'GET' && !(method === 'POST' && saml)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
-    const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+    // the code flow answers with a GET, or posts (form_post); a SAML IdP posts its Response (HTTP-POST binding)
+    const allowed = saml ? ['GET', 'POST'] : fc?.config.responseMode === 'form_post' ? ['POST'] : ['GET'];
+    if (!allowed.includes(method)) { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+    const params = method === 'POST' ? await readForm(req, saml ? SAML_RESPONSE_LIMIT + 4096 : 16 * 1024) : query;
     const r = await federation.callback(req, m[1]!, params, { ip: clientIp(req), via: 'federation' });
     if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-in failed', message: REFUSED[r.refused] ?? 'This sign-in failed.', code: `federation-${r.refused}` }));
     else redirect(res, r.location);
@@ -52,10 +64,11 @@ export function handOff(res: ServerResponse, handoff: BrowserHandoff): void {
 }
 
 /** one "Sign in with …" button per connector: forms with the CSRF token (a sign-in is never begun by a cross-site link) */
-export function connectorButtons(action: string, csrf: string, connectors: ReadonlyArray<{ id: string; displayName: string }>): string {
+export function connectorButtons(action: string, csrf: string, connectors: ReadonlyArray<{ id: string; displayName: string; icon?: string }>): string {
   if (!connectors.length) return '';
+  const icon = (src?: string) => (src ? `<img src="${esc(src)}" alt="" width="20" height="20"> ` : '');
   return `<div class="federation" role="group" aria-label="Other ways to sign in">
-${connectors.map((c) => `<form method="post" action="${esc(action)}">${csrfField(csrf)}<input type="hidden" name="connector" value="${esc(c.id)}"><button type="submit" class="secondary">Sign in with ${esc(c.displayName)}</button></form>`).join('\n')}
+${connectors.map((c) => `<form method="post" action="${esc(action)}">${csrfField(csrf)}<input type="hidden" name="connector" value="${esc(c.id)}"><button type="submit" class="secondary">${icon(c.icon)}Sign in with ${esc(c.displayName)}</button></form>`).join('\n')}
 </div>`;
 }
 

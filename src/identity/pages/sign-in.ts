@@ -1,13 +1,13 @@
 import { clientIp } from '../client-ip.js';
 import { federatedLogin, loginResult, type VerifiedIdentity } from '../connectors/connector.js';
 import type { PasswordConnector } from '../connectors/password.js';
-import type { Decision, Federation } from '../federation/index.js';
+import { UpstreamUnavailable, type Decision, type Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
 import { queryOf, waitText } from './kit.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }> }): string {
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }> }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
@@ -41,7 +41,7 @@ const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not suc
  * account to confirm the link with its password.
  */
 export function signIn(password: PasswordConnector, federation?: Federation): PromptHandler {
-  const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName })) ?? [];
+  const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName, icon: federation.iconPath(c.config.id) })) ?? [];
   const form = (ctx: InteractionContext, o: { login?: string; error?: string; info?: string } = {}) => signInPage(ctx.page, {
     action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o,
     federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors,
@@ -59,6 +59,16 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
     return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
   }
 
+  /** send the browser to connector `id`; an upstream that cannot begin (down, refusing us) is said on the sign-in page */
+  async function beginAt(ctx: InteractionContext, id: string, hint = loginHint(ctx)): Promise<void> {
+    try {
+      return handOff(ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, hint));
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      return ctx.send(502, form(ctx, { error: err.message }));
+    }
+  }
+
   return {
     name: 'login',
     async show(ctx) {
@@ -70,10 +80,8 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
         if (!o.identity) return ctx.send(200, form(ctx, { error: FEDERATION_FAILED(o.connector.config.displayName) }));
         return settle(ctx, o.identity, await federation.decide(o.identity), o.connector.config.displayName);
       }
-      const hint = ctx.details.params.idp_hint;
-      if (federation && typeof hint === 'string' && federation.get(hint)) {
-        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, hint, ctx.details.uid, loginHint(ctx)));
-      }
+      const hinted = federation && hintedConnector(federation, ctx.details.params);
+      if (hinted) return beginAt(ctx, hinted);
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
       ctx.send(200, form(ctx, { info }));
     },
@@ -81,6 +89,9 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       async login(ctx, posted) {
         const { req, res, details } = ctx;
         const login = posted.get('login') ?? '';
+        // an address of a home realm signs in at its connector: no password is checked here
+        const realm = federation?.forEmail(login.trim());
+        if (realm) return beginAt(ctx, realm.config.id, login.trim());
         const result = await password.verify({ login, password: posted.get('password') ?? '' }, { ip: clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
         if (!result.ok && result.reason === 'rate-limited') {
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
@@ -92,7 +103,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
         if (!federation?.get(id)) return ctx.send(400, form(ctx, { error: 'This way of signing in is not available.' }));
-        return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, id, ctx.details.uid, loginHint(ctx)));
+        return beginAt(ctx, id);
       },
       async link(ctx, posted) {
         const pending = federation ? await federation.pendingLink(posted.get('handle') ?? '', ctx.details.uid) : undefined;
@@ -111,6 +122,18 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       },
     },
   };
+}
+
+/**
+ * The connector an authorization request names, which skips the chooser: `idp_hint` (a
+ * connector id), else home-realm discovery by `domain_hint` or the domain of a `login_hint` address.
+ */
+function hintedConnector(federation: Federation, params: Record<string, unknown>): string | undefined {
+  const { idp_hint: idp, domain_hint: domain, login_hint: login } = params;
+  if (typeof idp === 'string' && federation.get(idp)) return idp;
+  const realm = (typeof domain === 'string' && domain.length <= 253 ? federation.forDomain(domain) : undefined)
+    ?? (typeof login === 'string' ? federation.forEmail(login) : undefined);
+  return realm?.config.id;
 }
 
 /** the authorization request's login_hint, passed on to the upstream */

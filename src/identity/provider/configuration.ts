@@ -39,8 +39,9 @@ export function protocol(cfg: IdentityConfig) {
     clientDefaults: { grant_types: ['authorization_code'], id_token_signed_response_alg: alg, response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
     enabledJWA: { idTokenSigningAlgValues: [alg], userinfoSigningAlgValues: [alg], introspectionSigningAlgValues: [alg], authorizationSigningAlgValues: [alg] },
     extraClientMetadata: { properties: ['gatehouse_roles', 'gatehouse_first_party'] },
-    // idp_hint names a connector of identity.federation: the sign-in page goes there at once
-    extraParams: ['idp_hint'],
+    // idp_hint names a connector of identity.federation, domain_hint one of its home-realm
+    // domains: the sign-in page goes there at once
+    extraParams: ['idp_hint', 'domain_hint'],
     pkce: { required: () => true }, // PKCE for every code flow (public clients cannot do without it)
     conformIdTokenClaims: true,
   };
