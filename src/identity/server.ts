@@ -60,7 +60,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const steps = opts.steps ?? STEPS;
 
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
-  const federation = config.federation.length ? new Federation(config, db, users, logger, base) : undefined;
+  const federation = config.federation.length ? new Federation(config, db, users, logger, base, undefined, opts.configDir) : undefined;
   const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

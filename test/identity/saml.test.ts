@@ -1,8 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
 import { openDownstream, pressConnector, RP } from './federation-rig.js';
-import { sspAvailable, startSimpleSaml, type SimpleSamlIdp } from './saml-rig.js';
+import { keyPair, sspAvailable, startSimpleSaml, type SimpleSamlIdp } from './saml-rig.js';
 
 const available = sspAvailable();
 if (!available) {
@@ -18,27 +22,55 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
   let idp: SimpleSamlIdp;
   let down: TestIdentity;
   let acs: string;
+  let dir: string;
+  let encCert: string;
+  /** the IdP's metadata as the `meta` connector fetches it (SimpleSAMLphp's, as of the last rollover), or an outage */
+  let metaServer: Server;
+  let metaUp = true;
+  let metaBody = '';
 
   before(async () => {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}/auth`;
-    acs = `${issuer}/federation/corp/callback`;
+    const sp = (id: string) => `${issuer}/federation/${id}/metadata`;
+    const acsOf = (id: string) => `${issuer}/federation/${id}/callback`;
+    acs = acsOf('corp');
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-saml-'));
+    const enc = keyPair(dir, 'sp-encryption');
+    encCert = readFileSync(enc.cert, 'utf8');
     idp = await startSimpleSaml({
-      [`${issuer}/federation/corp/metadata`]: acs,
-      [`${issuer}/federation/other/metadata`]: `${issuer}/federation/other/callback`,
+      [sp('corp')]: acs, [sp('other')]: acsOf('other'), [sp('meta')]: acsOf('meta'),
+      [sp('enc')]: { acs: acsOf('enc'), encryptTo: encCert }, [sp('encreq')]: acsOf('encreq'),
     }, {
       student: { password: 'studentpass', attributes: { uid: ['student'], mail: ['student@example.com'], eduPersonAffiliation: ['member', 'staff'] } },
     });
-    const saml = (id: string) => ({
-      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem],
-      claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true },
+    metaServer = createServer((req, res) => {
+      if (!metaUp) res.writeHead(503).end('down for maintenance');
+      else res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metaBody);
     });
-    down = await startTestIdentity({ apis: APIS, clients: CLIENTS, federation: [saml('corp'), saml('other')] }, { port });
+    metaBody = await (await fetch(idp.metadataUrl)).text();
+    await new Promise<void>((r) => metaServer.listen(0, '127.0.0.1', r));
+    const metaUrl = `http://127.0.0.1:${(metaServer.address() as { port: number }).port}/idp-metadata.xml`;
+    const mapping = { claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true } };
+    const linking = { accounts: { create: true, link: 'verified-email' } };
+    const saml = (id: string, extra: Record<string, unknown> = {}) => ({
+      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem], ...mapping, ...extra,
+    });
+    // the encryption key and certificate as files relative to the config file
+    const encryption = { 'sp-encryption-key': 'sp-encryption.key', 'sp-encryption-certificate': 'sp-encryption.crt', 'want-assertions-encrypted': true };
+    down = await startTestIdentity({
+      apis: APIS, clients: CLIENTS, federation: [
+        saml('corp'), saml('other'), saml('enc', { ...encryption, ...linking }), saml('encreq', { ...encryption, ...linking }),
+        { id: 'meta', type: 'saml', 'idp-metadata-url': metaUrl, 'idp-metadata-refresh': 1, 'idp-entity-id': idp.entityId, ...mapping, ...linking },
+      ],
+    }, { port, dir });
   });
 
   after(async () => {
     await down?.stop();
     await idp?.stop();
+    await new Promise((r) => (metaServer ? metaServer.close(r) : r(undefined)));
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** begin at `connector`, sign in at SimpleSAMLphp; the form it posts back (ACS, SAMLResponse, RelayState) */
@@ -80,6 +112,17 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     assert.match(xml, new RegExp(`Location="${acs}"`));
   });
 
+  /** sign in with `connector` all the way; the account's id, or the refusal page */
+  async function signIn(connector: string): Promise<{ sub?: string; html?: string; xml: string }> {
+    const a = await atIdp(connector);
+    const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+    const xml = Buffer.from(a.SAMLResponse, 'base64').toString('utf8');
+    if (!done.code) return { html: done.html, xml };
+    const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+    assert.equal(t.status, 200, t.text);
+    return { sub: decodeJwt(t.json.access_token).payload.sub as string, xml };
+  }
+
   test('sign in at SimpleSAMLphp → signed response posted cross-site to the ACS → a Gatehouse token with the mapped claims', async () => {
     const a = await atIdp('corp');
     assert.equal(a.action, acs);
@@ -94,6 +137,32 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     assert.equal(u!.email, 'student@example.com');
     assert.deepEqual(u!.groups, ['member', 'staff']);
     assert.equal((await down.services.db.one<{ subject: string }>("SELECT subject FROM federated_identities WHERE connector = 'corp'"))!.subject, 'student');
+  });
+
+  describe('encrypted assertions', () => {
+    test('the SP metadata publishes the encryption certificate', async () => {
+      const xml = await (await fetch(`${down.issuer}/federation/enc/metadata`)).text();
+      const body = encCert.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+      assert.match(xml, /<KeyDescriptor use="encryption">/);
+      assert.ok(xml.replace(/\s+/g, '').includes(body), 'the certificate in the metadata');
+      assert.doesNotMatch(await (await fetch(`${down.issuer}/federation/corp/metadata`)).text(), /use="encryption"/);
+    });
+
+    test('SimpleSAMLphp encrypts the assertion to our certificate; the SP decrypts and checks it', async () => {
+      const r = await signIn('enc');
+      assert.match(r.xml, /EncryptedAssertion/);
+      assert.doesNotMatch(r.xml, /<saml:Assertion\b/, 'nothing in the clear');
+      assert.ok(r.sub, r.html);
+      assert.equal((await down.services.users.get(r.sub!))!.email, 'student@example.com');
+    });
+
+    test('with want-assertions-encrypted, an assertion in the clear is refused', async () => {
+      const r = await signIn('encreq');
+      assert.match(r.xml, /<saml:Assertion\b/);
+      assert.equal(r.sub, undefined);
+      assert.match(r.html ?? '', /did not succeed/);
+      assert.ok(down.logs.some((l) => String(l.message ?? '').includes('want-assertions-encrypted')));
+    });
   });
 
   describe('attacks on the response', () => {
@@ -179,6 +248,38 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       const a = await atIdp('corp');
       const r = await fetch(a.action, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ SAMLResponse: 'A'.repeat(400 * 1024), RelayState: a.RelayState }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       assert.equal(r.status, 413);
+    });
+  });
+
+  // last: the rollover changes the IdP's signing key for every connector
+  describe('IdP metadata from a URL, refreshed', () => {
+    const logged = (msg: string, from: number, pred: (l: Record<string, unknown>) => boolean = () => true) =>
+      down.logs.slice(from).some((l) => l.msg === msg && l.connector === 'meta' && pred(l));
+    async function waitLog(msg: string, pred?: (l: Record<string, unknown>) => boolean) {
+      const from = down.logs.length;
+      for (let i = 0; i < 200 && !logged(msg, from, pred); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(logged(msg, from, pred), `log "${msg}"`);
+    }
+
+    test('sign-ins use the metadata; an outage at refresh keeps the last good metadata', async () => {
+      assert.ok((await signIn('meta')).sub);
+      metaUp = false;
+      await waitLog('SAML IdP metadata refresh failed', (l) => l.keeping === 'the last good metadata');
+      const r = await signIn('meta');
+      metaUp = true;
+      assert.ok(r.sub, r.html);
+    });
+
+    test('certificate rollover: after the refresh new assertions verify, those signed with the old key are refused', async () => {
+      const old = await atIdp('meta');
+      idp.rollover();
+      metaBody = await (await fetch(idp.metadataUrl)).text();
+      await waitLog('SAML IdP metadata refreshed', (l) => l.changed === true);
+      const refused = await postToAcs(old.b, old.action, { SAMLResponse: old.SAMLResponse, RelayState: old.RelayState });
+      assert.equal(refused.code, undefined, 'the old key is no longer trusted');
+      assert.match(String(down.logs.filter((l) => l.msg === 'upstream answer refused').at(-1)?.message), /signature/i);
+      const r = await signIn('meta');
+      assert.ok(r.sub, r.html);
     });
   });
 });

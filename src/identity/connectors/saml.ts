@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
+import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
 import { identityFromClaims } from './claims.js';
 import type { RedirectConnector, SignInResult } from './connector.js';
+import { fileIdp, fixedIdp, urlIdp, type IdpSource } from './saml-idp.js';
 
 /**
  * SAML 2.0 service provider through @node-saml/node-saml: an AuthnRequest by the HTTP-Redirect
@@ -16,6 +20,9 @@ import type { RedirectConnector, SignInResult } from './connector.js';
  * what node-saml leaves out: exactly one Assertion in the document (signature wrapping needs two),
  * the Response's Destination and every SubjectConfirmationData's Recipient = our ACS URL, and
  * each assertion ID accepted once (`seen`, in the database: a replay is refused across processes).
+ * An EncryptedAssertion is decrypted with `sp-encryption-key` (node-saml's decryptionPvk) and
+ * then checked as a plain one; `want-assertions-encrypted` refuses plain assertions. The IdP's
+ * endpoints and certificates come from the config or its metadata (saml-idp.ts).
  */
 
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -29,6 +36,21 @@ export interface SamlDeps {
   once(key: string, ttlSeconds: number): Promise<boolean>;
   /** the SP entity id when not configured: `<issuer>/federation/<id>/metadata` */
   defaultEntityId: string;
+  /** where relative file paths of the config start */
+  configDir: string;
+}
+
+/** a PEM given inline, or the file that holds it (relative to the config file) */
+function pemOrFile(v: string | undefined, what: string, configDir: string): string | undefined {
+  if (v === undefined || v.includes('-----BEGIN')) return v;
+  const path = isAbsolute(v) ? v : resolve(configDir, v);
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN')) throw new Error('no PEM block in it');
+    return pem;
+  } catch (err) {
+    throw new Error(`${what}: cannot read a PEM from ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** a cache that knows exactly one request id: the one this sign-in sent (node-saml's InResponseTo check) */
@@ -45,18 +67,31 @@ const cert = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, 
 export interface SamlConnector extends RedirectConnector {
   /** the SP metadata XML to give the IdP */
   metadata(callback: string): string;
+  /** the IdP's endpoints and certificates now (configured, or from its metadata) */
+  readonly idp: IdpSource;
 }
 
 export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector {
   const s = c.saml!;
   const entityId = s.spEntityId ?? d.defaultEntityId;
-  const saml = (callback: string, requestId?: string) => new SAML({
+  const where = `federation ${c.id}`;
+  const decryptionPvk = pemOrFile(s.encryptionKey, `${where}: sp-encryption-key`, d.configDir);
+  const decryptionCert = pemOrFile(s.encryptionCertificate, `${where}: sp-encryption-certificate`, d.configDir);
+  const metadataFile = s.metadataFile && (isAbsolute(s.metadataFile) ? s.metadataFile : resolve(d.configDir, s.metadataFile));
+  const idp: IdpSource = s.metadataUrl ? urlIdp(s.metadataUrl, s.idpEntityId, s.metadataRefresh, d.logger, c.id)
+    : metadataFile ? fileIdp(metadataFile, s.idpEntityId)
+      : fixedIdp({ entityId: s.idpEntityId!, ssoUrl: s.ssoUrl!, sloUrl: s.sloUrl, certificates: s.idpCertificates!.map(cert) });
+  const saml = async (callback: string, requestId?: string) => {
+    const i = await idp.current();
+    return samlWith(callback, { entityId: i.entityId, ssoUrl: i.ssoUrl, certificates: i.certificates.map(cert) }, requestId);
+  };
+  const samlWith = (callback: string, i: { entityId: string; ssoUrl: string; certificates: string[] }, requestId?: string) => new SAML({
     callbackUrl: callback,
-    entryPoint: s.ssoUrl,
+    entryPoint: i.ssoUrl,
     issuer: entityId,
     audience: entityId,
-    idpIssuer: s.idpEntityId,
-    idpCert: s.idpCertificates.map(cert),
+    idpIssuer: i.entityId,
+    idpCert: i.certificates,
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: s.wantResponseSigned,
     acceptedClockSkewMs: s.clockSkew * 1000,
@@ -70,6 +105,7 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     skipRequestCompression: false,
     authnRequestBinding: 'HTTP-Redirect',
     ...(s.privateKey ? { privateKey: s.privateKey, signatureAlgorithm: 'sha256' as const } : {}),
+    ...(decryptionPvk ? { decryptionPvk } : {}),
   });
 
   return {
@@ -77,10 +113,13 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     type: 'saml',
     flow: 'redirect',
     displayName: c.displayName,
-    metadata: (callback) => saml(callback).generateServiceProviderMetadata(null, s.certificate ? [cert(s.certificate)] : null),
+    idp,
+    // the SP's own metadata needs nothing of the IdP's
+    metadata: (callback) => samlWith(callback, { entityId: '', ssoUrl: 'https://idp.invalid/', certificates: ['unused'] })
+      .generateServiceProviderMetadata(decryptionCert ? cert(decryptionCert) : null, s.certificate ? [cert(s.certificate)] : null),
     async begin({ callback, state }) {
       const requestId = `_${randomBytes(20).toString('hex')}`;
-      const url = await saml(callback, requestId).getAuthorizeUrlAsync(state, undefined, {});
+      const url = await (await saml(callback, requestId)).getAuthorizeUrlAsync(state, undefined, {});
       return { handoff: { redirect: url }, state: { callback, requestId } };
     },
     async complete({ params, state }): Promise<SignInResult> {
@@ -91,11 +130,11 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
       };
       if (!response || response.length > SAML_RESPONSE_LIMIT) return refused('no SAMLResponse, or one too large');
       const callback = state.callback!;
-      const shape = checkShape(Buffer.from(response, 'base64').toString('utf8'), callback);
+      const shape = await checkShape(Buffer.from(response, 'base64').toString('utf8'), callback, { key: decryptionPvk, required: s.wantEncrypted });
       if (typeof shape === 'string') return refused(shape);
       let profile: Record<string, unknown> | null;
       try {
-        ({ profile } = await saml(callback, state.requestId).validatePostResponseAsync({ SAMLResponse: response }) as { profile: Record<string, unknown> | null });
+        ({ profile } = await (await saml(callback, state.requestId)).validatePostResponseAsync({ SAMLResponse: response }) as { profile: Record<string, unknown> | null });
       } catch (err) {
         if (shape.status && !shape.status.endsWith(':Success')) {
           d.logger.info({ connector: c.id, status: shape.status.slice(0, 200) }, 'upstream refused the sign-in');
@@ -112,31 +151,48 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
   };
 }
 
+const parse = (xml: string): Document | undefined => {
+  try {
+    return new DOMParser({ errorHandler: { error: () => { throw new Error('malformed'); }, fatalError: () => { throw new Error('malformed'); } } }).parseFromString(xml, 'text/xml') as unknown as Document;
+  } catch { return undefined; }
+};
+
 /**
  * What node-saml leaves unchecked, on the raw document (read without resolving anything): a
- * Response with exactly one Assertion (no EncryptedAssertion, no wrapped copies), its Destination
- * and every Recipient = the ACS URL. Returns the assertion ID and the status, or why not.
+ * Response with exactly one Assertion or EncryptedAssertion (no wrapped copies), its Destination
+ * and every Recipient = the ACS URL (in the decrypted assertion when encrypted). Returns the
+ * assertion ID and the status, or why not.
  */
-function checkShape(xml: string, acs: string): { assertionId: string; status?: string } | string {
+async function checkShape(xml: string, acs: string, enc: { key?: string; required: boolean }): Promise<{ assertionId: string; status?: string } | string> {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return 'a document type declaration';
-  let doc: Document;
-  try {
-    doc = new DOMParser({ errorHandler: { error: () => { throw new Error('malformed'); }, fatalError: () => { throw new Error('malformed'); } } }).parseFromString(xml, 'text/xml') as unknown as Document;
-  } catch { return 'malformed XML'; }
+  const doc = parse(xml);
+  if (!doc) return 'malformed XML';
   const root = doc.documentElement;
   if (!root || root.namespaceURI !== SAMLP || root.localName !== 'Response') return 'not a SAML Response';
   const status = root.getElementsByTagNameNS(SAMLP, 'StatusCode')[0]?.getAttribute('Value') ?? undefined;
   const dest = root.getAttribute('Destination');
   if (dest && dest !== acs) return `Destination ${dest.slice(0, 200)} is not our ACS URL`;
-  const assertions = root.getElementsByTagNameNS(SAML_NS, 'Assertion');
-  if (root.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion').length) return 'encrypted assertions are not supported';
-  if (assertions.length === 0) return status && !status.endsWith(':Success') ? { assertionId: '', status } : 'no assertion';
-  if (assertions.length !== 1) return `${assertions.length} assertions (signature wrapping?)`;
-  const assertion = assertions[0]!;
+  const plain = root.getElementsByTagNameNS(SAML_NS, 'Assertion');
+  const encrypted = root.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion');
+  const n = plain.length + encrypted.length;
+  if (n === 0) return status && !status.endsWith(':Success') ? { assertionId: '', status } : 'no assertion';
+  if (n !== 1) return `${n} assertions (signature wrapping?)`;
+  if (plain.length && enc.required) return 'an unencrypted assertion (want-assertions-encrypted)';
+  let assertion = (plain[0] ?? encrypted[0])!;
   if (assertion.parentNode !== root) return 'the assertion is not a child of the Response (signature wrapping?)';
+  if (encrypted.length) {
+    if (!enc.key) return 'an encrypted assertion, and no sp-encryption-key to decrypt it';
+    let clear: string;
+    try { clear = await decryptXml(assertion.toString(), enc.key); } catch (err) { return `the assertion does not decrypt: ${(err as Error).message}`; }
+    if (/<!DOCTYPE|<!ENTITY/i.test(clear)) return 'a document type declaration in the encrypted assertion';
+    const inner = parse(clear)?.documentElement;
+    if (!inner || inner.namespaceURI !== SAML_NS || inner.localName !== 'Assertion') return 'the encrypted data is not one Assertion';
+    if (inner.getElementsByTagNameNS(SAML_NS, 'Assertion').length) return 'an assertion inside the encrypted assertion (signature wrapping?)';
+    assertion = inner;
+  }
   const id = assertion.getAttribute('ID');
   if (!id) return 'an assertion without ID';
-  const confirmations = root.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData');
+  const confirmations = (encrypted.length ? assertion : root).getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData');
   if (!confirmations.length) return 'no SubjectConfirmationData';
   for (let i = 0; i < confirmations.length; i++) {
     const r = confirmations[i]!.getAttribute('Recipient');

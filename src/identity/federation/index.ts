@@ -57,13 +57,15 @@ export class Federation {
     /** the provider's mount path, e.g. /auth */
     private readonly base: string,
     connectors?: FederatedConnector[],
+    /** where relative file paths of the config (SAML keys and metadata) start */
+    configDir = process.cwd(),
   ) {
     this.store = new FederationStore(db);
     const log = logger.child({ component: 'federation' });
     const list = connectors ?? cfg.federation.map((f) => {
       const config = resolveConnector(f);
       const connector = config.type === 'saml'
-        ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
+        ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id), configDir })
         : oauthConnector(config, log);
       return { config, connector };
     });
