@@ -58,6 +58,8 @@ export async function startSimpleSaml(sps: Record<string, RemoteSp>, users: Reco
     'module.enable': { exampleauth: true, core: true, saml: true, admin: true },
     'session.cookie.secure': false, 'session.phpsession.cookiename': 'SSPSESSID', 'language.default': 'en', 'theme.use': 'default',
     'session.cookie.samesite': 'Lax',
+    // where a test's IdP-initiated logout returns to (the downstream RP's redirect URI)
+    'trusted.url.domains': ['127.0.0.1:9', '127.0.0.1'],
   };
   writeFileSync(join(dir, 'config/config.php'), `<?php\n$config = ${php(config)};\n`);
   const source: Record<string, unknown> = { 0: 'exampleauth:UserPass' };
@@ -65,7 +67,7 @@ export async function startSimpleSaml(sps: Record<string, RemoteSp>, users: Reco
   writeFileSync(join(dir, 'config/authsources.php'), `<?php\n$config = ${php({ 'example-userpass': source })};\n`);
   const idp = {
     host: '__DEFAULT__', privatekey: 'idp.key', certificate: 'idp.crt', auth: 'example-userpass',
-    'saml20.sign.response': true, 'saml20.sign.assertion': true, NameIDFormat: NAMEID_UNSPECIFIED,
+    'saml20.sign.response': true, 'saml20.sign.assertion': true, 'sign.logout': true, NameIDFormat: NAMEID_UNSPECIFIED,
     authproc: { 10: { class: 'saml:AttributeNameID', attribute: 'uid', Format: NAMEID_UNSPECIFIED } },
   };
   writeFileSync(join(dir, 'metadata/saml20-idp-hosted.php'), `<?php\n$metadata[${php(entityId)}] = ${php(idp)};\n`);
@@ -96,7 +98,7 @@ export async function startSimpleSaml(sps: Record<string, RemoteSp>, users: Reco
 function remoteSp(sp: RemoteSp): Record<string, unknown> {
   const { acs, encryptTo } = typeof sp === 'string' ? { acs: sp, encryptTo: undefined } : sp;
   return {
-    AssertionConsumerService: acs, NameIDFormat: NAMEID_UNSPECIFIED,
+    AssertionConsumerService: acs, SingleLogoutService: acs.replace(/\/callback$/, '/logout'), NameIDFormat: NAMEID_UNSPECIFIED,
     ...(encryptTo ? { 'assertion.encryption': true, certData: encryptTo.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '') } : {}),
   };
 }

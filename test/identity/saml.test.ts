@@ -54,7 +54,7 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     const mapping = { claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true } };
     const linking = { accounts: { create: true, link: 'verified-email' } };
     const saml = (id: string, extra: Record<string, unknown> = {}) => ({
-      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem], ...mapping, ...extra,
+      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem], 'idp-slo-url': `${idp.base}saml2/idp/SingleLogoutService.php`, ...mapping, ...extra,
     });
     // the encryption key and certificate as files relative to the config file
     const encryption = { 'sp-encryption-key': 'sp-encryption.key', 'sp-encryption-certificate': 'sp-encryption.crt', 'want-assertions-encrypted': true };
@@ -93,7 +93,7 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     const samlResponse = /name="SAMLResponse" value="([^"]+)"/.exec(html)?.[1];
     const relayState = /name="RelayState" value="([^"]+)"/.exec(html)?.[1];
     assert.ok(action && samlResponse, `SimpleSAMLphp's answer form (it answers errors with 200: check the form): ${html.slice(0, 800)}`);
-    return { b, action: amp(action!), SAMLResponse: amp(samlResponse!), RelayState: amp(relayState ?? '') };
+    return { b, sb, action: amp(action!), SAMLResponse: amp(samlResponse!), RelayState: amp(relayState ?? '') };
   }
 
   /** the IdP's cross-site POST (no SameSite=Lax cookie with it), then the browser follows our 303 with its cookies */
@@ -162,6 +162,50 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       assert.equal(r.sub, undefined);
       assert.match(r.html ?? '', /did not succeed/);
       assert.ok(down.logs.some((l) => String(l.message ?? '').includes('want-assertions-encrypted')));
+    });
+  });
+
+  describe('single logout started at the IdP', () => {
+    /** the account's provider sessions signed in through `corp` */
+    const sessionsOf = async (sub: string) => Number((await down.services.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM oidc_payloads WHERE type = 'Session' AND payload LIKE $1 AND payload LIKE '%\"idp:corp\"%'", [`%"accountId":"${sub}"%`]))!.n);
+    let replay = '';
+
+    test('the SP metadata advertises the SingleLogoutService', async () => {
+      assert.match(await (await fetch(`${down.issuer}/federation/corp/metadata`)).text(), new RegExp(`<SingleLogoutService [^>]*Location="${down.issuer}/federation/corp/logout"`));
+    });
+
+    test('a signed LogoutRequest from SimpleSAMLphp ends the Gatehouse session; the LogoutResponse completes the IdP\'s logout', async () => {
+      const a = await atIdp('corp');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(done.code);
+      const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+      const sub = decodeJwt(t.json.access_token).payload.sub as string;
+      assert.ok(await sessionsOf(sub) > 0, 'a session');
+      const returnTo = `${RP.redirect}?logged-out`;
+      const started = await a.sb.follow(await a.sb.get(`${idp.base}saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(returnTo)}`));
+      assert.ok(started.url.startsWith(`${down.issuer}/federation/corp/logout?`), `sent to our SLO: ${started.url} ${started.res.status === 200 ? (await started.res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 1500) : ''}`);
+      assert.match(started.url, /[?&]Signature=/);
+      replay = started.url;
+      // the IdP's redirect is cross-site: no Gatehouse cookie comes with it
+      const ours = await fetch(started.url, { redirect: 'manual' });
+      assert.equal(ours.status, 303, await ours.text());
+      assert.equal(await sessionsOf(sub), 0, 'the session ended');
+      const back = ours.headers.get('location')!;
+      assert.ok(back.startsWith(`${idp.base}saml2/idp/SingleLogoutService.php?SAMLResponse=`), back);
+      const end = await a.sb.follow(await a.sb.get(back));
+      assert.equal(end.url, returnTo, 'SimpleSAMLphp accepted our LogoutResponse');
+    });
+
+    test('a replayed, an unsigned or a tampered LogoutRequest is refused', async () => {
+      assert.ok(replay);
+      assert.equal((await fetch(replay, { redirect: 'manual' })).status, 400, 'replay');
+      const u = new URL(replay);
+      const unsigned = new URL(u.origin + u.pathname);
+      unsigned.searchParams.set('SAMLRequest', u.searchParams.get('SAMLRequest')!);
+      assert.equal((await fetch(unsigned, { redirect: 'manual' })).status, 400, 'unsigned');
+      const forged = new URL(replay);
+      forged.searchParams.set('RelayState', 'changed');
+      assert.equal((await fetch(forged, { redirect: 'manual' })).status, 400, 'signature over other parameters');
     });
   });
 

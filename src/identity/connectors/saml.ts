@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { isAbsolute, resolve } from 'node:path';
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
@@ -69,7 +70,20 @@ export interface SamlConnector extends RedirectConnector {
   metadata(callback: string): string;
   /** the IdP's endpoints and certificates now (configured, or from its metadata) */
   readonly idp: IdpSource;
+  /**
+   * An IdP-initiated logout at the SLO URL (`<issuer>/federation/<id>/logout`): a LogoutRequest
+   * by HTTP-Redirect (`rawQuery`: the query string as sent, whose signature is checked) or
+   * HTTP-POST, signed by the IdP, for this SP. Returns the NameID it ends the sessions of and
+   * `answer`, which gives the URL of the LogoutResponse to send the browser to; or why not.
+   */
+  logoutRequest(m: { params: URLSearchParams; rawQuery?: string; callback: string }): Promise<
+    { nameId: string; answer(success: boolean): Promise<string | undefined> } | { refused: string }>;
 }
+
+/** the SP's single logout service: beside the ACS URL */
+export const sloOf = (callback: string) => callback.replace(/\/callback$/, '/logout');
+/** signature algorithms accepted on a redirect-bound logout message */
+const REDIRECT_SIG_ALGS = new Set(['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512']);
 
 export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector {
   const s = c.saml!;
@@ -81,13 +95,15 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
   const idp: IdpSource = s.metadataUrl ? urlIdp(s.metadataUrl, s.idpEntityId, s.metadataRefresh, d.logger, c.id)
     : metadataFile ? fileIdp(metadataFile, s.idpEntityId)
       : fixedIdp({ entityId: s.idpEntityId!, ssoUrl: s.ssoUrl!, sloUrl: s.sloUrl, certificates: s.idpCertificates!.map(cert) });
-  const saml = async (callback: string, requestId?: string) => {
+  const samlFor = async (callback: string, requestId?: string) => {
     const i = await idp.current();
-    return samlWith(callback, { entityId: i.entityId, ssoUrl: i.ssoUrl, certificates: i.certificates.map(cert) }, requestId);
+    return samlWith(callback, { entityId: i.entityId, ssoUrl: i.ssoUrl, sloUrl: i.sloUrl, certificates: i.certificates.map(cert) }, requestId);
   };
-  const samlWith = (callback: string, i: { entityId: string; ssoUrl: string; certificates: string[] }, requestId?: string) => new SAML({
+  const samlWith = (callback: string, i: { entityId: string; ssoUrl: string; sloUrl?: string; certificates: string[] }, requestId?: string) => new SAML({
     callbackUrl: callback,
+    logoutCallbackUrl: sloOf(callback),
     entryPoint: i.ssoUrl,
+    ...(i.sloUrl ? { logoutUrl: i.sloUrl } : {}),
     issuer: entityId,
     audience: entityId,
     idpIssuer: i.entityId,
@@ -117,9 +133,10 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     // the SP's own metadata needs nothing of the IdP's
     metadata: (callback) => samlWith(callback, { entityId: '', ssoUrl: 'https://idp.invalid/', certificates: ['unused'] })
       .generateServiceProviderMetadata(decryptionCert ? cert(decryptionCert) : null, s.certificate ? [cert(s.certificate)] : null),
+    logoutRequest: (m) => logoutRequest(m, { id: c.id, logger: d.logger, once: d.once, samlFor, idp }),
     async begin({ callback, state }) {
       const requestId = `_${randomBytes(20).toString('hex')}`;
-      const url = await (await saml(callback, requestId)).getAuthorizeUrlAsync(state, undefined, {});
+      const url = await (await samlFor(callback, requestId)).getAuthorizeUrlAsync(state, undefined, {});
       return { handoff: { redirect: url }, state: { callback, requestId } };
     },
     async complete({ params, state }): Promise<SignInResult> {
@@ -134,7 +151,7 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
       if (typeof shape === 'string') return refused(shape);
       let profile: Record<string, unknown> | null;
       try {
-        ({ profile } = await (await saml(callback, state.requestId)).validatePostResponseAsync({ SAMLResponse: response }) as { profile: Record<string, unknown> | null });
+        ({ profile } = await (await samlFor(callback, state.requestId)).validatePostResponseAsync({ SAMLResponse: response }) as { profile: Record<string, unknown> | null });
       } catch (err) {
         if (shape.status && !shape.status.endsWith(':Success')) {
           d.logger.info({ connector: c.id, status: shape.status.slice(0, 200) }, 'upstream refused the sign-in');
@@ -148,6 +165,47 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
       const identity = identityFromClaims(c, { ...attributes, ...rest }, ['fed']);
       return identity ? { ok: true, identity } : refused('no subject');
     },
+  };
+}
+
+/** an IdP-initiated LogoutRequest, verified (see SamlConnector.logoutRequest) */
+async function logoutRequest({ params, rawQuery, callback }: Parameters<SamlConnector['logoutRequest']>[0], x: { id: string; logger: Logger; once: SamlDeps['once']; samlFor(callback: string): Promise<SAML>; idp: IdpSource }): ReturnType<SamlConnector['logoutRequest']> {
+  const refused = (why: string) => {
+    x.logger.warn({ connector: x.id, message: why.slice(0, 300) }, 'upstream logout request refused');
+    return { refused: why };
+  };
+  const request = params.get('SAMLRequest') ?? '';
+  if (!request || request.length > SAML_RESPONSE_LIMIT) return refused('no SAMLRequest, or one too large');
+  const keys = [...params.keys()];
+  if (new Set(keys).size !== keys.length) return refused('a repeated parameter');
+  let xml: string;
+  try {
+    const raw = Buffer.from(request, 'base64');
+    xml = (rawQuery !== undefined ? inflateRawSync(raw, { maxOutputLength: SAML_RESPONSE_LIMIT }) : raw).toString('utf8');
+  } catch { return refused('the SAMLRequest does not inflate (or inflates too large)'); }
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return refused('a document type declaration');
+  const root = parse(xml)?.documentElement;
+  if (!root || root.namespaceURI !== SAMLP || root.localName !== 'LogoutRequest') return refused('not a LogoutRequest');
+  const dest = root.getAttribute('Destination');
+  if (dest && dest !== sloOf(callback)) return refused(`Destination ${dest.slice(0, 200)} is not our SLO URL`);
+  const saml = await x.samlFor(callback);
+  let profile: Record<string, unknown> | null;
+  try {
+    if (rawQuery !== undefined) {
+      // node-saml accepts a redirect-bound message without a signature: it must have one
+      if (!params.get('Signature') || !REDIRECT_SIG_ALGS.has(params.get('SigAlg') ?? '')) return refused('an unsigned LogoutRequest (or another signature algorithm than RSA-SHA256/512)');
+      ({ profile } = await saml.validateRedirectAsync(Object.fromEntries(params) as never, rawQuery) as { profile: Record<string, unknown> | null });
+    } else {
+      ({ profile } = await saml.validatePostRequestAsync({ SAMLRequest: request }) as { profile: Record<string, unknown> | null });
+    }
+  } catch (err) { return refused(String((err as Error).message ?? err)); }
+  const nameId = profile?.nameID;
+  if (typeof nameId !== 'string' || !nameId) return refused('no NameID');
+  if (!await x.once(`saml-logout:${x.id}:${String(profile!.ID)}`, 24 * 3600)) return refused('a replayed LogoutRequest');
+  const relayState = params.get('RelayState') ?? undefined;
+  return {
+    nameId,
+    answer: async (success) => ((await x.idp.current()).sloUrl ? saml.getLogoutResponseUrlAsync(profile as never, relayState ?? '', {}, success) : undefined),
   };
 }
 

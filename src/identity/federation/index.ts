@@ -136,6 +136,25 @@ export class Federation {
     return { location: `${this.base}/interaction/${kept.uid}?federation=${next}` };
   }
 
+  /**
+   * A SAML IdP's LogoutRequest at `/federation/<id>/logout`: once verified, the sessions of the
+   * account linked to its NameID that signed in through this connector end. Where the browser
+   * goes next (the LogoutResponse to the IdP), or why it was refused.
+   */
+  async samlLogout(id: string, params: URLSearchParams, rawQuery: string | undefined, ip: string): Promise<{ location?: string } | { refused: string }> {
+    const fc = this.#byId.get(id);
+    if (!fc || !('logoutRequest' in fc.connector)) return { refused: 'unknown-connector' };
+    const r = await fc.connector.logoutRequest({ params, rawQuery, callback: this.callbackUrl(id) });
+    if ('refused' in r) {
+      this.logger.warn({ audit: 'federation.logout-refused', connector: id, ip }, 'upstream logout refused');
+      return { refused: 'invalid-logout' };
+    }
+    const userId = await this.store.linked(id, r.nameId);
+    const ended = userId ? await this.store.endSessions(userId, id) : 0;
+    this.logger.info({ audit: 'federation.logout', connector: id, sub: userId, sessions: ended, ip }, 'signed out by the upstream identity provider');
+    return { location: await r.answer(true) };
+  }
+
   /** the outcome of a callback, for the interaction `uid` it began in (once) */
   async outcome(req: IncomingMessage, h: string, uid: string): Promise<{ connector: FederatedConnector; identity?: VerifiedIdentity; error?: string } | undefined> {
     const o = await this.store.take('outcome', h);

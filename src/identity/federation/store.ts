@@ -64,6 +64,17 @@ export class FederationStore {
     await this.db.run('UPDATE federated_identities SET last_sign_in = $3 WHERE connector = $1 AND subject = $2', [connector, subject, Date.now()]);
   }
 
+  /**
+   * End the provider sessions of `userId` that signed in through `connector` (a SAML IdP's
+   * single logout): oidc-provider's Session rows, whose payload names the account and, in `amr`,
+   * the connector (ids of both are plain: a UUID, and [a-z0-9-]). The number ended.
+   */
+  async endSessions(userId: string, connector: string): Promise<number> {
+    if (!/^[\w-]+$/.test(userId) || !/^[a-z0-9-]+$/.test(connector)) return 0;
+    return this.db.run("DELETE FROM oidc_payloads WHERE type = 'Session' AND payload LIKE $1 AND payload LIKE $2",
+      [`%"accountId":"${userId}"%`, `%"idp:${connector}"%`]);
+  }
+
   /** the identities linked to an account (for `gatehouse users show`) */
   async linksOf(userId: string): Promise<Array<{ connector: string; subject: string; email: string | null; createdAt: number; lastSignIn: number | null }>> {
     const rows = await this.db.all<{ connector: string; subject: string; email: string | null; created_at: number; last_sign_in: number | null }>(
