@@ -198,4 +198,44 @@ describe('SAML service provider: forged responses', () => {
       await refused(await post(s.browser, 'asrt', make('asrt', s.requestId), s.relayState));
     });
   }
+
+  test('an IdP-initiated LogoutRequest by HTTP-POST: unsigned or for another SP refused; signed, it ends the sessions through that connector', async () => {
+    const alice = (await a.services.db.one<{ user_id: string }>("SELECT user_id FROM federated_identities WHERE connector = 'asrt' AND subject = 'alice'"))!.user_id;
+    const sessions = async () => Number((await a.services.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM oidc_payloads WHERE type = 'Session' AND payload LIKE $1 AND payload LIKE '%\"idp:asrt\"%'", [`%"accountId":"${alice}"%`]))!.n);
+    const before = await sessions();
+    assert.ok(before > 0, 'alice has sessions through asrt');
+    const logoutRequest = (destination: string) => {
+      const id = newId();
+      const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${destination}">`
+        + `<saml:Issuer>${IDP}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">alice</saml:NameID><samlp:SessionIndex>${newId()}</samlp:SessionIndex></samlp:LogoutRequest>`;
+      return { xml, id };
+    };
+    const send = (xml: string) => fetch(`${a.url}/auth/federation/asrt/logout`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ SAMLRequest: Buffer.from(xml).toString('base64') }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const slo = `${a.issuer}/federation/asrt/logout`;
+    assert.equal((await send(logoutRequest(slo).xml)).status, 400, 'unsigned');
+    const other = logoutRequest(`${a.issuer}/federation/resp/logout`);
+    assert.equal((await send(sign(other.xml, other.id, key))).status, 400, 'for another SP');
+    assert.equal(await sessions(), before);
+    const ok = logoutRequest(slo);
+    const signed = sign(ok.xml, ok.id, key);
+    const r = await send(signed);
+    assert.equal(r.status, 200, await r.text());
+    assert.equal(await sessions(), 0, 'alice\'s sessions through asrt ended');
+    assert.equal((await send(signed)).status, 400, 'a replay');
+  });
+
+  test('config: what a SAML connector needs, and what contradicts', async () => {
+    const { identitySchema } = await import('../../src/identity/schema.js');
+    const issues = (f: Record<string, unknown>) => {
+      const r = identitySchema.safeParse({ issuer: 'https://id.example.com/auth', federation: [{ id: 'corp', type: 'saml', ...f }] });
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    const cert = 'MIIB'.padEnd(120, 'A');
+    assert.deepEqual(issues({ 'idp-metadata-url': 'https://idp.example.com/metadata' }), []);
+    assert.match(issues({}).join('\n'), /idp-sso-url.*or set idp-metadata-url/);
+    assert.match(issues({ 'idp-metadata-url': 'https://idp.example.com/metadata', 'idp-certificates': [cert] }).join('\n'), /idp-certificates comes from idp-metadata-url/);
+    assert.match(issues({ 'idp-metadata-url': 'http://idp.example.com/metadata' }).join('\n'), /https/);
+    assert.match(issues({ 'idp-metadata-url': 'https://idp.example.com/m', 'sp-encryption-key': 'k.pem' }).join('\n'), /sp-encryption-certificate/);
+    assert.match(issues({ 'idp-metadata-url': 'https://idp.example.com/m', 'want-assertions-encrypted': true }).join('\n'), /want-assertions-encrypted needs a decryption key/);
+  });
 });
