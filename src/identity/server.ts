@@ -95,7 +95,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();
-  const stopTimers = () => { current.close(); clearInterval(cleanupTimer); };
+  const stopTimers = () => { current.close(); clearInterval(cleanupTimer); federation?.close(); };
   const release = async () => {
     await outbox.close(); // deliver what is queued (bounded), before the database goes
     await limits.close();

@@ -73,6 +73,11 @@ export class Federation {
   }
 
   get connectors(): FederatedConnector[] { return [...this.#byId.values()]; }
+
+  /** stop background work (SAML IdP metadata refreshes) */
+  close(): void {
+    for (const { connector } of this.#byId.values()) if ('idp' in connector) connector.idp.close();
+  }
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
 
   /** `<issuer>/federation/<id>/metadata`: a SAML connector's SP metadata (and default entity id) */
