@@ -196,6 +196,29 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       assert.equal(end.url, returnTo, 'SimpleSAMLphp accepted our LogoutResponse');
     });
 
+    test('signing out of Gatehouse signs out at SimpleSAMLphp too (LogoutRequest, then its LogoutResponse continues the logout)', async () => {
+      const a = await atIdp('corp');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(done.code);
+      const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+      const sub = decodeJwt(t.json.access_token).payload.sub as string;
+      assert.ok(await sessionsOf(sub) > 0, 'a session');
+      const page = await (await a.b.get(`${down.issuer}/session/end`)).text();
+      const action = /<form id="op\.logoutForm" method="post" action="([^"]+)"/.exec(page)?.[1];
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+      assert.ok(action && xsrf, page.slice(0, 600));
+      const confirmed = await a.b.post(amp(action!), { xsrf: xsrf!, logout: 'yes' });
+      assert.equal(confirmed.status, 303);
+      assert.equal(await sessionsOf(sub), 0, 'the Gatehouse session ended');
+      const toIdp = confirmed.headers.get('location')!;
+      assert.ok(toIdp.startsWith(`${idp.base}saml2/idp/SingleLogoutService.php?SAMLRequest=`), toIdp);
+      const atIdpSlo = await a.sb.follow(await a.sb.get(toIdp));
+      assert.ok(atIdpSlo.url.startsWith(`${down.issuer}/federation/corp/logout?SAMLResponse=`), `SimpleSAMLphp answered: ${atIdpSlo.url} ${atIdpSlo.res.status === 200 ? (await atIdpSlo.res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 800) : ''}`);
+      const end = await a.b.follow(await a.b.get(atIdpSlo.url));
+      assert.match(await end.res.text(), /signed out/i);
+      assert.ok(down.logs.some((l) => l.audit === 'federation.logout-done' && l.confirmed === true), 'the LogoutResponse verified');
+    });
+
     test('a replayed, an unsigned or a tampered LogoutRequest is refused', async () => {
       assert.ok(replay);
       assert.equal((await fetch(replay, { redirect: 'manual' })).status, 400, 'replay');

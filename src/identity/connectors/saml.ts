@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { isAbsolute, resolve } from 'node:path';
-import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Logger } from 'pino';
@@ -78,12 +78,46 @@ export interface SamlConnector extends RedirectConnector {
    */
   logoutRequest(m: { params: URLSearchParams; rawQuery?: string; callback: string }): Promise<
     { nameId: string; answer(success: boolean): Promise<string | undefined> } | { refused: string }>;
+  /** a LogoutRequest for this NameID / SessionIndex to the IdP's SLO service (undefined without one): its URL and id */
+  logoutUrl(user: { nameID: string; nameIDFormat?: string; sessionIndex?: string }, relayState: string, callback: string): Promise<{ url: string; requestId: string } | undefined>;
+  /** true when the IdP's LogoutResponse answers `requestId`, comes from the IdP (signature when signed) and says Success */
+  logoutResponse(m: { params: URLSearchParams; rawQuery?: string; callback: string; requestId: string }): Promise<boolean>;
 }
 
 /** the SP's single logout service: beside the ACS URL */
 export const sloOf = (callback: string) => callback.replace(/\/callback$/, '/logout');
 /** signature algorithms accepted on a redirect-bound logout message */
 const REDIRECT_SIG_ALGS = new Set(['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512']);
+
+type IdpView = { entityId: string; ssoUrl: string; sloUrl?: string; certificates: string[] };
+
+/** node-saml's options for one message: this sign-in's (or logout's) request id, the IdP as it is now */
+function samlOptions(s: NonNullable<ResolvedConnector['saml']>, o: { entityId: string; decryptionPvk?: string; callback: string; idp: IdpView; requestId?: string }): SamlConfig {
+  return {
+    callbackUrl: o.callback,
+    logoutCallbackUrl: sloOf(o.callback),
+    entryPoint: o.idp.ssoUrl,
+    ...(o.idp.sloUrl ? { logoutUrl: o.idp.sloUrl } : {}),
+    issuer: o.entityId,
+    audience: o.entityId,
+    idpIssuer: o.idp.entityId,
+    idpCert: o.idp.certificates,
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: s.wantResponseSigned,
+    acceptedClockSkewMs: s.clockSkew * 1000,
+    maxAssertionAgeMs: 0,
+    validateInResponseTo: ValidateInResponseTo.always,
+    requestIdExpirationPeriodMs: 600_000,
+    cacheProvider: oneRequest(o.requestId),
+    ...(o.requestId ? { generateUniqueId: () => o.requestId! } : {}),
+    identifierFormat: null,
+    disableRequestedAuthnContext: true,
+    skipRequestCompression: false,
+    authnRequestBinding: 'HTTP-Redirect',
+    ...(s.privateKey ? { privateKey: s.privateKey, signatureAlgorithm: 'sha256' as const } : {}),
+    ...(o.decryptionPvk ? { decryptionPvk: o.decryptionPvk } : {}),
+  };
+}
 
 export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector {
   const s = c.saml!;
@@ -99,30 +133,7 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     const i = await idp.current();
     return samlWith(callback, { entityId: i.entityId, ssoUrl: i.ssoUrl, sloUrl: i.sloUrl, certificates: i.certificates.map(cert) }, requestId);
   };
-  const samlWith = (callback: string, i: { entityId: string; ssoUrl: string; sloUrl?: string; certificates: string[] }, requestId?: string) => new SAML({
-    callbackUrl: callback,
-    logoutCallbackUrl: sloOf(callback),
-    entryPoint: i.ssoUrl,
-    ...(i.sloUrl ? { logoutUrl: i.sloUrl } : {}),
-    issuer: entityId,
-    audience: entityId,
-    idpIssuer: i.entityId,
-    idpCert: i.certificates,
-    wantAssertionsSigned: true,
-    wantAuthnResponseSigned: s.wantResponseSigned,
-    acceptedClockSkewMs: s.clockSkew * 1000,
-    maxAssertionAgeMs: 0,
-    validateInResponseTo: ValidateInResponseTo.always,
-    requestIdExpirationPeriodMs: 600_000,
-    cacheProvider: oneRequest(requestId),
-    ...(requestId ? { generateUniqueId: () => requestId } : {}),
-    identifierFormat: null,
-    disableRequestedAuthnContext: true,
-    skipRequestCompression: false,
-    authnRequestBinding: 'HTTP-Redirect',
-    ...(s.privateKey ? { privateKey: s.privateKey, signatureAlgorithm: 'sha256' as const } : {}),
-    ...(decryptionPvk ? { decryptionPvk } : {}),
-  });
+  const samlWith = (callback: string, i: IdpView, requestId?: string) => new SAML(samlOptions(s, { entityId, decryptionPvk, callback, idp: i, requestId }));
 
   return {
     id: c.id,
@@ -134,6 +145,13 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     metadata: (callback) => samlWith(callback, { entityId: '', ssoUrl: 'https://idp.invalid/', certificates: ['unused'] })
       .generateServiceProviderMetadata(decryptionCert ? cert(decryptionCert) : null, s.certificate ? [cert(s.certificate)] : null),
     logoutRequest: (m) => logoutRequest(m, { id: c.id, logger: d.logger, once: d.once, samlFor, idp }),
+    async logoutUrl(user, relayState, callback) {
+      if (!(await idp.current()).sloUrl) return undefined;
+      const requestId = `_${randomBytes(20).toString('hex')}`;
+      const url = await (await samlFor(callback, requestId)).getLogoutUrlAsync({ issuer: entityId, nameIDFormat: user.nameIDFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified', ...user } as never, relayState, {});
+      return { url, requestId };
+    },
+    logoutResponse: (m) => logoutResponse(m, { id: c.id, logger: d.logger, samlFor }),
     async begin({ callback, state }) {
       const requestId = `_${randomBytes(20).toString('hex')}`;
       const url = await (await samlFor(callback, requestId)).getAuthorizeUrlAsync(state, undefined, {});
@@ -166,6 +184,25 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
       return identity ? { ok: true, identity } : refused('no subject');
     },
   };
+}
+
+/** the IdP's LogoutResponse to our LogoutRequest `requestId` (see SamlConnector.logoutResponse) */
+async function logoutResponse({ params, rawQuery, callback, requestId }: Parameters<SamlConnector['logoutResponse']>[0], x: { id: string; logger: Logger; samlFor(callback: string, requestId?: string): Promise<SAML> }): Promise<boolean> {
+  const response = params.get('SAMLResponse') ?? '';
+  if (!response || response.length > SAML_RESPONSE_LIMIT) return false;
+  try {
+    const raw = Buffer.from(response, 'base64');
+    const xml = (rawQuery !== undefined ? inflateRawSync(raw, { maxOutputLength: SAML_RESPONSE_LIMIT }) : raw).toString('utf8');
+    if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return false;
+    const saml = await x.samlFor(callback, requestId);
+    const r = rawQuery !== undefined
+      ? await saml.validateRedirectAsync(Object.fromEntries(params) as never, rawQuery)
+      : await saml.validatePostResponseAsync({ SAMLResponse: response });
+    return r.loggedOut === true;
+  } catch (err) {
+    x.logger.warn({ connector: x.id, message: String((err as Error).message ?? err).slice(0, 300) }, 'upstream logout response refused');
+    return false;
+  }
 }
 
 /** an IdP-initiated LogoutRequest, verified (see SamlConnector.logoutRequest) */

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
 import { claimAt, single } from '../connectors/claims.js';
-import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
+import { idpOf as idpOfAmr, type BrowserHandoff, type RedirectConnector, type SignInMeta, type VerifiedIdentity } from '../connectors/connector.js';
 import { oauthConnector } from '../connectors/oidc.js';
 import { samlConnector, type SamlConnector } from '../connectors/saml.js';
 import type { Db } from '../db.js';
@@ -32,6 +32,9 @@ export type Decision =
 /** how long a begun sign-in may take at the upstream, and how long its outcome waits for the interaction page */
 const BEGIN_TTL = 600;
 const OUTCOME_TTL = 300;
+/** how long a SAML sign-in's NameID and SessionIndex are kept for a logout started here, and how long that logout may take at the IdP */
+const SAML_SESSION_TTL = 30 * 86400;
+const SLO_TTL = 600;
 export const BROWSER_COOKIE = `${COOKIE_PREFIX}federation`;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -160,6 +163,39 @@ export class Federation {
     return { location: await r.answer(true) };
   }
 
+  /**
+   * A logout at Gatehouse (RP-initiated, confirmed) of a session that signed in through a SAML
+   * connector with a single logout service: the URL of the LogoutRequest to send the browser to,
+   * whose LogoutResponse comes back to `/federation/<id>/logout` and continues to `next` (where
+   * the logout would have gone). Undefined when there is no such IdP session.
+   */
+  async samlLogoutStart(accountId: string | undefined, amr: unknown, next: string): Promise<string | undefined> {
+    const id = idpOfAmr(amr);
+    const fc = id ? this.#byId.get(id) : undefined;
+    if (!accountId || !fc || !('logoutUrl' in fc.connector)) return undefined;
+    const kept = await this.store.take('saml-session', `${id}:${accountId}`);
+    if (!kept) return undefined;
+    const h = handle();
+    const started = await fc.connector.logoutUrl(kept.data as never, h, this.callbackUrl(id!)).catch((err: unknown) => {
+      this.logger.warn({ connector: id, err: String((err as Error).message ?? err).slice(0, 300) }, 'SAML logout request not sent');
+      return undefined;
+    });
+    if (!started) return undefined;
+    await this.store.put('slo', h, { connector: id!, uid: '', data: { requestId: started.requestId, next } }, SLO_TTL);
+    this.logger.info({ audit: 'federation.logout-start', connector: id, sub: accountId }, 'signing out at the upstream identity provider');
+    return started.url;
+  }
+
+  /** the IdP's LogoutResponse to a logout started here: where the logout goes on (whatever the IdP said: the Gatehouse session has ended) */
+  async samlLogoutDone(id: string, params: URLSearchParams, rawQuery: string | undefined): Promise<string | undefined> {
+    const fc = this.#byId.get(id);
+    const kept = await this.store.take('slo', params.get('RelayState') ?? '');
+    if (!fc || !('logoutResponse' in fc.connector) || !kept || kept.connector !== id) return undefined;
+    const ok = await fc.connector.logoutResponse({ params, rawQuery, callback: this.callbackUrl(id), requestId: String(kept.data.requestId) });
+    this.logger.info({ audit: 'federation.logout-done', connector: id, confirmed: ok }, ok ? 'signed out at the upstream identity provider' : 'the upstream identity provider did not confirm the logout');
+    return String(kept.data.next);
+  }
+
   /** the outcome of a callback, for the interaction `uid` it began in (once) */
   async outcome(req: IncomingMessage, h: string, uid: string): Promise<{ connector: FederatedConnector; identity?: VerifiedIdentity; error?: string } | undefined> {
     const o = await this.store.take('outcome', h);
@@ -240,8 +276,13 @@ export class Federation {
     return { kind: 'login', user: await this.#mapProfile(user, identity, fc.config), created: false };
   }
 
-  /** the audit line of a finished federated sign-in */
-  signedIn(identity: VerifiedIdentity, d: Decision & { kind: 'login' }, meta: SignInMeta): void {
+  /** the audit line of a finished federated sign-in; a SAML sign-in's NameID and SessionIndex are kept for single logout */
+  async signedIn(identity: VerifiedIdentity, d: Decision & { kind: 'login' }, meta: SignInMeta): Promise<void> {
+    const fc = this.#byId.get(identity.connector);
+    const { nameID, nameIDFormat, sessionIndex } = identity.claims;
+    if (fc && 'logoutUrl' in fc.connector && typeof nameID === 'string') {
+      await this.store.replace('saml-session', `${identity.connector}:${d.user.id}`, { connector: identity.connector, uid: '', data: { nameID, nameIDFormat, sessionIndex } }, SAML_SESSION_TTL);
+    }
     this.logger.info({ audit: 'sign-in.success', via: meta.via, connector: identity.connector, sub: d.user.id, created: d.created || undefined, ip: meta.ip, client_id: meta.clientId }, 'sign-in succeeded');
   }
 

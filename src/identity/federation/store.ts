@@ -19,7 +19,7 @@ export interface KeptStep {
   data: Record<string, unknown>;
 }
 
-type StepKind = 'begin' | 'outcome' | 'link';
+type StepKind = 'begin' | 'outcome' | 'link' | 'saml-session' | 'slo';
 
 export class FederationStore {
   constructor(private readonly db: Db) {}
@@ -27,6 +27,12 @@ export class FederationStore {
   async put(kind: StepKind, handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
     await this.db.run('INSERT INTO federation_states (id, kind, connector, uid, browser, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [sha256(handle), kind, step.connector, step.uid, step.browser ?? null, JSON.stringify(step.data), Date.now() + ttlSeconds * 1000]);
+  }
+
+  /** put, replacing what `handle` held (a value kept per account, such as its last SAML session) */
+  async replace(kind: StepKind, handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
+    await this.db.run('DELETE FROM federation_states WHERE id = $1 AND kind = $2', [sha256(handle), kind]);
+    await this.put(kind, handle, step, ttlSeconds);
   }
 
   /** the step kept under `handle`, once: a second take (a replay) finds nothing */

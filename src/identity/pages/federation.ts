@@ -40,6 +40,13 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
       if (method !== 'GET' && method !== 'POST') { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
       const rawQuery = method === 'GET' ? (req.url ?? '').split('?')[1] ?? '' : undefined;
       const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+      if (params.has('SAMLResponse')) {
+        // the IdP's answer to a logout started here: on to where that logout was going
+        const next = await federation.samlLogoutDone(m[1]!, params, rawQuery);
+        if (next) redirect(res, next);
+        else send(res, 400, errorPage(kit.page, { title: 'Sign-out', message: 'This sign-out was completed already or has expired.', code: 'federation-unknown-logout' }));
+        return true;
+      }
       const r = await federation.samlLogout(m[1]!, params, rawQuery, clientIp(req));
       if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-out failed', message: 'This sign-out request is not valid.', code: 'federation-invalid-logout' }));
       else if (r.location) redirect(res, r.location);
