@@ -26,7 +26,7 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
   let encCert: string;
   /** the IdP's metadata as the `meta` connector fetches it (SimpleSAMLphp's, as of the last rollover), or an outage */
   let metaServer: Server;
-  let metaUp = true;
+  let metaState: 'up' | 'down' | 'huge' = 'up';
   let metaBody = '';
 
   before(async () => {
@@ -45,7 +45,8 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       student: { password: 'studentpass', attributes: { uid: ['student'], mail: ['student@example.com'], eduPersonAffiliation: ['member', 'staff'] } },
     });
     metaServer = createServer((req, res) => {
-      if (!metaUp) res.writeHead(503).end('down for maintenance');
+      if (metaState === 'down') res.writeHead(503).end('down for maintenance');
+      else if (metaState === 'huge') res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metaBody.padEnd(2 * 1024 * 1024, ' '));
       else res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metaBody);
     });
     metaBody = await (await fetch(idp.metadataUrl)).text();
@@ -328,12 +329,14 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       assert.ok(logged(msg, from, pred), `log "${msg}"`);
     }
 
-    test('sign-ins use the metadata; an outage at refresh keeps the last good metadata', async () => {
+    test('sign-ins use the metadata; an outage or an oversized document at refresh keeps the last good metadata', async () => {
       assert.ok((await signIn('meta')).sub);
-      metaUp = false;
-      await waitLog('SAML IdP metadata refresh failed', (l) => l.keeping === 'the last good metadata');
+      metaState = 'huge';
+      await waitLog('SAML IdP metadata refresh failed', (l) => /larger than/.test(String(l.err)) && l.keeping === 'the last good metadata');
+      metaState = 'down';
+      await waitLog('SAML IdP metadata refresh failed', (l) => /HTTP 503/.test(String(l.err)) && l.keeping === 'the last good metadata');
       const r = await signIn('meta');
-      metaUp = true;
+      metaState = 'up';
       assert.ok(r.sub, r.html);
     });
 
