@@ -29,6 +29,8 @@ export interface ProviderDeps {
   steps: readonly InteractionStep[];
   /** counts issued tokens by grant type */
   onTokenIssued?: (grantType: string) => void;
+  /** after a confirmed logout ended the session: another place to send the browser first (a SAML IdP's single logout), which then continues to `next` */
+  afterLogout?: (accountId: string | undefined, amr: unknown, next: string) => Promise<string | undefined>;
 }
 
 /**
@@ -70,6 +72,18 @@ export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
     await next();
     if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
   });
+
+  // a session signed in through a SAML IdP with single logout: sign out there too, then go on
+  if (d.afterLogout) {
+    const afterLogout = d.afterLogout;
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.status !== 303 || ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout) return;
+      const session = (ctx.oidc as { session?: { accountId?: string; amr?: unknown } }).session;
+      const to = await afterLogout(session?.accountId, session?.amr, ctx.response.get('location'));
+      if (to) ctx.set('location', to);
+    });
+  }
 
   for (const grant of GRANTS) {
     provider.registerGrantType(grant.type, grant.handler({ provider, errors, helpers, access, findAccount, password: d.password }), [...grant.parameters]);

@@ -59,8 +59,9 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const onTokenIssued = instrument(auth, opts.metrics);
   const steps = opts.steps ?? STEPS;
 
-  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
   const federation = config.federation.length ? new Federation(config, db, users, logger, base, undefined, opts.configDir) : undefined;
+  const afterLogout = federation && ((accountId: string | undefined, amr: unknown, next: string) => federation.samlLogoutStart(accountId, amr, next));
+  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued, afterLogout }), logger, config.keys['poll-interval']);
   const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -95,7 +96,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();
-  const stopTimers = () => { current.close(); clearInterval(cleanupTimer); };
+  const stopTimers = () => { current.close(); clearInterval(cleanupTimer); federation?.close(); };
   const release = async () => {
     await outbox.close(); // deliver what is queued (bounded), before the database goes
     await limits.close();

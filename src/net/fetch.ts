@@ -71,10 +71,22 @@ function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
  * refresh, a request) the fetch is a client span and the server receives its `traceparent`.
  */
 export async function fetchJson(rawUrl: string, opts: FetchOptions): Promise<FetchedJson> {
-  const span = tracer()?.start('GET', 'client', 'active-only', { 'http.request.method': 'GET', 'url.full': spanUrl(rawUrl) });
-  if (span === undefined) return fetchOnce(rawUrl, opts, undefined);
+  const { text, ...rest } = await fetchText(rawUrl, opts, 'application/json, application/jwk-set+json');
+  let json: unknown;
   try {
-    const fetched = await fetchOnce(rawUrl, opts, span);
+    json = JSON.parse(text);
+  } catch {
+    throw new FetchError('the document is not JSON');
+  }
+  return { json, ...rest };
+}
+
+/** Fetch a small text document (e.g. SAML metadata) under the same rules as fetchJson. */
+export async function fetchText(rawUrl: string, opts: FetchOptions, accept: string): Promise<Omit<FetchedJson, 'json'> & { text: string }> {
+  const span = tracer()?.start('GET', 'client', 'active-only', { 'http.request.method': 'GET', 'url.full': spanUrl(rawUrl) });
+  if (span === undefined) return fetchOnce(rawUrl, opts, accept, undefined);
+  try {
+    const fetched = await fetchOnce(rawUrl, opts, accept, span);
     span.set('http.response.status_code', 200);
     return fetched;
   } catch (e) {
@@ -95,9 +107,9 @@ function spanUrl(raw: string): string {
   }
 }
 
-async function fetchOnce(rawUrl: string, opts: FetchOptions, span: Span | undefined): Promise<FetchedJson> {
+async function fetchOnce(rawUrl: string, opts: FetchOptions, accept: string, span: Span | undefined): Promise<Omit<FetchedJson, 'json'> & { text: string }> {
   let url = checkFetchUrl(rawUrl, opts.allowInsecureHttp);
-  const sent: Record<string, string> = { accept: 'application/json, application/jwk-set+json' };
+  const sent: Record<string, string> = { accept };
   span?.inject(sent);
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const maxRedirects = opts.maxRedirects ?? 3;
@@ -155,12 +167,6 @@ async function fetchOnce(rawUrl: string, opts: FetchOptions, span: Span | undefi
       if (e instanceof FetchError) throw e;
       throw new FetchError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `reading the body failed: ${(e as Error).message}`);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new FetchError('the document is not JSON');
-    }
-    return { json, ...parseCacheControl(headers['cache-control']), url: url.href };
+    return { text: Buffer.concat(chunks).toString('utf8'), ...parseCacheControl(headers['cache-control']), url: url.href };
   }
 }

@@ -22,10 +22,17 @@ export interface SimpleSamlIdp {
   base: string;
   entityId: string;
   ssoUrl: string;
+  /** its metadata (SSO and SLO services, signing certificate) */
+  metadataUrl: string;
   certPem: string;
   keyPem: string;
+  /** a certificate rollover: the IdP signs with a fresh key from now on and its metadata names the new certificate */
+  rollover(): { certPem: string; keyPem: string };
   stop(): Promise<void>;
 }
+
+/** a service provider the IdP answers: its ACS URL, and the certificate to encrypt assertions to */
+export type RemoteSp = string | { acs: string; encryptTo?: string };
 
 const php = (v: unknown): string => {
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -35,10 +42,11 @@ const php = (v: unknown): string => {
 };
 
 /** start SimpleSAMLphp with these service providers (entity id → ACS URL) and users */
-export async function startSimpleSaml(sps: Record<string, string>, users: Record<string, { password: string; attributes: Record<string, string[]> }>): Promise<SimpleSamlIdp> {
+export async function startSimpleSaml(sps: Record<string, RemoteSp>, users: Record<string, { password: string; attributes: Record<string, string[]> }>): Promise<SimpleSamlIdp> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssp-'));
   for (const d of ['config', 'metadata', 'cert', 'tmp', 'log', 'data']) mkdirSync(join(dir, d));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'cert/idp.key'), '-out', join(dir, 'cert/idp.crt'), '-days', '2', '-subj', '/CN=simplesamlphp-test-idp'], { stdio: 'ignore' });
+  const newKey = () => execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'cert/idp.key'), '-out', join(dir, 'cert/idp.crt'), '-days', '2', '-subj', '/CN=simplesamlphp-test-idp'], { stdio: 'ignore' });
+  newKey();
   const port = await freePort();
   const base = `http://127.0.0.2:${port}/`;
   const entityId = `${base}saml2/idp/metadata.php`;
@@ -50,6 +58,8 @@ export async function startSimpleSaml(sps: Record<string, string>, users: Record
     'module.enable': { exampleauth: true, core: true, saml: true, admin: true },
     'session.cookie.secure': false, 'session.phpsession.cookiename': 'SSPSESSID', 'language.default': 'en', 'theme.use': 'default',
     'session.cookie.samesite': 'Lax',
+    // where a test's IdP-initiated logout returns to (the downstream RP's redirect URI)
+    'trusted.url.domains': ['127.0.0.1:9', '127.0.0.1'],
   };
   writeFileSync(join(dir, 'config/config.php'), `<?php\n$config = ${php(config)};\n`);
   const source: Record<string, unknown> = { 0: 'exampleauth:UserPass' };
@@ -57,11 +67,11 @@ export async function startSimpleSaml(sps: Record<string, string>, users: Record
   writeFileSync(join(dir, 'config/authsources.php'), `<?php\n$config = ${php({ 'example-userpass': source })};\n`);
   const idp = {
     host: '__DEFAULT__', privatekey: 'idp.key', certificate: 'idp.crt', auth: 'example-userpass',
-    'saml20.sign.response': true, 'saml20.sign.assertion': true, NameIDFormat: NAMEID_UNSPECIFIED,
+    'saml20.sign.response': true, 'saml20.sign.assertion': true, 'sign.logout': true, NameIDFormat: NAMEID_UNSPECIFIED,
     authproc: { 10: { class: 'saml:AttributeNameID', attribute: 'uid', Format: NAMEID_UNSPECIFIED } },
   };
   writeFileSync(join(dir, 'metadata/saml20-idp-hosted.php'), `<?php\n$metadata[${php(entityId)}] = ${php(idp)};\n`);
-  writeFileSync(join(dir, 'metadata/saml20-sp-remote.php'), `<?php\n${Object.entries(sps).map(([id, acs]) => `$metadata[${php(id)}] = ${php({ AssertionConsumerService: acs, NameIDFormat: NAMEID_UNSPECIFIED })};`).join('\n')}\n`);
+  writeFileSync(join(dir, 'metadata/saml20-sp-remote.php'), `<?php\n${Object.entries(sps).map(([id, sp]) => `$metadata[${php(id)}] = ${php(remoteSp(sp))};`).join('\n')}\n`);
   const proc: ChildProcess = spawn('php', ['-S', `127.0.0.2:${port}`, '-t', SSP_WWW], { env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: join(dir, 'config') }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c) => { stderr = (stderr + c).slice(-4000); });
@@ -72,11 +82,31 @@ export async function startSimpleSaml(sps: Record<string, string>, users: Record
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    base, entityId, ssoUrl: `${base}saml2/idp/SSOService.php`,
+    base, entityId, ssoUrl: `${base}saml2/idp/SSOService.php`, metadataUrl: `${base}saml2/idp/metadata.php`,
     certPem: readFileSync(join(dir, 'cert/idp.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'cert/idp.key'), 'utf8'),
+    rollover() {
+      newKey();
+      return { certPem: readFileSync(join(dir, 'cert/idp.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'cert/idp.key'), 'utf8') };
+    },
     async stop() {
       if (proc.exitCode === null) { proc.kill(); await new Promise((r) => proc.once('exit', r)); }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function remoteSp(sp: RemoteSp): Record<string, unknown> {
+  const { acs, encryptTo } = typeof sp === 'string' ? { acs: sp, encryptTo: undefined } : sp;
+  return {
+    AssertionConsumerService: acs, SingleLogoutService: acs.replace(/\/callback$/, '/logout'), NameIDFormat: NAMEID_UNSPECIFIED,
+    ...(encryptTo ? { 'assertion.encryption': true, certData: encryptTo.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '') } : {}),
+  };
+}
+
+/** a fresh RSA key and self-signed certificate in `dir` (PEM files): `{ key, cert }` paths */
+export function keyPair(dir: string, name: string): { key: string; cert: string } {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  return { key, cert };
 }

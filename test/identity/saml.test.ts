@@ -1,8 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Browser, decodeJwt, freePort, startTestIdentity, tokenRequest, type TestIdentity } from './helpers.js';
 import { openDownstream, pressConnector, RP } from './federation-rig.js';
-import { sspAvailable, startSimpleSaml, type SimpleSamlIdp } from './saml-rig.js';
+import { keyPair, sspAvailable, startSimpleSaml, type SimpleSamlIdp } from './saml-rig.js';
 
 const available = sspAvailable();
 if (!available) {
@@ -18,27 +22,56 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
   let idp: SimpleSamlIdp;
   let down: TestIdentity;
   let acs: string;
+  let dir: string;
+  let encCert: string;
+  /** the IdP's metadata as the `meta` connector fetches it (SimpleSAMLphp's, as of the last rollover), or an outage */
+  let metaServer: Server;
+  let metaState: 'up' | 'down' | 'huge' = 'up';
+  let metaBody = '';
 
   before(async () => {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}/auth`;
-    acs = `${issuer}/federation/corp/callback`;
+    const sp = (id: string) => `${issuer}/federation/${id}/metadata`;
+    const acsOf = (id: string) => `${issuer}/federation/${id}/callback`;
+    acs = acsOf('corp');
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-saml-'));
+    const enc = keyPair(dir, 'sp-encryption');
+    encCert = readFileSync(enc.cert, 'utf8');
     idp = await startSimpleSaml({
-      [`${issuer}/federation/corp/metadata`]: acs,
-      [`${issuer}/federation/other/metadata`]: `${issuer}/federation/other/callback`,
+      [sp('corp')]: acs, [sp('other')]: acsOf('other'), [sp('meta')]: acsOf('meta'),
+      [sp('enc')]: { acs: acsOf('enc'), encryptTo: encCert }, [sp('encreq')]: acsOf('encreq'),
     }, {
       student: { password: 'studentpass', attributes: { uid: ['student'], mail: ['student@example.com'], eduPersonAffiliation: ['member', 'staff'] } },
     });
-    const saml = (id: string) => ({
-      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem],
-      claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true },
+    metaServer = createServer((req, res) => {
+      if (metaState === 'down') res.writeHead(503).end('down for maintenance');
+      else if (metaState === 'huge') res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metaBody.padEnd(2 * 1024 * 1024, ' '));
+      else res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metaBody);
     });
-    down = await startTestIdentity({ apis: APIS, clients: CLIENTS, federation: [saml('corp'), saml('other')] }, { port });
+    metaBody = await (await fetch(idp.metadataUrl)).text();
+    await new Promise<void>((r) => metaServer.listen(0, '127.0.0.1', r));
+    const metaUrl = `http://127.0.0.1:${(metaServer.address() as { port: number }).port}/idp-metadata.xml`;
+    const mapping = { claims: { email: 'mail', 'email-verified': true, groups: 'eduPersonAffiliation' }, 'roles-from-groups': { staff: ['orders-reader'] }, accounts: { create: true } };
+    const linking = { accounts: { create: true, link: 'verified-email' } };
+    const saml = (id: string, extra: Record<string, unknown> = {}) => ({
+      id, type: 'saml', 'display-name': `Corp ${id}`, 'idp-sso-url': idp.ssoUrl, 'idp-entity-id': idp.entityId, 'idp-certificates': [idp.certPem], 'idp-slo-url': `${idp.base}saml2/idp/SingleLogoutService.php`, ...mapping, ...extra,
+    });
+    // the encryption key and certificate as files relative to the config file
+    const encryption = { 'sp-encryption-key': 'sp-encryption.key', 'sp-encryption-certificate': 'sp-encryption.crt', 'want-assertions-encrypted': true };
+    down = await startTestIdentity({
+      apis: APIS, clients: CLIENTS, federation: [
+        saml('corp'), saml('other'), saml('enc', { ...encryption, ...linking }), saml('encreq', { ...encryption, ...linking }),
+        { id: 'meta', type: 'saml', 'idp-metadata-url': metaUrl, 'idp-metadata-refresh': 1, 'idp-entity-id': idp.entityId, ...mapping, ...linking },
+      ],
+    }, { port, dir });
   });
 
   after(async () => {
     await down?.stop();
     await idp?.stop();
+    await new Promise((r) => (metaServer ? metaServer.close(r) : r(undefined)));
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** begin at `connector`, sign in at SimpleSAMLphp; the form it posts back (ACS, SAMLResponse, RelayState) */
@@ -61,7 +94,7 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     const samlResponse = /name="SAMLResponse" value="([^"]+)"/.exec(html)?.[1];
     const relayState = /name="RelayState" value="([^"]+)"/.exec(html)?.[1];
     assert.ok(action && samlResponse, `SimpleSAMLphp's answer form (it answers errors with 200: check the form): ${html.slice(0, 800)}`);
-    return { b, action: amp(action!), SAMLResponse: amp(samlResponse!), RelayState: amp(relayState ?? '') };
+    return { b, sb, action: amp(action!), SAMLResponse: amp(samlResponse!), RelayState: amp(relayState ?? '') };
   }
 
   /** the IdP's cross-site POST (no SameSite=Lax cookie with it), then the browser follows our 303 with its cookies */
@@ -80,6 +113,17 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     assert.match(xml, new RegExp(`Location="${acs}"`));
   });
 
+  /** sign in with `connector` all the way; the account's id, or the refusal page */
+  async function signIn(connector: string): Promise<{ sub?: string; html?: string; xml: string }> {
+    const a = await atIdp(connector);
+    const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+    const xml = Buffer.from(a.SAMLResponse, 'base64').toString('utf8');
+    if (!done.code) return { html: done.html, xml };
+    const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+    assert.equal(t.status, 200, t.text);
+    return { sub: decodeJwt(t.json.access_token).payload.sub as string, xml };
+  }
+
   test('sign in at SimpleSAMLphp → signed response posted cross-site to the ACS → a Gatehouse token with the mapped claims', async () => {
     const a = await atIdp('corp');
     assert.equal(a.action, acs);
@@ -94,6 +138,99 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
     assert.equal(u!.email, 'student@example.com');
     assert.deepEqual(u!.groups, ['member', 'staff']);
     assert.equal((await down.services.db.one<{ subject: string }>("SELECT subject FROM federated_identities WHERE connector = 'corp'"))!.subject, 'student');
+  });
+
+  describe('encrypted assertions', () => {
+    test('the SP metadata publishes the encryption certificate', async () => {
+      const xml = await (await fetch(`${down.issuer}/federation/enc/metadata`)).text();
+      const body = encCert.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+      assert.match(xml, /<KeyDescriptor use="encryption">/);
+      assert.ok(xml.replace(/\s+/g, '').includes(body), 'the certificate in the metadata');
+      assert.doesNotMatch(await (await fetch(`${down.issuer}/federation/corp/metadata`)).text(), /use="encryption"/);
+    });
+
+    test('SimpleSAMLphp encrypts the assertion to our certificate; the SP decrypts and checks it', async () => {
+      const r = await signIn('enc');
+      assert.match(r.xml, /EncryptedAssertion/);
+      assert.doesNotMatch(r.xml, /<saml:Assertion\b/, 'nothing in the clear');
+      assert.ok(r.sub, r.html);
+      assert.equal((await down.services.users.get(r.sub!))!.email, 'student@example.com');
+    });
+
+    test('with want-assertions-encrypted, an assertion in the clear is refused', async () => {
+      const r = await signIn('encreq');
+      assert.match(r.xml, /<saml:Assertion\b/);
+      assert.equal(r.sub, undefined);
+      assert.match(r.html ?? '', /did not succeed/);
+      assert.ok(down.logs.some((l) => String(l.message ?? '').includes('want-assertions-encrypted')));
+    });
+  });
+
+  describe('single logout started at the IdP', () => {
+    /** the account's provider sessions signed in through `corp` */
+    const sessionsOf = async (sub: string) => Number((await down.services.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM oidc_payloads WHERE type = 'Session' AND payload LIKE $1 AND payload LIKE '%\"idp:corp\"%'", [`%"accountId":"${sub}"%`]))!.n);
+    let replay = '';
+
+    test('the SP metadata advertises the SingleLogoutService', async () => {
+      assert.match(await (await fetch(`${down.issuer}/federation/corp/metadata`)).text(), new RegExp(`<SingleLogoutService [^>]*Location="${down.issuer}/federation/corp/logout"`));
+    });
+
+    test('a signed LogoutRequest from SimpleSAMLphp ends the Gatehouse session; the LogoutResponse completes the IdP\'s logout', async () => {
+      const a = await atIdp('corp');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(done.code);
+      const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+      const sub = decodeJwt(t.json.access_token).payload.sub as string;
+      assert.ok(await sessionsOf(sub) > 0, 'a session');
+      const returnTo = `${RP.redirect}?logged-out`;
+      const started = await a.sb.follow(await a.sb.get(`${idp.base}saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(returnTo)}`));
+      assert.ok(started.url.startsWith(`${down.issuer}/federation/corp/logout?`), `sent to our SLO: ${started.url} ${started.res.status === 200 ? (await started.res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 1500) : ''}`);
+      assert.match(started.url, /[?&]Signature=/);
+      replay = started.url;
+      // the IdP's redirect is cross-site: no Gatehouse cookie comes with it
+      const ours = await fetch(started.url, { redirect: 'manual' });
+      assert.equal(ours.status, 303, await ours.text());
+      assert.equal(await sessionsOf(sub), 0, 'the session ended');
+      const back = ours.headers.get('location')!;
+      assert.ok(back.startsWith(`${idp.base}saml2/idp/SingleLogoutService.php?SAMLResponse=`), back);
+      const end = await a.sb.follow(await a.sb.get(back));
+      assert.equal(end.url, returnTo, 'SimpleSAMLphp accepted our LogoutResponse');
+    });
+
+    test('signing out of Gatehouse signs out at SimpleSAMLphp too (LogoutRequest, then its LogoutResponse continues the logout)', async () => {
+      const a = await atIdp('corp');
+      const done = await postToAcs(a.b, a.action, { SAMLResponse: a.SAMLResponse, RelayState: a.RelayState });
+      assert.ok(done.code);
+      const t = await tokenRequest(down, { grant_type: 'authorization_code', client_id: RP.clientId, code: done.code!, redirect_uri: RP.redirect, code_verifier: RP.verifier });
+      const sub = decodeJwt(t.json.access_token).payload.sub as string;
+      assert.ok(await sessionsOf(sub) > 0, 'a session');
+      const page = await (await a.b.get(`${down.issuer}/session/end`)).text();
+      const action = /<form id="op\.logoutForm" method="post" action="([^"]+)"/.exec(page)?.[1];
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+      assert.ok(action && xsrf, page.slice(0, 600));
+      const confirmed = await a.b.post(amp(action!), { xsrf: xsrf!, logout: 'yes' });
+      assert.equal(confirmed.status, 303);
+      assert.equal(await sessionsOf(sub), 0, 'the Gatehouse session ended');
+      const toIdp = confirmed.headers.get('location')!;
+      assert.ok(toIdp.startsWith(`${idp.base}saml2/idp/SingleLogoutService.php?SAMLRequest=`), toIdp);
+      const atIdpSlo = await a.sb.follow(await a.sb.get(toIdp));
+      assert.ok(atIdpSlo.url.startsWith(`${down.issuer}/federation/corp/logout?SAMLResponse=`), `SimpleSAMLphp answered: ${atIdpSlo.url} ${atIdpSlo.res.status === 200 ? (await atIdpSlo.res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 800) : ''}`);
+      const end = await a.b.follow(await a.b.get(atIdpSlo.url));
+      assert.match(await end.res.text(), /signed out/i);
+      assert.ok(down.logs.some((l) => l.audit === 'federation.logout-done' && l.confirmed === true), 'the LogoutResponse verified');
+    });
+
+    test('a replayed, an unsigned or a tampered LogoutRequest is refused', async () => {
+      assert.ok(replay);
+      assert.equal((await fetch(replay, { redirect: 'manual' })).status, 400, 'replay');
+      const u = new URL(replay);
+      const unsigned = new URL(u.origin + u.pathname);
+      unsigned.searchParams.set('SAMLRequest', u.searchParams.get('SAMLRequest')!);
+      assert.equal((await fetch(unsigned, { redirect: 'manual' })).status, 400, 'unsigned');
+      const forged = new URL(replay);
+      forged.searchParams.set('RelayState', 'changed');
+      assert.equal((await fetch(forged, { redirect: 'manual' })).status, 400, 'signature over other parameters');
+    });
   });
 
   describe('attacks on the response', () => {
@@ -179,6 +316,40 @@ describe('federation: SAML 2.0 with SimpleSAMLphp as the IdP (on 127.0.0.2: the 
       const a = await atIdp('corp');
       const r = await fetch(a.action, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ SAMLResponse: 'A'.repeat(400 * 1024), RelayState: a.RelayState }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       assert.equal(r.status, 413);
+    });
+  });
+
+  // last: the rollover changes the IdP's signing key for every connector
+  describe('IdP metadata from a URL, refreshed', () => {
+    const logged = (msg: string, from: number, pred: (l: Record<string, unknown>) => boolean = () => true) =>
+      down.logs.slice(from).some((l) => l.msg === msg && l.connector === 'meta' && pred(l));
+    async function waitLog(msg: string, pred?: (l: Record<string, unknown>) => boolean) {
+      const from = down.logs.length;
+      for (let i = 0; i < 200 && !logged(msg, from, pred); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(logged(msg, from, pred), `log "${msg}"`);
+    }
+
+    test('sign-ins use the metadata; an outage or an oversized document at refresh keeps the last good metadata', async () => {
+      assert.ok((await signIn('meta')).sub);
+      metaState = 'huge';
+      await waitLog('SAML IdP metadata refresh failed', (l) => /larger than/.test(String(l.err)) && l.keeping === 'the last good metadata');
+      metaState = 'down';
+      await waitLog('SAML IdP metadata refresh failed', (l) => /HTTP 503/.test(String(l.err)) && l.keeping === 'the last good metadata');
+      const r = await signIn('meta');
+      metaState = 'up';
+      assert.ok(r.sub, r.html);
+    });
+
+    test('certificate rollover: after the refresh new assertions verify, those signed with the old key are refused', async () => {
+      const old = await atIdp('meta');
+      idp.rollover();
+      metaBody = await (await fetch(idp.metadataUrl)).text();
+      await waitLog('SAML IdP metadata refreshed', (l) => l.changed === true);
+      const refused = await postToAcs(old.b, old.action, { SAMLResponse: old.SAMLResponse, RelayState: old.RelayState });
+      assert.equal(refused.code, undefined, 'the old key is no longer trusted');
+      assert.match(String(down.logs.filter((l) => l.msg === 'upstream answer refused').at(-1)?.message), /signature/i);
+      const r = await signIn('meta');
+      assert.ok(r.sub, r.html);
     });
   });
 });

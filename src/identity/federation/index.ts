@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { User, UserStore } from '../accounts.js';
 import { claimAt, single } from '../connectors/claims.js';
-import type { BrowserHandoff, RedirectConnector, SignInMeta, VerifiedIdentity } from '../connectors/connector.js';
+import { idpOf as idpOfAmr, type BrowserHandoff, type RedirectConnector, type SignInMeta, type VerifiedIdentity } from '../connectors/connector.js';
 import { oauth1Connector } from '../connectors/oauth1.js';
 import { loadClientKey, oauthConnector } from '../connectors/oidc.js';
 import { samlConnector, type SamlConnector } from '../connectors/saml.js';
@@ -52,6 +52,9 @@ export type Decision =
 /** how long a begun sign-in may take at the upstream, and how long its outcome waits for the interaction page */
 const BEGIN_TTL = 600;
 const OUTCOME_TTL = 300;
+/** how long a SAML sign-in's NameID and SessionIndex are kept for a logout started here, and how long that logout may take at the IdP */
+const SAML_SESSION_TTL = 30 * 86400;
+const SLO_TTL = 600;
 export const BROWSER_COOKIE = `${COOKIE_PREFIX}federation`;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -82,7 +85,7 @@ export class Federation {
     /** the provider's mount path, e.g. /auth */
     private readonly base: string,
     connectors?: FederatedConnector[],
-    /** where `client-key-file` and `icon` paths start */
+    /** where relative file paths of the config start (client keys, icons, SAML keys and metadata) */
     configDir = process.cwd(),
   ) {
     this.store = new FederationStore(db);
@@ -90,7 +93,7 @@ export class Federation {
     const list = connectors ?? cfg.federation.map((f) => {
       const config = resolveConnector(f);
       const connector = config.type === 'saml'
-        ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id) })
+        ? samlConnector(config, { logger: log, once: (k, ttl) => this.store.once(k, ttl), defaultEntityId: this.metadataUrl(config.id), configDir })
         : config.type === 'oauth1' ? oauth1Connector(config, log) : oauthConnector(config, log, loadClientKey(config, configDir));
       return { config, connector, icon: loadIcon(config, configDir) };
     });
@@ -109,6 +112,11 @@ export class Federation {
   forEmail(address: string): FederatedConnector | undefined {
     const at = address.lastIndexOf('@');
     return at > 0 && address.length <= 320 ? this.forDomain(address.slice(at + 1)) : undefined;
+  }
+
+  /** stop background work (SAML IdP metadata refreshes) */
+  close(): void {
+    for (const { connector } of this.#byId.values()) if ('idp' in connector) connector.idp.close();
   }
 
   get(id: string): FederatedConnector | undefined { return this.#byId.get(id); }
@@ -182,6 +190,58 @@ export class Federation {
       await this.store.put('outcome', next, { connector: id, uid: kept.uid, browser: deferred ? kept.browser : undefined, data: { identity: result.identity } }, OUTCOME_TTL);
     }
     return { location: `${this.base}/interaction/${kept.uid}?federation=${next}` };
+  }
+
+  /**
+   * A SAML IdP's LogoutRequest at `/federation/<id>/logout`: once verified, the sessions of the
+   * account linked to its NameID that signed in through this connector end. Where the browser
+   * goes next (the LogoutResponse to the IdP), or why it was refused.
+   */
+  async samlLogout(id: string, params: URLSearchParams, rawQuery: string | undefined, ip: string): Promise<{ location?: string } | { refused: string }> {
+    const fc = this.#byId.get(id);
+    if (!fc || !('logoutRequest' in fc.connector)) return { refused: 'unknown-connector' };
+    const r = await fc.connector.logoutRequest({ params, rawQuery, callback: this.callbackUrl(id) });
+    if ('refused' in r) {
+      this.logger.warn({ audit: 'federation.logout-refused', connector: id, ip }, 'upstream logout refused');
+      return { refused: 'invalid-logout' };
+    }
+    const userId = await this.store.linked(id, r.nameId);
+    const ended = userId ? await this.store.endSessions(userId, id) : 0;
+    this.logger.info({ audit: 'federation.logout', connector: id, sub: userId, sessions: ended, ip }, 'signed out by the upstream identity provider');
+    return { location: await r.answer(true) };
+  }
+
+  /**
+   * A logout at Gatehouse (RP-initiated, confirmed) of a session that signed in through a SAML
+   * connector with a single logout service: the URL of the LogoutRequest to send the browser to,
+   * whose LogoutResponse comes back to `/federation/<id>/logout` and continues to `next` (where
+   * the logout would have gone). Undefined when there is no such IdP session.
+   */
+  async samlLogoutStart(accountId: string | undefined, amr: unknown, next: string): Promise<string | undefined> {
+    const id = idpOfAmr(amr);
+    const fc = id ? this.#byId.get(id) : undefined;
+    if (!accountId || !fc || !('logoutUrl' in fc.connector)) return undefined;
+    const kept = await this.store.take('saml-session', `${id}:${accountId}`);
+    if (!kept) return undefined;
+    const h = handle();
+    const started = await fc.connector.logoutUrl(kept.data as never, h, this.callbackUrl(id!)).catch((err: unknown) => {
+      this.logger.warn({ connector: id, err: String((err as Error).message ?? err).slice(0, 300) }, 'SAML logout request not sent');
+      return undefined;
+    });
+    if (!started) return undefined;
+    await this.store.put('slo', h, { connector: id!, uid: '', data: { requestId: started.requestId, next } }, SLO_TTL);
+    this.logger.info({ audit: 'federation.logout-start', connector: id, sub: accountId }, 'signing out at the upstream identity provider');
+    return started.url;
+  }
+
+  /** the IdP's LogoutResponse to a logout started here: where the logout goes on (whatever the IdP said: the Gatehouse session has ended) */
+  async samlLogoutDone(id: string, params: URLSearchParams, rawQuery: string | undefined): Promise<string | undefined> {
+    const fc = this.#byId.get(id);
+    const kept = await this.store.take('slo', params.get('RelayState') ?? '');
+    if (!fc || !('logoutResponse' in fc.connector) || !kept || kept.connector !== id) return undefined;
+    const ok = await fc.connector.logoutResponse({ params, rawQuery, callback: this.callbackUrl(id), requestId: String(kept.data.requestId) });
+    this.logger.info({ audit: 'federation.logout-done', connector: id, confirmed: ok }, ok ? 'signed out at the upstream identity provider' : 'the upstream identity provider did not confirm the logout');
+    return String(kept.data.next);
   }
 
   /** the outcome of a callback, for the interaction `uid` it began in (once) */
@@ -264,8 +324,13 @@ export class Federation {
     return { kind: 'login', user: await this.#mapProfile(user, identity, fc.config), created: false };
   }
 
-  /** the audit line of a finished federated sign-in */
-  signedIn(identity: VerifiedIdentity, d: Decision & { kind: 'login' }, meta: SignInMeta): void {
+  /** the audit line of a finished federated sign-in; a SAML sign-in's NameID and SessionIndex are kept for single logout */
+  async signedIn(identity: VerifiedIdentity, d: Decision & { kind: 'login' }, meta: SignInMeta): Promise<void> {
+    const fc = this.#byId.get(identity.connector);
+    const { nameID, nameIDFormat, sessionIndex } = identity.claims;
+    if (fc && 'logoutUrl' in fc.connector && typeof nameID === 'string') {
+      await this.store.replace('saml-session', `${identity.connector}:${d.user.id}`, { connector: identity.connector, uid: '', data: { nameID, nameIDFormat, sessionIndex } }, SAML_SESSION_TTL);
+    }
     this.logger.info({ audit: 'sign-in.success', via: meta.via, connector: identity.connector, sub: d.user.id, created: d.created || undefined, ip: meta.ip, client_id: meta.clientId }, 'sign-in succeeded');
   }
 

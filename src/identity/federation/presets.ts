@@ -92,7 +92,11 @@ export interface ResolvedConnector {
   domains: string[];
   pkce: boolean;
   claims: Required<Omit<FederationClaims, 'groups' | 'attributes'>> & Pick<FederationClaims, 'groups'> & { attributes: Record<string, string> };
-  saml?: { ssoUrl: string; idpEntityId: string; idpCertificates: string[]; spEntityId?: string; privateKey?: string; certificate?: string; wantResponseSigned: boolean; clockSkew: number };
+  saml?: {
+    ssoUrl?: string; sloUrl?: string; idpEntityId?: string; idpCertificates?: string[]; metadataUrl?: string; metadataFile?: string; metadataRefresh: number;
+    spEntityId?: string; privateKey?: string; certificate?: string; encryptionKey?: string; encryptionCertificate?: string; wantEncrypted: boolean;
+    wantResponseSigned: boolean; clockSkew: number;
+  };
   rolesFromGroups: Record<string, string[]>;
   accounts: FederationConfig['accounts'];
 }
@@ -137,8 +141,10 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
     rolesFromGroups: f['roles-from-groups'],
     accounts: f.accounts,
     saml: f.type === 'saml' ? {
-      ssoUrl: f['idp-sso-url']!, idpEntityId: f['idp-entity-id']!, idpCertificates: f['idp-certificates']!, spEntityId: f['sp-entity-id'],
-      privateKey: f['sp-private-key'], certificate: f['sp-certificate'], wantResponseSigned: f['want-response-signed'], clockSkew: f['clock-skew'],
+      ssoUrl: f['idp-sso-url'], sloUrl: f['idp-slo-url'], idpEntityId: f['idp-entity-id'], idpCertificates: f['idp-certificates'],
+      metadataUrl: f['idp-metadata-url'], metadataFile: f['idp-metadata-file'], metadataRefresh: f['idp-metadata-refresh'], spEntityId: f['sp-entity-id'],
+      privateKey: f['sp-private-key'], certificate: f['sp-certificate'], encryptionKey: f['sp-encryption-key'], encryptionCertificate: f['sp-encryption-certificate'],
+      wantEncrypted: f['want-assertions-encrypted'], wantResponseSigned: f['want-response-signed'], clockSkew: f['clock-skew'],
     } : undefined,
   };
 }

@@ -51,6 +51,13 @@ export const federationSchema = z.strictObject({
   'sp-entity-id': z.string().min(1).max(500).optional().describe('SAML: this service provider\'s entity id, the audience its assertions must name (default `<issuer>/federation/<id>/metadata`).'),
   'sp-private-key': z.string().min(1).optional().describe('SAML: a PEM private key that signs the AuthnRequests (use `${ENV:NAME}`; never logged). Without it requests are unsigned.'),
   'sp-certificate': z.string().min(1).optional().describe('SAML: the certificate of `sp-private-key`, published in the SP metadata.'),
+  'idp-metadata-url': endpoint.optional().describe('SAML: the IdP\'s metadata URL (https; http on loopback only; at most 1 MiB, 10 s). Gives the SSO and SLO services and the signing certificates (instead of `idp-sso-url` and `idp-certificates`); fetched at start and every `idp-metadata-refresh` seconds, keeping the last good metadata when a refresh fails. With several entities in it, `idp-entity-id` picks one.'),
+  'idp-metadata-file': z.string().min(1).optional().describe('SAML: the IdP\'s metadata as a file (relative to the config file), read at start, instead of `idp-sso-url` and `idp-certificates`.'),
+  'idp-metadata-refresh': z.number().int().min(1).max(86_400).default(3600).describe('SAML: seconds between two fetches of `idp-metadata-url` (a certificate rollover at the IdP is picked up within it).'),
+  'idp-slo-url': endpoint.optional().describe('SAML: the IdP\'s single logout service (HTTP-Redirect binding); read from the metadata when it has one. Without it, signing out of Gatehouse does not sign out at the IdP.'),
+  'sp-encryption-key': z.string().min(1).optional().describe('SAML: the PEM private key (or a file holding it, relative to the config file) that decrypts encrypted assertions; its certificate (`sp-encryption-certificate`) is published in the SP metadata for the IdP to encrypt to.'),
+  'sp-encryption-certificate': z.string().min(1).optional().describe('SAML: the certificate of `sp-encryption-key` (PEM, or a file holding it).'),
+  'want-assertions-encrypted': z.boolean().default(false).describe('SAML: refuse assertions that are not encrypted (needs `sp-encryption-key`). Off: both are accepted.'),
   'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
   'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
   pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),
@@ -80,8 +87,14 @@ export const federationSchema = z.strictObject({
   if (f.preset) return;
   if (f.type === 'oidc' && !f.issuer) missing('issuer', 'or a preset');
   if (f.type === 'saml') {
-    for (const k of ['idp-sso-url', 'idp-entity-id', 'idp-certificates'] as const) if (!f[k]) missing(k, 'from the IdP\'s metadata');
+    const metadata = f['idp-metadata-url'] ? 'idp-metadata-url' : f['idp-metadata-file'] ? 'idp-metadata-file' : undefined;
+    if (!metadata) for (const k of ['idp-sso-url', 'idp-entity-id', 'idp-certificates'] as const) if (!f[k]) missing(k, 'from the IdP\'s metadata, or set idp-metadata-url');
+    for (const k of ['idp-sso-url', 'idp-certificates', ...(metadata === 'idp-metadata-url' ? ['idp-metadata-file'] as const : [])] as const) {
+      if (metadata && f[k]) ctx.addIssue({ code: 'custom', path: [k], message: `saml connector ${f.id}: ${k} comes from ${metadata}; remove one of them` });
+    }
     if (!!f['sp-private-key'] !== !!f['sp-certificate']) missing(f['sp-private-key'] ? 'sp-certificate' : 'sp-private-key', 'both or neither');
+    if (!!f['sp-encryption-key'] !== !!f['sp-encryption-certificate']) missing(f['sp-encryption-key'] ? 'sp-encryption-certificate' : 'sp-encryption-key', 'both or neither');
+    if (f['want-assertions-encrypted'] && !f['sp-encryption-key']) missing('sp-encryption-key', 'want-assertions-encrypted needs a decryption key');
   }
   if (f.type === 'oauth2' || f.type === 'oauth1') {
     for (const k of ['authorization-endpoint', 'token-endpoint', 'userinfo-endpoint'] as const) if (!f[k]) missing(k, 'or a preset');

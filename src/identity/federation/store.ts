@@ -19,7 +19,7 @@ export interface KeptStep {
   data: Record<string, unknown>;
 }
 
-type StepKind = 'begin' | 'outcome' | 'link';
+type StepKind = 'begin' | 'outcome' | 'link' | 'saml-session' | 'slo';
 
 export class FederationStore {
   constructor(private readonly db: Db) {}
@@ -27,6 +27,12 @@ export class FederationStore {
   async put(kind: StepKind, handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
     await this.db.run('INSERT INTO federation_states (id, kind, connector, uid, browser, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [sha256(handle), kind, step.connector, step.uid, step.browser ?? null, JSON.stringify(step.data), Date.now() + ttlSeconds * 1000]);
+  }
+
+  /** put, replacing what `handle` held (a value kept per account, such as its last SAML session) */
+  async replace(kind: StepKind, handle: string, step: KeptStep, ttlSeconds: number): Promise<void> {
+    await this.db.run('DELETE FROM federation_states WHERE id = $1 AND kind = $2', [sha256(handle), kind]);
+    await this.put(kind, handle, step, ttlSeconds);
   }
 
   /** the step kept under `handle`, once: a second take (a replay) finds nothing */
@@ -62,6 +68,17 @@ export class FederationStore {
 
   async signedIn(connector: string, subject: string): Promise<void> {
     await this.db.run('UPDATE federated_identities SET last_sign_in = $3 WHERE connector = $1 AND subject = $2', [connector, subject, Date.now()]);
+  }
+
+  /**
+   * End the provider sessions of `userId` that signed in through `connector` (a SAML IdP's
+   * single logout): oidc-provider's Session rows, whose payload names the account and, in `amr`,
+   * the connector (ids of both are plain: a UUID, and [a-z0-9-]). The number ended.
+   */
+  async endSessions(userId: string, connector: string): Promise<number> {
+    if (!/^[\w-]+$/.test(userId) || !/^[a-z0-9-]+$/.test(connector)) return 0;
+    return this.db.run("DELETE FROM oidc_payloads WHERE type = 'Session' AND payload LIKE $1 AND payload LIKE $2",
+      [`%"accountId":"${userId}"%`, `%"idp:${connector}"%`]);
   }
 
   /** the identities linked to an account (for `gatehouse users show`) */

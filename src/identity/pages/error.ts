@@ -31,6 +31,8 @@ export function pageFailed(o: { page: PageContext; logger: Logger }, res: Server
     res.setHeader('retry-after', String(err.retryAfter));
     send(res, 503, errorPage(o.page, { title: 'Try again in a moment', message: 'We are busy right now. Try again in a moment.', code: 'busy' }));
   } else if (err instanceof FormError) {
+    // the rest of a body too large was not read: this connection cannot carry another request
+    if (err.status === 413) res.setHeader('connection', 'close');
     send(res, err.status, errorPage(o.page, { title: 'Request refused', message: err.message, code: err.status === 403 ? 'csrf' : 'bad-form' }));
   } else {
     o.logger.error({ err: (err as Error).message, stack: (err as Error).stack, path }, 'hosted page failed');

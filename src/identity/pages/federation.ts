@@ -5,9 +5,9 @@ import type { Federation } from '../federation/index.js';
 import { errorPage } from './error.js';
 import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
 import { readForm, redirect, send, type PageKit } from './kit.js';
-import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
+import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
 
-const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata|icon)$/;
+const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata|icon|logout)$/;
 
 /** what each refusal of a callback tells the user (the log has the reason) */
 const REFUSED: Record<string, string> = {
@@ -44,6 +44,24 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
       if (!saml || method !== 'GET') return false;
       res.setHeader('content-type', 'application/samlmetadata+xml');
       res.end(saml.metadata(federation.callbackUrl(m[1]!)));
+      return true;
+    }
+    if (m[2] === 'logout') {
+      if (!saml) return false;
+      if (method !== 'GET' && method !== 'POST') { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+      const rawQuery = method === 'GET' ? (req.url ?? '').split('?')[1] ?? '' : undefined;
+      const params = method === 'POST' ? await readForm(req, SAML_RESPONSE_LIMIT + 4096) : query;
+      if (params.has('SAMLResponse')) {
+        // the IdP's answer to a logout started here: on to where that logout was going
+        const next = await federation.samlLogoutDone(m[1]!, params, rawQuery);
+        if (next) redirect(res, next);
+        else send(res, 400, errorPage(kit.page, { title: 'Sign-out', message: 'This sign-out was completed already or has expired.', code: 'federation-unknown-logout' }));
+        return true;
+      }
+      const r = await federation.samlLogout(m[1]!, params, rawQuery, clientIp(req));
+      if ('refused' in r) send(res, 400, errorPage(kit.page, { title: 'Sign-out failed', message: 'This sign-out request is not valid.', code: 'federation-invalid-logout' }));
+      else if (r.location) redirect(res, r.location);
+      else send(res, 200, messagePage(kit.page, 'Signed out', 'You have been signed out.'));
       return true;
     }
     // the code flow answers with a GET, or posts (form_post); a SAML IdP posts its Response (HTTP-POST binding)

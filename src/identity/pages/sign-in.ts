@@ -55,7 +55,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       const h = await federation!.awaitConfirmation(identity, decision.user, ctx.details.uid);
       return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
     }
-    federation!.signedIn(identity, decision, meta(ctx, 'federation'));
+    await federation!.signedIn(identity, decision, meta(ctx, 'federation'));
     return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
   }
 
