@@ -15,6 +15,9 @@ import { configOf, routesOf } from './inspect.js';
 import { startTracingIfOn } from './tracing.js';
 import { startSubscriptionCache } from './subscriptions.js';
 import { createManagement } from './management/index.js';
+import { createPortal } from './portal/index.js';
+import { createConsole } from './console/index.js';
+import type { AdminSource } from './admin.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -74,10 +77,10 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       // compile once here, so an invalid config stops the start instead of looping in workers
       const dry = await compileEdge(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
       await dry.close();
-      const management = createManagement(loaded, logger);
+      const management = adminApps(loaded, logger);
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
       closers.push(primary.close);
-      if (management) closers.push(() => management.close());
+      if (management) closers.push(management.close);
       reload = primary.reload;
       notReady = primary.notReady;
     } else {
@@ -119,9 +122,11 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const gw = cfg.gateway!;
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions }, loaded);
-  const management = createManagement(loaded, logger);
-  if (management) closers.push(() => management.close());
+  const portal = createPortal(loaded, logger);
+  if (portal) closers.push(() => portal.close());
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, app: portal }, loaded);
+  const management = adminApps(loaded, logger);
+  if (management) closers.push(management.close);
   for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
   if (gw.admin) {
     const listen = gw.admin.listen;
@@ -138,6 +143,17 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   }
   closers.unshift(() => gateway.shutdown());
   return { reload: async () => { await gateway.reload(); }, notReady: () => gateway.runtime.notReady() };
+}
+
+/** What the admin listener serves besides its own routes: the management API and the admin console. */
+function adminApps(loaded: ReturnType<typeof loadConfigFile>, logger: Logger): { handle: NonNullable<AdminSource['handle']>; close: Closer } | undefined {
+  const management = createManagement(loaded, logger);
+  const console = createConsole(loaded);
+  if (!management && !console) return undefined;
+  return {
+    handle: async (req, res) => (console?.handle(req, res) ?? false) || (await management?.handle(req, res)) === true,
+    close: async () => { await management?.close(); },
+  };
 }
 
 /** /readyz's word on subscriptions: served from a stale copy while the database cannot be read. */

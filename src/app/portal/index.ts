@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigInvalid } from '../../config/errors.js';
+import type { Db } from '../../identity/db.js';
+import { DatabaseBusy } from '../../identity/db.js';
+import type { PublicApp } from '../../edge/server.js';
+import type { LoadedGatehouseConfig } from '../config.js';
+import { ManagementProblem, sendJson, sendProblem } from '../management/http.js';
+import { SubscriptionApi } from '../management/subscriptions.js';
+import { openSubscriptionsDb, subscriptionsDatabase } from '../subscriptions.js';
+import { PortalApi } from './api.js';
+import { developerVerifier } from './auth.js';
+import { buildCatalog } from './catalog.js';
+import { appCsp, brandCss, staticApp } from './static.js';
+
+/**
+ * The developer portal, served by the gateway process on its public listeners under
+ * `portal.path` (docs/guides/developer-portal.md): the browser app (web/portal/), its settings
+ * (config.json, brand.css) and its API (api/..., see api.ts). The subscriptions database is
+ * opened on first use (and again after a failure).
+ */
+
+export interface Portal extends PublicApp { close(): Promise<void> }
+
+/** The portal of `loaded`, or undefined when it has none or turns it off; a portal it cannot run is refused, located. */
+export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Portal | undefined {
+  const cfg = loaded.config;
+  const portal = cfg.portal;
+  if (portal === undefined || !portal.enabled) return undefined;
+  const url = subscriptionsDatabase(loaded);
+  const issuer = portal.issuer ?? cfg.identity?.issuer;
+  if (url === undefined) throw new ConfigInvalid([loaded.locate(['portal'], 'the portal offers products: add `products` (and a `subscriptions.database` or an `identity` section)')]);
+  if (issuer === undefined) throw new ConfigInvalid([loaded.locate(['portal'], 'set `portal.issuer` (the identity provider developers sign in with), or add an `identity` section')]);
+  const clash = cfg.apis.find((a) => a.path === portal.path || a.path.startsWith(`${portal.path}/`));
+  if (clash) throw new ConfigInvalid([loaded.locate(['portal', 'path'], `the API "${clash.name}" is served under ${clash.path}: give the portal a path of its own`)]);
+
+  const brand = { ...cfg.identity?.branding, ...portal.branding };
+  const settings = { issuer, clientId: portal['client-id'], scope: portal.scope, title: portal.title, brand: brand.name ?? 'Gatehouse' };
+  const files = staticApp('portal', appCsp(issuer), {
+    '/config.json': { type: 'application/json', body: JSON.stringify(settings) },
+    '/brand.css': { type: 'text/css; charset=utf-8', body: brandCss({ 'primary-colour': brand['primary-colour'] ?? '#1f5fbf', 'background-colour': brand['background-colour'] ?? '#f4f6fa' }) },
+  });
+  let db: Promise<Db> | undefined;
+  const subscriptions = async () => {
+    db ??= openSubscriptionsDb(loaded, url).catch((err: unknown) => { db = undefined; throw err; });
+    const d = await db;
+    return { db: d, api: new SubscriptionApi(d, cfg.products ?? [], cfg.apis.map((a) => a.name)) };
+  };
+  const api = new PortalApi(buildCatalog(loaded, logger), subscriptions, developerVerifier(issuer, portal.audience));
+  const prefix = portal.path;
+
+  const serveApi = async (req: IncomingMessage, res: ServerResponse, rest: string) => {
+    try {
+      const seg = rest.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+      const r = await api.route(req, seg);
+      sendJson(res, r.status, r.body);
+    } catch (err) {
+      if (err instanceof ManagementProblem) sendProblem(res, err.code, err.detail);
+      else if (err instanceof URIError) sendProblem(res, 'portal-not-found', 'The path is not valid.');
+      else {
+        if (!(err instanceof DatabaseBusy)) logger.error({ err }, 'portal request failed');
+        sendProblem(res, 'portal-unavailable', 'The subscriptions database did not answer; try again.');
+      }
+    }
+  };
+
+  return {
+    prefix,
+    async handle(req, res, path) {
+      const rest = path.slice(prefix.length);
+      if (rest === '') { res.writeHead(308, { location: `${prefix}/` }).end(); return; }
+      if (rest.startsWith('/api/') || rest === '/api') return serveApi(req, res, rest.slice(4));
+      if ((req.method === 'GET' || req.method === 'HEAD') && files.serve(res, rest)) return;
+      sendProblem(res, 'portal-not-found', 'No such page of the portal.');
+    },
+    async close() {
+      const d = await db?.catch(() => undefined);
+      await d?.close();
+    },
+  };
+}
