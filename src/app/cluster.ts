@@ -9,6 +9,7 @@ import { createPortal } from './portal/index.js';
 import { Gateway } from '../edge/server.js';
 import type { Runtime } from '../gateway/runtime.js';
 import type { BackendSnapshot } from '../upstream/backend.js';
+import { RecentErrors, type RecentError } from '../gateway/recent-errors.js';
 import { configOf, routesOf } from './inspect.js';
 import { startAdmin, type AdminSource } from './admin.js';
 import { startTracingIfOn } from './tracing.js';
@@ -21,10 +22,12 @@ import { startSubscriptionCache } from './subscriptions.js';
 
 // ---- cluster: primary ----------------------------------------------------------------------
 
+type AdminView = 'backends' | 'routes' | 'config' | 'errors';
+
 interface WorkerMessage { type: 'listening' | 'ready' | 'reloaded' | 'admin'; listeners?: Array<{ name: string; port: number; host: string }>; notReady?: string[]; ok?: boolean; id?: number; answer?: unknown }
 
 /** What the primary's admin listener shows: the workers' readiness and views, the summed metrics. */
-function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' | 'routes' | 'config') => Promise<Map<number, unknown>>, aggregator: client.AggregatorRegistry<client.RegistryContentType>): AdminSource {
+function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: AdminView) => Promise<Map<number, unknown>>, aggregator: client.AggregatorRegistry<client.RegistryContentType>): AdminSource & { errors(): Promise<unknown[]> } {
   return {
     notReady,
     metrics: async () => ({ contentType: aggregator.contentType, body: await (await aggregator.clusterMetrics()).toString() }),
@@ -33,6 +36,8 @@ function primaryAdmin(notReady: () => Promise<string[]>, ask: (what: 'backends' 
     // every worker runs the same config: the first answer says it
     routes: async () => [...(await ask('routes')).values()][0] ?? [],
     config: async () => [...(await ask('config')).values()][0] ?? {},
+    // each worker keeps its own: merged, newest first
+    errors: async () => [...(await ask('errors')).values()].flat().sort((a, b) => String((b as RecentError).at).localeCompare(String((a as RecentError).at))).slice(0, 200),
   };
 }
 
@@ -41,7 +46,7 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
   const state = new Map<number, { notReady: string[] }>();
   const answers = new Map<number, unknown>();
   /** ask every worker for an admin view; their answers by worker id (50 ms to answer) */
-  const ask = async (what: 'backends' | 'routes' | 'config'): Promise<Map<number, unknown>> => {
+  const ask = async (what: AdminView): Promise<Map<number, unknown>> => {
     answers.clear();
     for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'admin?', what });
     await new Promise((r) => setTimeout(r, 50));
@@ -92,9 +97,11 @@ export async function startPrimary(configFile: string, count: number, logger: Lo
     for (const s of state.values()) for (const n of s.notReady) out.add(n);
     return [...out];
   };
-  if (adminListen !== undefined) admin = await startAdmin(adminListen, { ...primaryAdmin(notReady, ask, aggregator), handle }, logger);
+  const views = primaryAdmin(notReady, ask, aggregator);
+  if (adminListen !== undefined) admin = await startAdmin(adminListen, { ...views, handle }, logger);
   return {
     notReady,
+    views,
     reload: async () => {
       try {
         loadConfigFile(configFile);
@@ -127,8 +134,9 @@ export async function runWorker(configFile: string): Promise<number> {
   client.AggregatorRegistry.setRegistries([metrics.registry]);
   // each worker follows the subscriptions database itself
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
+  const recentErrors = new RecentErrors();
   const portal = createPortal(loaded, logger);
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, app: portal }, loaded);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
@@ -137,7 +145,7 @@ export async function runWorker(configFile: string): Promise<number> {
     if (m?.type === 'admin?') {
       const what = (m as { what?: string }).what;
       const rt = gateway.runtime;
-      send({ type: 'admin', answer: what === 'backends' ? backendsOf(rt) : what === 'routes' ? routesOf(rt) : configOf(rt) });
+      send({ type: 'admin', answer: what === 'backends' ? backendsOf(rt) : what === 'routes' ? routesOf(rt) : what === 'errors' ? recentErrors.list() : configOf(rt) });
     }
     if (m?.type === 'reload') void gateway.reload().then((ok) => send({ type: 'reloaded', ok }));
   });

@@ -18,6 +18,8 @@ import { createManagement } from './management/index.js';
 import { createPortal } from './portal/index.js';
 import { createConsole } from './console/index.js';
 import type { AdminSource } from './admin.js';
+import type { GatewayViews } from './management/services.js';
+import { RecentErrors } from '../gateway/recent-errors.js';
 
 /**
  * `gatehouse start`: runs whichever sections the config has — identity, gateway, or both.
@@ -77,8 +79,13 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       // compile once here, so an invalid config stops the start instead of looping in workers
       const dry = await compileEdge(loaded, { logger: pino({ level: 'silent' }), metrics: new Metrics({ defaultMetrics: false }) });
       await dry.close();
-      const management = adminApps(loaded, logger);
+      // the workers' views, once they are forked
+      let views: GatewayViews = {};
+      const management = adminApps(loaded, logger, {
+        backends: () => views.backends?.(), routes: () => views.routes?.(), config: () => views.config?.(), errors: async () => (await views.errors?.()) ?? [],
+      });
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
+      views = primary.views;
       closers.push(primary.close);
       if (management) closers.push(management.close);
       reload = primary.reload;
@@ -122,10 +129,13 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const gw = cfg.gateway!;
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
+  const recentErrors = new RecentErrors();
   const portal = createPortal(loaded, logger);
   if (portal) closers.push(() => portal.close());
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, app: portal }, loaded);
-  const management = adminApps(loaded, logger);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
+  const management = adminApps(loaded, logger, {
+    backends: () => backendsOf(gateway.runtime), routes: () => routesOf(gateway.runtime), config: () => configOf(gateway.runtime), errors: () => recentErrors.list(),
+  });
   if (management) closers.push(management.close);
   for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
   if (gw.admin) {
@@ -146,8 +156,8 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
 }
 
 /** What the admin listener serves besides its own routes: the management API and the admin console. */
-function adminApps(loaded: ReturnType<typeof loadConfigFile>, logger: Logger): { handle: NonNullable<AdminSource['handle']>; close: Closer } | undefined {
-  const management = createManagement(loaded, logger);
+function adminApps(loaded: ReturnType<typeof loadConfigFile>, logger: Logger, views: GatewayViews): { handle: NonNullable<AdminSource['handle']>; close: Closer } | undefined {
+  const management = createManagement(loaded, logger, { views });
   const console = createConsole(loaded);
   if (!management && !console) return undefined;
   return {

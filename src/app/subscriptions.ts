@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigInvalid } from '../config/errors.js';
 import { openDb, type Db } from '../identity/db.js';
 import { SubscriptionCache } from '../identity/subscriptions/cache.js';
+import { redisNotifier } from '../identity/subscriptions/redis-notify.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedGatehouseConfig } from './config.js';
 
@@ -39,6 +40,7 @@ export function startSubscriptionCache(loaded: LoadedGatehouseConfig, deps: { lo
     timeoutMs: (s?.['query-timeout'] ?? 2) * 1000,
     logger: deps.logger.child({ component: 'subscriptions' }),
     metrics: deps.metrics,
+    notifier: redisNotifier(loaded.config.gateway?.store, deps.logger.child({ component: 'subscriptions' })),
   });
   cache.start();
   return cache;

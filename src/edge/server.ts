@@ -22,6 +22,7 @@ import { handleUpgrade } from './upgrade.js';
 import { loadClientTrust } from '../gateway/mtls/trust.js';
 import { answerAndClose, guardHttp1OverTls, guardHttp2Session, requestStarted } from './connections.js';
 import type { TLSSocket } from 'node:tls';
+import type { RecentErrors } from '../gateway/recent-errors.js';
 
 /**
  * The gateway process: public listener(s), admin listener, atomic reload, graceful shutdown.
@@ -50,18 +51,19 @@ export class Gateway {
     readonly metrics: Metrics,
     private readonly load: LoadEdgeConfig,
     private readonly subscriptions: SubscriptionSource | undefined,
+    readonly recentErrors: RecentErrors | undefined,
   ) {
     this.rt = runtime;
-    this.ctx = { runtime, logger, accessLog, metrics };
+    this.ctx = { runtime, logger, accessLog, metrics, recentErrors };
     this.connectionsClosed = metrics.counter('gatehouse_connections_closed_total', 'Client connections closed by a protection (no request in time, HTTP/2 rapid reset, ...)', ['reason']);
   }
 
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
-  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource; app?: PublicApp }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource; recentErrors?: RecentErrors; app?: PublicApp }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
     const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics, subscriptions: deps.subscriptions });
-    const gw = new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions);
+    const gw = new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions, deps.recentErrors);
     gw.app = deps.app;
     return gw;
   }

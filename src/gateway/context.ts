@@ -3,6 +3,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
 import type { ClientTrust } from './mtls/trust.js';
 import type { BackendCall } from './forward.js';
+import type { RecentErrors } from './recent-errors.js';
 
 /** What every request of a gateway process shares; `runtime` is swapped whole on reload. */
 export interface GatewayContext {
@@ -10,6 +11,8 @@ export interface GatewayContext {
   logger: Logger;
   accessLog: Logger | undefined;
   metrics: Metrics;
+  /** the recent error responses, for the management API (undefined: not kept) */
+  recentErrors?: RecentErrors;
   /**
    * Replaces the call to the backend (default: `forward`). Only `gatehouse test` sets it, to answer
    * with a test case's canned response; the gateway's listeners never do.

@@ -49,6 +49,9 @@ export function finish(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?
       spanId: ex.span?.spanId,
     }, 'request');
   }
+  if (gw.recentErrors !== undefined && (status >= 500 || ex.rejectCode !== undefined)) {
+    gw.recentErrors.push({ requestId: ex.requestId, api: api?.name, operation: op?.id, status, code: ex.rejectCode });
+  }
   if (ex.span !== undefined) requestTraced(ex);
   requestEnded(ex);
   ex.finish();

@@ -110,6 +110,21 @@ export class UserStore {
     return (await this.db.all<UserRow>('SELECT * FROM users ORDER BY created_at, id')).map(toUser);
   }
 
+  /**
+   * A page of accounts ordered by id, after `after`: those whose username or email address starts
+   * with `search` (case-insensitively: both are stored in lower case) when it is given.
+   */
+  async page(opts: { search?: string; after?: string; limit: number }): Promise<User[]> {
+    const params: unknown[] = [opts.after ?? ''];
+    let where = 'id > $1';
+    if (opts.search) {
+      params.push(normalizeLogin(opts.search).replace(/[\\%_]/g, (c) => `\\${c}`) + '%');
+      where += " AND (username LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')";
+    }
+    params.push(opts.limit);
+    return (await this.db.all<UserRow>(`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT $${params.length}`, params)).map(toUser);
+  }
+
   async setPasswordHash(id: string, hash: string): Promise<void> {
     await this.db.run('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1', [id, hash, Date.now()]);
   }
@@ -308,8 +323,13 @@ export class Authenticator {
 
   /** Lockout state, for `gatehouse users show`: failures summed over its clients, the latest lockout end of any. */
   async lockState(userId: string): Promise<{ failures: number; lockedUntil: number }> {
-    const r = await this.db.one<{ failures: number | null; locked_until: number | null }>(
-      'SELECT SUM(failures) AS failures, MAX(locked_until) AS locked_until FROM lockouts WHERE user_id = $1 OR key = $2', [userId, `user:${userId}`]);
-    return { failures: Number(r?.failures ?? 0), lockedUntil: Number(r?.locked_until ?? 0) };
+    return lockStateOf(this.db, userId);
   }
+}
+
+/** An account's lockout state: failures summed over its clients, the latest lockout end of any. */
+export async function lockStateOf(db: Db, userId: string): Promise<{ failures: number; lockedUntil: number }> {
+  const r = await db.one<{ failures: number | null; locked_until: number | null }>(
+    'SELECT SUM(failures) AS failures, MAX(locked_until) AS locked_until FROM lockouts WHERE user_id = $1 OR key = $2', [userId, `user:${userId}`]);
+  return { failures: Number(r?.failures ?? 0), lockedUntil: Number(r?.locked_until ?? 0) };
 }

@@ -48,6 +48,22 @@ export function specFromConfig(c: IdentityClientConfig): ClientSpec {
   };
 }
 
+/** what a client id may be: 1–200 letters, digits and . _ : ~ - */
+export const CLIENT_ID = /^[\w.:~-]{1,200}$/;
+
+/**
+ * Why a client made by `gatehouse clients add` or the management API is not valid (as the config
+ * schema checks a client), or undefined; `field` names a field as the caller spells it.
+ */
+export function clientSpecProblem(spec: ClientSpec, field: (name: 'scopes' | 'redirect-uris') => string): string | undefined {
+  for (const g of spec.grantTypes) if (!['authorization_code', 'refresh_token', 'client_credentials', 'password'].includes(g)) return `unknown grant type ${g}`;
+  if (spec.public && spec.grantTypes.includes('client_credentials')) return 'client_credentials needs a confidential client';
+  if (spec.grantTypes.every((g) => g === 'client_credentials') && !spec.scopes.length) return `a client_credentials client needs ${field('scopes')}: they name the APIs it may get tokens for`;
+  if (spec.grantTypes.includes('authorization_code') && !spec.redirectUris.length) return `authorization_code needs ${field('redirect-uris')}`;
+  for (const u of [...spec.redirectUris, ...spec.postLogoutRedirectUris]) if (!URL.canParse(u)) return `${u} is not a URL`;
+  return undefined;
+}
+
 /** oidc-provider client metadata for a client; `secretHash` goes where it expects the secret. */
 export function toMetadata(spec: ClientSpec, secretHash: string | null): Record<string, unknown> {
   const userFacing = spec.grantTypes.some((g) => g !== 'client_credentials');

@@ -264,6 +264,9 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     assert.equal(await until(a, 200, 0), 200, 'the developer\'s key still works: nothing was regenerated');
     const other = await portalApi('subscriptions', eve, 'POST', { product: 'nope' });
     assert.equal(other.status, 400);
+    // an ambiguous path is never the portal's: the pipeline refuses it
+    assert.equal((await fetch(`${base}/portal/%2e%2e/api/apis`)).status, 404);
+    assert.equal((await fetch(`${base}/portal/api%2fapis`)).status, 400);
   });
 
   it('an administrator signs in to the console and suspends the subscription: both processes refuse the key within a second', async () => {
@@ -284,6 +287,27 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     await p.getByRole('link', { name: 'Products' }).click();
     await p.waitForSelector('table:has-text("Partner")');
     await accessible(p, 'console-products');
+
+    await p.getByRole('link', { name: 'Users' }).click();
+    await p.getByLabel('Search users (name or email)').fill('eve');
+    await p.getByRole('button', { name: 'Search', exact: true }).click();
+    await p.getByRole('button', { name: 'Lock eve' }).click();
+    await p.waitForSelector('td:has-text("locked")');
+    assert.equal((await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'password', client_id: 'portal-cli', username: 'eve', password: PASSWORD, scope: 'portal' }) })).status, 400, 'a locked account gets no token');
+    await accessible(p, 'console-users');
+
+    await p.getByRole('link', { name: 'Clients' }).click();
+    await p.getByLabel('Client id').fill('reports');
+    await p.getByLabel('Scopes (comma-separated)').fill('gatehouse.manage');
+    await p.getByRole('button', { name: 'Create client' }).click();
+    await p.waitForSelector('.secret');
+    await accessible(p, 'console-clients');
+
+    for (const [link, shown, name] of [['APIs', 'h2:has-text("orders")', 'console-apis'], ['Backend health', 'td:has-text("healthy")', 'console-backends'], ['Recent errors', 'td:has-text("subscription-inactive")', 'console-errors']]) {
+      await p.getByRole('link', { name: link }).click();
+      await p.waitForSelector(shown!);
+      await accessible(p, name!);
+    }
     assert.deepEqual(seen, [], 'the console runs under its CSP');
     await ctx.close();
     await portal.close();

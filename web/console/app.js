@@ -51,33 +51,35 @@ const VIEWS = {
   users: { title: 'Users', async render() {
     const q = new URLSearchParams(location.hash.split('?')[1] ?? '').get('search') ?? '';
     const form = h('form', { class: 'row', role: 'search' },
-      h('div', {}, h('label', { for: 'user-search' }, 'Search users'), h('input', { id: 'user-search', name: 'search', type: 'search', value: q })),
+      h('div', {}, h('label', { for: 'user-search' }, 'Search users (name or email)'), h('input', { id: 'user-search', name: 'search', type: 'search', value: q })),
       h('button', { type: 'submit' }, 'Search'));
     form.addEventListener('submit', (e) => { e.preventDefault(); location.hash = `#/users?search=${encodeURIComponent(form.search.value)}`; });
-    const { items } = await api('GET', `users?limit=50&search=${encodeURIComponent(q)}`);
+    const { items } = await api('GET', `users?limit=50${q ? `&search=${encodeURIComponent(q)}` : ''}`);
+    const name = (u) => u.username ?? u.email ?? u.id;
     const roles = (u) => {
       const f = h('form', { class: 'row' },
-        h('label', { class: 'visually-hidden', for: `roles-${u.id}` }, `Roles of ${u.username ?? u.id}`),
+        h('label', { class: 'visually-hidden', for: `roles-${u.id}` }, `Roles of ${name(u)}`),
         h('input', { id: `roles-${u.id}`, name: 'roles', value: (u.roles ?? []).join(', '), size: 20 }),
-        h('button', { type: 'submit', class: 'secondary' }, 'Save roles'));
+        h('button', { type: 'submit', class: 'secondary' }, `Save roles of ${name(u)}`));
       f.addEventListener('submit', async (e) => {
         e.preventDefault();
-        try { await api('PUT', `users/${encodeURIComponent(u.id)}/roles`, { roles: f.roles.value.split(',').map((r) => r.trim()).filter(Boolean) }); notice = message('Roles saved.'); } catch (err) { notice = message(err.message, 'alert'); }
+        try { await api('PUT', `users/${encodeURIComponent(u.id)}/roles`, { roles: f.roles.value.split(',').map((r) => r.trim()).filter(Boolean) }); notice = message(`Roles of ${name(u)} saved.`); } catch (err) { notice = message(err.message, 'alert'); }
         route();
       });
       return f;
     };
-    const name = (u) => u.username ?? u.email ?? u.id;
+    const path = (u, what) => `users/${encodeURIComponent(u.id)}/${what}`;
     return [form, table('Users', [
-      ['User', name], ['Email', (u) => text(u.email)], ['State', (u) => (u.locked ? 'locked' : 'active')], ['Roles', roles],
+      ['User', name], ['Email', (u) => `${text(u.email)}${u.email && !u.emailVerified ? ' (not verified)' : ''}`],
+      ['State', (u) => h('span', { class: u.disabled ? 'state-suspended' : 'state-active' }, u.disabled ? 'locked' : 'active')], ['Roles', roles],
       ['Actions', (u) => h('div', { class: 'actions' },
-        u.locked ? act(`Unlock ${name(u)}`, () => api('POST', `users/${encodeURIComponent(u.id)}/unlock`).then(() => undefined))
-          : act(`Lock ${name(u)}`, () => api('POST', `users/${encodeURIComponent(u.id)}/lock`).then(() => undefined), 'danger'),
-        act(`Reset password of ${name(u)}`, async () => { const r = await api('POST', `users/${encodeURIComponent(u.id)}/reset-password`); return r?.password ? secret('Temporary password', r.password) : 'Password reset.'; }))],
+        u.disabled ? act(`Unlock ${name(u)}`, () => api('POST', path(u, 'unlock')).then(() => undefined))
+          : act(`Lock ${name(u)}`, () => api('POST', path(u, 'lock')).then(() => undefined), 'danger'),
+        act(`Send ${name(u)} a password reset`, async () => `A reset link was sent to ${(await api('POST', path(u, 'reset-password'))).to}.`))],
     ], items)];
   } },
   clients: { title: 'Clients', async render() {
-    const { items } = await api('GET', 'clients');
+    const { items } = await api('GET', 'clients?limit=200');
     const form = h('form', { 'aria-labelledby': 'new-client' },
       h('h2', { id: 'new-client' }, 'New client'),
       h('label', { for: 'c-id' }, 'Client id'), h('input', { id: 'c-id', name: 'clientId', required: true }),
@@ -91,16 +93,23 @@ const VIEWS = {
       e.preventDefault();
       try {
         const r = await api('POST', 'clients', { clientId: form.clientId.value, public: form.public.checked, grantTypes: list(form.grants.value), scopes: list(form.scopes.value), redirectUris: list(form.redirects.value) });
-        notice = r.clientSecret ? secret(`Secret of ${form.clientId.value}`, r.clientSecret) : message('Client created.');
+        notice = r.clientSecret ? secret(`Secret of ${r.client.clientId}`, r.clientSecret) : message(`Client ${r.client.clientId} created.`);
       } catch (err) { notice = message(err.message, 'alert'); }
       route();
     });
-    const id = (c) => c.clientId ?? c['client-id'] ?? c.id;
+    const path = (c, what = '') => `clients/${encodeURIComponent(c.clientId)}${what}`;
     return [table('Clients', [
-      ['Client', id], ['Grants', (c) => text(c.grantTypes ?? c['grant-types'])], ['Scopes', (c) => text(c.scopes)], ['Source', (c) => text(c.source)],
-      ['Actions', (c) => h('div', { class: 'actions' },
-        act(`Rotate secret of ${id(c)}`, async () => { const r = await api('POST', `clients/${encodeURIComponent(id(c))}/rotate-secret`); return secret(`New secret of ${id(c)}`, r.clientSecret ?? r.secret); }))],
+      ['Client', (c) => c.clientId], ['Kind', (c) => (c.public ? 'public' : 'confidential')], ['Grants', (c) => c.grantTypes.join(', ')], ['Scopes', (c) => c.scopes.join(' ')],
+      ['Defined in', (c) => (c.source === 'config' ? 'the config file' : 'the database')],
+      ['Actions', (c) => (c.source === 'config' ? '' : h('div', { class: 'actions' },
+        c.public ? null : act(`Rotate secret of ${c.clientId}`, async () => secret(`New secret of ${c.clientId}`, (await api('POST', path(c, '/rotate-secret'))).clientSecret)),
+        act(`Delete ${c.clientId}`, async () => { await api('DELETE', path(c)); }, 'danger')))],
     ], items), form];
+  } },
+  keys: { title: 'Signing keys', async render() {
+    const { items } = await api('GET', 'keys');
+    return [table('Signing keys', [['Key id', (k) => k.kid], ['Algorithm', (k) => k.alg], ['State', (k) => k.state], ['Created', (k) => text(k.created)], ['Signs from', (k) => text(k.activatesAt)], ['Retires', (k) => text(k.retiresAt)]], items),
+      act('Rotate the signing keys', async () => `New key ${(await api('POST', 'keys/rotate')).kid}; it signs after the overlap.`, 'secondary')];
   } },
   products: { title: 'Products', async render() {
     const { items } = await api('GET', 'products');
@@ -108,21 +117,25 @@ const VIEWS = {
   } },
   apis: { title: 'APIs', async render() {
     const { items } = await api('GET', 'apis');
-    const details = await Promise.all(items.map((a) => api('GET', `apis/${encodeURIComponent(a.name)}`).catch(() => a)));
+    const details = await Promise.all(items.map((a) => api('GET', `apis/${encodeURIComponent(a.name)}`)));
+    const chain = (p) => Object.entries(p ?? {}).filter(([, steps]) => steps.length > 0).map(([section, steps]) => `${section}: ${steps.join(' → ')}`).join('; ');
     return details.map((a) => h('section', { class: 'card', 'aria-labelledby': `api-${a.name}` },
-      h('h2', { id: `api-${a.name}` }, a.name, ' ', h('code', {}, text(a.path))),
-      Array.isArray(a.operations) ? table(`Operations of ${a.name}`, [['Operation', (o) => text(o.id ?? o.operationId)], ['Method', (o) => text(o.method)], ['Path', (o) => text(o.path ?? o.template)], ['Policies', (o) => text(o.policies)]], a.operations) : null,
-      a.policies ? h('div', {}, h('h3', {}, 'Policies'), h('pre', { tabindex: 0 }, JSON.stringify(a.policies, null, 2))) : null));
+      h('h2', { id: `api-${a.name}` }, a.name, ' ', h('code', {}, a.path)),
+      h('p', {}, `Backend: ${a.backend ?? 'none'} · hosts: ${a.hosts.join(', ')}${a.products.length ? ` · products: ${a.products.join(', ')}` : ''}`),
+      a.effective?.operations ? table(`Operations of ${a.name} and the policies that run`, [
+        ['Operation', (o) => o.id], ['Method', (o) => o.method], ['Path', (o) => h('code', {}, o.path)], ['Policies', (o) => chain(o.policies)],
+      ], a.effective.operations) : a.effective ? h('p', {}, 'Policies that run: ', chain(a.effective.policies) || 'none') : null,
+      h('details', {}, h('summary', {}, `Policies of ${a.name} as configured, per scope`), h('pre', { tabindex: 0 }, JSON.stringify(a.policies, null, 2)))));
   } },
   backends: { title: 'Backend health', async render() {
     const body = await api('GET', 'backends');
-    const rows = body.items ?? Object.entries(body).map(([name, b]) => ({ name, ...b }));
-    return table('Backends', [['Backend', (b) => b.name], ['Healthy', (b) => (b.targets ? `${b.healthy}/${b.targets.length}` : text(b.healthy ?? b.state))], ['Targets', (b) => text((b.targets ?? []).map((t) => `${t.url ?? t.target ?? ''} ${t.healthy === false ? 'down' : 'up'}`).join(', '))]], rows);
+    const rows = Object.entries(body).map(([name, b]) => ({ name, ...b }));
+    return table('Backends', [['Backend', (b) => b.name], ['Healthy targets', (b) => `${b.healthy} of ${b.targets.length}`],
+      ['Targets', (b) => b.targets.map((t) => `${t.url}: ${t.ejected ? 'ejected' : t.healthy ? 'healthy' : 'unhealthy'}`).join(', ')], ['In flight', (b) => text(b.inFlight)]], rows);
   } },
   errors: { title: 'Recent errors', async render() {
     const { items } = await api('GET', 'errors');
-    const cols = [...new Set(items.flatMap((e) => Object.keys(e)))].slice(0, 7);
-    return table('Recent errors', cols.map((c) => [c, (e) => text(e[c])]), items);
+    return table('Recent errors, newest first', [['When', (e) => e.at], ['Status', (e) => e.status], ['Code', (e) => text(e.code)], ['API', (e) => text(e.api)], ['Operation', (e) => text(e.operation)], ['Request id', (e) => h('code', {}, e.requestId)]], items);
   } },
   audit: { title: 'Audit log', async render() {
     const { items } = await api('GET', 'audit?limit=200');

@@ -3,7 +3,9 @@ import type { Db } from '../../identity/db.js';
 import { AuditLog } from '../../identity/subscriptions/audit.js';
 import { publicView, SubscriptionStore, type KeyName, type State, type SubscriptionRow } from '../../identity/subscriptions/store.js';
 import type { ProductConfig } from '../../gateway/subscriptions/products.js';
-import { ManagementProblem, pageOf } from './http.js';
+import { ManagementProblem, pageOf, readJson } from './http.js';
+import { ok, type Route } from './routing.js';
+import type { ManagementServices } from './services.js';
 
 /**
  * The subscription operations of the management API: list, read, create, change state,
@@ -41,8 +43,8 @@ export class SubscriptionApi {
   private readonly store: SubscriptionStore;
   private readonly audit: AuditLog;
 
-  constructor(private readonly db: Db, private readonly products: readonly ProductConfig[], private readonly apis: readonly string[]) {
-    this.store = new SubscriptionStore(db);
+  constructor(private readonly db: Db, private readonly products: readonly ProductConfig[], private readonly apis: readonly string[], onWrite?: () => void) {
+    this.store = new SubscriptionStore(db, onWrite);
     this.audit = new AuditLog(db);
   }
 
@@ -124,4 +126,29 @@ export class SubscriptionApi {
     if (!r) throw new ManagementProblem('management-not-found', `No subscription "${id}".`);
     return r;
   }
+}
+
+/** The products (read from the configuration), the subscriptions and the audit log. */
+export function subscriptionRoutes(svc: ManagementServices): Route[] {
+  const cfg = svc.loaded.config;
+  const products = cfg.products ?? [];
+  const productView = (p: (typeof products)[number]) => JSON.parse(JSON.stringify({ id: p.id, name: p.name, description: p.description, apis: p.apis, approval: p.approval, subscriptionRequired: p['subscription-required'] })) as unknown;
+  const api = async () => new SubscriptionApi(await svc.database(), products, cfg.apis.map((a) => a.name), svc.onSubscriptionWrite);
+  const action = (a: Action): Route => ({ method: 'POST', path: `/subscriptions/{id}/${a}`, handler: async (c) => ok(await (await api()).transition(c.params.id!, a, c.actor)) });
+  return [
+    { method: 'GET', path: '/products', handler: async () => ok({ items: products.map(productView) }) },
+    {
+      method: 'GET', path: '/products/{id}', handler: async (c) => {
+        const p = products.find((x) => x.id === c.params.id);
+        if (!p) throw new ManagementProblem('management-not-found', `No product "${c.params.id!}".`);
+        return ok(productView(p));
+      },
+    },
+    { method: 'GET', path: '/audit', handler: async (c) => ok(await (await api()).auditPage(c.query)) },
+    { method: 'GET', path: '/subscriptions', handler: async (c) => ok(await (await api()).list(c.query)) },
+    { method: 'POST', path: '/subscriptions', handler: async (c) => ok(await (await api()).create(await readJson(c.req), c.actor), 201) },
+    { method: 'GET', path: '/subscriptions/{id}', handler: async (c) => ok(await (await api()).get(c.params.id!)) },
+    action('approve'), action('suspend'), action('reactivate'), action('cancel'),
+    { method: 'POST', path: '/subscriptions/{id}/keys/{which}/regenerate', handler: async (c) => ok(await (await api()).regenerate(c.params.id!, c.params.which!, c.actor)) },
+  ];
 }

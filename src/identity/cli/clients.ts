@@ -1,4 +1,4 @@
-import { ClientStore, type ClientSpec } from '../clients.js';
+import { CLIENT_ID, clientSpecProblem, ClientStore, type ClientSpec } from '../clients.js';
 import { Failure, list, UsageError, type CommandContext, type CommandGroup, type Values } from './kit.js';
 
 const usage = `gatehouse clients add --client-id ID [--public] [--grant-types a,b] [--redirect-uris u1,u2] [--post-logout-redirect-uris u1] [--scopes a,b] [--roles a,b] [--name N] [--third-party]
@@ -16,11 +16,8 @@ function specOf(v: Values, id: string): ClientSpec {
     redirectUris: list(v['redirect-uris'] as string), postLogoutRedirectUris: list(v['post-logout-redirect-uris'] as string),
     scopes: list(v.scopes as string), roles: list(v.roles as string), firstParty: !v['third-party'], name: v.name as string | undefined,
   };
-  for (const g of spec.grantTypes) if (!['authorization_code', 'refresh_token', 'client_credentials', 'password'].includes(g)) throw new UsageError(`unknown grant type ${g}`);
-  if (spec.public && spec.grantTypes.includes('client_credentials')) throw new UsageError('client_credentials needs a confidential client');
-  if (spec.grantTypes.every((g) => g === 'client_credentials') && !spec.scopes.length) throw new UsageError('a client_credentials client needs --scopes: they name the APIs it may get tokens for');
-  if (spec.grantTypes.includes('authorization_code') && !spec.redirectUris.length) throw new UsageError('authorization_code needs --redirect-uris');
-  for (const u of [...spec.redirectUris, ...spec.postLogoutRedirectUris]) if (!URL.canParse(u)) throw new UsageError(`${u} is not a URL`);
+  const why = clientSpecProblem(spec, (f) => `--${f}`);
+  if (why) throw new UsageError(why);
   return spec;
 }
 
@@ -30,7 +27,7 @@ async function add(c: CommandContext): Promise<number> {
     'post-logout-redirect-uris': { type: 'string' }, scopes: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, 'third-party': { type: 'boolean' },
   });
   const id = v['client-id'] as string | undefined;
-  if (!id || !/^[\w.:~-]{1,200}$/.test(id)) throw new UsageError('give --client-id (letters, digits and . _ : ~ -)');
+  if (!id || !CLIENT_ID.test(id)) throw new UsageError('give --client-id (letters, digits and . _ : ~ -)');
   if (fromConfig(c).has(id)) throw new Failure(`client ${id} is defined in the config file`);
   const secret = await new ClientStore((await c.open()).db).add(specOf(v, id));
   c.audit('client.created', { client_id: id });

@@ -1,5 +1,6 @@
 import { clientIp } from '../client-ip.js';
-import { parseAddress } from '../email.js';
+import type { UserStore } from '../accounts.js';
+import { parseAddress, type Mail } from '../email.js';
 import { checkPasswordPolicy, hashPassword } from '../passwords.js';
 import { errorPage } from './error.js';
 import { queryOf, readForm, send, type Flow, type PageKit } from './kit.js';
@@ -63,11 +64,18 @@ async function resetMail(kit: PageKit, email: string, ip: string, limited: strin
     return undefined;
   }
   if (!known || known.disabled) return undefined;
-  const token = await kit.users.issueAccountToken(known.id, 'reset-password', 3600);
-  // the link is built from the configured issuer, never from request headers
-  const link = `${kit.issuer}/account/reset/confirm?token=${token}`;
   kit.logger.info({ audit: 'password.reset-requested', sub: known.id, ip }, 'password reset requested');
-  return { kind: 'reset-password' as const, to: email, subject: `Reset your ${kit.cfg.branding.name} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
+  return resetMailOf(kit.users, { id: known.id, email }, kit.issuer, kit.cfg.branding.name);
+}
+
+/**
+ * The reset mail of an account: a single-use link, valid for an hour, built from the configured
+ * issuer (without a trailing slash), never from request headers. Also sent by the management API.
+ */
+export async function resetMailOf(users: UserStore, user: { id: string; email: string }, issuer: string, brand: string): Promise<Mail> {
+  const token = await users.issueAccountToken(user.id, 'reset-password', 3600);
+  const link = `${issuer}/account/reset/confirm?token=${token}`;
+  return { kind: 'reset-password', to: user.email, subject: `Reset your ${brand} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
 }
 
 const linkInvalid = (kit: PageKit) => errorPage(kit.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' });

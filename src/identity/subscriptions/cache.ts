@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { sameHash } from '../../net/api-keys.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Db } from '../db.js';
+import type { SubscriptionNotifier } from './redis-notify.js';
 import { NOTIFY_CHANNEL, SubscriptionStore, type OwnerType, type Scope, type State, type SubscriptionRow } from './store.js';
 
 /**
@@ -34,6 +35,8 @@ export interface CacheOptions {
   timeoutMs: number;
   logger: Logger;
   metrics: Metrics;
+  /** another way to hear of changes (Redis pub/sub); closed with the cache */
+  notifier?: SubscriptionNotifier;
 }
 
 export class SubscriptionCache {
@@ -46,6 +49,8 @@ export class SubscriptionCache {
   private opening: Promise<SubscriptionStore> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** a change was announced while a refresh ran: that one may have read before it, so run again */
+  private again = false;
   private closed = false;
   private listener: { end(): Promise<void> } | undefined;
   private readonly up;
@@ -77,13 +82,23 @@ export class SubscriptionCache {
     };
     loop();
     if (this.opts.url.startsWith('postgres')) void this.listen();
+    this.opts.notifier?.subscribe(() => this.poke());
+  }
+
+  /** A change was announced (NOTIFY, Redis): read it now, also when a refresh is already running. */
+  poke(): void {
+    if (this.running) this.again = true;
+    else void this.refresh();
   }
 
   /** Read what changed since the last refresh; at most one at a time, bounded by `timeoutMs`. */
   refresh(): Promise<void> {
     if (this.running) return this.running;
     const run = this.bounded(this.pull()).then(() => this.ok(), (err: unknown) => this.fail(err));
-    this.running = run.finally(() => { this.running = undefined; });
+    this.running = run.finally(() => {
+      this.running = undefined;
+      if (this.again && !this.closed) { this.again = false; void this.refresh(); }
+    });
     return this.running;
   }
 
@@ -91,6 +106,7 @@ export class SubscriptionCache {
     this.closed = true;
     clearTimeout(this.timer);
     await this.listener?.end().catch(() => {});
+    await this.opts.notifier?.close();
     await this.running?.catch(() => {});
     if (this.store) await this.store.db.close().catch(() => {});
   }
@@ -153,7 +169,7 @@ export class SubscriptionCache {
     const again = () => { if (!this.closed) setTimeout(() => void this.listen(), Math.max(this.opts.pollMs, 1000)).unref(); };
     client.on('error', () => { /* 'end' follows */ });
     client.on('end', () => { if (this.listener === handle) { this.listener = undefined; again(); } });
-    client.on('notification', () => void this.refresh());
+    client.on('notification', () => this.poke());
     const handle = { end: () => client.end() };
     try {
       await client.connect();

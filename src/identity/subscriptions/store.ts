@@ -80,7 +80,8 @@ export interface NewSubscription {
 }
 
 export class SubscriptionStore {
-  constructor(readonly db: Db) {}
+  /** `onWrite`: called after each write, to tell gateways by another way than the database (Redis pub/sub) */
+  constructor(readonly db: Db, private readonly onWrite?: () => void) {}
 
   /** Create a subscription; returns it with both keys in clear (the only time they are). */
   async create(s: NewSubscription): Promise<{ subscription: SubscriptionRow; primaryKey: string; secondaryKey: string }> {
@@ -162,6 +163,7 @@ export class SubscriptionStore {
   private async write<T>(fn: () => Promise<T>): Promise<T> {
     const out = await this.db.exclusive(fn);
     if (this.db.kind === 'postgres') await this.db.run(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`).catch(() => {});
+    this.onWrite?.();
     return out;
   }
 }
