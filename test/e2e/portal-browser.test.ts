@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CLI, ROOT, scaled, startGateway, type SupervisedGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { FAST_HASH, freePort } from '../identity/helpers.js';
+import { openDb } from '../../src/identity/db.js';
 
 /**
  * The developer portal and the admin console in Chromium, end to end, across two gateway
@@ -129,7 +130,9 @@ describe('developer portal and admin console in Chromium, two gateway processes'
     const issuer = `${base}/auth`;
     const database = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-portal-')), 'identity.db')}`;
     const files = { 'orders.yaml': ORDERS_OPENAPI };
-    a = await startGateway(`
+    // the database first, so that the two processes do not both migrate it
+    await (await openDb(database, '/')).close();
+    const starting = startGateway(`
 gateway:
   listen: { http: ${gwPort} }
   admin: { listen: ${adminPort} }
@@ -165,7 +168,7 @@ management:
     issuer: ${issuer}
     audiences: [api://gatehouse-admin]
 `, { files, waitFor: ['http', 'admin', 'identity'] });
-    b = await startGateway(`
+    const startingB = startGateway(`
 gateway:
   listen: { http: 0 }
   admin: { listen: 0 }
@@ -176,8 +179,9 @@ apis:
   - { name: orders, path: /orders, backend: b, openapi: ./orders.yaml }
 subscriptions: { database: "${database}", poll-interval: 100ms }
 `, { files });
+    const launching = chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    [a, b, browser] = await Promise.all([starting, startingB, launching]);
     await addUser('root', ['gatehouse-admin']);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 
   after(async () => {

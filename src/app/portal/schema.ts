@@ -12,7 +12,7 @@ export const appSignInFields = {
 /** gatehouse.yaml `portal`: the developer portal on the public listeners. */
 export const portalSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('serve the developer portal'),
-  path: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /portal (no trailing slash)').default('/portal').describe('where the portal is served on the public listeners (no API may use it)'),
+  path: z.string().regex(/^(\/(?!\.\.?(\/|$))[A-Za-z0-9._~-]+)+$/, 'a path such as /portal (no trailing slash, no . or .. segments)').default('/portal').describe('where the portal is served on the public listeners (no API may use it)'),
   title: z.string().min(1).max(100).default('Developer portal').describe('the heading of the portal'),
   ...appSignInFields,
   scope: appSignInFields.scope.default('openid portal'),
@@ -30,7 +30,7 @@ export type PortalConfig = z.output<typeof portalSchema>;
 /** gatehouse.yaml `console`: the admin console on the admin listener. */
 export const consoleSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('serve the admin console'),
-  path: z.string().regex(/^\/[A-Za-z0-9._~-]+$/, 'a path such as /console').default('/console').describe('where the console is served on the admin listener'),
+  path: z.string().regex(/^\/(?!\.\.?$)[A-Za-z0-9._~-]+$/, 'a path such as /console').default('/console').describe('where the console is served on the admin listener'),
   ...appSignInFields,
   scope: appSignInFields.scope.default('openid gatehouse.manage'),
 }).describe('the admin console on the admin listener; it needs `management.auth` (its tokens must carry the admin role) (docs/guides/developer-portal.md)');
