@@ -145,6 +145,7 @@ export class Gateway {
     server.on('request', onRequest);
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (http2 && req.httpVersionMajor === 1) requestStarted(req.socket);
+      if (this.app && serveApp(this.app, req, res, this.logger, true)) return;
       handleRequest(this.ctx, listener, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -287,12 +288,13 @@ export interface PublicApp {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
 }
 
-function serveApp(app: PublicApp, req: IncomingMessage, res: ServerResponse, logger: Logger): boolean {
+function serveApp(app: PublicApp, req: IncomingMessage, res: ServerResponse, logger: Logger, expectContinue = false): boolean {
   const target = req.url ?? '';
   if (!target.startsWith(app.prefix)) return false;
   const n = normalizeTarget(target);
   if (!n.ok || (n.path !== app.prefix && !n.path.startsWith(`${app.prefix}/`)) || n.hasSemicolon) return false;
   res.setHeader('x-request-id', randomUUID());
+  if (expectContinue) res.writeContinue();
   app.handle(req, res, n.path).catch((err: unknown) => {
     logger.error({ err }, 'app request failed');
     if (!res.headersSent) res.writeHead(500).end();

@@ -160,6 +160,7 @@ identity:
 portal:
   client-id: portal
   audience: api://gatehouse-portal
+  max-subscriptions: 2
 console:
   client-id: console
 management:
@@ -268,6 +269,13 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     assert.equal(await until(a, 200, 0), 200, 'the developer\'s key still works: nothing was regenerated');
     const other = await portalApi('subscriptions', eve, 'POST', { product: 'nope' });
     assert.equal(other.status, 400);
+    // a manual product starts submitted; no developer holds more than portal.max-subscriptions
+    const partner = await portalApi('subscriptions', eve, 'POST', { product: 'partner', name: 'eve partner' });
+    assert.equal(((await partner.json()) as { subscription: { state: string } }).subscription.state, 'submitted');
+    assert.equal((await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' })).status, 201);
+    const third = await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' });
+    assert.equal(third.status, 400);
+    assert.match(((await third.json()) as { detail: string }).detail, /at most|most the portal allows/);
     // an ambiguous path is never the portal's: the pipeline refuses it
     assert.equal((await fetch(`${base}/portal/%2e%2e/api/apis`)).status, 404);
     assert.equal((await fetch(`${base}/portal/api%2fapis`)).status, 400);

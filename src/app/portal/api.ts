@@ -32,6 +32,7 @@ export class PortalApi {
     private readonly catalog: Catalog,
     private readonly subscriptions: () => Promise<{ db: Db; api: SubscriptionApi }>,
     private readonly developer: (req: IncomingMessage) => Promise<Developer>,
+    private readonly maxSubscriptions: number,
   ) {}
 
   async route(req: IncomingMessage, seg: string[]): Promise<Answer> {
@@ -63,6 +64,8 @@ export class PortalApi {
       const body = await readJson(req, 'portal-request-invalid') as { product?: unknown; name?: unknown };
       if (typeof body !== 'object' || body === null || typeof body.product !== 'string') throw invalid('Send { "product": "<id>" }.');
       if (!this.catalog.products.has(body.product)) throw invalid(`The portal offers no product "${body.product}".`);
+      const held = await new SubscriptionStore(db).list({ limit: 1000, ownerType: 'user', ownerId: owner });
+      if (held.filter((x) => x.storedState !== 'cancelled').length >= this.maxSubscriptions) throw invalid(`You hold ${this.maxSubscriptions} subscriptions, the most the portal allows: cancel one first.`);
       const name = typeof body.name === 'string' ? body.name.slice(0, 200) : undefined;
       try {
         return ok(await api.create({ scope: 'product', target: body.product, owner: { type: 'user', id: owner }, name }, `portal:${owner}`), 201);

@@ -46,7 +46,7 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
     const d = await db;
     return { db: d, api: new SubscriptionApi(d, cfg.products ?? [], cfg.apis.map((a) => a.name)) };
   };
-  const api = new PortalApi(buildCatalog(loaded, logger), subscriptions, developerVerifier(issuer, portal.audience));
+  const api = new PortalApi(buildCatalog(loaded, logger), subscriptions, developerVerifier(issuer, portal.audience), portal['max-subscriptions']);
   const prefix = portal.path;
 
   const serveApi = async (req: IncomingMessage, res: ServerResponse, rest: string) => {

@@ -18,6 +18,7 @@ export const portalSchema = z.strictObject({
   scope: appSignInFields.scope.default('openid portal'),
   audience: z.string().min(1).describe('the `aud` of developers\' access tokens that the portal\'s own API accepts (an `identity.apis` audience, e.g. `api://gatehouse-portal`)'),
   apis: z.array(z.string().min(1)).optional().describe('the APIs the portal publishes; default: every API of a product'),
+  'max-subscriptions': z.number().int().min(1).max(1000).default(20).describe('subscriptions a developer may hold at once (cancelled ones do not count)'),
   products: z.array(z.string().min(1)).optional().describe('the products developers may subscribe to from the portal; default: every product'),
   branding: z.strictObject({
     name: z.string().optional().describe('product name in the header'),
