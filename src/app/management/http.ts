@@ -14,7 +14,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-export function sendProblem(res: ServerResponse, code: ProblemCode, detail: string, requestId = randomUUID()): void {
+export function sendProblem(res: ServerResponse, code: ProblemCode, detail: string, requestId: string = randomUUID()): void {
   const reply = problem(code, detail);
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
   if (code === 'management-unavailable' || code === 'portal-unavailable') headers['retry-after'] = '1';

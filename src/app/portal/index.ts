@@ -5,7 +5,9 @@ import type { Db } from '../../identity/db.js';
 import { DatabaseBusy } from '../../identity/db.js';
 import type { PublicApp } from '../../edge/server.js';
 import type { LoadedGatehouseConfig } from '../config.js';
-import { ManagementProblem, sendJson, sendProblem } from '../management/http.js';
+import { ManagementProblem, sendJson, sendProblem as sendProblemWithId } from '../management/http.js';
+import type { ProblemCode } from '../../gateway/problems.js';
+import { randomUUID } from 'node:crypto';
 import { SubscriptionApi } from '../management/subscriptions.js';
 import { openSubscriptionsDb, subscriptionsDatabase } from '../subscriptions.js';
 import { PortalApi } from './api.js';
@@ -50,6 +52,8 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
   const prefix = portal.path;
 
   const serveApi = async (req: IncomingMessage, res: ServerResponse, rest: string) => {
+    // the id the response header carries (set by the listener) is the one in the problem
+    const sendProblem = (r: ServerResponse, code: ProblemCode, detail: string) => sendProblemWithId(r, code, detail, String(r.getHeader('x-request-id') ?? randomUUID()));
     try {
       const seg = rest.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
       const r = await api.route(req, seg);
@@ -71,7 +75,7 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
       if (rest === '') { res.writeHead(308, { location: `${prefix}/` }).end(); return; }
       if (rest.startsWith('/api/') || rest === '/api') return serveApi(req, res, rest.slice(4));
       if ((req.method === 'GET' || req.method === 'HEAD') && files.serve(res, rest)) return;
-      sendProblem(res, 'portal-not-found', 'No such page of the portal.');
+      sendProblemWithId(res, 'portal-not-found', 'No such page of the portal.', String(res.getHeader('x-request-id') ?? randomUUID()));
     },
     async close() {
       const d = await db?.catch(() => undefined);
