@@ -110,7 +110,7 @@ export const gatewayCoreFields = {
     .string()
     .regex(/^(memory(\?.*)?|redis:\/\/.+|rediss:\/\/.+|redis-cluster:\/\/.+)$/, 'memory[?max-keys=N], redis://host:port or redis-cluster://host:port,host:port')
     .default('memory')
-    .describe('counter store for rate limits and quotas'),
+    .describe('counter store for rate limits and quotas. A Redis one also carries subscription changes to every gateway process (pub/sub on `<prefix>subscriptions`)'),
   cache: z
     .strictObject({
       external: z.string().regex(/^rediss?:\/\/.+$/, 'redis://host:port[/db] or rediss://host:port').optional()

@@ -330,7 +330,7 @@ describe('admin listener', () => {
 });
 
 describe('workers', () => {
-  it('runs two worker processes that both serve, and /metrics reports the sum over workers', { timeout: 60_000 }, async () => {
+  it('runs two worker processes that both serve, and /metrics reports the sum over workers; the management API asks the workers', { timeout: 60_000 }, async () => {
     const gw = await startGateway(`
 gateway:
   listen: { http: 0 }
@@ -342,6 +342,7 @@ apis:
   - name: orders
     path: /orders
     backend: echo
+subscriptions: { database: "sqlite:./identity.db" }
 `);
     try {
       const pids = () => execFileSync('ps', ['--ppid', String(gw.proc.pid), '-o', 'pid=']).toString().split('\n').map((s) => s.trim()).filter(Boolean);
@@ -369,6 +370,15 @@ apis:
       assert.equal(total, N, `/metrics counts ${total} of the ${N} requests`);
       const r = await get(`${gw.adminUrl}/readyz`);
       assert.equal(r.status, 200, r.body.toString());
+      // the primary's management API: the workers' backends, APIs and recent errors
+      const missing = await get(`${gw.url}/nowhere`, { connection: 'close' });
+      const requestId = missing.headers['x-request-id'];
+      const json = async (path: string) => JSON.parse((await get(`${gw.adminUrl}/management${path}`)).body.toString()) as Record<string, unknown>;
+      const byWorker = Object.keys(await json('/backends'));
+      assert.ok(byWorker.length >= 1 && byWorker.every((k) => /^worker-\d+$/.test(k)), byWorker.join());
+      assert.deepEqual((await json('/apis')).items, [{ name: 'orders', hosts: ['*'], path: '/orders', backend: 'echo', products: [], operations: 0 }]);
+      const errors = (await json('/errors')).items as Array<{ requestId: string; status: number }>;
+      assert.ok(errors.some((e) => e.requestId === requestId && e.status === missing.status), JSON.stringify(errors));
       const code = await gw.stop();
       assert.equal(code, 0);
       await waitFor(() => { try { return pids().length === 0; } catch { return true; } }, 10000, 'the workers to exit');

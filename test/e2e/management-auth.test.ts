@@ -94,12 +94,43 @@ management:
     }
   });
 
-  it('lets an admin token in and records its subject in the audit log', async () => {
+  it('refuses every resource to a non-admin token (403) and to tokens of another audience, expired or signed by an unknown key (401); nothing changes', async () => {
+    const writes: Array<[string, string, unknown?]> = [
+      ['POST', '/management/users/u-bob/lock'], ['PUT', '/management/users/u-bob/roles', { roles: ['gatehouse-admin'] }],
+      ['POST', '/management/users/u-bob/reset-password'], ['POST', '/management/clients', { clientId: 'x', public: true, grantTypes: ['password'] }],
+      ['DELETE', '/management/clients/x'], ['POST', '/management/clients/x/rotate-secret'], ['POST', '/management/keys/rotate'],
+    ];
+    const reads = ['/management/users', '/management/users/u-bob', '/management/clients', '/management/keys', '/management/apis', '/management/apis/orders', '/management/backends', '/management/errors'];
+    const developer = await token({ roles: ['developer'] });
+    for (const [method, path, body] of [...writes, ...reads.map((p): [string, string] => ['GET', p])]) {
+      const r = await call(developer, method, path, body);
+      assert.equal(r.status, 403, `${method} ${path}`);
+      assert.equal(await codeOf(r), 'management-forbidden');
+    }
+    const refused = [
+      await token({ roles: ['gatehouse-admin'] }, { aud: 'api://orders' }),
+      await token({ roles: ['gatehouse-admin'] }, { exp: '-1m' }),
+      await token({ roles: ['gatehouse-admin'] }, { signer: other }),
+    ];
+    for (const t of refused) {
+      for (const [method, path, body] of [writes[0]!, writes[1]!, ['GET', '/management/users'] as [string, string]]) {
+        const r = await call(t, method, path, body);
+        assert.equal(r.status, 401, `${method} ${path}`);
+        assert.equal(await codeOf(r), 'management-unauthorized');
+      }
+    }
+    const bob = await db.one<{ disabled: number; roles: string }>('SELECT disabled, roles FROM users WHERE id = $1', ['u-bob']);
+    assert.deepEqual([Number(bob!.disabled), bob!.roles], [0, '[]'], 'the account is unchanged');
+  });
+
+  it('lets an admin token in and records its subject in the audit log (subscriptions and users)', async () => {
     const t = await token({ roles: 'reader gatehouse-admin' });
     assert.equal((await call(t)).status, 200);
     const made = await call(t, 'POST', '/management/subscriptions', { scope: 'api', target: 'orders', owner: { type: 'user', id: 'u-bob' } });
     assert.equal(made.status, 201);
+    const locked = await call(t, 'POST', '/management/users/u-bob/lock');
+    assert.equal(locked.status, 200);
     const audit = await (await call(t, 'GET', '/management/audit')).json() as { items: Array<{ actor: string; action: string }> };
-    assert.deepEqual(audit.items.map((e) => [e.actor, e.action]), [['admin-ann', 'subscription.create']]);
+    assert.deepEqual(audit.items.map((e) => [e.actor, e.action]), [['admin-ann', 'subscription.create'], ['admin-ann', 'user.lock']]);
   });
 });

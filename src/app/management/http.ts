@@ -48,10 +48,10 @@ export function readJson(req: IncomingMessage, invalid: ProblemCode = 'managemen
   });
 }
 
-/** `limit` and `after` of a paged list. */
+/** `limit` and the cursor of a paged list: `cursor` (or `after`, its older name), the `next` of the previous page. */
 export function pageOf(q: URLSearchParams): { limit: number; after: string | undefined } {
   const raw = q.get('limit');
   const limit = raw === null ? 50 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ManagementProblem('management-request-invalid', 'limit is an integer from 1 to 200.');
-  return { limit, after: q.get('after') ?? undefined };
+  return { limit, after: q.get('cursor') ?? q.get('after') ?? undefined };
 }

@@ -1,22 +1,12 @@
 /**
  * The management API's OpenAPI 3.1 document, served at /management/openapi.json. The conformance
- * test (test/app/management-conformance.test.ts) checks real responses against it, so it is the
+ * test (test/helpers/management.ts, used by the end-to-end tests) checks real responses against it, so it is the
  * contract, not a sketch of it.
  */
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
-const errors = {
-  401: problem('No valid admin token (when `management.auth` is configured)'),
-  403: problem('The token lacks the admin role'),
-  503: problem('The subscriptions database is unavailable'),
-};
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const pageParams = [
-  { name: 'after', in: 'query', schema: { type: 'string' }, description: 'the `next` of the previous page' },
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-];
+import { GATEWAY_PATHS, GATEWAY_SCHEMAS } from './openapi-gateway.js';
+import { IDENTITY_PATHS, IDENTITY_SCHEMAS } from './openapi-identity.js';
+import { errors, idParam, json, pageParams, problem, ref, time } from './openapi-kit.js';
 
 function transition(action: string, summary: string, from: string) {
   return {
@@ -30,14 +20,12 @@ function transition(action: string, summary: string, from: string) {
   };
 }
 
-const time = { type: 'string', format: 'date-time' };
-
 export const MANAGEMENT_OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'Gatehouse management API',
     version: '1',
-    description: 'Products (read from the configuration), subscriptions and their keys, and the audit log of writes. Served on the admin listener under /management.',
+    description: 'Products (read from the configuration), subscriptions and their keys, the audit log of writes; users, clients and signing keys of the identity provider; the APIs, backends and recent errors of the running gateway. Served on the admin listener under /management.',
   },
   servers: [{ url: '/management' }],
   security: [{}, { bearer: [] }],
@@ -85,6 +73,8 @@ export const MANAGEMENT_OPENAPI = {
         responses: { 200: { description: 'a page', ...json({ type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('AuditEntry') }, next: { type: 'string' } } }) }, 400: problem('A query parameter is invalid'), ...errors },
       },
     },
+    ...IDENTITY_PATHS,
+    ...GATEWAY_PATHS,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'required when `management.auth` is configured: a token of its issuer and audience with the admin role' } },
@@ -124,6 +114,8 @@ export const MANAGEMENT_OPENAPI = {
           before: {}, after: {},
         },
       },
+      ...IDENTITY_SCHEMAS,
+      ...GATEWAY_SCHEMAS,
       Problem: {
         type: 'object', required: ['type', 'title', 'status', 'code', 'requestId'],
         properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, requestId: { type: 'string' } },

@@ -23,7 +23,13 @@ export function redisNotifier(storeUrl: string | undefined, logger: Logger): Sub
   if (storeUrl === undefined) return undefined;
   const u = parseStoreUrl(storeUrl);
   if (!['redis', 'rediss', 'redis-cluster'].includes(u.scheme)) return undefined;
-  const { nodes, path, username, password } = parseRedisAddress(u, 'store');
+  let address: ReturnType<typeof parseRedisAddress>;
+  try {
+    address = parseRedisAddress(u, 'store');
+  } catch {
+    return undefined; // the counter store reports a bad URL, located in the file
+  }
+  const { nodes, path, username, password } = address;
   const channel = `${u.params.get('prefix') ?? 'gatehouse:'}subscriptions`;
   const common = { username, password, tls: u.scheme === 'rediss' ? {} : undefined, connectTimeout: 1000, maxRetriesPerRequest: 0, lazyConnect: false };
   const retryStrategy = (times: number) => Math.min(100 * times, 2000);
@@ -43,10 +49,11 @@ export function redisNotifier(storeUrl: string | undefined, logger: Logger): Sub
       pub.publish(channel, '1').catch((err: Error) => logger.debug({ err: err.message }, 'subscription change not published; gateways will see it at their next poll'));
     },
     subscribe(onMessage) {
-      sub ??= connect();
-      sub.on('message', (ch: string) => { if (ch === channel) onMessage(); });
-      // ioredis subscribes again after each reconnect
-      sub.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'subscription notifications: could not subscribe; polling only'));
+      const c = (sub ??= connect());
+      c.on('message', (ch: string) => { if (ch === channel) onMessage(); });
+      // on every (re)connection, also when the first attempt failed; subscribing twice is harmless
+      const join = () => void c.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'subscription notifications: could not subscribe; polling until the next reconnection'));
+      c.on('ready', join);
     },
     async close() {
       await Promise.all([pub, sub].map((c) => c?.quit().catch(() => c.disconnect())));
