@@ -123,7 +123,7 @@ const VIEWS = {
       h('h2', { id: `api-${a.name}` }, a.name, ' ', h('code', {}, a.path)),
       h('p', {}, `Backend: ${a.backend ?? 'none'} · hosts: ${a.hosts.join(', ')}${a.products.length ? ` · products: ${a.products.join(', ')}` : ''}`),
       a.effective?.operations ? table(`Operations of ${a.name} and the policies that run`, [
-        ['Operation', (o) => o.id], ['Method', (o) => o.method], ['Path', (o) => h('code', {}, o.path)], ['Policies', (o) => chain(o.policies)],
+        ['Operation', (o) => o.id], ['Method', (o) => o.method], ['Path', (o) => h('code', {}, o.path)], ['Policies', (o) => chain(o.policies) || 'none'],
       ], a.effective.operations) : a.effective ? h('p', {}, 'Policies that run: ', chain(a.effective.policies) || 'none') : null,
       h('details', {}, h('summary', {}, `Policies of ${a.name} as configured, per scope`), h('pre', { tabindex: 0 }, JSON.stringify(a.policies, null, 2)))));
   } },
