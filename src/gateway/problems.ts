@@ -105,7 +105,7 @@ export const PROBLEMS = {
   'portal-unauthorized': { status: 401, meaning: 'A developer-portal request that needs the developer\'s access token has none, or one that is not valid for the portal (signature, issuer, audience, expiry).', action: 'Sign in to the portal again; send `Authorization: Bearer <token>`.' },
   'portal-not-found': { status: 404, meaning: 'No such portal resource: an unknown API or product, or a subscription that does not exist or belongs to another developer.', action: 'Check the id; a developer sees only their own subscriptions.' },
   'portal-request-invalid': { status: 400, meaning: 'The portal request is invalid: not JSON, too large, or not naming a product the portal offers.', action: 'Fix the request as `detail` says.' },
-  'portal-unavailable': { status: 503, meaning: 'The subscriptions database did not answer the portal.', action: 'Retry after the `Retry-After` seconds.' },
+  'portal-unavailable': { status: 503, meaning: 'The identity provider\'s keys (to verify the developer\'s token) or the subscriptions database did not answer the portal.', action: 'Retry after the `Retry-After` seconds.' },
   // validation (OpenAPI)
   'request-body-invalid': { status: 400, meaning: 'The body is missing where required, or does not match the schema (invalid JSON, duplicate keys, too deep, wrong types); `errors` lists each violation.', action: 'Fix the body as `errors` says.' },
   'request-parameter-invalid': { status: 400, meaning: 'A path, query or header parameter does not match the API description; `errors` lists each violation.', action: 'Fix the parameters as `errors` says.' },

@@ -96,6 +96,8 @@ describe('developer portal and admin console in Chromium, two gateway processes'
   let base: string;
   let adminBase: string;
   let key = '';
+  /** a second developer's portal token */
+  let eve = '';
 
   const addUser = async (username: string, roles: string[] = []) => {
     const p = execFile(process.execPath, [CLI, 'users', 'add', '--config', a.configFile, '--username', username, '--email', `${username}@example.com`, '--password-stdin', ...(roles.length ? ['--roles', roles.join(',')] : [])]);
@@ -255,7 +257,7 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     assert.equal(r.status, 401);
     assert.equal(((await r.json()) as { code: string }).code, 'portal-unauthorized');
 
-    const eve = await passwordToken('eve', 'portal');
+    eve = await passwordToken('eve', 'portal');
     const mine = await portalApi('subscriptions', eve);
     assert.deepEqual(((await mine.json()) as { items: unknown[] }).items, [], 'eve sees none of the developer\'s');
     const admin = await passwordToken('root', 'gatehouse.manage');
@@ -306,6 +308,7 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     await p.getByRole('button', { name: 'Lock eve' }).click();
     await p.waitForSelector('td:has-text("locked")');
     assert.equal((await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'password', client_id: 'portal-cli', username: 'eve', password: PASSWORD, scope: 'portal' }) })).status, 400, 'a locked account gets no token');
+    assert.equal((await portalApi('subscriptions', eve)).status, 401, 'nor does the token it got before do anything in the portal');
     await accessible(p, 'console-users');
 
     await p.getByRole('link', { name: 'Clients' }).click();

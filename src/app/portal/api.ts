@@ -11,7 +11,7 @@ import type { Catalog } from './catalog.js';
  * self-service for the holder of their access token. A developer sees, makes and changes only
  * subscriptions they own (owner `user` = the token's `sub`); anyone else's answers 404, the same
  * as one that does not exist, so ids cannot be probed. Writes are audited with the actor
- * `portal:<sub>`.
+ * `portal:<sub>`. A locked account's token, valid until it expires, is refused here at once.
  *
  *   GET  api/apis                                       published APIs
  *   GET  api/apis/{name}                                one, with its OpenAPI document
@@ -56,6 +56,9 @@ export class PortalApi {
     }
     if (seg[0] !== 'subscriptions') throw notFound('No such portal resource.');
     const { db, api } = await this.subscriptions();
+    // a token outlives a lock: a locked (or deleted) account changes nothing and reads nothing
+    const account = await db.one<{ disabled: number }>('SELECT disabled FROM users WHERE id = $1', [owner]);
+    if (!account || Number(account.disabled) !== 0) throw new ManagementProblem('portal-unauthorized', 'This account is locked or no longer exists.');
     if (m === 'GET' && seg.length === 1) {
       const rows = await new SubscriptionStore(db).list({ limit: 200, ownerType: 'user', ownerId: owner });
       return ok({ items: rows.map(view) });

@@ -27,8 +27,10 @@ export function developerVerifier(issuer: string, audience: string): (req: Incom
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(h) : null;
     if (!m) return { ok: false, detail: 'Sign in: send your access token as `Authorization: Bearer <token>`.' };
+    // the keys not reachable is the portal's trouble (503), not the token's
+    const k = await keys();
     try {
-      const { payload } = await jwtVerify(m[1]!, await keys(), { issuer, audience, requiredClaims: ['exp', 'sub'], clockTolerance: 30 });
+      const { payload } = await jwtVerify(m[1]!, k, { issuer, audience, requiredClaims: ['exp', 'sub'], clockTolerance: 30 });
       return { ok: true, sub: payload.sub!, claims: payload };
     } catch {
       return { ok: false, detail: 'The token is not valid for the portal (signature, issuer, audience or expiry): sign in again.' };

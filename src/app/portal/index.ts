@@ -63,7 +63,7 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
       else if (err instanceof URIError) sendProblem(res, 'portal-not-found', 'The path is not valid.');
       else {
         if (!(err instanceof DatabaseBusy)) logger.error({ err }, 'portal request failed');
-        sendProblem(res, 'portal-unavailable', 'The subscriptions database did not answer; try again.');
+        sendProblem(res, 'portal-unavailable', 'The identity provider\'s keys or the subscriptions database did not answer; try again.');
       }
     }
   };
