@@ -14,6 +14,17 @@ async function api(method, path, body) {
   return answer(await fetch(`/management/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
 }
 
+/** the query of the view's hash (#/users?search=x&cursor=y) */
+const hashQuery = () => new URLSearchParams(location.hash.split('?')[1] ?? '');
+
+/** a link to the page after this one, when the list says there is one */
+function nextPage(view, next) {
+  if (!next) return null;
+  const q = hashQuery();
+  q.set('cursor', next);
+  return h('p', {}, h('a', { href: `#/${view}?${q}` }, 'Next page'));
+}
+
 /** a button that runs `action`, then shows what happened and draws the view again */
 const act = (label, action, cls = 'secondary') => h('button', { type: 'button', class: cls, onclick: async (e) => {
   e.target.disabled = true;
@@ -25,7 +36,8 @@ const secret = (label, value) => h('p', {}, `${label} (shown this once): `, h('c
 
 const VIEWS = {
   subscriptions: { title: 'Subscriptions', async render() {
-    const { items } = await api('GET', 'subscriptions?limit=200');
+    const cursor = hashQuery().get('cursor');
+    const { items, next } = await api('GET', `subscriptions?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     const actions = (s) => {
       const a = [];
       const to = (verb, label) => act(`${label} ${s.name ?? s.id}`, async () => { await api('POST', `subscriptions/${encodeURIComponent(s.id)}/${verb}`); }, verb === 'suspend' || verb === 'cancel' ? 'danger' : 'secondary');
@@ -43,18 +55,19 @@ const VIEWS = {
       }
       return h('div', { class: 'actions' }, a);
     };
-    return table('Subscriptions', [
+    return [table('Subscriptions', [
       ['Name', (s) => s.name ?? s.id], ['Scope', (s) => `${s.scope}${s.target ? `: ${s.target}` : ''}`], ['Owner', (s) => `${s.owner.type} ${s.owner.id}`],
       ['State', (s) => h('span', { class: `state-${s.state}` }, s.state)], ['Keys', (s) => `…${s.primaryKeyHint} / …${s.secondaryKeyHint}`], ['Actions', actions],
-    ], items);
+    ], items), nextPage('subscriptions', next)];
   } },
   users: { title: 'Users', async render() {
-    const q = new URLSearchParams(location.hash.split('?')[1] ?? '').get('search') ?? '';
+    const q = hashQuery().get('search') ?? '';
+    const cursor = hashQuery().get('cursor');
     const form = h('form', { class: 'row', role: 'search' },
       h('div', {}, h('label', { for: 'user-search' }, 'Search users (name or email)'), h('input', { id: 'user-search', name: 'search', type: 'search', value: q })),
       h('button', { type: 'submit' }, 'Search'));
     form.addEventListener('submit', (e) => { e.preventDefault(); location.hash = `#/users?search=${encodeURIComponent(form.search.value)}`; });
-    const { items } = await api('GET', `users?limit=50${q ? `&search=${encodeURIComponent(q)}` : ''}`);
+    const { items, next } = await api('GET', `users?limit=50${q ? `&search=${encodeURIComponent(q)}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     const name = (u) => u.username ?? u.email ?? u.id;
     const roles = (u) => {
       const f = h('form', { class: 'row' },
@@ -76,7 +89,7 @@ const VIEWS = {
         u.disabled ? act(`Unlock ${name(u)}`, () => api('POST', path(u, 'unlock')).then(() => undefined))
           : act(`Lock ${name(u)}`, () => api('POST', path(u, 'lock')).then(() => undefined), 'danger'),
         act(`Send ${name(u)} a password reset`, async () => `A reset link was sent to ${(await api('POST', path(u, 'reset-password'))).to}.`))],
-    ], items)];
+    ], items), nextPage('users', next)];
   } },
   clients: { title: 'Clients', async render() {
     const { items } = await api('GET', 'clients?limit=200');
