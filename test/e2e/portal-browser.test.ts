@@ -274,7 +274,12 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     // a manual product starts submitted; no developer holds more than portal.max-subscriptions
     const partner = await portalApi('subscriptions', eve, 'POST', { product: 'partner', name: 'eve partner' });
     assert.equal(((await partner.json()) as { subscription: { state: string } }).subscription.state, 'submitted');
-    assert.equal((await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' })).status, 201);
+    const own = await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' });
+    assert.equal(own.status, 201);
+    const made = (await own.json()) as { subscription: { id: string }; secondaryKey: string };
+    const again = await portalApi(`subscriptions/${made.subscription.id}/keys/secondary/regenerate`, eve, 'POST');
+    assert.equal(again.status, 200, 'a developer regenerates their own key');
+    assert.notEqual(((await again.json()) as { key: string }).key, made.secondaryKey);
     const third = await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' });
     assert.equal(third.status, 400);
     assert.match(((await third.json()) as { detail: string }).detail, /at most|most the portal allows/);
