@@ -135,7 +135,8 @@ export async function runWorker(configFile: string): Promise<number> {
   // each worker follows the subscriptions database itself
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   const recentErrors = new RecentErrors();
-  const portal = createPortal(loaded, logger);
+  // a portal with a listener of its own runs in the primary
+  const portal = loaded.config.portal?.listen ? undefined : createPortal(loaded, logger);
   const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };

@@ -15,7 +15,7 @@ import { configOf, routesOf } from './inspect.js';
 import { startTracingIfOn } from './tracing.js';
 import { startSubscriptionCache } from './subscriptions.js';
 import { createManagement } from './management/index.js';
-import { createPortal } from './portal/index.js';
+import { createPortal, listenPortal } from './portal/index.js';
 import { createConsole } from './console/index.js';
 import type { AdminSource } from './admin.js';
 import type { GatewayViews } from './management/services.js';
@@ -69,6 +69,15 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       .catch(located(['identity', 'listen', 'http'], listen.host ?? '127.0.0.1', listen.http));
     idLogger.flush();
     closers.push(async () => { await idp.close(); idLogger.flush(); });
+  }
+
+  if (cfg.portal?.listen) {
+    const listen = cfg.portal.listen;
+    const portal = createPortal(loaded, logger);
+    if (portal) {
+      const server = await listenPortal(portal, listen, logger).catch(located(['portal', 'listen', 'http'], listen.host, listen.http));
+      closers.push(async () => { const closed = new Promise<void>((r) => server.close(() => r())); server.closeAllConnections(); await closed; await portal.close(); });
+    }
   }
 
   let reload: () => Promise<void> = async () => {};
@@ -130,7 +139,7 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
   const recentErrors = new RecentErrors();
-  const portal = createPortal(loaded, logger);
+  const portal = cfg.portal?.listen ? undefined : createPortal(loaded, logger);
   if (portal) closers.push(() => portal.close());
   const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const management = adminApps(loaded, logger, {

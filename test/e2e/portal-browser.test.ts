@@ -126,7 +126,7 @@ describe('developer portal and admin console in Chromium, two gateway processes'
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     backend = await startBackend();
-    const [gwPort, idPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [gwPort, idPort, adminPort, portalPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${gwPort}`;
     adminBase = `http://127.0.0.1:${adminPort}`;
     const issuer = `${base}/auth`;
@@ -171,17 +171,25 @@ management:
     issuer: ${issuer}
     audiences: [api://gatehouse-admin]
 `, { files, waitFor: ['http', 'admin', 'identity'] });
+    // the second process serves the portal on a listener of its own, behind an API route: the
+    // global policies run for it
     const startingB = startGateway(`
 gateway:
   listen: { http: 0 }
   admin: { listen: 0 }
 backends:
   b: { url: "${backend.url}" }
+  portal: { url: "http://127.0.0.1:${portalPort}/portal" }
 ${shared()}
+policies:
+  outbound:
+    - set-header: { name: X-Through, value: gateway }
 apis:
   - { name: orders, path: /orders, backend: b, openapi: ./orders.yaml }
+  - { name: portal, path: /portal, backend: portal, public: true }
 subscriptions: { database: "${database}", poll-interval: 100ms }
-`, { files });
+portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: portal, audience: api://gatehouse-portal }
+`, { files, waitFor: ['http', 'admin', 'portal'] });
     const launching = chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     [a, b, browser] = await Promise.all([starting, startingB, launching]);
     await addUser('root', ['gatehouse-admin']);
@@ -283,6 +291,13 @@ subscriptions: { database: "${database}", poll-interval: 100ms }
     const third = await portalApi('subscriptions', eve, 'POST', { product: 'starter', name: 'eve starter' });
     assert.equal(third.status, 400);
     assert.match(((await third.json()) as { detail: string }).detail, /at most|most the portal allows/);
+    // the portal on its own listener, through the second process's pipeline
+    const through = await fetch(`${b.url}/portal/api/subscriptions`, { headers: { authorization: `Bearer ${eve}` } });
+    assert.equal(through.status, 200);
+    assert.equal(through.headers.get('x-through'), 'gateway', 'the global policies ran');
+    assert.equal(((await through.json()) as { items: unknown[] }).items.length, 2, 'the same developer, the same subscriptions');
+    const page = await fetch(`${b.url}/portal/`);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     // an ambiguous path is never the portal's: the pipeline refuses it
     assert.equal((await fetch(`${base}/portal/%2e%2e/api/apis`)).status, 404);
     assert.equal((await fetch(`${base}/portal/api%2fapis`)).status, 400);

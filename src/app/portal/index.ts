@@ -1,9 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigInvalid } from '../../config/errors.js';
 import type { Db } from '../../identity/db.js';
 import { DatabaseBusy } from '../../identity/db.js';
-import type { PublicApp } from '../../edge/server.js';
+import { listenOn, type PublicApp } from '../../edge/server.js';
+import { normalizeTarget } from '../../gateway/normalize.js';
 import type { LoadedGatehouseConfig } from '../config.js';
 import { ManagementProblem, sendJson, sendProblem as sendProblemWithId } from '../management/http.js';
 import type { ProblemCode } from '../../gateway/problems.js';
@@ -33,7 +35,8 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
   const issuer = portal.issuer ?? cfg.identity?.issuer;
   if (url === undefined) throw new ConfigInvalid([loaded.locate(['portal'], 'the portal offers products: add `products` (and a `subscriptions.database` or an `identity` section)')]);
   if (issuer === undefined) throw new ConfigInvalid([loaded.locate(['portal'], 'set `portal.issuer` (the identity provider developers sign in with), or add an `identity` section')]);
-  const clash = cfg.apis.find((a) => a.path === portal.path || a.path.startsWith(`${portal.path}/`));
+  // on the gateway's listeners the portal answers before routing; on its own, an API routes to it
+  const clash = portal.listen ? undefined : cfg.apis.find((a) => a.path === portal.path || a.path.startsWith(`${portal.path}/`));
   if (clash) throw new ConfigInvalid([loaded.locate(['portal', 'path'], `the API "${clash.name}" is served under ${clash.path}: give the portal a path of its own`)]);
 
   const brand = { ...cfg.identity?.branding, ...portal.branding };
@@ -82,4 +85,20 @@ export function createPortal(loaded: LoadedGatehouseConfig, logger: Logger): Por
       await d?.close();
     },
   };
+}
+
+/** The portal on a listener of its own (`portal.listen`), for an API route to publish. */
+export async function listenPortal(portal: Portal, listen: { http: number; host: string }, logger: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    const n = normalizeTarget(req.url ?? '/');
+    if (!n.ok || (n.path !== portal.prefix && !n.path.startsWith(`${portal.prefix}/`))) { sendProblemWithId(res, 'portal-not-found', 'No such page of the portal.'); return; }
+    res.setHeader('x-request-id', randomUUID());
+    portal.handle(req, res, n.path).catch((err: unknown) => {
+      logger.error({ err }, 'portal request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await listenOn(server, listen.http, listen.host);
+  logger.info({ listener: 'portal', port: (server.address() as AddressInfo).port, host: listen.host }, 'listening');
+  return server;
 }

@@ -13,6 +13,10 @@ export const appSignInFields = {
 export const portalSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('serve the developer portal'),
   path: z.string().regex(/^(\/(?!\.\.?(\/|$))[A-Za-z0-9._~-]+)+$/, 'a path such as /portal (no trailing slash, no . or .. segments)').default('/portal').describe('where the portal is served on the public listeners (no API may use it)'),
+  listen: z.strictObject({
+    http: z.number().int().min(0).max(65535).describe('TCP port of the portal\'s own listener (0 picks a free one)'),
+    host: z.string().default('127.0.0.1').describe('address to bind; loopback by default'),
+  }).optional().describe('serve the portal on a listener of its own instead of the gateway\'s, and publish it through an API whose path is `path` and whose backend is this listener with that path (`http://127.0.0.1:<port>/portal`): then every gateway policy (global ip-filter, rate limits) applies to it'),
   title: z.string().min(1).max(100).default('Developer portal').describe('the heading of the portal'),
   ...appSignInFields,
   scope: appSignInFields.scope.default('openid portal'),
