@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -9,7 +10,6 @@ import { normalizeTarget } from '../../gateway/normalize.js';
 import type { LoadedGatehouseConfig } from '../config.js';
 import { ManagementProblem, sendJson, sendProblem as sendProblemWithId } from '../management/http.js';
 import type { ProblemCode } from '../../gateway/problems.js';
-import { randomUUID } from 'node:crypto';
 import { SubscriptionApi } from '../management/subscriptions.js';
 import { openSubscriptionsDb, subscriptionsDatabase } from '../subscriptions.js';
 import { PortalApi } from './api.js';
@@ -18,10 +18,11 @@ import { buildCatalog } from './catalog.js';
 import { appCsp, brandCss, staticApp } from './static.js';
 
 /**
- * The developer portal, served by the gateway process on its public listeners under
- * `portal.path` (docs/guides/developer-portal.md): the browser app (web/portal/), its settings
- * (config.json, brand.css) and its API (api/..., see api.ts). The subscriptions database is
- * opened on first use (and again after a failure).
+ * The developer portal under `portal.path` (docs/guides/developer-portal.md): the browser app
+ * (web/portal/), its settings (config.json, brand.css) and its API (api/..., see api.ts). Served
+ * by each gateway process on its public listeners before routing, or, with `portal.listen`, on a
+ * listener of its own that an API route publishes (then the gateway's policies apply to it). The
+ * subscriptions database is opened on first use (and again after a failure).
  */
 
 export interface Portal extends PublicApp { close(): Promise<void> }
