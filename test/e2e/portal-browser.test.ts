@@ -233,6 +233,8 @@ portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: porta
     await accessible(page, 'portal-reference');
 
     await page.getByRole('link', { name: 'Products' }).click();
+    await page.waitForSelector('h2:has-text("Partner")');
+    await accessible(page, 'portal-products');
     await page.getByRole('button', { name: 'Subscribe to Starter' }).click();
     await page.waitForSelector('[data-key=primary]');
     key = (await page.textContent('[data-key=primary]'))!;
@@ -308,6 +310,8 @@ portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: porta
     const p = await ctx.newPage();
     const seen = watchCsp(p);
     await p.goto(`${adminBase}/console/`);
+    await p.waitForSelector('body[data-ready]');
+    await accessible(p, 'console-sign-in');
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByLabel('Username or email').fill('root');
     await p.getByLabel('Password').fill(PASSWORD);
@@ -338,7 +342,11 @@ portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: porta
     await p.waitForSelector('.secret');
     await accessible(p, 'console-clients');
 
-    for (const [link, shown, name] of [['APIs', 'h2:has-text("orders")', 'console-apis'], ['Backend health', 'td:has-text("healthy")', 'console-backends'], ['Recent errors', 'td:has-text("subscription-inactive")', 'console-errors']]) {
+    for (const [link, shown, name] of [
+      ['APIs', 'h2:has-text("orders")', 'console-apis'], ['Backend health', 'td:has-text("healthy")', 'console-backends'],
+      ['Recent errors', 'td:has-text("subscription-inactive")', 'console-errors'], ['Signing keys', 'td:has-text("RS256")', 'console-keys'],
+      ['Audit log', 'td:has-text("subscription.suspend")', 'console-audit'],
+    ]) {
       await p.getByRole('link', { name: link }).click();
       await p.waitForSelector(shown!);
       await accessible(p, name!);
