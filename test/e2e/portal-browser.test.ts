@@ -241,6 +241,10 @@ portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: porta
     assert.match(key, /^ghk_/);
     assert.ok(await page.isVisible('td:has-text("active")'), 'an automatic product is active at once');
     await accessible(page, 'portal-keys');
+    // a new secondary key from the page: shown once, the primary untouched
+    await page.getByRole('button', { name: 'Regenerate the secondary key of Starter' }).click();
+    await page.waitForSelector('[data-key=secondary]');
+    assert.equal(await page.locator('[data-key=primary]').count(), 0, 'only the new key is shown');
 
     await page.goto(`${base}/portal/#/apis/orders/get-order`);
     await page.waitForSelector('h3:has-text("/orders/{id}")');

@@ -42,7 +42,7 @@ function tryForm(api, o, slug, hasBody) {
   const out = h('div', { 'aria-live': 'polite' });
   const id = (n) => `try-${slug}-${n}`;
   const known = [...keys.values()].map((k) => k.primary ?? k.secondary).filter(Boolean);
-  const fields = o.params.filter((p) => p.in === 'path' || p.in === 'query').map((p) => h('div', {},
+  const fields = o.params.filter((p) => p.in === 'path' || p.in === 'query' || p.in === 'header').map((p) => h('div', {},
     h('label', { for: id(p.name) }, `${p.name} (${p.in}${p.required ? ', required' : ''})`),
     h('input', { id: id(p.name), name: p.name, 'data-in': p.in, type: 'text', value: p.example ?? p.schema?.example ?? '' })));
   const form = h('form', { class: 'try', 'aria-label': `Try ${o.method} ${api.path}${o.path}` },
@@ -58,11 +58,13 @@ function tryForm(api, o, slug, hasBody) {
     e.preventDefault();
     let path = api.path.replace(/\/$/, '') + o.path;
     const query = new URLSearchParams();
+    const headers = {};
     for (const input of form.querySelectorAll('input[data-in]')) {
       if (input.dataset.in === 'path') path = path.replace(`{${input.name}}`, encodeURIComponent(input.value));
-      else if (input.value !== '') query.set(input.name, input.value);
+      else if (input.value === '') continue;
+      else if (input.dataset.in === 'header') headers[input.name] = input.value;
+      else query.set(input.name, input.value);
     }
-    const headers = {};
     if (form.key.value) headers[api.key.header] = form.key.value.trim();
     if (form.token?.checked && auth.token()) headers.authorization = `Bearer ${auth.token()}`;
     const init = { method: o.method, headers };
@@ -127,16 +129,23 @@ async function subscriptionsPage() {
   if (!auth.token()) return [h('h1', {}, 'My subscriptions'), message('Sign in to see your subscriptions.')];
   const { items } = await call('GET', 'subscriptions');
   const regenerate = (s, which) => h('button', { type: 'button', class: 'secondary', onclick: async () => {
-    const r = await call('POST', `subscriptions/${encodeURIComponent(s.id)}/keys/${which}/regenerate`);
-    shownKeys(r.subscription, { [which]: r.key });
+    try {
+      const r = await call('POST', `subscriptions/${encodeURIComponent(s.id)}/keys/${which}/regenerate`);
+      shownKeys(r.subscription, { [which]: r.key });
+    } catch (err) { notice = message(err.message, 'alert'); }
     route();
-  } }, `Regenerate ${which}`);
+  } }, `Regenerate the ${which} key of ${s.name ?? s.id}`);
+  const cancel = (s) => h('button', { type: 'button', class: 'danger', onclick: async (e) => {
+    e.target.disabled = true;
+    try { await call('POST', `subscriptions/${encodeURIComponent(s.id)}/cancel`); } catch (err) { notice = message(err.message, 'alert'); }
+    route();
+  } }, `Cancel ${s.name ?? s.id}`);
   return [h('h1', {}, 'My subscriptions'), notice,
     table('Your subscriptions', [
       ['Name', (s) => s.name ?? s.id], ['Product', (s) => s.target ?? s.scope],
       ['State', (s) => h('span', { class: `state-${s.state}` }, s.state)],
       ['Keys', (s) => `primary …${s.primaryKeyHint}, secondary …${s.secondaryKeyHint}`],
-      ['Actions', (s) => (s.state === 'cancelled' ? '' : h('div', { class: 'actions' }, regenerate(s, 'primary'), regenerate(s, 'secondary')))],
+      ['Actions', (s) => (s.state === 'cancelled' ? '' : h('div', { class: 'actions' }, regenerate(s, 'primary'), regenerate(s, 'secondary'), cancel(s)))],
     ], items)];
 }
 
