@@ -130,6 +130,12 @@ management:
     assert.equal(made.status, 201);
     const locked = await call(t, 'POST', '/management/users/u-bob/lock');
     assert.equal(locked.status, 200);
+    // without an identity section there are no keys to rotate and no mail to send: 409, nothing audited
+    for (const path of ['/management/keys/rotate', '/management/users/u-bob/reset-password']) {
+      const r = await call(t, 'POST', path);
+      assert.equal(r.status, 409, path);
+      assert.equal(await codeOf(r), 'management-conflict');
+    }
     const audit = await (await call(t, 'GET', '/management/audit')).json() as { items: Array<{ actor: string; action: string }> };
     assert.deepEqual(audit.items.map((e) => [e.actor, e.action]), [['admin-ann', 'subscription.create'], ['admin-ann', 'user.lock']]);
   });
