@@ -51,6 +51,8 @@ function tryForm(api, o, slug, hasBody) {
     h('label', { for: id('key') }, 'Subscription key'),
     h('input', { id: id('key'), name: 'key', type: 'text', autocomplete: 'off', spellcheck: 'false', value: known[0] ?? '', size: 50 }),
     auth.token() ? h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'token', checked: true }), 'Send my access token') : null,
+    h('label', { for: id('bearer') }, 'Or an access token for this API (optional)'),
+    h('input', { id: id('bearer'), name: 'bearer', type: 'password', autocomplete: 'off', size: 50 }),
     hasBody ? [h('label', { for: id('body') }, 'Body (JSON)'), h('textarea', { id: id('body'), name: 'body' }, '{}')] : null,
     h('p', {}, h('button', { type: 'submit' }, `Send ${o.method}`)),
     out);
@@ -66,7 +68,8 @@ function tryForm(api, o, slug, hasBody) {
       else query.set(input.name, input.value);
     }
     if (form.key.value) headers[api.key.header] = form.key.value.trim();
-    if (form.token?.checked && auth.token()) headers.authorization = `Bearer ${auth.token()}`;
+    if (form.bearer.value.trim()) headers.authorization = `Bearer ${form.bearer.value.trim()}`;
+    else if (form.token?.checked && auth.token()) headers.authorization = `Bearer ${auth.token()}`;
     const init = { method: o.method, headers };
     if (hasBody) { headers['content-type'] = 'application/json'; init.body = form.body.value; }
     const q = query.toString();
