@@ -30,6 +30,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY bin ./bin
 COPY examples ./examples
+# the developer portal's and the admin console's browser files, served as they are
+COPY web ./web
 # The only place the process writes: the identity provider's SQLite file and its key file, when
 # the config uses SQLite (PostgreSQL needs no volume). /tmp is expected to be a tmpfs.
 RUN mkdir -p /etc/gatehouse /var/lib/gatehouse && chown 1000:1000 /var/lib/gatehouse && chmod 0700 /var/lib/gatehouse

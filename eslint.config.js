@@ -52,6 +52,14 @@ export default tseslint.config(
     },
   },
   {
+    // the portal's and the console's browser code (plain ES modules, served as they are)
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'sessionStorage', 'crypto', 'TextEncoder', 'URL', 'URLSearchParams', 'btoa', 'atob', 'escape', 'Node'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],

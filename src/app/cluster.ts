@@ -5,6 +5,7 @@ import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { createPortal } from './portal/index.js';
 import { Gateway } from '../edge/server.js';
 import type { Runtime } from '../gateway/runtime.js';
 import type { BackendSnapshot } from '../upstream/backend.js';
@@ -134,7 +135,9 @@ export async function runWorker(configFile: string): Promise<number> {
   // each worker follows the subscriptions database itself
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   const recentErrors = new RecentErrors();
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, recentErrors }, loaded);
+  // a portal with a listener of its own runs in the primary
+  const portal = loaded.config.portal?.listen ? undefined : createPortal(loaded, logger);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });
@@ -152,6 +155,7 @@ export async function runWorker(configFile: string): Promise<number> {
       await gateway.shutdown();
       await tracing?.shutdown();
       await subscriptions?.close();
+      await portal?.close();
       logger.flush();
       // the IPC channel to the primary would keep this process alive
       process.disconnect?.();

@@ -7,6 +7,7 @@ import { observabilitySchema } from '../observability/schema.js';
 import { productSchema } from '../gateway/subscriptions/products.js';
 import { subscriptionsSchema } from '../identity/subscriptions/schema.js';
 import { managementSchema } from './management/schema.js';
+import { consoleSchema, portalSchema } from './portal/schema.js';
 
 /**
  * The schema of gatehouse.yaml, composed from the fragments each part owns: the edge (listeners,
@@ -48,6 +49,8 @@ export const configSchema = z.strictObject({
   products: z.array(productSchema).optional().describe('products: groups of APIs that callers subscribe to (scope order global → product → API → operation)'),
   subscriptions: subscriptionsSchema.optional(),
   management: managementSchema.optional(),
+  portal: portalSchema.optional(),
+  console: consoleSchema.optional(),
   identity: identitySchema.optional(),
   observability: observabilitySchema.optional(),
 });

@@ -15,6 +15,9 @@ import { configOf, routesOf } from './inspect.js';
 import { startTracingIfOn } from './tracing.js';
 import { startSubscriptionCache } from './subscriptions.js';
 import { createManagement } from './management/index.js';
+import { createPortal, listenPortal } from './portal/index.js';
+import { createConsole } from './console/index.js';
+import type { AdminSource } from './admin.js';
 import type { GatewayViews } from './management/services.js';
 import { RecentErrors } from '../gateway/recent-errors.js';
 
@@ -68,6 +71,15 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
     closers.push(async () => { await idp.close(); idLogger.flush(); });
   }
 
+  if (cfg.portal?.listen) {
+    const listen = cfg.portal.listen;
+    const portal = createPortal(loaded, logger);
+    if (portal) {
+      const server = await listenPortal(portal, listen, logger).catch(located(['portal', 'listen', 'http'], listen.host, listen.http));
+      closers.push(async () => { const closed = new Promise<void>((r) => server.close(() => r())); server.closeAllConnections(); await closed; await portal.close(); });
+    }
+  }
+
   let reload: () => Promise<void> = async () => {};
   let notReady: () => string[] | Promise<string[]> = () => [];
   if (cfg.gateway) {
@@ -78,13 +90,13 @@ async function run(configFile: string, closers: Closer[]): Promise<number> {
       await dry.close();
       // the workers' views, once they are forked
       let views: GatewayViews = {};
-      const management = createManagement(loaded, logger, { views: {
+      const management = adminApps(loaded, logger, {
         backends: () => views.backends?.(), routes: () => views.routes?.(), config: () => views.config?.(), errors: async () => (await views.errors?.()) ?? [],
-      } });
+      });
       const primary = await startPrimary(configFile, workers, logger, cfg.gateway.admin?.listen, management?.handle);
       views = primary.views;
       closers.push(primary.close);
-      if (management) closers.push(() => management.close());
+      if (management) closers.push(management.close);
       reload = primary.reload;
       notReady = primary.notReady;
     } else {
@@ -127,11 +139,13 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
   const recentErrors = new RecentErrors();
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors }, loaded);
-  const management = createManagement(loaded, logger, { views: {
+  const portal = cfg.portal?.listen ? undefined : createPortal(loaded, logger);
+  if (portal) closers.push(() => portal.close());
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
+  const management = adminApps(loaded, logger, {
     backends: () => backendsOf(gateway.runtime), routes: () => routesOf(gateway.runtime), config: () => configOf(gateway.runtime), errors: () => recentErrors.list(),
-  } });
-  if (management) closers.push(() => management.close());
+  });
+  if (management) closers.push(management.close);
   for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');
   if (gw.admin) {
     const listen = gw.admin.listen;
@@ -148,6 +162,17 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   }
   closers.unshift(() => gateway.shutdown());
   return { reload: async () => { await gateway.reload(); }, notReady: () => gateway.runtime.notReady() };
+}
+
+/** What the admin listener serves besides its own routes: the management API and the admin console. */
+function adminApps(loaded: ReturnType<typeof loadConfigFile>, logger: Logger, views: GatewayViews): { handle: NonNullable<AdminSource['handle']>; close: Closer } | undefined {
+  const management = createManagement(loaded, logger, { views });
+  const console = createConsole(loaded);
+  if (!management && !console) return undefined;
+  return {
+    handle: async (req, res) => (console?.handle(req, res) ?? false) || (await management?.handle(req, res)) === true,
+    close: async () => { await management?.close(); },
+  };
 }
 
 /** /readyz's word on subscriptions: served from a stale copy while the database cannot be read. */

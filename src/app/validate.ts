@@ -4,6 +4,8 @@ import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { compileEdge } from '../edge/compile.js';
 import { SECTIONS } from '../gateway/policy.js';
+import { createPortal } from './portal/index.js';
+import { createConsole } from './console/index.js';
 
 /** `gatehouse validate`: every error (exit 1), or a summary of what the config publishes (exit 0). */
 export async function validate(file: string): Promise<number> {
@@ -21,6 +23,9 @@ export async function validate(file: string): Promise<number> {
   let rt;
   try {
     rt = await compileEdge(loaded, { logger, metrics: new Metrics({ defaultMetrics: false }) });
+    // the portal and the console refuse what they cannot run with, as `start` would
+    await createPortal(loaded, logger)?.close();
+    createConsole(loaded);
   } catch (err) {
     if (err instanceof ConfigInvalid) {
       process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`);
@@ -58,6 +63,9 @@ export async function validate(file: string): Promise<number> {
   for (const [name, b] of Object.entries(cfg.backends)) {
     if (b.tls?.['insecure-skip-verify']) out.push(`WARNING: backend ${name} has tls.insecure-skip-verify: its certificate is not verified`);
   }
+  const portal = cfg.portal?.enabled === false ? undefined : cfg.portal;
+  if (portal) out.push(`portal: ${portal.path}${portal.listen ? `, listens on ${portal.listen.host}:${portal.listen.http} (publish it through an API)` : ' on the public listeners'}`);
+  if (cfg.console && cfg.console.enabled) out.push(`console: ${cfg.console.path} on the admin listener`);
   if (cfg.identity) out.push(`identity: issuer ${cfg.identity.issuer}, listens on ${cfg.identity.listen.host ?? '127.0.0.1'}:${cfg.identity.listen.http}`);
   if (!cfg.gateway && !cfg.identity && cfg.apis.length === 0 && Object.keys(cfg.backends).length === 0) {
     process.stderr.write(`${loaded.file}: the config is empty: it has no \`gateway\`, \`identity\`, \`apis\` or \`backends\` (see examples/quickstart/gatehouse.yaml)\n`);

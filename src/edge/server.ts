@@ -10,6 +10,7 @@ import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { handleRequest, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
 import { requestHost } from '../gateway/ingress.js';
+import { normalizeTarget } from '../gateway/normalize.js';
 import { CertificateSet } from './tls.js';
 import type { EdgeSection, HttpsListenerConfig } from './schema.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, statusTitle } from '../gateway/reply.js';
@@ -60,10 +61,15 @@ export class Gateway {
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
-  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource; recentErrors?: RecentErrors }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource; recentErrors?: RecentErrors; app?: PublicApp }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
     const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics, subscriptions: deps.subscriptions });
-    return new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions, deps.recentErrors);
+    const gw = new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions, deps.recentErrors);
+    gw.app = deps.app;
+    return gw;
   }
+
+  /** the app served by this process under a path of its own (the developer portal) */
+  private app: PublicApp | undefined;
 
   get runtime(): Runtime<EdgeSection> { return this.rt; }
 
@@ -133,11 +139,13 @@ export class Gateway {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) res.shouldKeepAlive = false;
       if (http2 && req.httpVersionMajor === 1) requestStarted(req.socket);
+      if (this.app && serveApp(this.app, req, res, this.logger)) return;
       handleRequest(this.ctx, listener, req, res).catch((err) => this.logger.error({ err }, 'request handler failed'));
     };
     server.on('request', onRequest);
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (http2 && req.httpVersionMajor === 1) requestStarted(req.socket);
+      if (this.app && serveApp(this.app, req, res, this.logger, true)) return;
       handleRequest(this.ctx, listener, req, res, true).catch((err) => this.logger.error({ err }, 'request handler failed'));
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -268,6 +276,30 @@ export class Gateway {
     this.accessLog?.flush();
     await this.runtime.close();
   }
+}
+
+/**
+ * An app the gateway process serves itself on its public listeners, under `prefix` (the developer
+ * portal). It sees the normalized path; a request whose target is ambiguous is never its own
+ * (the pipeline refuses it), and it answers requests it receives.
+ */
+export interface PublicApp {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+}
+
+function serveApp(app: PublicApp, req: IncomingMessage, res: ServerResponse, logger: Logger, expectContinue = false): boolean {
+  const target = req.url ?? '';
+  if (!target.startsWith(app.prefix)) return false;
+  const n = normalizeTarget(target);
+  if (!n.ok || (n.path !== app.prefix && !n.path.startsWith(`${app.prefix}/`)) || n.hasSemicolon) return false;
+  res.setHeader('x-request-id', randomUUID());
+  if (expectContinue) res.writeContinue();
+  app.handle(req, res, n.path).catch((err: unknown) => {
+    logger.error({ err }, 'app request failed');
+    if (!res.headersSent) res.writeHead(500).end();
+  });
+  return true;
 }
 
 export function listenOn(server: Server | Http2SecureServer, port: number, host: string): Promise<void> {

@@ -166,8 +166,11 @@ export async function startGateway(yaml: string, opts: StartOptions = {}): Promi
     async stop() {
       if (exit === undefined && pid !== undefined) killGroup(pid, 'SIGTERM');
       const t = setTimeout(kill, 5000);
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+      // both timers cleared once it exited: a pending one would hold the test process 8 s longer
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { giveUp = setTimeout(r, 8000); })]);
       clearTimeout(t);
+      clearTimeout(giveUp);
       kill();
       return exit?.code ?? null;
     },

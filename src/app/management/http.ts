@@ -14,11 +14,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-export function sendProblem(res: ServerResponse, code: ProblemCode, detail: string, requestId = randomUUID()): void {
+export function sendProblem(res: ServerResponse, code: ProblemCode, detail: string, requestId: string = randomUUID()): void {
   const reply = problem(code, detail);
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
-  if (code === 'management-unavailable') headers['retry-after'] = '1';
+  if (code === 'management-unavailable' || code === 'portal-unavailable') headers['retry-after'] = '1';
   if (code === 'management-unauthorized') headers['www-authenticate'] = 'Bearer realm="gatehouse-management"';
+  if (code === 'portal-unauthorized') headers['www-authenticate'] = 'Bearer realm="gatehouse-portal"';
   res.writeHead(reply.status, headers).end(renderProblem(reply.problem!, reply.status, requestId));
 }
 
@@ -26,13 +27,13 @@ const MAX_BODY = 64 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
 
 /** The request's JSON body: at most 64 KiB, within 10 s, `application/json`. */
-export function readJson(req: IncomingMessage): Promise<unknown> {
+export function readJson(req: IncomingMessage, invalid: ProblemCode = 'management-request-invalid'): Promise<unknown> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return Promise.reject(new ManagementProblem('management-request-invalid', 'Send the body as application/json.'));
+  if (type !== 'application/json') return Promise.reject(new ManagementProblem(invalid, 'Send the body as application/json.'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const fail = (detail: string) => { clearTimeout(timer); req.destroy(); reject(new ManagementProblem('management-request-invalid', detail)); };
+    const fail = (detail: string) => { clearTimeout(timer); req.destroy(); reject(new ManagementProblem(invalid, detail)); };
     const timer = setTimeout(() => fail('The body did not arrive in time.'), BODY_TIMEOUT_MS);
     req.on('data', (c: Buffer) => {
       size += c.length;
@@ -42,7 +43,7 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
     req.on('error', () => fail('The body could not be read.'));
     req.on('end', () => {
       clearTimeout(timer);
-      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new ManagementProblem('management-request-invalid', 'The body is not valid JSON.')); }
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new ManagementProblem(invalid, 'The body is not valid JSON.')); }
     });
   });
 }
