@@ -46,6 +46,8 @@ export const termsSchema = z.strictObject({
   label: z.string().max(200).optional().describe('Text of the acceptance checkbox (default "I accept the terms of service").'),
 }).describe('Terms of service every sign-up must accept.');
 
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const FORBIDDEN = /[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 const TEL = /^\+?[0-9][0-9 ().-]{2,31}$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const validDate = (s: string) => {
@@ -54,6 +56,14 @@ const validDate = (s: string) => {
   const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
   return d.getUTCFullYear() === +m[1]! && d.getUTCMonth() === +m[2]! - 1 && d.getUTCDate() === +m[3]!;
 };
+
+/** what is wrong with a value for a tel, date or select field */
+function typeError(f: SignUpField, v: string): string | undefined {
+  if (f.type === 'tel' && !TEL.test(v)) return `Enter a phone number for ${f.label} (digits, spaces, + ( ) - .).`;
+  if (f.type === 'date' && !validDate(v)) return `Enter ${f.label} as a date (YYYY-MM-DD).`;
+  if (f.type === 'select' && !f.options!.some((o) => o.value === v)) return `Choose one of the options for ${f.label}.`;
+  return undefined;
+}
 
 /** form names the page itself sends */
 const PAGE_NAMES = new Set(['csrf', 'email', 'username', 'password', 'terms']);
@@ -92,15 +102,15 @@ export function checkFields(fields: readonly SignUpField[], terms: z.infer<typeo
       continue;
     }
     if (!v) { if (f.required) errors[f.name] = `Enter ${f.label}.`; continue; }
-    if (/[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(v)) { errors[f.name] = `${f.label} contains characters that are not allowed.`; continue; }
+    if (FORBIDDEN.test(v)) { errors[f.name] = `${f.label} contains characters that are not allowed.`; continue; }
     let stored = v;
     if (f.type === 'email') {
       const a = parseAddress(v);
       if (!a) { errors[f.name] = `Enter a valid email address for ${f.label}.`; continue; }
       stored = a;
-    } else if (f.type === 'tel' && !TEL.test(v)) { errors[f.name] = `Enter a phone number for ${f.label} (digits, spaces, + ( ) - .).`; continue; }
-    else if (f.type === 'date' && !validDate(v)) { errors[f.name] = `Enter ${f.label} as a date (YYYY-MM-DD).`; continue; }
-    else if (f.type === 'select' && !f.options!.some((o) => o.value === v)) { errors[f.name] = `Choose one of the options for ${f.label}.`; continue; }
+    }
+    const wrong = typeError(f, v);
+    if (wrong) { errors[f.name] = wrong; continue; }
     if (f.pattern && !new RegExp(`^(?:${f.pattern})$`, 'u').test(v)) { errors[f.name] = `${f.label} is not in the expected format.`; continue; }
     attributes[f.name] = stored;
   }
