@@ -23,7 +23,7 @@ export const signUpFieldSchema = z.strictObject({
   type: z.enum(FIELD_TYPES).default('text').describe('text, email, tel, date (YYYY-MM-DD), select (one of `options`) or checkbox (stored as true/false).'),
   required: z.boolean().default(false).describe('Sign-up is refused without a value (a required checkbox must be ticked).'),
   pattern: z.string().max(500).refine(compiles, { message: 'not a valid regular expression' }).optional().describe('Regular expression the whole value must match (text, email, tel).'),
-  options: z.array(z.strictObject({ value: z.string().min(1).max(200), label: z.string().min(1).max(200) })).min(1).optional().describe('The choices of a select field.'),
+  options: z.array(z.strictObject({ value: z.string().min(1).max(200).describe('Value stored when chosen.'), label: z.string().min(1).max(200).describe('Text shown.') })).min(1).optional().describe('The choices of a select field.'),
   'max-length': z.number().int().min(1).max(2000).default(200).describe('Longest value accepted, in characters.'),
   hint: z.string().max(300).optional().describe('Help text shown under the label.'),
 });
