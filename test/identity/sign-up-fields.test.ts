@@ -118,6 +118,12 @@ describe('custom sign-up fields and terms of service', () => {
     assert.deepEqual(invalid(twice.body), ['plan']);
     const huge = await submit({ ...good('huge@example.com'), member_no: 'M-' + '1'.repeat(300_000) });
     assert.equal(huge.status, 413);
+    // a bad address and a bad field: both marked at once
+    const both = await submit({ ...good('both@example.com'), email: 'not-an-address', plan: 'enterprise' });
+    assert.equal(both.status, 400);
+    assert.deepEqual(invalid(both.body), ['plan']);
+    assert.match(both.body, /<input id="email"[^>]*aria-invalid="true"/);
+    assert.match(both.body, /Enter a valid email address\. Check the marked field\./);
     for (const e of ['extra', 'attr', 'twice', 'huge']) assert.equal(await t.services.users.findByLogin(`${e}@example.com`), undefined, e);
   });
 
@@ -131,6 +137,7 @@ describe('custom sign-up fields and terms of service', () => {
     bad([{ name: 'plan', label: 'Plan', type: 'select' }], /a select field needs options/);
     bad([{ name: 'password', label: 'x' }], /used by the sign-up page/);
     bad([{ name: 'roles', label: 'x' }], /used by the sign-up page/);
+    for (const claim of ['iss', 'aud', 'exp', 'scp', 'azp', 'cnf', 'acr', 'amr']) bad([{ name: claim, label: 'x' }], /used by the sign-up page, the account or tokens themselves/);
     bad([{ name: 'a', label: 'x', pattern: '(' }], /not a valid regular expression/);
     bad([{ name: 'a', label: 'x' }, { name: 'a', label: 'y' }], /duplicate sign-up field a/);
     bad([{ name: 'a', label: 'x', type: 'file' }], /invalid/i);

@@ -63,7 +63,9 @@ export const signUp: Flow = async (kit, req, res, method) => {
   }
   if (Object.keys(fields.errors).length) {
     const n = Object.keys(fields.errors).length;
-    return page(400, { email: typed, username, error: n === 1 ? 'Check the marked field.' : `Check the ${n} marked fields.`, errorField: 'fields', values: fields.values, fieldErrors: fields.errors });
+    const badAddress = !parseAddress(typed);
+    const error = (badAddress ? 'Enter a valid email address. ' : '') + (n === 1 ? 'Check the marked field.' : `Check the ${n} marked fields.`);
+    return page(400, { email: typed, username, error, errorField: badAddress ? 'email' : 'fields', values: fields.values, fieldErrors: fields.errors });
   }
   const email = parseAddress(typed);
   if (!email) return again('Enter a valid email address.', 'email');

@@ -10,14 +10,17 @@ import { esc } from '../pages/layout.js';
  */
 
 const FIELD_TYPES = ['text', 'email', 'tel', 'date', 'select', 'checkbox'] as const;
-/** form names the sign-up page uses itself, and claims an account has anyway */
-const RESERVED = new Set(['csrf', 'email', 'username', 'password', 'terms', 'sub', 'roles', 'groups', 'email_verified', 'preferred_username', 'terms_version', 'terms_accepted_at']);
+/** form names the sign-up page uses itself, claims an account has anyway, and the claims of a token itself */
+const RESERVED = new Set([
+  'csrf', 'email', 'username', 'password', 'terms', 'sub', 'roles', 'groups', 'email_verified', 'preferred_username', 'terms_version', 'terms_accepted_at',
+  'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'azp', 'scp', 'scope', 'client_id', 'cnf', 'amr', 'acr', 'auth_time', 'nonce', 'at_hash', 'c_hash', 'sid', 'idp', 'act', 'may_act',
+]);
 
 const compiles = (p: string) => { try { new RegExp(p, 'u'); return true; } catch { return false; } };
 
 export const signUpFieldSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z_][\w-]{0,63}$/, 'a field name is a letter or _ then letters, digits, _ or - (at most 64)')
-    .refine((n) => !RESERVED.has(n), { message: 'this name is used by the sign-up page or the account itself; choose another' })
+    .refine((n) => !RESERVED.has(n), { message: 'this name is used by the sign-up page, the account or tokens themselves (a claim like iss, aud, exp, scp); choose another' })
     .describe('Form field and account attribute name (list it under `identity.claims` to put it in tokens).'),
   label: z.string().min(1).max(200).describe('Label shown on the page.'),
   type: z.enum(FIELD_TYPES).default('text').describe('text, email, tel, date (YYYY-MM-DD), select (one of `options`) or checkbox (stored as true/false).'),
