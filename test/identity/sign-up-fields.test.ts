@@ -2,6 +2,15 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, decodeJwt, waitForMail, EXAMPLE, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
+  console.error(`\n!!! ${CHROMIUM} is missing: SKIPPING the custom sign-up browser test (apt-get install chromium) !!!\n`);
+}
 
 /**
  * Custom sign-up through the real identity server: configured fields checked on the server
@@ -125,6 +134,45 @@ describe('custom sign-up fields and terms of service', () => {
     assert.match(both.body, /<input id="email"[^>]*aria-invalid="true"/);
     assert.match(both.body, /Enter a valid email address\. Check the marked field\./);
     for (const e of ['extra', 'attr', 'twice', 'huge']) assert.equal(await t.services.users.findByLogin(`${e}@example.com`), undefined, e);
+  });
+
+  test('in Chromium without JavaScript: the marked fields, the kept values, and no serious accessibility finding (axe)', { skip: !existsSync(CHROMIUM) }, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const ctx = await browser.newContext({ javaScriptEnabled: false });
+      const page = await ctx.newPage();
+      await page.goto(`${t.issuer}/account/sign-up`);
+      await page.getByLabel('Email', { exact: true }).fill('grace@example.com');
+      await page.getByLabel(/^Password/).fill(PASSWORD);
+      await page.getByLabel('First name').fill('Grace');
+      await page.getByLabel('Member number').fill('12');
+      await page.getByLabel('Plan').selectOption('basic');
+      await page.getByLabel('Send me the newsletter').check();
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('alert').waitFor();
+      assert.match(await page.getByRole('alert').innerText(), /Check the 2 marked fields/);
+      assert.equal(await page.getByLabel('Member number').getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.locator('#f-terms').getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.getByLabel('First name').inputValue(), 'Grace');
+      assert.equal(await page.getByLabel('Plan').inputValue(), 'basic');
+      assert.equal(await page.getByLabel('Send me the newsletter').isChecked(), true);
+      assert.equal(await page.getByLabel(/^Password/).inputValue(), '');
+      // axe on the same HTML in a page that may run it
+      const html = await page.content();
+      const axeCtx = await browser.newContext({ bypassCSP: true });
+      const p2 = await axeCtx.newPage();
+      await p2.goto(`${t.issuer}/assets/style.css`);
+      await p2.setContent(html);
+      await p2.addScriptTag({ content: readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8') });
+      const found = await p2.evaluate(async () => {
+        // @ts-expect-error axe is injected
+        const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+        return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
+      }) as Array<{ id: string; impact: string }>;
+      assert.deepEqual(found.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], JSON.stringify(found));
+    } finally {
+      await browser.close();
+    }
   });
 
   test('bad field configuration is refused with the path and what to do', () => {
