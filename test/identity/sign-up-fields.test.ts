@@ -71,7 +71,7 @@ describe('custom sign-up fields and terms of service', () => {
     assert.ok(at >= before - 1000 && at <= Date.now() + 1000, String(terms_accepted_at));
 
     // email verification is required before the first sign-in
-    const grant = () => tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'ada@example.com', password: PASSWORD, scope: 'openid orders.read', resource: 'api://orders' });
+    const grant = () => tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'ada@example.com', password: PASSWORD, scope: 'openid profile orders.read', resource: 'api://orders' });
     const early = await grant();
     assert.equal(early.status, 400, early.text);
     const mail = await waitForMail(t, 'verify-email', 'ada@example.com');
@@ -84,6 +84,10 @@ describe('custom sign-up fields and terms of service', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(decodeJwt(ok.json.access_token).payload.plan, 'pro');
     assert.equal(decodeJwt(ok.json.access_token).payload.given_name, undefined, 'only the configured attributes');
+    const id = decodeJwt(ok.json.id_token).payload;
+    assert.equal(id.given_name, 'Ada');
+    assert.equal(id.plan, 'pro');
+    assert.equal(id.member_no, undefined, 'only the configured attributes');
   });
 
   test('invalid fields are marked, their messages shown, the values kept, and no account made', async () => {
