@@ -145,7 +145,7 @@ export function renderFields(fields: readonly SignUpField[], terms: z.infer<type
       const opts = f.options!.map((o) => `<option value="${esc(o.value)}"${o.value === v ? ' selected' : ''}>${esc(o.label)}</option>`).join('');
       out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<select id="${id}" name="${name}"${req}${aria}><option value="">Choose…</option>${opts}</select>${message(f.name, errors)}`);
     } else {
-      out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<input id="${id}" name="${name}" type="${f.type}" maxlength="${f['max-length']}" value="${esc(v)}"${req}${aria}>${message(f.name, errors)}`);
+      out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<input id="${id}" name="${name}" type="${f.type}"${f.type === 'date' ? '' : ` maxlength="${f['max-length']}"`} value="${esc(v)}"${req}${aria}>${message(f.name, errors)}`);
     }
   }
   if (terms) {
