@@ -31,4 +31,3 @@ export async function jwksServer() {
     close: () => server.close(),
   };
 }
-
