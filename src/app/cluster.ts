@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
+import { AccessLog } from '../observability/access-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { Gateway } from '../edge/server.js';
 import type { Runtime } from '../gateway/runtime.js';
@@ -126,7 +127,7 @@ export async function runWorker(configFile: string): Promise<number> {
   client.AggregatorRegistry.setRegistries([metrics.registry]);
   // each worker follows the subscriptions database itself
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions }, loaded);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: new AccessLog(level), metrics, subscriptions }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
+import { AccessLog } from '../observability/access-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { watchFile } from '../net/watch-file.js';
 import { bindProblem, Gateway } from '../edge/server.js';
@@ -119,7 +120,7 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const gw = cfg.gateway!;
   const subscriptions = startSubscriptionCache(loaded, { logger, metrics });
   if (subscriptions) closers.push(() => subscriptions.close());
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions }, loaded);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: new AccessLog(gw.log.level), metrics, subscriptions }, loaded);
   const management = createManagement(loaded, logger);
   if (management) closers.push(() => management.close());
   for (const l of await gateway.listen()) logger.info({ listener: l.name, port: l.port, host: l.host }, 'listening');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessLog } from '../observability/access-log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
 import type { ClientTrust } from './mtls/trust.js';
@@ -8,7 +9,7 @@ import type { BackendCall } from './forward.js';
 export interface GatewayContext {
   runtime: Runtime;
   logger: Logger;
-  accessLog: Logger | undefined;
+  accessLog: AccessLog | undefined;
   metrics: Metrics;
   /**
    * Replaces the call to the backend (default: `forward`). Only `gatehouse test` sets it, to answer
