@@ -8,7 +8,7 @@ import { jwksServer } from './idp.js';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, haproxy, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, micro.
+ * `npm run bench [section...]` — sections: gateway, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -146,6 +146,20 @@ async function main() {
       say('');
     }
 
+    if (want('memory') && existsSync(join(dist, 'memory.js'))) {
+      const { runMemoryBench } = await import(join(dist, 'memory.js'));
+      say('## Memory (issue 19)\n');
+      say(await runMemoryBench());
+      say('');
+    }
+
+    if (want('capacity') && existsSync(join(dist, 'capacity.js'))) {
+      const { runCapacityBench } = await import(join(dist, 'capacity.js'));
+      say('## Latency and workers (issue 19)\n');
+      say(await runCapacityBench());
+      say('');
+    }
+
     if (want('micro') && existsSync(join(dist, 'jwt-verify.js'))) {
       const { runJwtVerifyBench } = await import(join(dist, 'jwt-verify.js'));
       say('## JWT signature verification, in-process (issue 3)\n');
@@ -224,6 +238,16 @@ async function haproxySection(backendUrl: string, say: (s: string) => void): Pro
         },
       },
     ];
+    if (BASELINE !== undefined) {
+      scenarios.push({
+        name: 'baseline: gatehouse, same chain',
+        load: { headers: { authorization: `Bearer ${token}` } },
+        start: async () => {
+          const g = await startGatehouse(chainYaml, {}, BASELINE);
+          return { url: `http://127.0.0.1:${g.port}/orders/7`, pid: g.child.pid!, stop: g.stop };
+        },
+      });
+    }
     // the HAProxy chain is checked the same way before any measurement
     const hap = scenarios[1]!;
     const start = hap.start.bind(hap);
