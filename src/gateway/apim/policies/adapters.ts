@@ -3,7 +3,7 @@ import { POLICY_BY_NAME } from '../../policies/index.js';
 import type { Reply } from '../../reply.js';
 import { PolicyRunError } from '../block.js';
 import { loadError, registerPolicy, type XCompile, type XStep } from '../registry.js';
-import { contentOf, literalAttr, strAttr } from '../values.js';
+import { contentOf, intAttr, literalAttr, strAttr } from '../values.js';
 
 /**
  * XML forms of policies Gatehouse already has in YAML: the element is translated to the YAML
@@ -187,6 +187,50 @@ registerPolicy({
       if (onRequest) c.ex.requestBody = Buffer.from(next);
       else if (c.ex.response) { c.ex.response.body = next; delete c.ex.response.headers['content-length']; }
       return undefined;
+    };
+  },
+});
+
+registerPolicy({
+  name: 'cache-lookup', sections: ['inbound'],
+  attributes: ['vary-by-developer', 'vary-by-developer-groups', 'downstream-caching-type', 'caching-type', 'must-revalidate', 'allow-private-response-caching'],
+  children: ['vary-by-header', 'vary-by-query-parameter'],
+  async compile(el, ctx) {
+    const byDeveloper = literalBool(el, 'vary-by-developer') === true;
+    const query = texts(el, 'vary-by-query-parameter');
+    const handler = await viaYaml('cache-lookup', {
+      'vary-by-header': texts(el, 'vary-by-header'),
+      ...(query.length ? { 'vary-by-query-parameter': query } : {}),
+      ...(literalAttr(el, 'downstream-caching-type') ? { 'downstream-caching-type': literalAttr(el, 'downstream-caching-type') } : {}),
+      ...(literalAttr(el, 'caching-type') ? { 'caching-type': literalAttr(el, 'caching-type') } : {}),
+      ...(literalBool(el, 'must-revalidate') !== undefined ? { 'must-revalidate': literalBool(el, 'must-revalidate') } : {}),
+      ...(literalBool(el, 'allow-private-response-caching') !== undefined ? { 'allow-private-response-caching': literalBool(el, 'allow-private-response-caching') } : {}),
+      ...(byDeveloper ? { 'allow-private-response-caching': true, 'vary-by-caller': '{request.header.Ocp-Apim-Subscription-Key}' } : {}),
+    }, el, ctx);
+    return (c) => handler(c.ex);
+  },
+});
+
+registerPolicy({
+  name: 'cache-store', sections: ['outbound'], attributes: ['duration', 'cache-response'],
+  async compile(el, ctx) {
+    const a = attribute(el, 'duration');
+    if (a === undefined || typeof a.value === 'string') {
+      const handler = await viaYaml('cache-store', a === undefined ? {} : { duration: Number(a.value) }, el, ctx);
+      return (c) => handler(c.ex);
+    }
+    // an expression duration: one handler per value it takes (a few in practice)
+    const seconds = intAttr(el, 'duration', ctx, undefined, 1)!;
+    const byValue = new Map<number, Awaited<ReturnType<typeof viaYaml>>>();
+    return async (c) => {
+      const d = Math.min(Math.max(1, seconds(c)), 365 * 86400);
+      let h = byValue.get(d);
+      if (h === undefined) {
+        if (byValue.size >= 16) throw new PolicyRunError('TooManyDurations', 'cache-store duration takes more than 16 different values');
+        h = await viaYaml('cache-store', { duration: d }, el, ctx);
+        byValue.set(d, h);
+      }
+      return h(c.ex);
     };
   },
 });

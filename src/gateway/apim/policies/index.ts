@@ -4,3 +4,5 @@ import './flow.js';
 import './response.js';
 import './outside.js';
 import './adapters.js';
+import './throttle.js';
+import './ai.js';

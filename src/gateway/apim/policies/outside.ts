@@ -3,7 +3,7 @@ import type { CacheStore } from '../../../upstream/cache-store.js';
 import { PolicyRunError } from '../block.js';
 import { backendsForUrls } from '../backends.js';
 import type { ExchangeContext } from '../context.js';
-import { loadError, registerPolicy, type XCompile } from '../registry.js';
+import { loadError, registerPolicy, type XCompile, type XStep } from '../registry.js';
 import { boolAttr, compileExpr as compileExprOf, contentOf, intAttr, literalAttr, strAttr, type Get } from '../values.js';
 
 /** Policies that reach outside the request: the value cache and send-request. */
@@ -78,12 +78,24 @@ registerPolicy({
 
 interface HeaderSpec { name: string; action: string; values: Get<string>[] }
 
+const SEND_CHILDREN = ['set-url', 'set-method', 'set-header', 'set-body', 'authentication-basic', 'authentication-certificate', 'authentication-managed-identity', 'proxy'];
+
 registerPolicy({
   name: 'send-request', sections: ALL, attributes: ['mode', 'response-variable-name', 'timeout', 'ignore-error'], required: ['response-variable-name'],
-  children: ['set-url', 'set-method', 'set-header', 'set-body', 'authentication-basic', 'authentication-certificate', 'authentication-managed-identity', 'proxy'],
-  compile(el, ctx) {
+  children: SEND_CHILDREN,
+  compile(el, ctx) { return sendRequest(el, ctx, false); },
+});
+
+/** send-one-way-request: sent without waiting; a failure is logged, the request goes on. */
+registerPolicy({
+  name: 'send-one-way-request', sections: ALL, attributes: ['mode', 'timeout'], children: SEND_CHILDREN,
+  compile(el, ctx) { return sendRequest(el, ctx, true); },
+});
+
+function sendRequest(el: XmlElement, ctx: XCompile, oneWay: boolean): XStep {
+  {
     const mode = literalAttr(el, 'mode') ?? 'new';
-    const varName = literalAttr(el, 'response-variable-name')!;
+    const varName = literalAttr(el, 'response-variable-name') ?? '';
     const timeout = intAttr(el, 'timeout', ctx, 60, 1)!;
     const ignore = boolAttr(el, 'ignore-error', ctx, false);
     let url: Get<string> | undefined;
@@ -107,7 +119,7 @@ registerPolicy({
     if (url === undefined && mode !== 'copy') throw loadError('unsupported-attribute', '<send-request> needs <set-url>', el.pos);
     const resolve = backendsForUrls(ctx.policy);
     const cap = ctx.policy.gateway.maxBodyBuffer;
-    return async (c) => {
+    const send = async (c: ExchangeContext): Promise<undefined> => {
       const target = url?.(c) ?? `${c.ex.protocol}://localhost${c.ex.path}`;
       const h: Record<string, string | string[]> = mode === 'copy' ? { ...c.ex.upstreamHeaders } : {};
       for (const s of headers) {
@@ -135,13 +147,19 @@ registerPolicy({
         const rh = new MemoryMap<readonly string[]>([], true);
         for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) rh.set(k, Array.isArray(v) ? v : [String(v)]);
         const res: ApimResponse = { StatusCode: r.statusCode, StatusReason: '', Headers: rh, Body: new MemoryBody(new Uint8Array(Buffer.concat(chunks))) };
-        c.ex.setVar(varName, res);
+        if (!oneWay) c.ex.setVar(varName, res);
       } catch (err) {
-        if (ignore(c)) { c.ex.setVar(varName, null); return undefined; }
+        if (oneWay || ignore(c)) { if (!oneWay) c.ex.setVar(varName, null); return undefined; }
         if (err instanceof PolicyRunError) throw err;
         throw new PolicyRunError('SendRequestFailed', `send-request to ${new URL(target).origin} failed: ${(err as Error).message}`);
       }
       return undefined;
     };
-  },
-});
+    if (!oneWay) return send;
+    const logger = ctx.policy.logger;
+    return (c) => {
+      send(c).catch((err: unknown) => logger.warn({ requestId: c.ex.requestId, err: (err as Error).message }, 'send-one-way-request failed'));
+      return undefined;
+    };
+  }
+}

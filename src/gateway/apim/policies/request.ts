@@ -17,6 +17,7 @@ import { discard } from '../../respond.js';
 const ALL = ['inbound', 'backend', 'outbound', 'on-error'] as const;
 /** Headers the gateway owns; changing them would break framing or forwarding. */
 const PROTECTED = new Set(['content-length', 'transfer-encoding', 'connection', 'host', 'upgrade', 'te', 'trailer', 'keep-alive']);
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
 const BAD_VALUE = /[\0\r\n]/;
 
 function valuesOf(el: XmlElement, ctx: XCompile): Get<string>[] {
@@ -33,6 +34,8 @@ registerPolicy({
   name: 'set-header', sections: ALL, attributes: ['name', 'exists-action'], required: ['name'], children: ['value'],
   compile(el, ctx) {
     const name = literalAttr(el, 'name')!.toLowerCase();
+    // the gateway frames bodies itself: a document that sets them (after set-body, say) is obeyed by the framing it needs
+    if (FRAMING.has(name)) return () => undefined;
     if (PROTECTED.has(name)) throw loadError('unsupported-attribute', `${name} is managed by the gateway and cannot be set`, attribute(el, 'name')!.valuePos);
     if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw loadError('unsupported-attribute', `"${name}" is not a header name`, attribute(el, 'name')!.valuePos);
     const action = existsAction(el);

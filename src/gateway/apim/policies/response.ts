@@ -1,4 +1,6 @@
-import { attribute, childElements, type ApimResponse } from '../../../apim/index.js';
+import { attribute, childElements, content, type ApimResponse } from '../../../apim/index.js';
+import { compileLiquid } from '../liquid.js';
+import type { ExchangeContext } from '../context.js';
 import type { UpstreamResponse } from '../../exchange.js';
 import type { Headers, Reply } from '../../reply.js';
 import { PolicyRunError } from '../block.js';
@@ -35,12 +37,24 @@ registerPolicy({
   name: 'set-body', sections: ALL, attributes: ['template', 'xsl-template', 'parse-date'],
   compile(el, ctx) {
     const template = literalAttr(el, 'template');
-    if (template !== undefined && template !== 'none') {
-      throw loadError('unsupported-attribute', `template="${template}" is not supported yet; write the body with an expression`, attribute(el, 'template')!.valuePos);
+    if (template !== undefined && template !== 'none' && template !== 'liquid') {
+      throw loadError('unsupported-attribute', `template is liquid or none, not "${template}"`, attribute(el, 'template')!.valuePos);
     }
     if (attribute(el, 'xsl-template')) throw loadError('unsupported-attribute', 'xsl-template is not supported', attribute(el, 'xsl-template')!.pos);
-    const get = contentOf(el, ctx) ?? (() => '');
-    if (ctx.section === 'inbound' || ctx.section === 'backend') {
+    const onRequest = ctx.section === 'inbound' || ctx.section === 'backend';
+    let get = contentOf(el, ctx) ?? (() => '');
+    if (template === 'liquid') {
+      const text = content(el);
+      if (typeof text !== 'string') throw loadError('unsupported-attribute', 'a liquid template is text, not an expression', el.pos);
+      const render = compileLiquid(text, el.pos);
+      const body = (c: ExchangeContext) => () => {
+        const b = onRequest ? c.ex.requestBody : c.ex.response?.body;
+        if (typeof b !== 'string' && !Buffer.isBuffer(b)) return undefined;
+        try { return JSON.parse(b.toString()) as unknown; } catch { return undefined; }
+      };
+      get = (c) => render(c, body(c));
+    }
+    if (onRequest) {
       return (c) => {
         c.ex.requestBody = Buffer.from(get(c));
         delete c.ex.upstreamHeaders['transfer-encoding'];
