@@ -180,7 +180,8 @@ export class ExchangeContext implements ApimContext {
   private url(): ApimUrl {
     const ex = this.ex;
     const q = ex.backendQuery ?? ex.query;
-    return safeUrl(`${ex.protocol}://${hostOf(ex)}${ex.api?.prefix ?? ''}${ex.backendPath}${q === '' ? '' : '?' + q}`);
+    const path = this.basePath !== '' && ex.backendPath.startsWith(this.basePath) ? ex.backendPath.slice(this.basePath.length) : ex.backendPath;
+    return safeUrl(`${ex.protocol}://${hostOf(ex)}${ex.api?.prefix ?? ''}${path}${q === '' ? '' : '?' + q}`);
   }
 }
 
