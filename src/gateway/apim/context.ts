@@ -61,11 +61,13 @@ export class ExchangeContext implements ApimContext {
   private _response: ApimResponse | undefined;
   private _id: CsGuid | undefined;
   private _variables: VariableView | undefined;
-  readonly Timestamp: CsDateTime;
+  private _api: ApimApi | undefined;
+  private _timestamp: CsDateTime | undefined;
+  private readonly createdAt = Date.now();
 
-  constructor(readonly ex: Exchange, readonly env: ApimEnv) {
-    this.Timestamp = new CsDateTime(Date.now(), DateTimeKind.Utc);
-  }
+  constructor(readonly ex: Exchange, readonly env: ApimEnv) {}
+
+  get Timestamp(): CsDateTime { return (this._timestamp ??= new CsDateTime(this.createdAt, DateTimeKind.Utc)); }
 
   /** The context of `ex`, created on first use. */
   static of(ex: Exchange, env: ApimEnv): ExchangeContext {
@@ -76,16 +78,26 @@ export class ExchangeContext implements ApimContext {
     return n;
   }
 
+  /** built on first read and kept for the request (an expression may read it often) */
   get Api(): ApimApi {
+    if (this._api !== undefined) return this._api;
     const api = this.ex.api;
     const name = api?.name ?? '';
-    const backend = (this.ex.backend ?? (api as { backend?: unknown } | undefined)?.backend) as { config?: { url?: unknown } } | undefined;
-    const url = typeof backend?.config?.url === 'string' ? backend.config.url : 'http://localhost/';
-    return {
+    const ex = this.ex;
+    let serviceUrl: MemoryUrl | undefined;
+    this._api = {
       Id: name, Name: name, Path: (api?.prefix ?? '').replace(/^\//, ''), Protocols: ['http', 'https'],
-      ServiceUrl: safeUrl(url), SubscriptionKeyParameterNames: { Header: 'Ocp-Apim-Subscription-Key', Query: 'subscription-key' },
+      get ServiceUrl() {
+        if (serviceUrl === undefined) {
+          const backend = (ex.backend ?? (api as { backend?: unknown } | undefined)?.backend) as { config?: { url?: unknown } } | undefined;
+          serviceUrl = safeUrl(typeof backend?.config?.url === 'string' ? backend.config.url : 'http://localhost/');
+        }
+        return serviceUrl;
+      },
+      SubscriptionKeyParameterNames: { Header: 'Ocp-Apim-Subscription-Key', Query: 'subscription-key' },
       Version: null, Revision: '1', IsCurrentRevision: true,
     };
+    return this._api;
   }
 
   get Deployment(): ApimDeployment { return this.env.deploymentModel; }
@@ -140,14 +152,14 @@ export class ExchangeContext implements ApimContext {
   get Request(): ApimRequest {
     if (this._request !== undefined) return this._request;
     const ex = this.ex;
-    const original = safeUrl(`${ex.protocol}://${hostOf(ex)}${ex.path}${ex.query === '' ? '' : '?' + ex.query}`);
+    let original: MemoryUrl | undefined;
     const headers = new HeaderView(() => ex.upstreamHeaders);
     const params = new MemoryMap<string>(Object.entries(ex.params));
     const body = new BufferBody(() => bodyBuffer(ex.requestBody), () => { ex.requestBody = EMPTY; });
     this._request = {
       get Method() { return ex.method; },
       Url: undefined as unknown as ApimUrl,
-      OriginalUrl: original,
+      get OriginalUrl() { return (original ??= safeUrl(`${ex.protocol}://${hostOf(ex)}${ex.path}${ex.query === '' ? '' : '?' + ex.query}`)); },
       Headers: headers,
       IpAddress: ex.clientIp,
       MatchedParameters: params,

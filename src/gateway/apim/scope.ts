@@ -56,6 +56,7 @@ export function xmlSections(file: string, dir: string, scope: string, env: ApimE
       const block = (els: XmlElement[]) => { if (els.length) entries.push({ kind: 'xml', block: { elements: els, scope, env } }); };
       if (sec === undefined || sec.baseIndex < 0) {
         if (scope !== 'global') entries.push({ kind: 'skip-base' });
+        if (scope !== 'global' && sec !== undefined) env.warn({ code: 'base-omitted', message: `<${s}> has no <base/>: the policies of the outer scopes do not run here`, pos: sec.element.pos });
         if (sec !== undefined) block(sec.policies);
       } else {
         block(sec.policies.slice(0, sec.baseIndex));

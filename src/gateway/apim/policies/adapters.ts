@@ -1,6 +1,7 @@
 import { attribute, childElements, content, parseJwt, type XmlElement } from '../../../apim/index.js';
 import { POLICY_BY_NAME } from '../../policies/index.js';
 import type { Reply } from '../../reply.js';
+import { problem } from '../../problems.js';
 import { PolicyRunError } from '../block.js';
 import { loadError, registerPolicy, type XCompile, type XStep } from '../registry.js';
 import { contentOf, intAttr, literalAttr, strAttr } from '../values.js';
@@ -161,7 +162,7 @@ registerPolicy({
     return async (c) => {
       const k = key(c);
       const n = running.get(k) ?? 0;
-      if (n >= max) throw new PolicyRunError('ConcurrencyLimitExceeded', `more than ${max} requests for "${k}" at once`);
+      if (n >= max) return problem('rate-limit-exceeded', `Too many concurrent requests: at most ${max} at once.`);
       running.set(k, n + 1);
       try {
         return await body(c);
