@@ -217,6 +217,20 @@ const MISC = `<policies>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const ACCESS = (action: string) => `<policies>
+  <inbound>
+    <base />
+    <ip-filter action="${action}"><address>192.0.2.1</address><address-range from="127.0.0.1" to="127.0.0.3" /></ip-filter>
+    <cors allow-credentials="false">
+      <allowed-origins><origin>https://app.example</origin></allowed-origins>
+      <allowed-methods preflight-result-max-age="300"><method>GET</method></allowed-methods>
+      <allowed-headers><header>X-Key</header></allowed-headers>
+    </cors>
+    <quota-by-key calls="1" renewal-period="3600" counter-key="@("q-" + context.Request.Headers.GetValueOrDefault("X-Key", ""))" increment-condition="@(context.Response.StatusCode &lt; 400)" />
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
 describe('XML policy documents in the gateway', () => {
   let backend: TestBackend;
   let gw: SupervisedGateway;
@@ -229,6 +243,7 @@ describe('XML policy documents in the gateway', () => {
         res.setHeader('x-info', 'yes');
         return res.end(JSON.stringify({ answer: `for ${JSON.parse(body.toString()).ask}` }));
       }
+      if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
       if (req.url?.startsWith('/flaky')) {
         const k = String(req.headers['x-attempt-key']);
         const n = (tries.get(k) ?? 0) + 1;
@@ -264,12 +279,14 @@ ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
 ${api('guards', 'guards.xml')}
 ${api('misc', 'misc.xml')}
+${api('allow', 'allow.xml')}
+${api('forbid', 'forbid.xml')}
 `;
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
         'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY,
-        'guards.xml': GUARDS, 'misc.xml': MISC,
+        'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'),
       },
     });
   });
@@ -444,5 +461,30 @@ ${api('misc', 'misc.xml')}
     const e = await expr.json() as { body: string };
     assert.deepEqual(JSON.parse(e.body), { items: [{ qty: 2 }, { qty: 5 }], total: 7 });
     await gw.waitForLog((l) => l.msg === 'traced /misc/expr-body');
+  });
+
+  it('ip-filter: address-range from/to admits and refuses, with the service error body', async () => {
+    const no = await fetch(`${gw.url}/forbid/x`, { headers: { 'x-key': 'ip' } });
+    assert.equal(no.status, 403);
+    assert.equal((await no.json() as { statusCode: number }).statusCode, 403);
+    const yes = await fetch(`${gw.url}/allow/x`, { headers: { 'x-key': 'ip' } });
+    assert.equal(yes.status, 200);
+    await yes.arrayBuffer();
+  });
+
+  it('quota-by-key with an increment-condition: a call it does not count is refunded', async () => {
+    const call = async (path: string) => { const r = await fetch(`${gw.url}/allow${path}`, { headers: { 'x-key': 'quota' } }); await r.arrayBuffer(); return r.status; };
+    assert.equal(await call('/missing'), 404);
+    assert.equal(await call('/x'), 200);
+    assert.equal(await call('/x'), 403);
+  });
+
+  it('cors adds its headers for an allowed origin and not for another', async () => {
+    const ok = await fetch(`${gw.url}/allow/x`, { headers: { origin: 'https://app.example', 'x-key': 'cors' } });
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example');
+    await ok.arrayBuffer();
+    const other = await fetch(`${gw.url}/allow/x`, { headers: { origin: 'https://evil.example', 'x-key': 'cors2' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    await other.arrayBuffer();
   });
 });
