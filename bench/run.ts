@@ -138,6 +138,10 @@ async function main() {
       say('CPU per request: a policy document of 10 steps with expressions against the same logic as YAML policies. Target: XML ≤ 1.2× YAML.\n');
       say(table(rows, 'YAML: 10 set-header with key templates'));
       say('');
+      const { runApimPolicyMicro } = await import(join(dist, 'apim-policies.js'));
+      say('The policies alone, in process (no network):\n');
+      say(await runApimPolicyMicro());
+      say('');
     }
     if (want('subscriptions') && existsSync(join(dist, 'subscriptions.js'))) {
       const { subscriptionScenario } = await import(join(dist, 'subscriptions.js'));

@@ -48,6 +48,12 @@ registerPolicy({
       if (action === 'delete') { delete h[name]; return undefined; }
       const current = h[name];
       if (action === 'skip' && current !== undefined) return undefined;
+      if (values.length === 1 && (action !== 'append' || current === undefined)) {
+        const one = values[0]!(c);
+        if (BAD_VALUE.test(one)) throw new PolicyRunError('InvalidHeaderValue', `the value of header ${name} contains a line break or NUL`);
+        h[name] = one;
+        return undefined;
+      }
       const v = values.map((g) => g(c));
       for (const x of v) if (BAD_VALUE.test(x)) throw new PolicyRunError('InvalidHeaderValue', `the value of header ${name} contains a line break or NUL`);
       if (v.length === 0) { if (action === 'override') h[name] = ''; return undefined; }
