@@ -231,6 +231,26 @@ const ACCESS = (action: string) => `<policies>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const AI = (backendUrl: string) => `<policies>
+  <inbound>
+    <base />
+    <rate-limit calls="3" renewal-period="60" />
+    <azure-openai-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault("X-Key", ""))" tokens-per-minute="40" remaining-tokens-variable-name="left" />
+    <emit-metric name="calls" value="1" namespace="bench"><dimension name="api" value="@(context.Api.Name)" /></emit-metric>
+    <send-one-way-request mode="new">
+      <set-url>${backendUrl}/hook</set-url>
+      <set-method>POST</set-method>
+      <set-body>@(context.Request.Headers.GetValueOrDefault("X-Key", ""))</set-body>
+    </send-one-way-request>
+  </inbound>
+  <backend><base /></backend>
+  <outbound>
+    <base />
+    <set-header name="X-Tokens" exists-action="override"><value>@(context.Response.Body.As<JObject>(preserveContent: true)["usage"]["total_tokens"].ToString())</value></set-header>
+  </outbound>
+  <on-error><base /></on-error>
+</policies>`;
+
 describe('XML policy documents in the gateway', () => {
   let backend: TestBackend;
   let gw: SupervisedGateway;
@@ -244,6 +264,11 @@ describe('XML policy documents in the gateway', () => {
         return res.end(JSON.stringify({ answer: `for ${JSON.parse(body.toString()).ask}` }));
       }
       if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
+      if (req.url === '/hook') return res.end();
+      if (req.url?.startsWith('/chat')) {
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ choices: [], usage: { total_tokens: 50 } }));
+      }
       if (req.url?.startsWith('/flaky')) {
         const k = String(req.headers['x-attempt-key']);
         const n = (tries.get(k) ?? 0) + 1;
@@ -281,12 +306,13 @@ ${api('guards', 'guards.xml')}
 ${api('misc', 'misc.xml')}
 ${api('allow', 'allow.xml')}
 ${api('forbid', 'forbid.xml')}
+${api('ai', 'ai.xml')}
 `;
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
         'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY,
-        'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'),
+        'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
   });
@@ -486,5 +512,27 @@ ${api('forbid', 'forbid.xml')}
     const other = await fetch(`${gw.url}/allow/x`, { headers: { origin: 'https://evil.example', 'x-key': 'cors2' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
     await other.arrayBuffer();
+  });
+
+  it('token limit counts usage.total_tokens; rate-limit counts per caller and API; emit-metric and send-one-way-request', async () => {
+    const call = async (key: string) => fetch(`${gw.url}/ai/chat`, { headers: { 'x-key': key } });
+    const first = await call('t1');
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-tokens'), '50');
+    await first.arrayBuffer();
+    // the tokens are counted when the exchange ends, as the access log line is written
+    await gw.waitForLog((l) => l.msg === 'request' && l.path === '/ai/chat');
+    const second = await call('t1');
+    assert.equal(second.status, 429, 'the 50 tokens of the first call are over the 40 of this minute');
+    assert.match((await second.json() as { message: string }).message, /^Token limit is exceeded/);
+    await gw.waitForLog((l) => l.policy === 'emit-metric' && l['dimension.api'] === 'ai');
+    const third = await call('t2');
+    assert.equal(third.status, 200);
+    await third.arrayBuffer();
+    const fourth = await call('t3');
+    assert.equal(fourth.status, 429, 'rate-limit: 3 calls per minute for this caller on this API');
+    assert.match((await fourth.json() as { message: string }).message, /^Rate limit is exceeded/);
+    for (let i = 0; i < 50 && !backend.requests.some((r) => r.url === '/hook' && r.body.toString() === 't2'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(backend.requests.some((r) => r.url === '/hook' && r.method === 'POST' && r.body.toString() === 't2'));
   });
 });
