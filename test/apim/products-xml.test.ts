@@ -87,7 +87,7 @@ subscriptions:
     const echo = await r.json() as { headers: Record<string, string> };
     assert.equal(echo.headers['x-product'], 'gold');
     assert.equal(echo.headers['x-subscription'], id);
-    assert.equal(echo.headers['x-api-sees-product'], 'gold');
+    assert.equal(echo.headers['x-api-sees-product'], 'Gold');
     await (await call()).arrayBuffer();
     const limited = await call();
     assert.equal(limited.status, 429, 'rate-limit counts per subscription');

@@ -99,7 +99,8 @@ export class ExchangeContext implements ApimContext {
   get Product(): ApimProduct | null {
     const p = this.ex.subscription?.product;
     if (p === undefined) return null;
-    return { Apis: [], ApprovalRequired: false, Groups: [], Id: p, Name: p, State: 1, SubscriptionLimit: null, SubscriptionRequired: true };
+    const known = this.env.products?.get(p);
+    return { Apis: [], ApprovalRequired: false, Groups: [], Id: p, Name: known?.name ?? p, State: 1, SubscriptionLimit: null, SubscriptionRequired: known?.subscriptionRequired ?? true };
   }
 
   get Subscription(): ApimSubscription | null {

@@ -34,6 +34,8 @@ export interface ApimEnv {
   readonly loggers: ReadonlySet<string> | undefined;
   /** backends `backend-id` may name; undefined when unknown (apim check without --config) */
   readonly backendIds: ReadonlySet<string> | undefined;
+  /** the products of the config (context.Product), by id */
+  readonly products?: ReadonlyMap<string, { name: string; subscriptionRequired: boolean }>;
   warn(w: Warning): void;
 }
 

@@ -73,10 +73,11 @@ export function xmlSections(file: string, dir: string, scope: string, env: ApimE
 }
 
 interface Scoped { policies?: PolicySections; 'policy-xml'?: string }
+interface ProductScoped extends Scoped { id?: string; name?: string; 'subscription-required'?: boolean }
 
 /** Replace `policy-xml` by the sections it defines, in place, for every scope of the config. */
 export function applyPolicyXml(
-  config: Scoped & { apim?: ApimConfig; backends: Record<string, unknown>; products?: Scoped[]; apis: Array<Scoped & { operations?: Scoped[] }> },
+  config: Scoped & { apim?: ApimConfig; backends: Record<string, unknown>; products?: ProductScoped[]; apis: Array<Scoped & { operations?: Scoped[] }> },
   dir: string, logger: Logger, fail: Fail,
 ): void {
   const scopes: Array<{ s: Scoped; scope: string; path: Array<string | number> }> = [{ s: config, scope: 'global', path: [] }];
@@ -89,7 +90,8 @@ export function applyPolicyXml(
   if (used.length === 0) return;
   let env: ApimEnv;
   try {
-    env = apimEnv(config.apim, dir, logger, new Set(Object.keys(config.backends)));
+    const products = new Map((config.products ?? []).map((p) => [p.id ?? '', { name: p.name ?? p.id ?? '', subscriptionRequired: p['subscription-required'] !== false }]));
+    env = { ...apimEnv(config.apim, dir, logger, new Set(Object.keys(config.backends))), products };
   } catch (err) {
     fail(['apim'], err instanceof ApimLoadError ? err.message : `cannot read the apim settings: ${(err as Error).message}`);
     return;
