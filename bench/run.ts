@@ -8,7 +8,7 @@ import { jwksServer } from './idp.js';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
+ * `npm run bench [section...]` — sections: gateway, apim, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -128,6 +128,23 @@ async function main() {
       } finally {
         sink.close();
       }
+    }
+    if (want('apim') && existsSync(join(dist, 'apim-policies.js'))) {
+      const { apimScenarios, APIM_HEADERS } = await import(join(dist, 'apim-policies.js'));
+      const s = apimScenarios(backendUrl);
+      const rows = await measure([
+        noPolicy(),
+        gwScenario('YAML: 10 set-header with key templates', s.yaml, { headers: APIM_HEADERS }),
+        gwScenario('XML: 10 set-header / choose / set-variable steps with expressions', s.xml, { headers: APIM_HEADERS }),
+      ]);
+      say('## API-management policy documents (issue 18)\n');
+      say('CPU per request: a policy document of 10 steps with expressions against the same logic as YAML policies. Target: XML ≤ 1.2× YAML.\n');
+      say(table(rows, 'YAML: 10 set-header with key templates'));
+      say('');
+      const { runApimPolicyMicro } = await import(join(dist, 'apim-policies.js'));
+      say('The policies alone, in process (no network):\n');
+      say(await runApimPolicyMicro());
+      say('');
     }
     if (want('subscriptions') && existsSync(join(dist, 'subscriptions.js'))) {
       const { subscriptionScenario } = await import(join(dist, 'subscriptions.js'));
