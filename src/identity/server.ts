@@ -16,7 +16,8 @@ import { buildProvider } from './provider.js';
 import { Limits } from './ratelimit.js';
 import { admit, compileTrustedProxies, failed, mounted } from './request.js';
 import { openIdentity } from './services.js';
-import { STEPS } from './steps/index.js';
+import { defaultSteps } from './steps/index.js';
+import { Mfa } from './mfa/index.js';
 import type { InteractionStep } from './steps/step.js';
 import { createStore } from '../state/index.js';
 import { Metrics } from '../observability/metrics.js';
@@ -57,9 +58,10 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
   const onTokenIssued = instrument(auth, opts.metrics);
-  const steps = opts.steps ?? STEPS;
+  const mfa = new Mfa(config, db, master, limits, logger);
+  const steps = opts.steps ?? await defaultSteps(mfa, users);
 
-  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued }), logger, config.keys['poll-interval']);
+  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued }), logger, config.keys['poll-interval']);
   const federation = config.federation.length ? new Federation(config, db, users, logger, base) : undefined;
   const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
 

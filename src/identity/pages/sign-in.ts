@@ -5,6 +5,7 @@ import type { Decision, Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
 import { queryOf, waitText } from './kit.js';
+import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
 export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }> }): string {
@@ -56,7 +57,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
     }
     federation!.signedIn(identity, decision, meta(ctx, 'federation'));
-    return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
+    return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: withAcr(federatedLogin(identity, decision.user.id)) }, { mergeWithLastSubmission: false });
   }
 
   return {
@@ -87,7 +88,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
           return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.` }));
         }
         if (!result.ok) return ctx.send(200, form(ctx, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' }));
-        return ctx.provider.interactionFinished(req, res, { login: loginResult(result.identity) }, { mergeWithLastSubmission: false });
+        return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
       },
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
@@ -112,6 +113,9 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
     },
   };
 }
+
+/** a login result with the `acr` its `amr` reached (one factor here; steps/mfa.ts adds the second) */
+const withAcr = (login: { accountId: string; amr: string[] }) => ({ ...login, acr: acrOf(login.amr) });
 
 /** the authorization request's login_hint, passed on to the upstream */
 function loginHint(ctx: InteractionContext): string | undefined {
