@@ -4,6 +4,7 @@ import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
 import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
 import { MFA_MIGRATIONS } from './mfa/store.js';
+import { PASSKEY_MIGRATIONS } from './mfa/passkeys.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -104,6 +105,7 @@ const MIGRATIONS: Migration[] = [
   auditLogTable,
   // issue 15: second factors
   ...MFA_MIGRATIONS,
+  ...PASSKEY_MIGRATIONS,
 ];
 
 /** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */

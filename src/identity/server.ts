@@ -63,7 +63,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
 
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued }), logger, config.keys['poll-interval']);
   const federation = config.federation.length ? new Federation(config, db, users, logger, base) : undefined;
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {

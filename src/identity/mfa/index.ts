@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Db } from '../db.js';
 import { derive } from '../keys.js';
@@ -7,6 +8,7 @@ import type { OidcContext } from '../provider/oidc.js';
 import { CodeGuard, type CodeOutcome } from './guard.js';
 import { asksForMfa, effectivePolicy, hasSecondFactor, type MfaPolicy } from './policy.js';
 import { MfaStore } from './store.js';
+import { Passkeys } from './passkeys.js';
 import { checkTotp, enrolment, newTotpSecret } from './totp.js';
 
 /** a pending enrolment secret is shown again (page reloads) for this long, then replaced */
@@ -21,11 +23,31 @@ export type EnrolOutcome = { ok: true; recoveryCodes: string[] } | { ok: false; 
  */
 export class Mfa {
   readonly store: MfaStore;
+  readonly passkeys: Passkeys;
   readonly #guard: CodeGuard;
 
   constructor(private readonly cfg: IdentityConfig, db: Db, master: Buffer, private readonly limits: Limits, private readonly logger: Logger) {
     this.store = new MfaStore(db, derive(master, 'mfa-secrets'), derive(master, 'mfa-recovery-codes'));
     this.#guard = new CodeGuard(db, cfg, limits, logger);
+    this.passkeys = new Passkeys(db, cfg.issuer, this.issuerName, logger);
+  }
+
+  /** passkeys are on: configured, and the issuer's host is a name (browsers refuse an IP address as relying party) */
+  get passkeysOn(): boolean { return this.cfg.mfa.passkeys && isIP(this.passkeys.rpId.replace(/^\[|\]$/g, '')) === 0; }
+
+  /** does the account have a second factor: a confirmed authenticator app or a passkey */
+  async enrolled(userId: string): Promise<boolean> {
+    return (await this.store.enrolled(userId)) || (await this.passkeys.count(userId)) > 0;
+  }
+
+  /**
+   * Register a passkey as the account's second factor (at enrolment): recovery codes come with
+   * the first factor the account enrols (undefined: registered, and it had codes already).
+   */
+  async enrolPasskey(uid: string, userId: string, response: string): Promise<{ ok: boolean; recoveryCodes?: string[] }> {
+    if (!(await this.passkeys.register(uid, userId, response))) return { ok: false };
+    if ((await this.store.recoveryCodesLeft(userId)) > 0) return { ok: true };
+    return { ok: true, recoveryCodes: await this.store.newRecoveryCodes(userId, this.cfg.mfa['recovery-codes']) };
   }
 
   /** the issuer name authenticator apps show */
@@ -47,7 +69,7 @@ export class Mfa {
     if (asksForMfa(params.acr_values)) return true;
     const policy = this.policyOf(ctx.oidc.client?.gatehouse_mfa, params);
     if (policy === 'required') return true;
-    return policy === 'optional' && this.store.enrolled(s.accountId);
+    return policy === 'optional' && this.enrolled(s.accountId);
   }
 
   /**
@@ -57,7 +79,7 @@ export class Mfa {
   async passwordGrantAllowed(clientPolicy: MfaPolicy | undefined, params: { scope?: unknown; resource?: unknown }, userId: string): Promise<boolean> {
     const policy = this.policyOf(clientPolicy, params);
     if (policy === 'required') return false;
-    return policy === 'off' || !(await this.store.enrolled(userId));
+    return policy === 'off' || !(await this.enrolled(userId));
   }
 
   /** check a code of the account's authenticator app; a code's time step is spent once */

@@ -5,15 +5,17 @@ const codeField = (id: string, label: string, hint: string, o: { error?: boolean
 <input id="${id}" name="code" type="text" ${o.numeric ? 'inputmode="numeric" pattern="[0-9 ]*" ' : ''}autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required aria-describedby="${id}-hint${o.error ? ' form-error' : ''}"${o.error ? ' aria-invalid="true"' : ''}${o.autofocus ? ' autofocus' : ''}>`;
 
 /** the second-factor challenge: a code of the authenticator app, or a recovery code */
-export function challengePage(ctx: PageContext, o: { totp: string; recovery: string; abort: string; csrf: string; error?: string; clientName?: string }): string {
+export function challengePage(ctx: PageContext, o: { totp?: string; recovery: string; passkey?: string; abort: string; csrf: string; error?: string; clientName?: string }): string {
+  const lead = o.totp ? 'enter the 6-digit code your authenticator app shows for this account' : 'use your passkey';
   return layout(ctx, 'Two-step verification', `<h1>Two-step verification</h1>
-<p class="lead">${o.clientName ? `To continue to ${esc(o.clientName)}, enter` : 'Enter'} the 6-digit code your authenticator app shows for this account.</p>
+<p class="lead">${o.clientName ? `To continue to ${esc(o.clientName)}, ${lead}` : `${lead[0]!.toUpperCase()}${lead.slice(1)}`}.</p>
 ${alert(o.error)}
-<form method="post" action="${esc(o.totp)}" novalidate>
+${o.totp ? `<form method="post" action="${esc(o.totp)}" novalidate>
 ${csrfField(o.csrf)}
 ${codeField('code', 'Code from your app', 'It changes every 30 seconds.', { error: !!o.error, numeric: true, autofocus: true })}
 <button type="submit">Verify</button>
-</form>
+</form>` : ''}
+${o.passkey ?? ''}
 <details class="other">
 <summary>Lost your device? Use a recovery code</summary>
 <form method="post" action="${esc(o.recovery)}" novalidate>
@@ -26,7 +28,7 @@ ${codeField('recovery-code', 'Recovery code', 'One of the codes you saved when y
 }
 
 /** enrolment of an authenticator app: the QR code, the secret to type instead, and the first code */
-export function enrolPage(ctx: PageContext, o: { action: string; abort: string; csrf: string; qr: string; secret: string; account: string; error?: string; clientName?: string }): string {
+export function enrolPage(ctx: PageContext, o: { action: string; abort: string; csrf: string; qr: string; secret: string; account: string; error?: string; clientName?: string; passkey?: string }): string {
   const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
   return layout(ctx, 'Set up two-step verification', `<h1>Set up two-step verification</h1>
 <p class="lead">${o.clientName ? `${esc(o.clientName)} asks for` : 'Your account needs'} a second step at sign-in. Scan this code with an authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis).</p>
@@ -38,6 +40,7 @@ ${csrfField(o.csrf)}
 ${codeField('code', 'Code from your app', 'Enter the 6-digit code the app now shows, to confirm it is set up.', { error: !!o.error, numeric: true, autofocus: true })}
 <button type="submit">Turn on two-step verification</button>
 </form>
+${o.passkey ?? ''}
 <form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>`);
 }
 

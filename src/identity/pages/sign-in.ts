@@ -4,11 +4,12 @@ import type { PasswordConnector } from '../connectors/password.js';
 import type { Decision, Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
+import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
 import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }> }): string {
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string }>; passkey?: string }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
@@ -21,6 +22,7 @@ ${csrfField(o.csrf)}
 <input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}${o.login ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+${o.passkey ?? ''}
 ${o.federate ? connectorButtons(o.federate, o.csrf, o.connectors ?? []) : ''}
 <form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>
 <nav class="links" aria-label="Account help">
@@ -41,12 +43,19 @@ const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not suc
  * account (federation/index.ts) and finishes the sign-in, or asks the owner of an existing
  * account to confirm the link with its password.
  */
-export function signIn(password: PasswordConnector, federation?: Federation): PromptHandler {
+export function signIn(password: PasswordConnector, federation?: Federation, passkey?: PasskeyLogin): PromptHandler {
   const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName })) ?? [];
   const form = (ctx: InteractionContext, o: { login?: string; error?: string; info?: string } = {}) => signInPage(ctx.page, {
     action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o,
     federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors,
   });
+  /** the form with the passkey button when passkeys are on (its page allows the passkey script) */
+  const page = async (ctx: InteractionContext, status: number, o: { login?: string; error?: string; info?: string } = {}) => {
+    if (!passkey) return ctx.send(status, form(ctx, o));
+    const p = await passkey.form(ctx);
+    ctx.res.setHeader('content-security-policy', p.csp);
+    ctx.send(status, signInPage(ctx.page, { action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o, federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors, passkey: p.html }));
+  };
   const meta = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
 
   /** finish the sign-in as the decision says, or show why not */
@@ -76,7 +85,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
         return handOff(ctx.res, await federation.begin(ctx.req, ctx.res, hint, ctx.details.uid, loginHint(ctx)));
       }
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
-      ctx.send(200, form(ctx, { info }));
+      return page(ctx, 200, { info });
     },
     actions: {
       async login(ctx, posted) {
@@ -87,8 +96,13 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
           return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.` }));
         }
-        if (!result.ok) return ctx.send(200, form(ctx, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' }));
+        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' });
         return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
+      },
+      async passkey(ctx, posted) {
+        const login = passkey ? await passkey.verify(ctx, posted) : undefined;
+        if (!login) return page(ctx, 200, { error: 'The passkey could not be used to sign in. Try again, or sign in with your password.' });
+        return ctx.provider.interactionFinished(ctx.req, ctx.res, { login }, { mergeWithLastSubmission: false });
       },
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
