@@ -147,12 +147,21 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
     // passwordless: the sign-in page's passkey button alone
     await ctx.clearCookies();
     await authorize(page);
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/passkey'));
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    const assertion = new URLSearchParams((await posted).postData() ?? '').get('response')!;
     const passwordless = await tokens(page);
     assert.deepEqual(passwordless.id.amr, ['hwk', 'mfa']);
     assert.equal(passwordless.id.acr, ACR.multi);
     assert.equal(passwordless.id.sub, (await t.services.users.findByLogin('bob'))!.id);
     assert.ok(t.logs.some((l) => l.audit === 'sign-in.success' && l.via === 'passkey'));
+
+    // a replayed assertion (recorded above) does not sign in: its challenge was spent, and the new page has another
+    await ctx.clearCookies();
+    await authorize(page);
+    await page.locator('form[data-passkey]').evaluate((f: HTMLFormElement, a: string) => { (f.elements.namedItem('response') as HTMLInputElement).value = a; f.submit(); }, assertion);
+    await page.waitForSelector('[role=alert]:has-text("The passkey could not be used to sign in")');
+    assert.ok(t.logs.some((l) => l.audit === 'mfa.failure' && l.factor === 'passkey'));
     await ctx.close();
   });
 });

@@ -1,5 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { PassThrough, Readable } from 'node:stream';
+import pino from 'pino';
+import { identityCommand } from '../../src/identity/cli.js';
 import { totpNow } from '../../src/identity/mfa/totp.js';
 import { ACR } from '../../src/identity/mfa/policy.js';
 import { csrfOf, decodeJwt, openSignIn, startTestIdentity, submitSignIn, tokenRequest, type Browser, type TestIdentity, NO_LIMITS } from './helpers.js';
@@ -218,5 +221,21 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
     const s = await signIn('ada');
     const r = await s.b.post(formAction(s.html, '/totp'), { csrf: 'forged', code: '123456' });
     assert.equal(r.status, 403);
+  });
+
+  test('gatehouse users show tells the second factors; users reset-mfa forgets them (the account enrols again)', async () => {
+    const cmd = async (args: string[]) => {
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (c) => { out += c; });
+      const code = await identityCommand('users', args, t.config, { configDir: t.dir, stdout, stderr: new PassThrough(), stdin: Readable.from(['']), logger: pino({ level: 'silent' }) });
+      return { code, out };
+    };
+    const before = JSON.parse((await cmd(['show', 'ada', '--json'])).out) as { mfa: { app: boolean; recoveryCodes: number } };
+    assert.deepEqual(before.mfa, { app: true, passkeys: 0, recoveryCodes: 10 });
+    const r = await cmd(['reset-mfa', 'ada']);
+    assert.equal(r.code, 0);
+    assert.match((await cmd(['show', 'ada'])).out, /two-step: no app, 0 passkey\(s\), 0 recovery code\(s\) left/);
+    assert.match((await signIn('ada')).html, /Set up two-step verification/);
   });
 });

@@ -14,6 +14,19 @@ export const MFA_MIGRATIONS = [
      PRIMARY KEY (user_id, code_hash))`,
 ];
 
+/** the second factors of an account, for `gatehouse users show` */
+export async function mfaSummary(db: Db, userId: string): Promise<{ app: boolean; passkeys: number; recoveryCodes: number }> {
+  const app = await db.one('SELECT 1 AS one FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL', [userId]);
+  const pk = await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1', [userId]);
+  const rc = await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
+  return { app: !!app, passkeys: Number(pk?.n ?? 0), recoveryCodes: Number(rc?.n ?? 0) };
+}
+
+/** forget every second factor of an account (authenticator app, passkeys, recovery codes): `gatehouse users reset-mfa` */
+export async function resetMfa(db: Db, userId: string): Promise<void> {
+  for (const table of ['mfa_totp', 'mfa_recovery_codes', 'webauthn_credentials']) await db.run(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
+}
+
 /** recovery codes: 10 characters of an alphabet without look-alikes (50 bits), shown as xxxxx-xxxxx */
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz023456789';
 const normalizeCode = (s: string) => s.toLowerCase().replace(/[\s-]/g, '');
