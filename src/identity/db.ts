@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
 import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
-import { MFA_MIGRATIONS } from './mfa/store.js';
+import { EMAIL_CODE_MIGRATIONS, MFA_MIGRATIONS } from './mfa/store.js';
 import { PASSKEY_MIGRATIONS } from './mfa/passkeys.js';
 
 /**
@@ -106,6 +106,7 @@ const MIGRATIONS: Migration[] = [
   // issue 15: second factors
   ...MFA_MIGRATIONS,
   ...PASSKEY_MIGRATIONS,
+  ...EMAIL_CODE_MIGRATIONS,
 ];
 
 /** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */

@@ -136,8 +136,9 @@ export const identitySchema = z.strictObject({
     policy: mfaPolicy.default('optional').describe('The policy of clients and APIs that set none: `off`, `optional` (accounts with a second factor are asked for it) or `required` (every account; one without a factor enrols at sign-in).'),
     'totp-issuer': z.string().min(1).max(100).optional().describe('The issuer name an authenticator app shows beside the account; defaults to `branding.name`.'),
     'recovery-codes': z.number().int().min(4).max(20).default(10).describe('Recovery codes made at enrolment (each works once; shown once, stored hashed).'),
+    'email-codes': z.boolean().default(false).describe('One-time codes by email as a second factor: an account with a verified email address can have a 6-digit code mailed to it (valid 10 minutes, once). On, such accounts count as having a second factor, so `optional` asks them for one too.'),
     passkeys: z.boolean().default(true).describe('Passkeys (WebAuthn): enrolled as a second factor, and a "Sign in with a passkey" button on the sign-in page (passwordless; a passkey with user verification counts as two factors). Browsers refuse passkeys for an issuer whose host is an IP address, and outside https (except localhost).'),
-  }).default({ policy: 'optional', 'recovery-codes': 10, passkeys: true }).describe('Multi-factor authentication: authenticator apps (TOTP, RFC 6238), passkeys (WebAuthn) and recovery codes. See docs/guides/mfa.md.'),
+  }).default({ policy: 'optional', 'recovery-codes': 10, 'email-codes': false, passkeys: true }).describe('Multi-factor authentication: authenticator apps (TOTP, RFC 6238), passkeys (WebAuthn), email codes and recovery codes. See docs/guides/mfa.md.'),
   sessions: z.strictObject({
     ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
   }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),

@@ -58,7 +58,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
   const onTokenIssued = instrument(auth, opts.metrics);
-  const mfa = new Mfa(config, db, master, limits, logger);
+  const mfa = new Mfa(config, db, master, limits, logger, { users, outbox });
   const steps = opts.steps ?? await defaultSteps(mfa, users);
 
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued }), logger, config.keys['poll-interval']);

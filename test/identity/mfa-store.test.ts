@@ -133,6 +133,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.recoveryCodesLeft('u1'), 0);
     });
 
+    test('email codes: hashed, once, replaced by a newer one, not after they expire', async () => {
+      const store = new MfaStore(db, KEY, CODE_KEY);
+      const first = await store.issueEmailCode('u5');
+      const row = await db.one<{ code_hash: string }>('SELECT code_hash FROM mfa_email_codes WHERE user_id = $1', ['u5']);
+      assert.ok(row && !row.code_hash.includes(first));
+      const second = await store.issueEmailCode('u5');
+      if (second !== first) assert.equal(await store.useEmailCode('u5', first), false, 'a newer code replaces it');
+      const wins = await Promise.all(Array.from({ length: 6 }, () => store.useEmailCode('u5', second)));
+      assert.equal(wins.filter(Boolean).length, 1);
+      const third = await store.issueEmailCode('u5');
+      await db.run('UPDATE mfa_email_codes SET expires_at = $2 WHERE user_id = $1', ['u5', Date.now() - 1]);
+      assert.equal(await store.useEmailCode('u5', third), false);
+      assert.equal(await store.useEmailCode('u5', 'abcdef'), false);
+    });
+
     test('the code guard: parallel wrong codes cannot exceed the lockout threshold; the client limit answers rate-limited', async () => {
       const cfg = identitySchema.parse({ issuer: 'http://x/auth', lockout: { threshold: 3, duration: '1h' }, 'rate-limits': { mfa: { 'per-ip': 1000, 'per-subnet': 1000, window: 60 } } });
       const logger = pino({ level: 'silent' });

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { identityCommand } from '../../src/identity/cli.js';
 import { totpNow } from '../../src/identity/mfa/totp.js';
 import { ACR } from '../../src/identity/mfa/policy.js';
-import { csrfOf, decodeJwt, openSignIn, startTestIdentity, submitSignIn, tokenRequest, type Browser, type TestIdentity, NO_LIMITS } from './helpers.js';
+import { csrfOf, decodeJwt, waitForMail, openSignIn, startTestIdentity, submitSignIn, tokenRequest, type Browser, type TestIdentity, NO_LIMITS } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'; // matches openSignIn's challenge
@@ -37,6 +37,7 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
         { 'client-id': 'orders-cli', public: true, 'grant-types': ['password'], scopes: ['orders.read', 'payouts.write'] },
       ],
       lockout: { threshold: 4, duration: '1h' },
+      mfa: { 'email-codes': true },
       'rate-limits': NO_LIMITS,
     });
   });
@@ -221,6 +222,29 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
     const s = await signIn('ada');
     const r = await s.b.post(formAction(s.html, '/totp'), { csrf: 'forged', code: '123456' });
     assert.equal(r.status, 403);
+  });
+
+  test('email codes: an account with a verified address is asked for a mailed code; a code works once; unverified addresses get none', async () => {
+    await t.addUser({ username: 'hal', email: 'hal@example.com', emailVerified: true, password: PASSWORD });
+    const s = await signIn('hal', 'orders-spa');
+    assert.match(s.html, /Email a code to h•••@example\.com/);
+    assert.doesNotMatch(s.html, /Code from your app/);
+    const sent = await post(s.b, formAction(s.html, '/email-send'), s.html, {});
+    assert.match(sent.html, /We sent a 6-digit code/);
+    const { code } = await waitForMail(t, 'mfa-code', 'hal@example.com') as unknown as { code: string };
+    assert.match(code, /^\d{6}$/);
+    const wrong = await post(s.b, formAction(sent.html, '/email'), sent.html, { code: code === '000000' ? '111111' : '000000' });
+    assert.match(wrong.html, /That code did not work/);
+    assert.match(wrong.html, /Code from your email/, 'the field stays');
+    const ok = await post(s.b, formAction(wrong.html, '/email'), wrong.html, { code });
+    const { at } = await tokensFor('orders-spa', ok.url);
+    assert.equal(at.acr, ACR.multi);
+    const s2 = await signIn('hal', 'orders-spa');
+    const reuse = await post(s2.b, formAction(s2.html, '/email-send').replace(/-send$/, ''), s2.html, { code });
+    assert.match(reuse.html, /That code did not work/);
+    // an unverified address is no factor: straight through under optional
+    await t.addUser({ username: 'ivy', email: 'ivy@example.com', password: PASSWORD });
+    assert.match((await signIn('ivy', 'orders-spa')).url, /code=/);
   });
 
   test('gatehouse users show tells the second factors; users reset-mfa forgets them (the account enrols again)', async () => {

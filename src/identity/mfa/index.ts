@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db.js';
 import { derive } from '../keys.js';
 import type { Limits } from '../ratelimit.js';
+import type { UserStore } from '../accounts.js';
+import type { Outbox } from '../email.js';
 import type { IdentityConfig } from '../schema.js';
 import type { OidcContext } from '../provider/oidc.js';
 import { CodeGuard, type CodeOutcome } from './guard.js';
@@ -26,7 +28,8 @@ export class Mfa {
   readonly passkeys: Passkeys;
   readonly #guard: CodeGuard;
 
-  constructor(private readonly cfg: IdentityConfig, db: Db, master: Buffer, private readonly limits: Limits, private readonly logger: Logger) {
+  constructor(private readonly cfg: IdentityConfig, db: Db, master: Buffer, private readonly limits: Limits, private readonly logger: Logger,
+    private readonly mail?: { users: UserStore; outbox: Outbox }) {
     this.store = new MfaStore(db, derive(master, 'mfa-secrets'), derive(master, 'mfa-recovery-codes'));
     this.#guard = new CodeGuard(db, cfg, limits, logger);
     this.passkeys = new Passkeys(db, cfg.issuer, this.issuerName, logger);
@@ -35,9 +38,37 @@ export class Mfa {
   /** passkeys are on: configured, and the issuer's host is a name (browsers refuse an IP address as relying party) */
   get passkeysOn(): boolean { return this.cfg.mfa.passkeys && isIP(this.passkeys.rpId.replace(/^\[|\]$/g, '')) === 0; }
 
-  /** does the account have a second factor: a confirmed authenticator app or a passkey */
+  /** does the account have a second factor: a confirmed authenticator app, a passkey, or (with `mfa.email-codes`) a verified email address */
   async enrolled(userId: string): Promise<boolean> {
-    return (await this.store.enrolled(userId)) || (await this.passkeys.count(userId)) > 0;
+    return (await this.store.enrolled(userId)) || (await this.passkeys.count(userId)) > 0 || (await this.emailOf(userId)) !== undefined;
+  }
+
+  /** the address codes can be mailed to: `mfa.email-codes` on, and the account's address verified */
+  async emailOf(userId: string): Promise<string | undefined> {
+    if (!this.cfg.mfa['email-codes'] || !this.mail) return undefined;
+    const u = await this.mail.users.get(userId);
+    return u?.email && u.emailVerified ? u.email : undefined;
+  }
+
+  /** mail a new code to the account's verified address (the mail limit per address applies); false when it has none */
+  async sendEmailCode(userId: string, ip: string): Promise<boolean> {
+    const to = await this.emailOf(userId);
+    if (!to || !this.mail) return false;
+    const code = await this.store.issueEmailCode(userId);
+    const name = this.cfg.branding.name;
+    this.mail.outbox.post({
+      to, kind: 'mfa-code', link: '', code, subject: `${code} is your ${name} sign-in code`,
+      text: `Your ${name} sign-in code is ${code}. It works once, for 10 minutes.\n\nIf you did not try to sign in, someone else has your password: change it now.\n`,
+    });
+    this.logger.info({ audit: 'mfa.email-code-sent', sub: userId, ip }, 'sign-in code mailed');
+    return true;
+  }
+
+  /** spend a mailed code */
+  async verifyEmailCode(userId: string, ip: string, code: string): Promise<CodeOutcome> {
+    const r = await this.#guard.attempt(userId, ip, () => this.store.useEmailCode(userId, code));
+    if (r.ok) this.logger.info({ audit: 'mfa.success', factor: 'email', sub: userId, ip }, 'second factor accepted');
+    return r;
   }
 
   /**

@@ -14,6 +14,15 @@ export const MFA_MIGRATIONS = [
      PRIMARY KEY (user_id, code_hash))`,
 ];
 
+/** one-time codes by email (after MFA_MIGRATIONS and the passkeys' tables): the pending code of an account, hashed */
+export const EMAIL_CODE_MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS mfa_email_codes (
+     user_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+];
+
+/** an emailed code is good for this long */
+const EMAIL_CODE_TTL_MS = 10 * 60_000;
+
 /** the second factors of an account, for `gatehouse users show` */
 export async function mfaSummary(db: Db, userId: string): Promise<{ app: boolean; passkeys: number; recoveryCodes: number }> {
   const app = await db.one('SELECT 1 AS one FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL', [userId]);
@@ -24,7 +33,7 @@ export async function mfaSummary(db: Db, userId: string): Promise<{ app: boolean
 
 /** forget every second factor of an account (authenticator app, passkeys, recovery codes): `gatehouse users reset-mfa` */
 export async function resetMfa(db: Db, userId: string): Promise<void> {
-  for (const table of ['mfa_totp', 'mfa_recovery_codes', 'webauthn_credentials']) await db.run(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
+  for (const table of ['mfa_totp', 'mfa_recovery_codes', 'webauthn_credentials', 'mfa_email_codes']) await db.run(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
 }
 
 /** recovery codes: 10 characters of an alphabet without look-alikes (50 bits), shown as xxxxx-xxxxx */
@@ -102,6 +111,24 @@ export class MfaStore {
     if (normalizeCode(code).length !== 10) return false;
     return (await this.db.run('UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL',
       [userId, this.#hash(userId, code), Date.now()])) > 0;
+  }
+
+  /** a new 6-digit code to mail (it replaces the account's pending one) */
+  async issueEmailCode(userId: string): Promise<string> {
+    const code = String(randomInt(1_000_000)).padStart(6, '0');
+    const now = Date.now();
+    await this.db.run(
+      `INSERT INTO mfa_email_codes (user_id, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+      [userId, this.#hash(userId, `email:${code}`), now + EMAIL_CODE_TTL_MS, now]);
+    return code;
+  }
+
+  /** spend the mailed code: true once, before it expires */
+  async useEmailCode(userId: string, code: string): Promise<boolean> {
+    const c = code.replace(/\s/g, '');
+    if (!/^\d{6}$/.test(c)) return false;
+    return (await this.db.run('DELETE FROM mfa_email_codes WHERE user_id = $1 AND code_hash = $2 AND expires_at > $3', [userId, this.#hash(userId, `email:${c}`), Date.now()])) > 0;
   }
 
   async recoveryCodesLeft(userId: string): Promise<number> {

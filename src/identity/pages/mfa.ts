@@ -4,9 +4,23 @@ const codeField = (id: string, label: string, hint: string, o: { error?: boolean
   `<label for="${id}">${esc(label)}<span class="hint" id="${id}-hint">${esc(hint)}</span></label>
 <input id="${id}" name="code" type="text" ${o.numeric ? 'inputmode="numeric" pattern="[0-9 ]*" ' : ''}autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required aria-describedby="${id}-hint${o.error ? ' form-error' : ''}"${o.error ? ' aria-invalid="true"' : ''}${o.autofocus ? ' autofocus' : ''}>`;
 
+interface EmailOption { send: string; verify: string; sent: boolean; to: string }
+
+/** a code by email: the button that mails one, and once mailed the field for it */
+function emailSection(e: EmailOption, csrf: string, error: boolean): string {
+  const field = e.sent ? `<p class="hint" role="status">We sent a 6-digit code to ${esc(e.to)}. It works once, for 10 minutes.</p>
+<form method="post" action="${esc(e.verify)}" novalidate>
+${csrfField(csrf)}
+${codeField('email-code', 'Code from your email', 'Check your inbox (and spam folder).', { error, numeric: true, autofocus: true })}
+<button type="submit">Verify emailed code</button>
+</form>` : '';
+  return `${field}
+<form method="post" action="${esc(e.send)}">${csrfField(csrf)}<button type="submit" class="secondary">${e.sent ? 'Email me a new code' : `Email a code to ${esc(e.to)}`}</button></form>`;
+}
+
 /** the second-factor challenge: a code of the authenticator app, or a recovery code */
-export function challengePage(ctx: PageContext, o: { totp?: string; recovery: string; passkey?: string; abort: string; csrf: string; error?: string; clientName?: string }): string {
-  const lead = o.totp ? 'enter the 6-digit code your authenticator app shows for this account' : 'use your passkey';
+export function challengePage(ctx: PageContext, o: { totp?: string; recovery: string; passkey?: string; email?: EmailOption; abort: string; csrf: string; error?: string; clientName?: string }): string {
+  const lead = o.totp ? 'enter the 6-digit code your authenticator app shows for this account' : o.passkey ? 'use your passkey' : 'confirm it is you';
   return layout(ctx, 'Two-step verification', `<h1>Two-step verification</h1>
 <p class="lead">${o.clientName ? `To continue to ${esc(o.clientName)}, ${lead}` : `${lead[0]!.toUpperCase()}${lead.slice(1)}`}.</p>
 ${alert(o.error)}
@@ -16,6 +30,7 @@ ${codeField('code', 'Code from your app', 'It changes every 30 seconds.', { erro
 <button type="submit">Verify</button>
 </form>` : ''}
 ${o.passkey ?? ''}
+${o.email ? emailSection(o.email, o.csrf, !o.totp && !!o.error) : ''}
 <details class="other">
 <summary>Lost your device? Use a recovery code</summary>
 <form method="post" action="${esc(o.recovery)}" novalidate>

@@ -31,12 +31,13 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
     if (!id) ctx.send(400, errorPage(ctx.page, { message: 'This step of sign-in is no longer current. Go back and try again.', code: 'interaction-step' }));
     return id;
   };
-  async function verify(ctx: InteractionContext, form: URLSearchParams, kind: 'totp' | 'recovery') {
+  async function verify(ctx: InteractionContext, form: URLSearchParams, kind: 'totp' | 'recovery' | 'email') {
     const id = account(ctx);
     if (!id) return;
     const code = (form.get('code') ?? '').slice(0, 64);
-    const r = kind === 'totp' ? await mfa.verifyTotp(id, clientIp(ctx.req), code) : await mfa.verifyRecoveryCode(id, clientIp(ctx.req), code);
-    if (!r.ok) return refused(ctx, id, r);
+    const ip = clientIp(ctx.req);
+    const r = kind === 'totp' ? await mfa.verifyTotp(id, ip, code) : kind === 'email' ? await mfa.verifyEmailCode(id, ip, code) : await mfa.verifyRecoveryCode(id, ip, code);
+    if (!r.ok) return refused(ctx, id, r, kind === 'email');
     return ctx.provider.interactionFinished(ctx.req, ctx.res, finish(ctx, 'otp'), { mergeWithLastSubmission: true });
   }
   /** enrolled: the recovery codes once (when this enrolment made them), then on to the client */
@@ -58,6 +59,13 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
     actions: {
       totp: (ctx, form) => verify(ctx, form, 'totp'),
       recovery: (ctx, form) => verify(ctx, form, 'recovery'),
+      email: (ctx, form) => verify(ctx, form, 'email'),
+      async 'email-send'(ctx) {
+        const id = account(ctx);
+        if (!id) return;
+        const sent = await mfa.sendEmailCode(id, clientIp(ctx.req));
+        return challenge(ctx, id, 200, sent ? undefined : 'Codes cannot be sent by email to this account.', sent);
+      },
       async passkey(ctx, form) {
         const id = account(ctx);
         if (!id) return;
