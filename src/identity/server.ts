@@ -93,7 +93,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
 
-  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
+  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup(), mfa.passkeys.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestIdentity, freePort, decodeJwt, tokenRequest, type TestIdentity } from '../identity/helpers.js';
 import { totpNow } from '../../src/identity/mfa/totp.js';
@@ -13,6 +14,7 @@ const PASSWORD = 'correct horse battery staple';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const now = () => Math.floor(Date.now() / 1000);
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 if (!existsSync(CHROMIUM)) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
@@ -71,6 +73,22 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
     assert.equal(r.status, 200, r.text);
     return { id: decodeJwt(r.json.id_token).payload, at: decodeJwt(r.json.access_token).payload };
   }
+  /** axe-core on the page's HTML (in a context that may inject it: the page's own CSP allows no such script); serious or critical violations fail */
+  async function accessible(page: Page, name: string) {
+    const html = await page.content();
+    const ctx = await browser.newContext({ bypassCSP: true });
+    const p = await ctx.newPage();
+    await p.goto(`${issuer}/assets/style.css`);
+    await p.setContent(html.replace(/<script[^>]*><\/script>/g, ''));
+    await p.addScriptTag({ content: axeSource });
+    const violations = await p.evaluate(async () => {
+      // @ts-expect-error axe is injected
+      const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+      return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
+    }) as Array<{ id: string; impact: string }>;
+    await ctx.close();
+    assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: ${JSON.stringify(violations)}`);
+  }
   const fresh = async (): Promise<{ ctx: BrowserContext; page: Page }> => {
     const ctx = await browser.newContext();
     return { ctx, page: await ctx.newPage() };
@@ -81,12 +99,14 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
     await password(page, 'alice');
     await page.waitForSelector('h1:has-text("Set up two-step verification")');
     assert.ok(await page.locator('img.qr').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the QR code renders under the page CSP');
+    await accessible(page, 'mfa-enrol');
     const secret = (await page.locator('#totp-secret').textContent())!.replace(/\s/g, '');
     const at = now();
     const first = await totpNow(secret, at);
     await page.getByLabel(/^Code from your app/).fill(first);
     await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
     await page.waitForSelector('h1:has-text("Save your recovery codes")');
+    await accessible(page, 'mfa-recovery-codes');
     const codes = await page.locator('ul.codes code').allTextContents();
     assert.equal(codes.length, 10);
     await page.getByRole('link', { name: /I have saved them/ }).click();
@@ -102,6 +122,7 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
     await page.getByLabel(/^Code from your app/).fill(first);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForSelector('[role=alert]:has-text("That code did not work")');
+    await accessible(page, 'mfa-challenge-error');
     await page.getByLabel(/^Code from your app/).fill(await totpNow(secret, at + 30));
     await page.getByRole('button', { name: 'Verify' }).click();
     assert.equal((await tokens(page)).id.acr, ACR.multi);

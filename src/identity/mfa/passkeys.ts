@@ -16,6 +16,7 @@ export const PASSKEY_MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS webauthn_credentials_user ON webauthn_credentials (user_id)`,
   `CREATE TABLE IF NOT EXISTS webauthn_challenges (
      id TEXT PRIMARY KEY, challenge TEXT NOT NULL, user_id TEXT, expires_at BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS webauthn_challenges_expires ON webauthn_challenges (expires_at)`,
 ];
 
 /** a ceremony's challenge is good for this long */
@@ -45,7 +46,6 @@ export class Passkeys {
 
   async #remember(uid: string, purpose: Purpose, challenge: string, userId?: string): Promise<void> {
     const now = Date.now();
-    await this.db.run('DELETE FROM webauthn_challenges WHERE expires_at < $1', [now]);
     await this.db.run(
       `INSERT INTO webauthn_challenges (id, challenge, user_id, expires_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET challenge = excluded.challenge, user_id = excluded.user_id, expires_at = excluded.expires_at`,
@@ -146,6 +146,11 @@ export class Passkeys {
       this.logger.info({ audit: 'mfa.failure', factor: 'passkey', reason: 'assertion-invalid', sub: row.user_id, err: (err as Error).message }, 'passkey refused');
       return undefined;
     }
+  }
+
+  /** forget the challenges of ceremonies that were never answered (the cleanup timer) */
+  async cleanup(): Promise<number> {
+    return this.db.run('DELETE FROM webauthn_challenges WHERE expires_at < $1', [Date.now()]);
   }
 
   async remove(userId: string): Promise<void> {
