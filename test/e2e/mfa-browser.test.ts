@@ -168,6 +168,9 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
     // passwordless: the sign-in page's passkey button alone
     await ctx.clearCookies();
     await authorize(page);
+    const csp = (await page.reload())!.headers()['content-security-policy'] ?? '';
+    assert.equal(/script-src ([^;]+)/.exec(csp)?.[1], `${issuer}/assets/passkey.js`, 'the sign-in page allows exactly the passkey script');
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/passkey'));
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     const assertion = new URLSearchParams((await posted).postData() ?? '').get('response')!;
