@@ -143,6 +143,22 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
     assert.doesNotMatch(again.url, /code=/);
   });
 
+  test('an account with a factor cannot enrol another at sign-in: the enrolment actions answer with the challenge and keep the secret', async () => {
+    await t.addUser({ username: 'gil', password: PASSWORD });
+    const e = await enrol('gil');
+    const s = await signIn('gil');
+    const self = formAction(s.html, '/totp').replace(/\/totp$/, '');
+    for (const action of ['enrol', 'passkey-enrol']) {
+      const r = await post(s.b, `${self}/${action}`, s.html, { code: await totpNow(e.secret), response: '{}' });
+      assert.match(r.html, /Two-step verification/);
+      assert.doesNotMatch(r.html, /totp-secret|Save your recovery codes/);
+      assert.doesNotMatch(r.url, /code=/);
+    }
+    const row = await t.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM mfa_totp WHERE confirmed_at IS NOT NULL AND user_id = (SELECT user_id FROM logins WHERE login = $1)', ['gil']);
+    assert.equal(Number(row?.n), 1);
+    assert.equal(Number((await t.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM webauthn_credentials'))?.n), 0);
+  });
+
   test('wrong codes lock the second factor (also against the right code) until unlocked', async () => {
     const id = await t.addUser({ username: 'dee', password: PASSWORD });
     const e = await enrol('dee');
