@@ -264,11 +264,11 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
   });
 
   test('gatehouse users show tells the second factors; users reset-mfa forgets them (the account enrols again)', async () => {
-    const cmd = async (args: string[]) => {
+    const cmd = async (args: string[], group: 'users' | 'clients' = 'users') => {
       const stdout = new PassThrough();
       let out = '';
       stdout.on('data', (c) => { out += c; });
-      const code = await identityCommand('users', args, t.config, { configDir: t.dir, stdout, stderr: new PassThrough(), stdin: Readable.from(['']), logger: pino({ level: 'silent' }) });
+      const code = await identityCommand(group, args, t.config, { configDir: t.dir, stdout, stderr: new PassThrough(), stdin: Readable.from(['']), logger: pino({ level: 'silent' }) });
       return { code, out };
     };
     const before = JSON.parse((await cmd(['show', 'ada', '--json'])).out) as { mfa: { app: boolean; recoveryCodes: number } };
@@ -277,5 +277,12 @@ describe('multi-factor authentication: authenticator app (TOTP) and recovery cod
     assert.equal(r.code, 0);
     assert.match((await cmd(['show', 'ada'])).out, /two-step: no app, 0 passkey\(s\), 0 recovery code\(s\) left/);
     assert.match((await signIn('ada')).html, /Set up two-step verification/);
+
+    // a client added by the CLI with its own policy
+    assert.equal((await cmd(['add', '--client-id', 'db-strict', '--public', '--redirect-uris', CB, '--scopes', 'orders.read', '--mfa', 'sometimes'], 'clients')).code, 2);
+    assert.equal((await cmd(['add', '--client-id', 'db-strict', '--public', '--grant-types', 'password', '--scopes', 'orders.read', '--mfa', 'required'], 'clients')).code, 2);
+    assert.equal((await cmd(['add', '--client-id', 'db-strict', '--public', '--redirect-uris', CB, '--scopes', 'orders.read', '--mfa', 'required'], 'clients')).code, 0);
+    await t.addUser({ username: 'jo', password: PASSWORD });
+    assert.match((await signIn('jo', 'db-strict')).html, /Set up two-step verification/);
   });
 });
