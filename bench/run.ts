@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, exportJWK, SignJWT } from 'jose';
+import { haproxyPath, haproxyScenario, gatehouseChainYaml, checkChain } from './haproxy.js';
+import { jwksServer } from './idp.js';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
+ * `npm run bench [section...]` — sections: gateway, apim, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -88,6 +89,8 @@ async function main() {
       }
     }
 
+    if (want('haproxy')) await haproxySection(backendUrl, say);
+
     for (const [section, file, fn, title, target] of [
       ['throttle', 'throttle.js', 'throttleScenarios', 'Throttling (issue 4)', 'Targets: memory store ≤ 1.05×, Redis store ≤ 1.25× the no-policy gateway; p99 added ≤ 1 ms.'],
       ['validation', 'validation.js', 'validationScenarios', 'Request validation (issue 5)', 'Target: validate-content on a 1 KB body ≤ 1.15× the no-policy gateway with the same body.'],
@@ -126,6 +129,23 @@ async function main() {
         sink.close();
       }
     }
+    if (want('apim') && existsSync(join(dist, 'apim-policies.js'))) {
+      const { apimScenarios, APIM_HEADERS } = await import(join(dist, 'apim-policies.js'));
+      const s = apimScenarios(backendUrl);
+      const rows = await measure([
+        noPolicy(),
+        gwScenario('YAML: 10 set-header with key templates', s.yaml, { headers: APIM_HEADERS }),
+        gwScenario('XML: 10 set-header / choose / set-variable steps with expressions', s.xml, { headers: APIM_HEADERS }),
+      ]);
+      say('## API-management policy documents (issue 18)\n');
+      say('CPU per request: a policy document of 10 steps with expressions against the same logic as YAML policies. Target: XML ≤ 1.2× YAML.\n');
+      say(table(rows, 'YAML: 10 set-header with key templates'));
+      say('');
+      const { runApimPolicyMicro } = await import(join(dist, 'apim-policies.js'));
+      say('The policies alone, in process (no network):\n');
+      say(await runApimPolicyMicro());
+      say('');
+    }
     if (want('subscriptions') && existsSync(join(dist, 'subscriptions.js'))) {
       const { subscriptionScenario } = await import(join(dist, 'subscriptions.js'));
       const sc = await subscriptionScenario(backendUrl) as { name: string; yaml: string; headers: Record<string, string> };
@@ -140,6 +160,20 @@ async function main() {
       const { runEdgeBench } = await import(join(dist, 'edge.js'));
       say('## Edge: balancing and failover (issue 13)\n');
       say(await runEdgeBench());
+      say('');
+    }
+
+    if (want('memory') && existsSync(join(dist, 'memory.js'))) {
+      const { runMemoryBench } = await import(join(dist, 'memory.js'));
+      say('## Memory (issue 19)\n');
+      say(await runMemoryBench());
+      say('');
+    }
+
+    if (want('capacity') && existsSync(join(dist, 'capacity.js'))) {
+      const { runCapacityBench } = await import(join(dist, 'capacity.js'));
+      say('## Latency and workers (issue 19)\n');
+      say(await runCapacityBench());
       say('');
     }
 
@@ -192,31 +226,67 @@ async function main() {
   if (write) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), out.join('\n') + '\n');
 }
 
-/** A minimal OpenID provider for the benchmark: discovery + JWKS per algorithm, and a signer. */
-async function jwksServer() {
-  const keys: Record<string, { priv: CryptoKey; jwk: Record<string, unknown> }> = {};
-  for (const alg of ['RS256', 'ES256']) {
-    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-    keys[alg] = { priv: privateKey as CryptoKey, jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, alg, use: 'sig' } };
+/** Gatehouse and HAProxy on the same chain, the bare Node proxy as floor (issue 19; bench/haproxy.ts). */
+async function haproxySection(backendUrl: string, say: (s: string) => void): Promise<void> {
+  say('## Against HAProxy, same security chain (issue 19)\n');
+  const bin = haproxyPath();
+  if (bin === undefined) {
+    say('**SKIPPED: haproxy is not installed** (`apt-get install haproxy`); no comparison was measured.\n');
+    console.error('bench haproxy: SKIPPED, haproxy not found on PATH');
+    return;
   }
-  const server = createServer((req, res) => {
-    const [, alg, ...rest] = (req.url ?? '').split('/');
-    const path = rest.join('/');
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${alg}`;
-    if (path === '.well-known/openid-configuration') return res.end(JSON.stringify({ issuer: 'https://idp.bench', jwks_uri: `${base}/jwks` }));
-    if (path === 'jwks' && keys[alg!]) return res.end(JSON.stringify({ keys: [keys[alg!]!.jwk] }));
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    token: (alg: string, sub = 'bench-user') =>
-      new SignJWT({ scp: 'orders.read', sub })
-        .setProtectedHeader({ alg, kid: `bench-${alg}`, typ: 'at+jwt' })
-        .setIssuer('https://idp.bench').setAudience('api://orders').setIssuedAt().setExpirationTime('2h')
-        .sign(keys[alg]!.priv),
-    close: () => server.close(),
-  };
+  const idp = await jwksServer();
+  try {
+    const token = await idp.token('RS256');
+    const expired = await idp.token('RS256', 'bench-user', Math.floor(Date.now() / 1000) - 60);
+    const chainYaml = gatehouseChainYaml(backendUrl, idp.url);
+    const scenarios: Scenario[] = [
+      {
+        name: 'bare node:http + undici proxy',
+        start: async () => {
+          const bare = await startNode([join(dist, 'bare-proxy.js'), backendUrl]);
+          return { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid!, stop: bare.stop };
+        },
+      },
+      haproxyScenario(bin, backendUrl, idp.pem('RS256'), token),
+      {
+        name: 'gatehouse, same chain (validate-jwt RS256, token cache on)',
+        load: { headers: { authorization: `Bearer ${token}` } },
+        start: async () => {
+          const g = await startGatehouse(chainYaml);
+          const url = `http://127.0.0.1:${g.port}/orders/7`;
+          const broken = await checkChain(url, { good: token, expired });
+          if (broken !== undefined) { await g.stop(); throw new Error(`gatehouse chain not enforced: ${broken}`); }
+          return { url, pid: g.child.pid!, stop: g.stop };
+        },
+      },
+    ];
+    if (BASELINE !== undefined) {
+      scenarios.push({
+        name: 'baseline: gatehouse, same chain',
+        load: { headers: { authorization: `Bearer ${token}` } },
+        start: async () => {
+          const g = await startGatehouse(chainYaml, {}, BASELINE);
+          return { url: `http://127.0.0.1:${g.port}/orders/7`, pid: g.child.pid!, stop: g.stop };
+        },
+      });
+    }
+    // the HAProxy chain is checked the same way before any measurement
+    const hap = scenarios[1]!;
+    const start = hap.start.bind(hap);
+    hap.start = async () => {
+      const h = await start();
+      const broken = await checkChain(h.url, { good: token, expired });
+      if (broken !== undefined) { await h.stop(); throw new Error(`haproxy chain not enforced: ${broken}`); }
+      return h;
+    };
+    const rows = await measure(scenarios);
+    say('Chain: ip-filter (1,000 networks), RS256 JWT with iss/aud/exp, rate per `sub`, one log line per request on stdout. Checked before measuring: a forged signature, an expired token and no token are refused by both. Target: Gatehouse ≤ 1.5× HAProxy\'s CPU per request.\n');
+    say(table(rows, rows[1]!.name, 'bare node:http + undici proxy'));
+    say('');
+  } finally {
+    idp.close();
+  }
 }
 
 main().catch((err) => {

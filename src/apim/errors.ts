@@ -10,7 +10,10 @@ export type ApimErrorCode =
   | 'mixed-expression'
   | 'unsupported-policy'
   | 'misplaced-policy'
-  | 'unsupported-attribute';
+  | 'unsupported-attribute'
+  | 'cloud-only-policy'
+  | 'unknown-fragment'
+  | 'unknown-backend-id';
 
 export interface SourcePos {
   file: string;

@@ -3,7 +3,7 @@ import { version } from './version.js';
 import { commandHelp, findCommand, globalHelp, type CommandSpec } from './commands.js';
 
 /**
- * gatehouse start | validate | audit | test | users | clients | keys | completion
+ * gatehouse start | validate | audit | test | apim | users | clients | keys | completion
  *
  * Every command and subcommand answers `--help` with its own options, without reading a config.
  * The commands, their options and help texts are in commands.ts; a command's modules are loaded
@@ -115,6 +115,17 @@ async function run(cmd: CommandSpec, args: string[]): Promise<number> {
         return await testCommand(args, process.stdout, process.stderr);
       } catch (e) {
         if (e instanceof TestUsage) throw new UsageError(e.message, commandHelp(cmd));
+        throw e;
+      }
+    }
+    case 'apim': {
+      const [subcommand, ...rest] = args;
+      if (subcommand !== 'check') throw new UsageError(subcommand === undefined ? 'apim needs a subcommand: check' : `unknown command: apim ${subcommand}`, commandHelp(cmd));
+      const { apimCheckCommand, ApimUsage } = await import('./apim-check.js');
+      try {
+        return await apimCheckCommand(rest, process.stdout, process.stderr);
+      } catch (e) {
+        if (e instanceof ApimUsage) throw new UsageError(e.message, commandHelp(cmd.subcommands![0]!, cmd));
         throw e;
       }
     }

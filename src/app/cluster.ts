@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
+import { AccessLog } from '../observability/access-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { createPortal } from './portal/index.js';
 import { Gateway } from '../edge/server.js';
@@ -137,7 +138,7 @@ export async function runWorker(configFile: string): Promise<number> {
   const recentErrors = new RecentErrors();
   // a portal with a listener of its own runs in the primary
   const portal = loaded.config.portal?.listen ? undefined : createPortal(loaded, logger);
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: new AccessLog(level), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const listeners = await gateway.listen();
   const send = (m: WorkerMessage) => { try { process.send?.(m); } catch { /* primary gone */ } };
   send({ type: 'listening', listeners, notReady: gateway.runtime.notReady() });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { apiSchema, coreLimitFields, gatewayCoreFields, policySections } from '../gateway/schema.js';
+import { apiSchema, coreLimitFields, gatewayCoreFields, policySections, policyXml } from '../gateway/schema.js';
 import { edgeFields, edgeLimitFields, listenAddress } from '../edge/schema.js';
 import { backendSchema } from '../upstream/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { observabilitySchema } from '../observability/schema.js';
+import { apimSchema } from '../gateway/apim/env.js';
 import { productSchema } from '../gateway/subscriptions/products.js';
 import { subscriptionsSchema } from '../identity/subscriptions/schema.js';
 import { managementSchema } from './management/schema.js';
@@ -45,6 +46,8 @@ export const configSchema = z.strictObject({
   gateway: gatewaySchema.optional(),
   backends: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), backendSchema).default({}).describe('named backends'),
   policies: policySections.optional().describe('global scope policies'),
+  'policy-xml': policyXml,
+  apim: apimSchema.optional(),
   apis: z.array(apiSchema).default([]),
   products: z.array(productSchema).optional().describe('products: groups of APIs that callers subscribe to (scope order global → product → API → operation)'),
   subscriptions: subscriptionsSchema.optional(),

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfigFile } from './config.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
 import { createLogger } from '../observability/logger.js';
+import { AccessLog } from '../observability/access-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { watchFile } from '../net/watch-file.js';
 import { bindProblem, Gateway } from '../edge/server.js';
@@ -141,7 +142,7 @@ async function startSingle(configFile: string, loaded: ReturnType<typeof loadCon
   const recentErrors = new RecentErrors();
   const portal = cfg.portal?.listen ? undefined : createPortal(loaded, logger);
   if (portal) closers.push(() => portal.close());
-  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: createLogger(gw.log.level, { sync: false, access: true }), metrics, subscriptions, recentErrors, app: portal }, loaded);
+  const gateway = await Gateway.create(() => loadConfigFile(configFile), { logger, accessLog: new AccessLog(gw.log.level), metrics, subscriptions, recentErrors, app: portal }, loaded);
   const management = adminApps(loaded, logger, {
     backends: () => backendsOf(gateway.runtime), routes: () => routesOf(gateway.runtime), config: () => configOf(gateway.runtime), errors: () => recentErrors.list(),
   });

@@ -38,7 +38,7 @@ export async function validate(file: string): Promise<number> {
   const out: string[] = [`${loaded.file}: OK`];
   const names = (list: typeof cfg.policies) =>
     SECTIONS.map((s) => {
-      const l = (list?.[s] ?? []).map((e) => (e.kind === 'policy' ? e.name : e.kind === 'base' ? 'base' : 'base:skip'));
+      const l = (list?.[s] ?? []).map((e) => (e.kind === 'policy' ? e.name : e.kind === 'xml' ? 'policy-xml' : e.kind === 'base' ? 'base' : 'base:skip'));
       return l.length ? `${s}: ${l.join(', ')}` : '';
     }).filter(Boolean).join('; ');
   if (cfg.gateway) {

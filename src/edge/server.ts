@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
 import { ConfigInvalid, formatIssue } from '../config/errors.js';
+import type { AccessLog } from '../observability/access-log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { handleRequest, type GatewayContext, type ListenerContext } from '../gateway/lifecycle.js';
 import { requestHost } from '../gateway/ingress.js';
@@ -47,7 +48,7 @@ export class Gateway {
   private constructor(
     runtime: Runtime<EdgeSection>,
     readonly logger: Logger,
-    readonly accessLog: Logger | undefined,
+    readonly accessLog: AccessLog | undefined,
     readonly metrics: Metrics,
     private readonly load: LoadEdgeConfig,
     private readonly subscriptions: SubscriptionSource | undefined,
@@ -61,7 +62,7 @@ export class Gateway {
   private readonly connectionsClosed: { labels(reason: string): { inc(): void } };
 
   /** Compile `loaded` (or what `load` returns); `load` reads the file again on reload. */
-  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: Logger; metrics: Metrics; subscriptions?: SubscriptionSource; recentErrors?: RecentErrors; app?: PublicApp }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
+  static async create(load: LoadEdgeConfig, deps: { logger: Logger; accessLog?: AccessLog; metrics: Metrics; subscriptions?: SubscriptionSource; recentErrors?: RecentErrors; app?: PublicApp }, loaded: LoadedConfig<EdgeFile> = load()): Promise<Gateway> {
     const runtime = await compileEdge(loaded, { logger: deps.logger, metrics: deps.metrics, subscriptions: deps.subscriptions });
     const gw = new Gateway(runtime, deps.logger, runtime.gateway.log.access ? deps.accessLog : undefined, deps.metrics, load, deps.subscriptions, deps.recentErrors);
     gw.app = deps.app;

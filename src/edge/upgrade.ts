@@ -72,5 +72,5 @@ async function upgrade(t: Turn, req: IncomingMessage, socket: Duplex, head: Buff
   socket.pipe(up.socket).pipe(socket);
   socket.on('close', () => up.socket.destroy());
   up.socket.on('close', () => socket.destroy());
-  gw.accessLog?.info({ requestId, method: ex.method, path: ex.path, api: api.name, status: 101, clientIp, traceId: ex.span?.traceId, spanId: ex.span?.spanId }, 'request');
+  gw.accessLog?.request({ requestId, method: ex.method, path: ex.path, api: api.name, status: 101, clientIp, traceId: ex.span?.traceId, spanId: ex.span?.spanId });
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessLog } from '../observability/access-log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
 import type { ClientTrust } from './mtls/trust.js';
@@ -9,7 +10,7 @@ import type { RecentErrors } from './recent-errors.js';
 export interface GatewayContext {
   runtime: Runtime;
   logger: Logger;
-  accessLog: Logger | undefined;
+  accessLog: AccessLog | undefined;
   metrics: Metrics;
   /** the recent error responses, for the management API (undefined: not kept) */
   recentErrors?: RecentErrors;

@@ -32,6 +32,8 @@ export interface BackendRef {
 /** The backend's response while outbound policies run. */
 export interface UpstreamResponse {
   status: number;
+  /** the reason phrase a policy set (set-status, return-response), if any */
+  reason?: string;
   /** lower-case header names; hop-by-hop headers already removed */
   headers: Headers;
   /**
@@ -73,6 +75,10 @@ export class Exchange {
   subscription: RequestSubscription | undefined = undefined;
   /** named variables set by policies (`output-token-variable-name`, `errors-variable-name`) */
   vars: Record<string, unknown> | undefined = undefined;
+  /** the backend's response timeout for this request, when a policy set one (forward-request `timeout`) */
+  backendTimeoutMs: number | undefined = undefined;
+  /** the policy-expression `context` of an XML-defined scope (gateway/apim), created on first use */
+  apim: unknown = undefined;
   /** set while outbound policies run */
   response: UpstreamResponse | undefined = undefined;
   /** the policy and reason that ended the request, for logs and metrics */

@@ -30,7 +30,7 @@ export function finish(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?
   const cl = ex.req.headers['content-length'];
   ex.bytesIn = cl !== undefined ? Number(cl) || 0 : ex.body?.bytes ?? 0;
   if (gw.accessLog) {
-    gw.accessLog.info({
+    gw.accessLog.request({
       requestId: ex.requestId,
       method: ex.method,
       path: ex.path,
@@ -47,7 +47,7 @@ export function finish(gw: GatewayContext, ex: Exchange, socket: { bytesWritten?
       reason: ex.rejectCode,
       traceId: ex.span?.traceId,
       spanId: ex.span?.spanId,
-    }, 'request');
+    });
   }
   if (gw.recentErrors !== undefined && (status >= 500 || ex.rejectCode !== undefined)) {
     gw.recentErrors.push({ requestId: ex.requestId, api: api?.name, operation: op?.id, status, code: ex.rejectCode });

@@ -51,6 +51,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
   const body: Readable | Buffer | string | null = hasBody ? ex.requestBody : null;
   if (Buffer.isBuffer(body) || typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
   const opts: BalancedDispatchOptions & { signal: Exchange['signal'] } = { path, method: ex.method as 'GET', headers: headers as Record<string, string>, body, signal: ex.signal };
+  if (ex.backendTimeoutMs !== undefined) { opts.headersTimeout = ex.backendTimeoutMs; opts.bodyTimeout = ex.backendTimeoutMs; }
   // every request counts toward a configured retry budget; the short form decides only on a failure
   let retry = backend.retriesConfigured ? backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs }) : undefined;
   if (backend.balanced) {
@@ -61,7 +62,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
   for (let tries = 1; ; tries++) {
     if (retry !== undefined && backend.balanced) opts.tried = retry.tried as Set<never>;
     const perTry = retry?.tryTimeoutMs();
-    if (perTry !== undefined && Number.isFinite(perTry)) opts.headersTimeout = Math.max(1, perTry);
+    if (perTry !== undefined && Number.isFinite(perTry)) opts.headersTimeout = Math.max(1, Math.min(perTry, ex.backendTimeoutMs ?? perTry));
     let decision;
     try {
       const r = await backend.dispatcher.request(opts);

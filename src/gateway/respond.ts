@@ -17,8 +17,10 @@ import type { CompiledApi, CompiledOperation, Pipeline } from './runtime.js';
 export async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi | undefined, reply: Reply, expectContinue: boolean, pipeline?: Pipeline): Promise<void> {
   if (reply.problem && ex.rejectCode === undefined) ex.rejectCode = reply.problem.code;
   if (reply.problem && ex.rejectedBy !== undefined && ex.rejectCode !== undefined) gw.metrics.rejections.labels(ex.rejectedBy, ex.rejectCode).inc();
-  let response: UpstreamResponse = replyToResponse(reply, ex.requestId);
-  const onError = reply.problem ? (pipeline ?? (ex.operation as CompiledOperation | undefined)?.pipeline ?? api?.pipeline)?.['on-error'] : undefined;
+  const scope = pipeline ?? (ex.operation as CompiledOperation | undefined)?.pipeline ?? api?.pipeline;
+  const apim = scope?.apim === true;
+  let response: UpstreamResponse = replyToResponse(reply, ex.requestId, apim);
+  const onError = reply.problem ? scope?.['on-error'] : undefined;
   if (onError && onError.length > 0) {
     ex.error = { status: reply.status, code: reply.problem!.code };
     ex.response = response;
@@ -26,7 +28,7 @@ export async function respond(gw: GatewayContext, ex: Exchange, api: CompiledApi
     try {
       const r = await runSteps(onError, ex);
       if (ex.span !== undefined) stageEnded(ex, r !== undefined);
-      response = r ? replyToResponse(r, ex.requestId) : ex.response;
+      response = r ? replyToResponse(r, ex.requestId, apim) : ex.response;
     } catch (err) {
       gw.logger.error({ err, requestId: ex.requestId }, 'on-error policy failed');
     }
@@ -58,8 +60,16 @@ function closeAfterAnswer(ex: Exchange): void {
   res.once('finish', () => setTimeout(() => socket.destroy(), 2000).unref());
 }
 
-function replyToResponse(reply: Reply, requestId: string): UpstreamResponse {
+/**
+ * A Reply as a response. A problem is problem+json, or, for a pipeline with a scope defined by an
+ * XML policy document, the service's error body `{"statusCode": …, "message": …}`.
+ */
+function replyToResponse(reply: Reply, requestId: string, apim = false): UpstreamResponse {
   const headers: Headers = { ...reply.headers };
+  if (reply.problem && apim) {
+    headers['content-type'] = 'application/json; charset=utf-8';
+    return { status: reply.status, headers, body: JSON.stringify({ statusCode: reply.status, message: reply.problem.detail ?? reply.problem.title }) };
+  }
   if (reply.problem) {
     headers['content-type'] = PROBLEM_CONTENT_TYPE;
     return { status: reply.status, headers, body: renderProblem(reply.problem, reply.status, requestId) };

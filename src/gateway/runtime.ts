@@ -29,6 +29,8 @@ export interface Pipeline {
   backend: Step[];
   outbound: Step[];
   'on-error': Step[];
+  /** a scope of this pipeline is an XML policy document: errors use the service's body `{"statusCode", "message"}` */
+  apim?: boolean;
 }
 
 export interface CompiledOperation extends OperationInfo {

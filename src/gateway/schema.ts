@@ -5,6 +5,8 @@ import { SECTIONS, type Section } from './policy.js';
 import type { BackendConfig } from '../upstream/schema.js';
 import { apiSubscriptionSchema } from './subscriptions/schema.js';
 import type { ProductConfig } from './subscriptions/products.js';
+import type { XmlBlock } from './apim/scope.js';
+import type { ApimConfig } from './apim/env.js';
 
 /**
  * The gateway's part of gatehouse.yaml: APIs, operations, policy lists (each entry validated
@@ -18,7 +20,9 @@ import type { ProductConfig } from './subscriptions/products.js';
 export type PolicyEntry =
   | { kind: 'base' }
   | { kind: 'skip-base' }
-  | { kind: 'policy'; name: string; config: unknown };
+  | { kind: 'policy'; name: string; config: unknown }
+  /** policies of an XML policy document (`policy-xml`), compiled together (gateway/apim) */
+  | { kind: 'xml'; block: XmlBlock };
 
 function policyEntry(section: Section) {
   return z.unknown().transform((v, ctx): PolicyEntry => {
@@ -67,11 +71,16 @@ export const policySections = z
   .describe('policies by section: inbound, backend, outbound, on-error');
 export type PolicySections = Partial<Record<Section, PolicyEntry[]>>;
 
+/** `policy-xml`: an API-management policy document instead of `policies` in this scope. */
+export const policyXml = z.string().min(1).optional()
+  .describe("an API-management policy document (`<policies>` XML, expressions included) instead of `policies` in this scope; relative to the config file. `<base/>` places the outer scope's policies; a section without it inherits nothing (see docs/apim-policies.md)");
+
 export const operationSchema = z.strictObject({
   id: z.string().min(1).describe('operation id (for OpenAPI operations: its operationId or `METHOD /template`)'),
   method: z.string().optional().describe('HTTP method (required unless the id names an OpenAPI operation)'),
   path: z.string().optional().describe('path template relative to the API path, e.g. /{id}'),
   policies: policySections.optional(),
+  'policy-xml': policyXml,
 });
 
 /** Response compression of an API (applied when the response is sent, after the outbound policies). */
@@ -94,6 +103,7 @@ export const apiSchema = z.strictObject({
   openapi: z.string().optional().describe('OpenAPI 3.0/3.1 document (YAML or JSON) listing the operations'),
   operations: z.array(operationSchema).optional().describe('operations (and their policies); may add to or attach policies to OpenAPI operations'),
   policies: policySections.optional(),
+  'policy-xml': policyXml,
   subscription: apiSubscriptionSchema.optional(),
   'allow-path-parameters': z.boolean().default(false).describe('allow `;` path parameters (refused by default)'),
   'max-body-size': size().optional().describe('request body limit for this API (default gateway.limits.max-body-size)'),
@@ -143,6 +153,9 @@ export interface GatewayFile<G extends GatewayCore = GatewayCore> {
   gateway?: G;
   backends: Record<string, BackendConfig>;
   policies?: PolicySections;
+  'policy-xml'?: string;
+  /** API-management policy documents: named values, fragments, deployment */
+  apim?: ApimConfig;
   apis: ApiConfig[];
   /** products: groups of APIs with their own policy scope, subscribed to with keys */
   products?: ProductConfig[];

@@ -152,6 +152,8 @@ const FORWARD: Stage = { name: 'forward', run: forwardStage };
 
 async function forwardStage(t: Turn): Promise<StageResult> {
   const { ex, gw } = t;
+  // a policy forwarded the request itself (forward-request of an XML policy document)
+  if (ex.response !== undefined) return undefined;
   const backend = ex.backend as Backend | undefined;
   if (!backend) return problem('backend-not-configured', 'This API has no backend.');
   // An HTTP/2 stream cancelled in the same read as its HEADERS is only seen as cancelled once

@@ -39,12 +39,15 @@ export interface ClientSpec {
   roles: string[];
   firstParty: boolean;
   name?: string;
+  /** multi-factor policy; absent: `mfa.policy` */
+  mfa?: 'off' | 'optional' | 'required';
 }
 
 export function specFromConfig(c: IdentityClientConfig): ClientSpec {
   return {
     clientId: c['client-id'], public: c.public, grantTypes: c['grant-types'], redirectUris: c['redirect-uris'],
     postLogoutRedirectUris: c['post-logout-redirect-uris'], scopes: c.scopes, roles: c.roles, firstParty: c['first-party'], name: c.name,
+    ...(c.mfa ? { mfa: c.mfa } : {}),
   };
 }
 
@@ -78,6 +81,7 @@ export function toMetadata(spec: ClientSpec, secretHash: string | null): Record<
     scope: scopes.join(' '),
     gatehouse_roles: spec.roles,
     gatehouse_first_party: spec.firstParty,
+    ...(spec.mfa ? { gatehouse_mfa: spec.mfa } : {}),
     ...(spec.name ? { client_name: spec.name } : {}),
   };
 }

@@ -3,6 +3,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
 import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
+import { EMAIL_CODE_MIGRATIONS, MFA_MIGRATIONS } from './mfa/store.js';
+import { PASSKEY_MIGRATIONS } from './mfa/passkeys.js';
 
 /**
  * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
@@ -101,6 +103,10 @@ const MIGRATIONS: Migration[] = [
   // issue 16: subscriptions and the audit log of management writes
   ...SUBSCRIPTION_MIGRATIONS,
   auditLogTable,
+  // issue 15: second factors
+  ...MFA_MIGRATIONS,
+  ...PASSKEY_MIGRATIONS,
+  ...EMAIL_CODE_MIGRATIONS,
 ];
 
 /** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */

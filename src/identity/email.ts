@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
 
-export interface Mail { to: string; subject: string; text: string; link: string; kind: 'verify-email' | 'reset-password' | 'account-exists' | 'sign-up-username-taken' }
+export interface Mail {
+  to: string; subject: string; text: string; link: string; kind: 'verify-email' | 'reset-password' | 'account-exists' | 'sign-up-username-taken' | 'mfa-code';
+  /** a one-time code the mail carries (the log transport logs it, as it logs links) */
+  code?: string;
+}
 
 /** A message, or work that runs in the background first (look-ups, link tokens) and yields one or none. */
 export type Outgoing = Mail | (() => Promise<Mail | undefined>);
@@ -90,7 +94,7 @@ export async function createOutbox(cfg: IdentityConfig['email'], logger: Logger,
     }
     try {
       const sentTo = await deliver(mail);
-      logger.info({ mail: mail.kind, to: sentTo.length === 1 ? sentTo[0] : sentTo, ...(cfg.transport === 'log' ? { link: mail.link } : {}) },
+      logger.info({ mail: mail.kind, to: sentTo.length === 1 ? sentTo[0] : sentTo, ...(cfg.transport === 'log' ? { link: mail.link, ...(mail.code ? { code: mail.code } : {}) } : {}) },
         cfg.transport === 'log' ? `email (log transport): ${mail.subject}` : 'email sent');
     } catch (err) {
       const delay = retryDelays[job.attempt];

@@ -10,6 +10,7 @@ import { renderError } from './pages/error.js';
 import type { PageContext } from './pages/layout.js';
 import { interactionPolicy } from './steps/index.js';
 import type { InteractionStep } from './steps/step.js';
+import type { Mfa } from './mfa/index.js';
 import { apiAccess } from './provider/api-access.js';
 import { auditEvents } from './provider/audit.js';
 import { accessTokenClaims, accountFinder } from './provider/claims.js';
@@ -27,6 +28,8 @@ export interface ProviderDeps {
   page: PageContext;
   /** the interaction steps after sign-in, in order (steps/index.ts) */
   steps: readonly InteractionStep[];
+  /** second factors: the password grant refuses accounts and policies that need one */
+  mfa?: Mfa;
   /** counts issued tokens by grant type */
   onTokenIssued?: (grantType: string) => void;
   /** after a confirmed logout ended the session: another place to send the browser first (a SAML IdP's single logout), which then continues to `next` */
@@ -86,7 +89,7 @@ export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
   }
 
   for (const grant of GRANTS) {
-    provider.registerGrantType(grant.type, grant.handler({ provider, errors, helpers, access, findAccount, password: d.password }), [...grant.parameters]);
+    provider.registerGrantType(grant.type, grant.handler({ provider, errors, helpers, access, findAccount, password: d.password, mfa: d.mfa }), [...grant.parameters]);
   }
   auditEvents(provider, d.logger, d.onTokenIssued);
   return provider;

@@ -9,12 +9,17 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 const scope = z.string().regex(SCOPE_TOKEN, 'a scope is one token of printable characters, no spaces or quotes');
 
+/** multi-factor authentication for a client or an API (docs/guides/mfa.md) */
+export const MFA_POLICIES = ['off', 'optional', 'required'] as const;
+const mfaPolicy = z.enum(MFA_POLICIES);
+
 const API_SCOPES = 'an API needs at least one scope: a client may get tokens for an API only by holding one of its scopes';
 
 export const identityApiSchema = z.strictObject({
   audience: z.string().min(1).describe('The API\'s identifier: the `aud` of its access tokens and the `resource` a client asks for (e.g. `api://orders`).'),
   scopes: z.array(scope, { error: (iss) => (iss.input === undefined ? API_SCOPES : undefined) }).min(1, API_SCOPES).describe('Scopes this API defines (at least one; a scope belongs to one API). A client may get tokens for this API only if its `scopes` include one of them, and every token for it carries at least one. A client asking for one of them without `resource` gets a token for this API.'),
   'access-token-ttl': duration({ min: 10, max: 86400 }).optional().describe('Access token lifetime for this API; defaults to `tokens.access-token-ttl`.'),
+  mfa: mfaPolicy.optional().describe('Multi-factor authentication for sign-ins that get tokens for this API: `off`, `optional` (accounts with a second factor use it) or `required` (every account; one without a factor enrols at sign-in). When set, the stricter of the client\'s and the API\'s policy applies; unset, the client\'s alone.'),
 });
 
 export const identityClientSchema = z.strictObject({
@@ -29,6 +34,7 @@ export const identityClientSchema = z.strictObject({
   roles: z.array(z.string().min(1)).default([]).describe('App roles put in the `roles` claim of client_credentials tokens.'),
   'first-party': z.boolean().default(true).describe('First-party clients skip the consent page.'),
   name: z.string().optional().describe('Display name on the consent page.'),
+  mfa: mfaPolicy.optional().describe('Multi-factor authentication for this client\'s sign-ins: `off` (password only, also for accounts that have a second factor), `optional` (accounts with a second factor use it) or `required` (every account; one without a factor enrols at sign-in). Defaults to `mfa.policy`. A client with `required` cannot use the password grant.'),
 });
 
 const hashSchema = z.strictObject({
@@ -93,6 +99,7 @@ export const identitySchema = z.strictObject({
       'per-subnet': z.number().int().min(1).max(1000000).default(60).describe('Reset requests per client network (IPv4 /24, IPv6 /64) per window.'),
       window: duration({ min: 1, max: 86400 }).default(900).describe('Length of the sliding window, up to 24h.'),
     }).default({ 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 }).describe('Limits of the password-reset request form.'),
+    mfa: clientLimit(30, 100, 300).describe('Wrong second-factor codes (authenticator app, recovery code) per client address and per network; over it: 429 with Retry-After. Wrong codes also lock the account\'s second factor as `lockout` says.'),
     mail: z.strictObject({
       'per-address': z.number().int().min(1).max(10000).default(10).describe('Mails of any kind (verification, reset, notices) to one address per window; more are dropped and logged (`mail.limited`).'),
       window: duration({ min: 1, max: 7 * 86400 }).default(3600).describe('Length of the sliding window.'),
@@ -102,6 +109,7 @@ export const identitySchema = z.strictObject({
     'sign-in': { 'per-ip': 30, 'per-subnet': 100, window: 300 },
     'sign-up': { 'per-ip': 10, 'per-subnet': 30, window: 3600 },
     'password-reset': { 'per-address': 5, 'per-ip': 20, 'per-subnet': 60, window: 900 },
+    mfa: { 'per-ip': 30, 'per-subnet': 100, window: 300 },
     mail: { 'per-address': 10, window: 3600 },
   }).describe('Anti-automation limits of sign-in, sign-up, password reset and mail, counted in a counter store (see `store`).'),
   'sign-up': z.strictObject({
@@ -127,6 +135,13 @@ export const identitySchema = z.strictObject({
     'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
   }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
   federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0, OAuth 1.0a, SAML 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
+  mfa: z.strictObject({
+    policy: mfaPolicy.default('optional').describe('The policy of clients and APIs that set none: `off`, `optional` (accounts with a second factor are asked for it) or `required` (every account; one without a factor enrols at sign-in).'),
+    'totp-issuer': z.string().min(1).max(100).optional().describe('The issuer name an authenticator app shows beside the account; defaults to `branding.name`.'),
+    'recovery-codes': z.number().int().min(4).max(20).default(10).describe('Recovery codes made at enrolment (each works once; shown once, stored hashed).'),
+    'email-codes': z.boolean().default(false).describe('One-time codes by email as a second factor: an account with a verified email address can have a 6-digit code mailed to it (valid 10 minutes, once). On, such accounts count as having a second factor, so `optional` asks them for one too.'),
+    passkeys: z.boolean().default(true).describe('Passkeys (WebAuthn): enrolled as a second factor, and a "Sign in with a passkey" button on the sign-in page (passwordless; a passkey with user verification counts as two factors). Browsers refuse passkeys for an issuer whose host is an IP address, and outside https (except localhost).'),
+  }).default({ policy: 'optional', 'recovery-codes': 10, 'email-codes': false, passkeys: true }).describe('Multi-factor authentication: authenticator apps (TOTP, RFC 6238), passkeys (WebAuthn), email codes and recovery codes. See docs/guides/mfa.md.'),
   sessions: z.strictObject({
     ttl: duration({ min: 60 }).default(14 * 86400).describe('Browser session lifetime.'),
   }).default({ ttl: 14 * 86400 }).describe('Browser sessions.'),
@@ -139,6 +154,7 @@ export const identitySchema = z.strictObject({
     if (!cl.public && !cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i], message: 'a confidential client needs client-secret (or set public: true)' });
     if (cl.public && cl['grant-types'].includes('client_credentials')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'grant-types'], message: 'client_credentials needs a confidential client' });
     if (cl['grant-types'].includes('authorization_code') && cl['redirect-uris'].length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirect-uris'], message: 'authorization_code needs at least one redirect URI' });
+    if (cl.mfa === 'required' && cl['grant-types'].includes('password')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'mfa'], message: 'a client with mfa: required cannot use the password grant (it has no second step): remove password from grant-types' });
     if (cl['grant-types'].every((g) => g === 'client_credentials') && cl.scopes.length === 0) ctx.addIssue({ code: 'custom', path: ['clients', i, 'scopes'], message: 'a client_credentials client needs scopes: they name the APIs it may get tokens for' });
   });
   const fedIds = new Set<string>();

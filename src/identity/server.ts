@@ -16,7 +16,8 @@ import { buildProvider } from './provider.js';
 import { Limits } from './ratelimit.js';
 import { admit, compileTrustedProxies, failed, mounted } from './request.js';
 import { openIdentity } from './services.js';
-import { STEPS } from './steps/index.js';
+import { defaultSteps } from './steps/index.js';
+import { Mfa } from './mfa/index.js';
 import type { InteractionStep } from './steps/step.js';
 import { createStore } from '../state/index.js';
 import { Metrics } from '../observability/metrics.js';
@@ -57,12 +58,13 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
   const Adapter = adapterFactory(db);
   const onTokenIssued = instrument(auth, opts.metrics);
-  const steps = opts.steps ?? STEPS;
+  const mfa = new Mfa(config, db, master, limits, logger, { users, outbox });
+  const steps = opts.steps ?? await defaultSteps(mfa, users);
 
   const federation = config.federation.length ? new Federation(config, db, users, logger, base, undefined, opts.configDir) : undefined;
   const afterLogout = federation && ((accountId: string | undefined, amr: unknown, next: string) => federation.samlLogoutStart(accountId, amr, next));
-  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, onTokenIssued, afterLogout }), logger, config.keys['poll-interval']);
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation });
+  const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued, afterLogout }), logger, config.keys['poll-interval']);
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -92,7 +94,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
 
-  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
+  const cleanup = () => Promise.all([cleanupExpired(db), auth.cleanup(), mfa.passkeys.cleanup()]).catch((err) => logger.warn({ err: (err as Error).message }, 'cleanup of expired rows failed'));
   void cleanup();
   const cleanupTimer = setInterval(cleanup, 10 * 60_000);
   cleanupTimer.unref();

@@ -4,13 +4,13 @@ export type { Logger };
 
 /**
  * The process logger: pino JSON on stdout. The level comes from config, overridden by
- * GATEHOUSE_LOG_LEVEL. Authorization, cookies and tokens are never logged: the access log
- * lists fields explicitly, and `redact` guards the rest.
+ * GATEHOUSE_LOG_LEVEL. Authorization, cookies and tokens are never logged: `redact` guards them
+ * (the access log is written by access-log.ts, which lists its fields explicitly).
  */
-export function createLogger(level?: string, opts: { sync?: boolean; access?: boolean } = {}): Logger {
+export function createLogger(level?: string, opts: { sync?: boolean } = {}): Logger {
   const sync = opts.sync ?? true;
   const dest = pino.destination({ dest: 1, sync, minLength: sync ? 0 : 4096 });
-  // a buffered destination (the access log) is flushed at least twice a second
+  // a buffered destination is flushed at least twice a second
   if (!sync) setInterval(() => dest.flush(), 500).unref();
   return pino(
     {
@@ -18,8 +18,7 @@ export function createLogger(level?: string, opts: { sync?: boolean; access?: bo
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      // the access log lists its fields explicitly and never carries secrets: no redaction pass on the hot path
-      redact: opts.access ? undefined : {
+      redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', '*.password', '*.token', '*.client_secret'],
         censor: '[redacted]',
       },

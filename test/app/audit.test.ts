@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigText } from '../../src/app/config.js';
+import { loadConfigFile, loadConfigText } from '../../src/app/config.js';
 import { auditLoaded, type LocatedFinding } from '../../src/app/audit/index.js';
 import { DEMO_SECRETS, RULES } from '../../src/app/audit/rules.js';
 import { ROOT, runCli, writeConfig } from '../helpers/gateway.js';
@@ -159,6 +159,15 @@ const CASES: Record<string, RuleCase[]> = {
 };
 
 describe('gatehouse audit rules', () => {
+  it('reads policy-xml documents: a validate-jwt in XML authenticates the API, a document without one does not', () => {
+    const jwt = '<policies><inbound><base /><validate-jwt><openid-config url="https://login.example.com/.well-known/openid-configuration" /><audiences><audience>api://a</audience></audiences></validate-jwt></inbound></policies>';
+    const none = '<policies><inbound><base /><set-header name="X" exists-action="override"><value>1</value></set-header></inbound></policies>';
+    const yaml = (file: string) => `gateway:\n  listen: { host: 127.0.0.1, http: 8080 }\nbackends:\n  b: { url: "http://127.0.0.1:9001" }\napis:\n  - name: a\n    path: /a\n    backend: b\n    policy-xml: ${file}\n`;
+    const run = (file: string) => auditLoaded(loadConfigFile(writeConfig(yaml(file), { 'jwt.xml': jwt, 'none.xml': none }), {})).map((f) => f.rule);
+    assert.ok(!run('jwt.xml').includes('api-unauthenticated'));
+    assert.ok(run('none.xml').includes('api-unauthenticated'));
+  });
+
   it('the base config has no finding', () => {
     assert.deepEqual(findings(BASE), []);
   });

@@ -38,6 +38,7 @@ const MUST_MENTION: Record<string, string[]> = {
   'clients add': ['--client-id', '--public', '--grant-types', '--redirect-uris', '--scopes', '--third-party'],
   'keys rotate': ['--overlap', '--cookies'],
   completion: ['bash', 'zsh'],
+  'apim check': ['--config', '--named-values', '--fragments', '--format', 'FILE'],
 };
 
 describe('gatehouse --help of every command, without a config', () => {
@@ -114,6 +115,7 @@ describe('gatehouse completion', () => {
     assert.deepEqual(await complete('gatehouse', 'audit', '--format', ''), ['text', 'json']);
     assert.deepEqual(await complete('gatehouse', 'test', '--reporter', 'j'), ['junit']);
     assert.deepEqual(await complete('gatehouse', 'keys', 'rotate', '--o'), ['--overlap']);
+    assert.deepEqual(await complete('gatehouse', 'apim', 'check', '--n'), ['--named-values']);
   });
 
   it('the zsh script loads and registers _gatehouse (skipped when zsh is not installed)', async (t) => {

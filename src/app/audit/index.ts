@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type LoadedGatehouseConfig } from '../config.js';
+import { pino } from 'pino';
+import { applyPolicyXml } from '../../gateway/apim/scope.js';
 import { ConfigInvalid, formatIssue } from '../../config/errors.js';
 import { audit, RULES, type Severity } from './rules.js';
 
@@ -25,9 +27,24 @@ export interface LocatedFinding {
 }
 
 /** Audit a loaded config: the findings, located in its file. */
+/**
+ * The config with `policy-xml` scopes read into their policy sections, so that the rules see
+ * what an XML document does (validate-jwt in it authenticates). A document that does not load is
+ * `gatehouse validate`'s business: its scope is then audited as if it had no policies.
+ */
+function withPolicyXml(loaded: LoadedGatehouseConfig): LoadedGatehouseConfig['config'] {
+  const c = loaded.config;
+  const xml = c['policy-xml'] !== undefined || (c.products ?? []).some((p) => p['policy-xml'] !== undefined)
+    || c.apis.some((a) => a['policy-xml'] !== undefined || (a.operations ?? []).some((o) => o['policy-xml'] !== undefined));
+  if (!xml) return c;
+  const copy = structuredClone(c);
+  applyPolicyXml(copy, loaded.dir, pino({ level: 'silent' }), () => {});
+  return copy;
+}
+
 export function auditLoaded(loaded: LoadedGatehouseConfig): LocatedFinding[] {
   const fixes = new Map(RULES.map((r) => [r.id, r.fix]));
-  return audit(loaded.config).map((f) => {
+  return audit(withPolicyXml(loaded)).map((f) => {
     const at = loaded.locate(f.path, f.message);
     return { rule: f.rule, severity: f.severity, file: at.file, line: at.line, column: at.column, path: at.path, message: f.message, fix: fixes.get(f.rule)! };
   }).sort((a, b) => RANK[b.severity] - RANK[a.severity] || a.line - b.line || a.column - b.column);

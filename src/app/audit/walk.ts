@@ -35,6 +35,11 @@ export function* policies(cfg: Config): Generator<PolicyAt> {
 
 /** Policies that establish who the caller is. check-header counts when it requires a value (a shared key). */
 export function authenticates(e: PolicyEntry): boolean {
+  // an XML policy document (policy-xml): its validate-jwt, or a check-header with values
+  if (e.kind === 'xml') {
+    return e.block.elements.some((el) => el.name === 'validate-jwt'
+      || el.name === 'check-header' && el.children.some((c) => c.kind === 'element' && c.name === 'value'));
+  }
   if (e.kind !== 'policy') return false;
   if (e.name === 'validate-jwt' || e.name === 'validate-client-certificate') return true;
   return e.name === 'check-header' && ((e.config as { values?: unknown[] }).values?.length ?? 0) > 0;

@@ -10,6 +10,7 @@ import { compileTemplate } from '../template.js';
 import { Runtime, type CompiledApi } from '../runtime.js';
 import type { GatewayCore, GatewayFile } from '../schema.js';
 import { compileApi } from './apis.js';
+import { applyPolicyXml } from '../apim/scope.js';
 import { policyContexts } from './context.js';
 import type { OpenApiFile } from './openapi.js';
 import { PipelineCompiler } from './pipeline.js';
@@ -57,6 +58,8 @@ export async function buildRuntime<G extends GatewayCore>(loaded: LoadedConfig<G
     }
   }
 
+  // policy-xml at any scope becomes that scope's policy sections
+  applyPolicyXml(config, loaded.dir, deps.logger, fail);
   const docs = new Map<string, OpenApiFile>();
   const pipelines = new PipelineCompiler(policyContexts(rt as Runtime, deps), docs, fail);
   const globalRefs = globalScope(config.policies, fail);

@@ -5,6 +5,10 @@ import type { OperationInfo } from '../exchange.js';
 import type { CompiledApi, Pipeline, Step } from '../runtime.js';
 import type { PolicyPlace } from './context.js';
 import type { Fail, Ref, Refs } from './scopes.js';
+import { ApimLoadError } from '../../apim/index.js';
+import { compileBlock } from '../apim/block.js';
+import '../apim/policies/index.js';
+import type { XmlBlock } from '../apim/scope.js';
 
 /**
  * Policy references → steps. Each step's handler is created once per place (a policy shared by
@@ -28,6 +32,7 @@ export class PipelineCompiler {
     const key = `${location}|${claimsAvailable}|${api?.name ?? ''}|${op?.id ?? ''}`;
     const cached = this.compiled.get(key);
     if (cached) return cached;
+    if (ref.xml !== undefined) return this.xmlStep(ref, ref.xml, key, location, section, api, op);
     const def = POLICY_BY_NAME.get(ref.name)!;
     try {
       const handler = await def.create(ref.config as never, this.contextFor({
@@ -47,12 +52,38 @@ export class PipelineCompiler {
     }
   }
 
+  /** A run of XML policies (policy-xml): compiled by gateway/apim; its load errors point into the document. */
+  private async xmlStep(ref: Ref, block: XmlBlock, key: string, location: string, section: Section, api: CompiledApi | undefined, op: OperationPlace | undefined): Promise<Step | undefined> {
+    const policy = this.contextFor({
+      location, section,
+      api: api ? { name: api.name, prefix: api.prefix, openapi: this.docs.get(api.name)?.document } : undefined,
+      operation: op ? { id: op.id, method: op.method, template: op.template, openapi: op.openapi } : undefined,
+      claimsAvailable: true,
+    });
+    try {
+      const handler = await compileBlock(block.elements, { section, scope: block.scope, env: block.env, policy });
+      const step = { name: 'policy-xml', handler };
+      this.compiled.set(key, step);
+      return step;
+    } catch (err) {
+      if (err instanceof ApimLoadError) this.fail(ref.path, err.message);
+      else this.fail(ref.path, `cannot set up the policy document: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
   /** The pipeline of one place; policies of the `before-operation` phase are left to `early`. */
   async pipeline(refs: Refs, api: CompiledApi | undefined, op: OperationPlace | undefined): Promise<Pipeline> {
     const p: Pipeline = { inbound: [], backend: [], outbound: [], 'on-error': [] };
     let claims = false;
     for (const s of SECTIONS) {
       for (const ref of refs[s]) {
+        if (ref.xml !== undefined) {
+          p.apim = true;
+          const step = await this.step(ref, s, claims, api, op);
+          if (step) p[s].push(step);
+          continue;
+        }
         const def = POLICY_BY_NAME.get(ref.name)!;
         if (runsBeforeOperation(def)) continue;
         const step = await this.step(ref, s, claims, api, op);
@@ -67,7 +98,7 @@ export class PipelineCompiler {
   async early(refs: Refs, api: CompiledApi): Promise<Step[]> {
     const out: Step[] = [];
     for (const ref of refs.inbound) {
-      if (!runsBeforeOperation(POLICY_BY_NAME.get(ref.name)!)) continue;
+      if (ref.xml !== undefined || !runsBeforeOperation(POLICY_BY_NAME.get(ref.name)!)) continue;
       const step = await this.step(ref, 'inbound', false, api, undefined);
       if (step) out.push(step);
     }

@@ -1,5 +1,6 @@
 import { SECTIONS, type Section } from '../policy.js';
 import type { PolicyEntry, PolicySections } from '../schema.js';
+import type { XmlBlock } from '../apim/scope.js';
 
 /**
  * Scopes and `base`: a section of an inner scope (API, operation) lists its policies and marks
@@ -8,7 +9,7 @@ import type { PolicyEntry, PolicySections } from '../schema.js';
  */
 
 /** A policy list entry located in the config, before compilation. */
-export interface Ref { name: string; config: unknown; path: Array<string | number> }
+export interface Ref { name: string; config: unknown; path: Array<string | number>; /** policies of an XML document (policy-xml) */ xml?: XmlBlock }
 
 export type Refs = Record<Section, Ref[]>;
 
@@ -24,6 +25,7 @@ export function expandSection(inner: PolicyEntry[] | undefined, innerPath: Array
   let sawBase = false;
   inner.forEach((e, i) => {
     if (e.kind === 'base') { sawBase = true; out.push(...outer); } else if (e.kind === 'skip-base') sawBase = true;
+    else if (e.kind === 'xml') out.push({ name: 'policy-xml', config: undefined, path: [...innerPath, i], xml: e.block });
     else out.push({ name: e.name, config: e.config, path: [...innerPath, i, e.name] });
   });
   if (!sawBase && outer.length > 0) {
@@ -41,6 +43,6 @@ export function expandScope(sections: PolicySections | undefined, path: Array<st
 
 /** The global scope: it has no outer scope, so `base` there is a mistake. */
 export function globalScope(sections: PolicySections | undefined, fail: Fail): Refs {
-  for (const s of SECTIONS) for (const e of sections?.[s] ?? []) if (e.kind !== 'policy') fail(['policies', s], '`base` has no outer scope at the global level');
+  for (const s of SECTIONS) for (const e of sections?.[s] ?? []) if (e.kind === 'base' || e.kind === 'skip-base') fail(['policies', s], '`base` has no outer scope at the global level');
   return expandScope(sections, ['policies'], NO_REFS, fail);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policySections } from '../schema.js';
+import { policySections, policyXml } from '../schema.js';
 
 /**
  * Products (gatehouse.yaml `products`). A product groups APIs; its policies run between the global
@@ -15,5 +15,6 @@ export const productSchema = z.strictObject({
   approval: z.enum(['auto', 'manual']).default('auto').describe('`auto`: a new subscription is active at once; `manual`: it is `submitted` until an administrator approves it'),
   'subscription-required': z.boolean().default(true).describe("calls to the product's APIs need a subscription key (an API in an open product can still be called with a key, which then selects the product's policies)"),
   policies: policySections.optional(),
+  'policy-xml': policyXml,
 });
 export type ProductConfig = z.output<typeof productSchema>;

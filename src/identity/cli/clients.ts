@@ -1,7 +1,7 @@
 import { CLIENT_ID, clientSpecProblem, ClientStore, type ClientSpec } from '../clients.js';
 import { Failure, list, UsageError, type CommandContext, type CommandGroup, type Values } from './kit.js';
 
-const usage = `gatehouse clients add --client-id ID [--public] [--grant-types a,b] [--redirect-uris u1,u2] [--post-logout-redirect-uris u1] [--scopes a,b] [--roles a,b] [--name N] [--third-party]
+const usage = `gatehouse clients add --client-id ID [--public] [--grant-types a,b] [--redirect-uris u1,u2] [--post-logout-redirect-uris u1] [--scopes a,b] [--roles a,b] [--name N] [--third-party] [--mfa off|optional|required]
 gatehouse clients list [--json]
 gatehouse clients remove <client-id>
 gatehouse clients rotate-secret <client-id>`;
@@ -15,7 +15,10 @@ function specOf(v: Values, id: string): ClientSpec {
     clientId: id, public: !!v.public, grantTypes: grantTypes.length ? grantTypes : ['authorization_code', 'refresh_token'],
     redirectUris: list(v['redirect-uris'] as string), postLogoutRedirectUris: list(v['post-logout-redirect-uris'] as string),
     scopes: list(v.scopes as string), roles: list(v.roles as string), firstParty: !v['third-party'], name: v.name as string | undefined,
+    ...(v.mfa !== undefined ? { mfa: v.mfa as ClientSpec['mfa'] } : {}),
   };
+  if (v.mfa !== undefined && !['off', 'optional', 'required'].includes(v.mfa as string)) throw new UsageError('--mfa is off, optional or required');
+  if (spec.mfa === 'required' && spec.grantTypes.includes('password')) throw new UsageError('a client with --mfa required cannot use the password grant (it has no second step)');
   const why = clientSpecProblem(spec, (f) => `--${f}`);
   if (why) throw new UsageError(why);
   return spec;
@@ -24,7 +27,7 @@ function specOf(v: Values, id: string): ClientSpec {
 async function add(c: CommandContext): Promise<number> {
   const { values: v } = c.parse({
     'client-id': { type: 'string' }, public: { type: 'boolean' }, 'grant-types': { type: 'string' }, 'redirect-uris': { type: 'string' },
-    'post-logout-redirect-uris': { type: 'string' }, scopes: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, 'third-party': { type: 'boolean' },
+    'post-logout-redirect-uris': { type: 'string' }, scopes: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, 'third-party': { type: 'boolean' }, mfa: { type: 'string' },
   });
   const id = v['client-id'] as string | undefined;
   if (!id || !CLIENT_ID.test(id)) throw new UsageError('give --client-id (letters, digits and . _ : ~ -)');

@@ -4,6 +4,7 @@ import { derive } from '../keys.js';
 import { hashPassword } from '../passwords.js';
 import { list, UsageError, type CommandContext, type CommandGroup } from './kit.js';
 import { passwordOf } from './password-input.js';
+import { mfaSummary, resetMfa } from '../mfa/store.js';
 
 const usage = `gatehouse users add --username U [--email E] [--password P | --password-stdin | --no-password] [--roles a,b] [--groups a,b] [--email-verified]
     (without a password option it is asked for on a terminal; in a script give one of them)
@@ -12,7 +13,8 @@ gatehouse users show <username|email> [--json]
 gatehouse users disable|enable|unlock <username|email>
 gatehouse users reset-password <username|email> [--password P | --password-stdin]
 gatehouse users set-roles <username|email> --roles a,b
-gatehouse users unlink <username|email> --connector ID   (remove a linked identity of identity.federation)`;
+gatehouse users unlink <username|email> --connector ID   (remove a linked identity of identity.federation)
+gatehouse users reset-mfa <username|email>   (forget its authenticator app, passkeys and recovery codes; it enrols again where MFA is required)`;
 
 function showUser(c: CommandContext, u: User, json: boolean, extra: Record<string, unknown> = {}): void {
   if (json) return c.out(JSON.stringify({ ...u, ...extra }));
@@ -47,7 +49,9 @@ async function show(c: CommandContext): Promise<number> {
   const s = await c.open();
   const lock = await new Authenticator(s.users, s.db, c.config, derive(s.master, 'lockout'), c.io.logger).lockState(u.id);
   const identities = await new FederationStore(s.db).linksOf(u.id);
-  showUser(c, u, !!v.json, { failedAttempts: lock.failures, lockedUntil: lock.lockedUntil > Date.now() ? lock.lockedUntil : undefined, attributes: u.attributes, groups: u.groups, identities });
+  const mfa = await mfaSummary(s.db, u.id);
+  showUser(c, u, !!v.json, { failedAttempts: lock.failures, lockedUntil: lock.lockedUntil > Date.now() ? lock.lockedUntil : undefined, attributes: u.attributes, groups: u.groups, identities, mfa });
+  if (!v.json) c.out(`  two-step: ${mfa.app ? 'authenticator app' : 'no app'}, ${mfa.passkeys} passkey(s), ${mfa.recoveryCodes} recovery code(s) left`);
   if (!v.json) for (const i of identities) c.out(`  linked: ${i.connector} ${i.subject}${i.email ? ` (${i.email})` : ''} since ${new Date(i.createdAt).toISOString()}`);
   return 0;
 }
@@ -103,8 +107,21 @@ async function unlink(c: CommandContext): Promise<number> {
   return 0;
 }
 
+/** forget the account's second factors (a lost device and lost codes), lift its lockouts and end its sessions */
+async function resetMfaOf(c: CommandContext): Promise<number> {
+  const { positionals } = c.parse({}, 1);
+  const u = await c.needUser(positionals[0]);
+  const s = await c.open();
+  await resetMfa(s.db, u.id);
+  await s.users.unlock(u.id);
+  await s.users.revokeSessions(u.id);
+  c.audit('mfa.reset', { sub: u.id });
+  c.out(`two-step verification reset for ${u.username ?? u.email}; its sessions and refresh tokens were revoked`);
+  return 0;
+}
+
 /** `gatehouse users ...`: accounts */
 export const users: CommandGroup = {
   usage,
-  commands: { add, list: listUsers, show, disable: setState, enable: setState, unlock: setState, 'reset-password': resetPassword, 'set-roles': setRoles, unlink },
+  commands: { add, list: listUsers, show, disable: setState, enable: setState, unlock: setState, 'reset-password': resetPassword, 'set-roles': setRoles, unlink, 'reset-mfa': resetMfaOf },
 };

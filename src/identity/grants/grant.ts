@@ -1,4 +1,5 @@
 import type { PasswordConnector } from '../connectors/password.js';
+import type { Mfa } from '../mfa/index.js';
 import type { ApiAccess } from '../provider/api-access.js';
 import type { FindAccount } from '../provider/claims.js';
 import type { OidcContext, OidcErrors, OidcProvider } from '../provider/oidc.js';
@@ -13,6 +14,8 @@ export interface GrantKit {
   access: ApiAccess;
   findAccount: FindAccount;
   password: PasswordConnector;
+  /** second factors: the password grant has none, so it is refused where one is needed */
+  mfa?: Mfa;
 }
 
 /** A grant type of the token endpoint that oidc-provider does not have built in. */

@@ -1,4 +1,5 @@
 import { OIDC_SCOPES } from '../clients.js';
+import { ACR } from '../mfa/policy.js';
 import type { OidcAccount, OidcClient, OidcContext, OidcToken } from '../provider/oidc.js';
 import type { GrantKit, GrantType } from './grant.js';
 
@@ -31,6 +32,10 @@ export const passwordGrant: GrantType = {
     const dPoP = await g.validateDpop(provider, ctx);
     g.checkDpopRequired(provider, ctx, dPoP);
     if (dPoP) await g.checkDpopReplay(provider, ctx, dPoP, client.clientId, kit.errors.InvalidDpopProof);
+    // a policy that requires a second factor is refused before the password is checked: the answer says nothing about it
+    if (kit.mfa && kit.mfa.policyOf(client.gatehouse_mfa, { scope: asked.requested.join(' '), resource: asked.resource }) === 'required') {
+      throw new kit.errors.CustomOIDCProviderError('invalid_grant', 'this client or API requires a second factor: use the authorization code flow');
+    }
     const account = await signIn(kit, ctx, asked);
     await issue(kit, ctx, asked, account, dPoP?.thumbprint);
   },
@@ -57,7 +62,7 @@ function checkRequest({ errors, access }: GrantKit, ctx: OidcContext): Asked {
 }
 
 /** the password connector's answer: the account, or the grant's refusal */
-async function signIn({ errors, password, findAccount }: GrantKit, ctx: OidcContext, asked: Asked): Promise<OidcAccount> {
+async function signIn({ errors, password, findAccount, mfa }: GrantKit, ctx: OidcContext, asked: Asked): Promise<OidcAccount> {
   const client = ctx.oidc.client!;
   const res = await password.verify({ login: asked.username, password: asked.password }, { ip: ctx.ip, via: 'password-grant', clientId: client.clientId });
   if (!res.ok && res.reason === 'rate-limited') { // too many failures from this client (issue 11, finding 7)
@@ -67,6 +72,12 @@ async function signIn({ errors, password, findAccount }: GrantKit, ctx: OidcCont
   if (!res.ok) throw new errors.InvalidGrant('invalid username or password');
   const account = await findAccount(ctx, res.identity.accountId);
   if (!account) throw new errors.InvalidGrant('invalid username or password');
+  // an account with a second factor cannot use this grant (it has no second step); the answer is
+  // the usual one, so it does not confirm the password to whoever lacks the second factor
+  if (mfa && !(await mfa.passwordGrantAllowed(client.gatehouse_mfa, { scope: asked.requested.join(' '), resource: asked.resource }, account.accountId))) {
+    ctx.oidc.entity('Account', account);
+    throw new errors.InvalidGrant('invalid username or password');
+  }
   ctx.oidc.entity('Account', account);
   return account;
 }
@@ -120,7 +131,7 @@ async function refresh(kit: GrantKit, ctx: OidcContext, client: OidcClient, at: 
 async function idTokenOf(ctx: OidcContext, kit: GrantKit, account: OidcAccount, oidcScopes: string[], authTime: number): Promise<string | undefined> {
   if (!oidcScopes.includes('openid')) return undefined;
   const claims = await account.claims('id_token', oidcScopes.join(' '));
-  const token = new kit.provider.IdToken({ ...claims, auth_time: authTime }, { ctx });
+  const token = new kit.provider.IdToken({ ...claims, auth_time: authTime, amr: ['pwd'], acr: ACR.single }, { ctx });
   token.scope = oidcScopes.join(' ');
   return token.issue({ use: 'idtoken' });
 }

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import type { IdentityConfig } from '../schema.js';
 import { stylesheet } from './layout.js';
+import { PASSKEY_SCRIPT } from './passkey.js';
 
 const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 
@@ -17,6 +18,7 @@ export function assets(branding: IdentityConfig['branding'], logoFile: string | 
   };
   return {
     css: (res: ServerResponse) => serve(res, 'text/css; charset=utf-8', css),
+    passkey: (res: ServerResponse) => serve(res, 'text/javascript; charset=utf-8', PASSKEY_SCRIPT),
     logo: logo && ((res: ServerResponse) => serve(res, logo.type, logo.body)),
   };
 }

@@ -7,6 +7,7 @@ import { interactions } from './interaction.js';
 import { queryOf, type Flow, type PageDeps, type PageKit } from './kit.js';
 import { resetConfirm, resetRequest } from './password-reset.js';
 import { signIn } from './sign-in.js';
+import { passkeyLogin } from './passkey-sign-in.js';
 import { signUp } from './sign-up.js';
 import { verifyEmail } from './verify-email.js';
 
@@ -29,7 +30,7 @@ export function createHostedPages(d: PageDeps) {
     signUpOn: d.cfg['sign-up'].enabled,
   };
   const files = assets(d.cfg.branding, d.logoFile);
-  const interaction = interactions(kit, [signIn(d.password, d.federation), ...d.steps]);
+  const interaction = interactions(kit, [signIn(d.password, d.federation, d.passkeys && passkeyLogin(kit, d.passkeys)), ...d.steps]);
   const federation = d.federation ? federationRoutes(kit, d.federation) : undefined;
   const flows = new Map<string, Flow>([
     ...(kit.signUpOn ? [['/account/sign-up', signUp] as const] : []),
@@ -42,6 +43,7 @@ export function createHostedPages(d: PageDeps) {
     const method = req.method ?? 'GET';
     try {
       if (path === '/assets/style.css') { files.css(res); return true; }
+      if (path === '/assets/passkey.js') { files.passkey(res); return true; }
       if (path === '/assets/logo' && files.logo) { files.logo(res); return true; }
       if (await interaction(req, res, path, method)) return true;
       if (federation && await federation(req, res, path, queryOf(req), method)) return true;

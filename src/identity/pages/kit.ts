@@ -10,6 +10,7 @@ import type { Csrf } from './csrf.js';
 import type { PageContext } from './layout.js';
 import type { InteractionStep } from '../steps/step.js';
 import type { Federation } from '../federation/index.js';
+import type { Passkeys } from '../mfa/passkeys.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -31,6 +32,8 @@ export interface PageDeps {
   limits: Limits;
   /** sign-in at other identity providers (`identity.federation`), when configured */
   federation?: Federation;
+  /** passkeys: passwordless sign-in on the sign-in page (`mfa.passkeys`) */
+  passkeys?: Passkeys;
 }
 
 /** What every page flow gets: the deps plus what is derived from them once. */

@@ -61,6 +61,12 @@ label.check{display:flex;gap:8px;align-items:baseline;font-weight:400}
 .alert.info{background:#eef4fc;border-color:${p};color:#173f7a}
 .links{margin-top:20px;display:flex;justify-content:space-between;gap:12px;font-size:.95rem;flex-wrap:wrap}
 ul.scopes{padding-left:20px}
+img.qr{display:block;margin:0 auto 16px;background:#fff}
+code.secret{font-size:1.05rem;letter-spacing:.05em;word-break:break-all}
+ul.codes{columns:2;list-style:none;padding:12px 16px;border:1px dashed #8a939e;border-radius:6px;font-size:1.05rem}
+details.other{margin-top:20px}
+details.other summary{cursor:pointer;color:${p}}
+a.button{display:block;width:100%;padding:11px 16px;text-align:center;font-weight:600;color:#fff;background:${p};border-radius:6px;text-decoration:none}
 footer{margin-top:16px;font-size:.8rem;color:#4a525c}
 `;
 }

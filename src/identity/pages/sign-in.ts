@@ -4,10 +4,12 @@ import type { PasswordConnector } from '../connectors/password.js';
 import { UpstreamUnavailable, type Decision, type Federation } from '../federation/index.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
+import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
+import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }> }): string {
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
@@ -20,6 +22,7 @@ ${csrfField(o.csrf)}
 <input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}${o.login ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+${o.passkey ?? ''}
 ${o.federate ? connectorButtons(o.federate, o.csrf, o.connectors ?? []) : ''}
 <form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>
 <nav class="links" aria-label="Account help">
@@ -31,6 +34,21 @@ ${o.signUp ? `<a href="${esc(o.signUp)}">Create an account</a>` : ''}
 /** what the user is told when a federated sign-in failed at the upstream or did not verify */
 const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not succeed. Try again, or sign in another way.`;
 
+type FormText = { login?: string; error?: string; info?: string };
+
+const metaOf = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
+
+/** finish a federated sign-in as the decision says, or show why not */
+async function settleFederated(ctx: InteractionContext, federation: Federation, form: (ctx: InteractionContext, o: FormText) => string, identity: VerifiedIdentity, decision: Decision, connectorName: string): Promise<void> {
+  if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: decision.message }));
+  if (decision.kind === 'confirm') {
+    const h = await federation.awaitConfirmation(identity, decision.user, ctx.details.uid);
+    return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
+  }
+  await federation.signedIn(identity, decision, metaOf(ctx, 'federation'));
+  return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: withAcr(federatedLogin(identity, decision.user.id)) }, { mergeWithLastSubmission: false });
+}
+
 /**
  * The sign-in page: oidc-provider's `login` prompt. The form signs in with the password
  * connector; every refusal but a rate limit gets one message (unknown account, wrong password,
@@ -40,24 +58,19 @@ const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not suc
  * account (federation/index.ts) and finishes the sign-in, or asks the owner of an existing
  * account to confirm the link with its password.
  */
-export function signIn(password: PasswordConnector, federation?: Federation): PromptHandler {
+export function signIn(password: PasswordConnector, federation?: Federation, passkey?: PasskeyLogin): PromptHandler {
   const connectors = federation?.connectors.map((c) => ({ id: c.config.id, displayName: c.config.displayName, icon: federation.iconPath(c.config.id) })) ?? [];
-  const form = (ctx: InteractionContext, o: { login?: string; error?: string; info?: string } = {}) => signInPage(ctx.page, {
+  const form = (ctx: InteractionContext, o: FormText = {}, passkeyHtml?: string) => signInPage(ctx.page, {
     action: `${ctx.self}/login`, csrf: ctx.csrf(), clientName: ctx.clientName, ...ctx.links, ...o,
-    federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors,
+    federate: connectors.length ? `${ctx.self}/federate` : undefined, connectors, passkey: passkeyHtml,
   });
-  const meta = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
-
-  /** finish the sign-in as the decision says, or show why not */
-  async function settle(ctx: InteractionContext, identity: VerifiedIdentity, decision: Decision, connectorName: string): Promise<void> {
-    if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: decision.message }));
-    if (decision.kind === 'confirm') {
-      const h = await federation!.awaitConfirmation(identity, decision.user, ctx.details.uid);
-      return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
-    }
-    await federation!.signedIn(identity, decision, meta(ctx, 'federation'));
-    return ctx.provider.interactionFinished(ctx.req, ctx.res, { login: federatedLogin(identity, decision.user.id) }, { mergeWithLastSubmission: false });
-  }
+  /** the form with the passkey button when passkeys are on (its page allows the passkey script) */
+  const page = async (ctx: InteractionContext, status: number, o: FormText = {}) => {
+    const p = passkey ? await passkey.form(ctx) : undefined;
+    if (p) ctx.res.setHeader('content-security-policy', p.csp);
+    ctx.send(status, form(ctx, o, p?.html));
+  };
+  const settle = (ctx: InteractionContext, identity: VerifiedIdentity, decision: Decision, connectorName: string) => settleFederated(ctx, federation!, form, identity, decision, connectorName);
 
   /** send the browser to connector `id`; an upstream that cannot begin (down, refusing us) is said on the sign-in page */
   async function beginAt(ctx: InteractionContext, id: string, hint = loginHint(ctx)): Promise<void> {
@@ -83,7 +96,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
       const hinted = federation && hintedConnector(federation, ctx.details.params);
       if (hinted) return beginAt(ctx, hinted);
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
-      ctx.send(200, form(ctx, { info }));
+      return page(ctx, 200, { info });
     },
     actions: {
       async login(ctx, posted) {
@@ -97,8 +110,13 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
           return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.` }));
         }
-        if (!result.ok) return ctx.send(200, form(ctx, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' }));
-        return ctx.provider.interactionFinished(req, res, { login: loginResult(result.identity) }, { mergeWithLastSubmission: false });
+        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' });
+        return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
+      },
+      async passkey(ctx, posted) {
+        const login = passkey ? await passkey.verify(ctx, posted) : undefined;
+        if (!login) return page(ctx, 200, { error: 'The passkey could not be used to sign in. Try again, or sign in with your password.' });
+        return ctx.provider.interactionFinished(ctx.req, ctx.res, { login }, { mergeWithLastSubmission: false });
       },
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
@@ -109,7 +127,7 @@ export function signIn(password: PasswordConnector, federation?: Federation): Pr
         const pending = federation ? await federation.pendingLink(posted.get('handle') ?? '', ctx.details.uid) : undefined;
         if (!pending) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
         const { user, identity, connector } = pending;
-        const r = await password.verify({ login: user.email ?? user.username ?? '', password: posted.get('password') ?? '' }, meta(ctx, 'federation-link'));
+        const r = await password.verify({ login: user.email ?? user.username ?? '', password: posted.get('password') ?? '' }, metaOf(ctx, 'federation-link'));
         if (!r.ok || r.identity.accountId !== user.id) {
           if (r.ok === false && r.reason === 'rate-limited') ctx.res.setHeader('retry-after', String(r.retryAfter ?? 60));
           const h = await federation!.awaitConfirmation(identity, user, ctx.details.uid);
@@ -135,6 +153,9 @@ function hintedConnector(federation: Federation, params: Record<string, unknown>
     ?? (typeof login === 'string' ? federation.forEmail(login) : undefined);
   return realm?.config.id;
 }
+
+/** a login result with the `acr` its `amr` reached (one factor here; steps/mfa.ts adds the second) */
+const withAcr = (login: { accountId: string; amr: string[] }) => ({ ...login, acr: acrOf(login.amr) });
 
 /** the authorization request's login_hint, passed on to the upstream */
 function loginHint(ctx: InteractionContext): string | undefined {

@@ -1,5 +1,6 @@
 import type { User, UserStore } from '../accounts.js';
 import { idpOf } from '../connectors/connector.js';
+import { acrOf } from '../mfa/policy.js';
 import type { OidcAccount, OidcContext, OidcErrors, OidcToken } from './oidc.js';
 
 /** The claims of an account in the ID token and userinfo: by scope, plus the configured attributes. */
@@ -45,8 +46,12 @@ export function accessTokenClaims(users: UserStore, atAttrs: readonly string[], 
     if (token.accountId) {
       // a federated sign-in: the connector it came through (its amr, kept by the code and the refresh token)
       const e = ctx.oidc?.entities;
-      const idp = idpOf(e?.AuthorizationCode?.amr ?? e?.RefreshToken?.amr);
+      const source = e?.AuthorizationCode ?? e?.RefreshToken;
+      const idp = idpOf(source?.amr);
       if (idp) p.idp = idp;
+      // how the user signed in (RFC 8176 amr) and the level reached (acr): an API can ask for a second factor
+      const amr = source?.amr ?? (String(token.gty ?? '').includes('password') ? ['pwd'] : undefined);
+      if (amr) { p.amr = amr; p.acr = source?.acr ?? acrOf(amr); }
       const u = await users.get(token.accountId);
       if (u) {
         p.roles = u.roles;

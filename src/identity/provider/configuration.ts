@@ -4,6 +4,7 @@ import { COOKIE_PREFIX, type PageContext } from '../pages/layout.js';
 import { logoutPages } from '../pages/logout.js';
 import { keepsGrantedResource, type ApiAccess } from './api-access.js';
 import type { OidcClient, OidcContext, OidcToken } from './oidc.js';
+import { ACR_VALUES } from '../mfa/policy.js';
 
 /**
  * oidc-provider's configuration, by concern. Each function returns one part; provider.ts joins
@@ -29,7 +30,8 @@ export function protocol(cfg: IdentityConfig) {
   const apiScopes = [...new Set(cfg.apis.flatMap((a) => a.scopes))];
   return {
     claims: {
-      openid: ['sub'],
+      // how the user signed in and the level reached (steps/mfa.ts): in every ID token
+      openid: ['sub', 'acr', 'amr'],
       profile: ['preferred_username', 'name', 'roles', 'groups', ...cfg.claims['id-token']],
       email: ['email', 'email_verified'],
     },
@@ -38,7 +40,9 @@ export function protocol(cfg: IdentityConfig) {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     clientDefaults: { grant_types: ['authorization_code'], id_token_signed_response_alg: alg, response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
     enabledJWA: { idTokenSigningAlgValues: [alg], userinfoSigningAlgValues: [alg], introspectionSigningAlgValues: [alg], authorizationSigningAlgValues: [alg] },
-    extraClientMetadata: { properties: ['gatehouse_roles', 'gatehouse_first_party'] },
+    extraClientMetadata: { properties: ['gatehouse_roles', 'gatehouse_first_party', 'gatehouse_mfa'] },
+    // what a sign-in proved: one factor, or more (steps/mfa.ts); a client asks for more with acr_values
+    acrValues: [...ACR_VALUES],
     // idp_hint names a connector of identity.federation, domain_hint one of its home-realm
     // domains: the sign-in page goes there at once
     extraParams: ['idp_hint', 'domain_hint'],

@@ -15,6 +15,7 @@ export interface OidcClient {
   clientSecret?: string;
   gatehouse_roles?: string[];
   gatehouse_first_party?: boolean;
+  gatehouse_mfa?: 'off' | 'optional' | 'required';
   grantTypeAllowed(type: string): boolean;
 }
 
@@ -46,6 +47,8 @@ export interface OidcToken {
   resource?: string;
   expiration?: number;
   tokenType?: string;
+  /** the grant type(s) it came from, e.g. `password refresh_token` */
+  gty?: string;
   resourceServer?: OidcResourceServer;
   setThumbprint(kind: 'jkt', thumbprint: string): void;
   save(): Promise<string>;
@@ -62,7 +65,9 @@ export interface OidcContext {
     params?: OidcParams;
     client?: OidcClient;
     route?: string;
-    entities?: { Account?: OidcAccount; RefreshToken?: OidcToken & { amr?: string[] }; AuthorizationCode?: { amr?: string[] }; Grant?: OidcGrant };
+    entities?: { Account?: OidcAccount; RefreshToken?: OidcToken & { amr?: string[]; acr?: string }; AuthorizationCode?: { amr?: string[]; acr?: string }; Grant?: OidcGrant };
+    /** the browser session: who signed in and how (`amr`, `acr`) */
+    session?: { accountId?: string; amr?: string[]; acr?: string };
     /** what the interactions of this authorization request finished with so far */
     result?: InteractionResult;
     entity(name: string, value: unknown): void;
@@ -81,7 +86,7 @@ export interface InteractionDetails {
   grantId?: string;
   prompt: { name: string; details: PromptDetails };
   params: OidcParams & { client_id: string };
-  session?: { accountId: string };
+  session?: { accountId: string; amr?: string[]; acr?: string };
 }
 
 export interface PromptDetails {
@@ -104,6 +109,8 @@ export interface OidcProvider {
   registerGrantType(name: string, handler: (ctx: OidcContext) => Promise<void>, params: string[]): void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
   interactionFinished(req: IncomingMessage, res: ServerResponse, result: InteractionResult, opts: { mergeWithLastSubmission: boolean }): Promise<void>;
+  /** as interactionFinished, but returns the URL to resume at instead of redirecting there */
+  interactionResult(req: IncomingMessage, res: ServerResponse, result: InteractionResult, opts: { mergeWithLastSubmission: boolean }): Promise<string>;
   Client: Model<OidcClient> & { prototype: { compareClientSecret(this: OidcClient, actual: unknown): boolean } };
   Grant: (new (init: { accountId?: string; clientId: string }) => OidcGrant) & { find(id: string): Promise<OidcGrant | undefined> };
   AccessToken: new (init: Record<string, unknown>) => OidcToken;
