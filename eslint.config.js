@@ -52,11 +52,11 @@ export default tseslint.config(
     },
   },
   {
-    // the portal's and the console's browser code (plain ES modules, served as they are)
-    files: ['web/**/*.js'],
+    // the portal's, the console's and the quickstart demo app's browser code (plain ES modules, served as they are)
+    files: ['web/**/*.js', 'examples/quickstart/demo-app/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'sessionStorage', 'crypto', 'TextEncoder', 'URL', 'URLSearchParams', 'btoa', 'atob', 'escape', 'Node'].map((g) => [g, 'readonly'])),
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'sessionStorage', 'crypto', 'TextEncoder', 'URL', 'URLSearchParams', 'btoa', 'atob', 'escape', 'Node', 'TextDecoder', 'Uint8Array'].map((g) => [g, 'readonly'])),
     },
   },
   {

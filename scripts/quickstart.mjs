@@ -62,6 +62,7 @@ function ready() {
   Gatehouse quickstart is running.
     gateway       http://127.0.0.1:8080        (APIs: /orders, /auth)
     discovery     http://127.0.0.1:8080/auth/.well-known/openid-configuration
+    demo app      http://127.0.0.1:8080/app/         (sign up or in, see your claims and orders)
     sign-up page  http://127.0.0.1:8080/auth/account/sign-up
     admin         http://127.0.0.1:9090/readyz   /metrics
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration } from '../config/units.js';
 import { federationSchema } from './federation/schema.js';
 import { presetMismatch } from './federation/presets.js';
+import { signUpFieldsSchema, termsSchema } from './sign-up/fields.js';
 
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -115,7 +116,9 @@ export const identitySchema = z.strictObject({
     enabled: z.boolean().default(true).describe('Show the sign-up page.'),
     'require-email-verification': z.boolean().default(false).describe('Refuse sign-in until the email address is verified.'),
     'default-roles': z.array(z.string()).default([]).describe('Roles given to accounts created by sign-up.'),
-  }).default({ enabled: true, 'require-email-verification': false, 'default-roles': [] }).describe('Self-service sign-up.'),
+    fields: signUpFieldsSchema,
+    terms: termsSchema.optional(),
+  }).default({ enabled: true, 'require-email-verification': false, 'default-roles': [], fields: [] }).describe('Self-service sign-up.'),
   claims: z.strictObject({
     'access-token': z.array(z.string().regex(/^[a-zA-Z_][\w.-]*$/)).default([]).describe('Account attributes copied into access tokens as claims of the same name (besides `roles` and `groups`).'),
     'id-token': z.array(z.string().regex(/^[a-zA-Z_][\w.-]*$/)).default([]).describe('Account attributes returned in the ID token and userinfo.'),

@@ -1,15 +1,23 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, runCli, ROOT, type RunningGateway } from '../helpers/gateway.js';
 import { decodeJwt, freePort, tokenRequest } from '../identity/helpers.js';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
+  console.error(`\n!!! ${CHROMIUM} is missing: SKIPPING the quickstart demo app browser test (apt-get install chromium) !!!\n`);
+}
 
 /**
  * The README walkthrough on examples/quickstart/gatehouse.yaml as shipped (only the ports are
  * moved to free ones): users add, the password grant (step 2), calls (3, 4), client
- * credentials (5). Keeps the quickstart working as the identity rules tighten.
+ * credentials (5), and the demo app in Chromium (sign up, sign in with code + PKCE, orders, sign
+ * out). Keeps the quickstart working as the identity rules tighten.
  */
 const DIR = join(ROOT, 'examples', 'quickstart');
 
@@ -72,5 +80,59 @@ describe('the README walkthrough on the quickstart config', () => {
     const svc = await tokenRequest({ issuer }, { grant_type: 'client_credentials', scope: 'orders.read', resource: 'api://orders' }, { id: 'billing-svc', secret: 'quickstart-billing-secret' });
     assert.equal(svc.status, 200, svc.text);
     assert.equal((await fetch(`${base}/orders`, { headers: { authorization: `Bearer ${svc.json.access_token}` } })).status, 200);
+  });
+
+  test('the demo app: sign up, sign in with code + PKCE, claims, orders through the gateway, sign out', { skip: !existsSync(CHROMIUM) }, async () => {
+    // the app's page and module come with a strict CSP through the gateway
+    const index = await fetch(`${base}/app/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self';/);
+    for (const p of ['gatehouse.yaml', '__proto__', 'hasOwnProperty', '%2e%2e/orders-backend.mjs']) assert.equal((await fetch(`${base}/app/${p}`)).status, 404, p);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage();
+      const violations: string[] = [];
+      page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+      await page.goto(`${base}/app/`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/auth\/interaction\//);
+      const authorize = page.url();
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.getByLabel('Email', { exact: true }).fill('newcomer@example.com');
+      await page.getByLabel(/^Username/).fill('newcomer');
+      await page.getByLabel(/^Password/).fill('a newcomer passphrase');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(/created=1/);
+      assert.ok(page.url().startsWith(authorize), page.url());
+      await page.getByLabel('Username or email').fill('newcomer');
+      await page.getByLabel('Password').fill('a newcomer passphrase');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      // back in the app: the code redeemed, the claims shown, the code gone from the address bar
+      await page.waitForURL(`${base}/app/`);
+      await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+      const claims = await page.locator('#claims').innerText();
+      assert.match(claims, /preferred_username\s+newcomer/);
+      assert.match(claims, /email\s+newcomer@example.com/);
+      assert.match(claims, new RegExp(`iss\\s+${issuer.replace(/[./]/g, '\\$&')}`));
+      await page.getByRole('button', { name: 'Load my orders' }).click();
+      await page.locator('#orders tbody tr').first().waitFor();
+      const rows = await page.locator('#orders tbody tr').count();
+      assert.ok(rows >= 2, String(rows)); // the two sample orders (and the one step 4 made)
+      assert.match(await page.locator('#orders tbody tr').first().innerText(), /coffee beans/);
+      assert.match(await page.locator('#status').innerText(), new RegExp(`^${rows} orders, seen by the API as user [\\w-]+`));
+      // sign out: RP-initiated logout, confirmed, back to the app signed out
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await page.waitForURL(`${base}/app/`);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.locator('#signed-in').isHidden(), true);
+      // a callback with a state this tab did not make is refused
+      await page.goto(`${base}/app/callback?code=x&state=forged`);
+      await page.getByText(/state mismatch/).waitFor();
+      assert.deepEqual(violations, []);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -48,11 +48,14 @@ p{margin:0 0 16px}
 .lead{color:#4a525c}
 label{display:block;font-weight:600;margin:16px 0 6px}
 .hint{display:block;font-weight:400;color:#4a525c;font-size:.875rem}
-input[type=text],input[type=email],input[type=password]{width:100%;padding:10px 12px;font-size:1rem;border:1px solid #8a939e;border-radius:6px;background:#fff;color:#1b1f24}
+input[type=text],input[type=email],input[type=password],input[type=tel],input[type=date],select{width:100%;padding:10px 12px;font-size:1rem;border:1px solid #8a939e;border-radius:6px;background:#fff;color:#1b1f24}
 input:focus,button:focus,a:focus{outline:3px solid ${p};outline-offset:2px}
 button{display:block;width:100%;margin-top:24px;padding:11px 16px;font-size:1rem;font-weight:600;color:#fff;background:${p};border:1px solid ${p};border-radius:6px;cursor:pointer}
 button.secondary{background:#fff;color:${p}}
 a{color:${p}}
+label.check{display:flex;gap:8px;align-items:baseline;font-weight:400}
+.field-error{color:#8e1b1b;font-size:.9rem;margin:4px 0 0}
+[aria-invalid=true]{border-color:#c62828}
 .alert{border-radius:6px;padding:12px 14px;margin:0 0 16px;border:1px solid}
 .alert.error{background:#fdf0f0;border-color:#c62828;color:#8e1b1b}
 .alert.info{background:#eef4fc;border-color:${p};color:#173f7a}

@@ -5,8 +5,9 @@ import { parseAddress } from '../email.js';
 import { checkPasswordPolicy, hashPassword } from '../passwords.js';
 import { readForm, redirect, send, waitText, type Flow, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+import { checkFields, renderFields } from '../sign-up/fields.js';
 
-export function signUpPage(ctx: PageContext, o: { action: string; csrf: string; username?: string; email?: string; error?: string; errorField?: string; minLength: number; signIn?: string }): string {
+export function signUpPage(ctx: PageContext, o: { action: string; csrf: string; username?: string; email?: string; error?: string; errorField?: string; minLength: number; signIn?: string; extra?: string }): string {
   const d = (f: string) => (o.error && (o.errorField === f || !o.errorField) ? ' aria-describedby="form-error" aria-invalid="true"' : '');
   return layout(ctx, 'Create an account', `<h1>Create an account</h1>
 ${alert(o.error)}
@@ -18,6 +19,7 @@ ${csrfField(o.csrf)}
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" value="${esc(o.username)}"${d('username')}>
 <label for="password">Password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}"${o.error && o.errorField === 'password' ? ' aria-describedby="form-error password-hint" aria-invalid="true"' : ' aria-describedby="password-hint"'}>
+${o.extra ?? ''}
 <button type="submit">Create account</button>
 </form>
 ${o.signIn ? `<nav class="links" aria-label="Account help"><a href="${esc(o.signIn)}">Back to sign in</a></nav>` : ''}`);
@@ -38,8 +40,9 @@ export const signUp: Flow = async (kit, req, res, method) => {
   const url = new URL(req.url ?? '/', 'http://x');
   const action = `${kit.base}/account/sign-up${url.search}`;
   const back = safeReturn(kit.base, url.searchParams.get('return'));
-  const page = (status: number, o: { email?: string; username?: string; error?: string; errorField?: string } = {}) =>
-    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, ...o }));
+  const su = kit.cfg['sign-up'];
+  const page = (status: number, o: { email?: string; username?: string; error?: string; errorField?: string; values?: Record<string, string>; fieldErrors?: Record<string, string> } = {}) =>
+    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, extra: renderFields(su.fields, su.terms, o.values, o.fieldErrors), ...o }));
   if (method === 'GET') return page(200);
   const form = await readForm(req);
   kit.csrf.check(req, form);
@@ -52,7 +55,18 @@ export const signUp: Flow = async (kit, req, res, method) => {
   const typed = (form.get('email') ?? '').trim();
   const username = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
-  const again = (error: string, errorField?: string) => page(400, { email: typed, username, error, errorField });
+  const fields = checkFields(su.fields, su.terms, form);
+  const again = (error: string, errorField?: string) => page(400, { email: typed, username, error, errorField, values: fields.values });
+  if (fields.unknown !== undefined) {
+    kit.logger.warn({ audit: 'sign-up.unknown-field', field: fields.unknown.slice(0, 64), ip: clientIp(req) }, 'sign-up form with a field that is not configured');
+    return again('The form had a field this page does not have. Reload the page and try again.', 'form');
+  }
+  if (Object.keys(fields.errors).length) {
+    const n = Object.keys(fields.errors).length;
+    const badAddress = !parseAddress(typed);
+    const error = (badAddress ? 'Enter a valid email address. ' : '') + (n === 1 ? 'Check the marked field.' : `Check the ${n} marked fields.`);
+    return page(400, { email: typed, username, error, errorField: badAddress ? 'email' : 'fields', values: fields.values, fieldErrors: fields.errors });
+  }
   const email = parseAddress(typed);
   if (!email) return again('Enter a valid email address.', 'email');
   if (username && !USERNAME.test(normalizeLogin(username))) return again(capitalized(USERNAME_RULE) + '.', 'username');
@@ -60,11 +74,11 @@ export const signUp: Flow = async (kit, req, res, method) => {
   if (policy) return again(policy, 'password');
   // hash first on every path, so that a taken email or username costs the same time as a new account
   const passwordHash = await hashPassword(password, kit.cfg.passwords.hash);
-  return register({ kit, req, res, back, email, username }, passwordHash, again);
+  return register({ kit, req, res, back, email, username, attributes: fields.attributes }, passwordHash, again);
 };
 
 /** a sign-up form that passed every check */
-interface Attempt { kit: PageKit; req: IncomingMessage; res: ServerResponse; back?: string; email: string; username: string }
+interface Attempt { kit: PageKit; req: IncomingMessage; res: ServerResponse; back?: string; email: string; username: string; attributes: Record<string, string | boolean> }
 
 /** create the account, or answer as if it was created when its address or username is taken */
 async function register(a: Attempt, passwordHash: string, again: (error: string, errorField?: string) => void): Promise<void> {
@@ -77,7 +91,7 @@ async function register(a: Attempt, passwordHash: string, again: (error: string,
   }
   let user;
   try {
-    user = await kit.users.create({ email, username: username || undefined, passwordHash, roles: kit.cfg['sign-up']['default-roles'] });
+    user = await kit.users.create({ email, username: username || undefined, passwordHash, roles: kit.cfg['sign-up']['default-roles'], attributes: a.attributes });
   } catch (e) {
     const message = (e as Error).message;
     // lost a race with another sign-up for the same name (the database decided): the same answers as above
