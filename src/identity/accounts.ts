@@ -119,6 +119,7 @@ export class UserStore {
     return r ? { user: toUser(r), hash: r.password_hash } : undefined;
   }
 
+  /** every account at once (tests, small stores); listings at scale use `page` */
   async list(): Promise<User[]> {
     return (await this.db.all<UserRow>('SELECT * FROM users ORDER BY created_at, id')).map(toUser);
   }
