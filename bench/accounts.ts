@@ -63,9 +63,9 @@ interface Row { name: string; p50: number; p99: number; rps?: number; errors?: s
 
 /**
  * The identity provider at 1,000 and at 1,000,000 accounts (PostgreSQL): the password grant
- * (1,000 different accounts round-robin), client credentials, the sign-in page, and the admin
- * lookups (UserStore, as the management API and `gatehouse users` call it: by login name, a page
- * by id, a prefix search). Target: p99 at 1M within 1.2× of 1k; `users list` pages < 50 ms.
+ * (1,000 different accounts round-robin), client credentials, the sign-in page, the admin lookups
+ * of the management API (by id, prefix search) over HTTP, and in process (UserStore, as the
+ * management API and `gatehouse users` call it: by login name, a page by id, a prefix search). Target: p99 at 1M within 1.2× of 1k; `users list` pages < 50 ms.
  * Opt-in (`npm run bench -- accounts`): the fill takes minutes and about 1 GB of disk.
  */
 export async function runAccountsBench(): Promise<string> {
@@ -82,8 +82,12 @@ export async function runAccountsBench(): Promise<string> {
   const db = await openDb(url, dir);
   const lines: string[] = [];
   try {
-    const port = await freePort();
-    writeFileSync(file, `identity:
+    const [port, adminPort] = [await freePort(), await freePort()];
+    // one process: the identity provider, and the gateway for its admin listener (management API)
+    writeFileSync(file, `gateway:
+  listen: { http: 0 }
+  admin: { listen: ${adminPort} }
+identity:
   listen: { http: ${port} }
   issuer: http://127.0.0.1:${port}/auth
   database: ${url}
@@ -108,8 +112,9 @@ export async function runAccountsBench(): Promise<string> {
       have = size;
       // a fresh process per size: no warm cache carried over from the smaller table
       await idp?.stop();
-      idp = await startNode([cli, 'start', '--config', file], { listener: 'identity' });
-      results[size] = await measureAt(size, idp, users);
+      idp = await startNode([cli, 'start', '--config', file], { listener: 'admin' });
+      const ids = (await pool.query<{ id: string }>('SELECT id FROM users ORDER BY random() LIMIT 1000')).rows.map((r) => r.id);
+      results[size] = await measureAt(size, { port, adminPort, pid: idp.child.pid! }, users, ids);
     }
     const [small, big] = SIZES as [number, number];
     lines.push(`Fill (INSERT … SELECT generate_series in PostgreSQL, 100,000 accounts and 200,000 login names per statement, one precomputed argon2id hash for every account): ${fillTimes.join('; ')}.`, '');
@@ -134,9 +139,10 @@ export async function runAccountsBench(): Promise<string> {
   return lines.join('\n');
 }
 
-async function measureAt(size: number, idp: { port: number; child: { pid?: number } }, users: UserStore): Promise<Row[]> {
+async function measureAt(size: number, idp: { port: number; adminPort: number; pid: number }, users: UserStore, ids: string[]): Promise<Row[]> {
   const base = `http://127.0.0.1:${idp.port}/auth`;
-  const pid = idp.child.pid!;
+  const { pid } = idp;
+  const admin = `http://127.0.0.1:${idp.adminPort}`;
   const row = (n: string, r: LoadResult): Row => ({ name: n, p50: r.p50, p99: r.p99, rps: r.rps, errors: `${r.errors}/${r.non2xx}` });
   const rows: Row[] = [];
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -154,6 +160,14 @@ async function measureAt(size: number, idp: { port: number; child: { pid?: numbe
   const page = new URL(start.headers.get('location')!, base).href;
   const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   rows.push(row('sign-in page', await load('page', { url: page, pid, connections: 16, headers: { cookie } })));
+  rows.push(row('admin lookup: GET /management/users/{id} (1,000 accounts round-robin)', await load('admin-id', {
+    url: `${admin}/management/users/x`, pid, connections: 16,
+    requests: ids.map((id) => ({ method: 'GET', path: `/management/users/${id}` })),
+  })));
+  rows.push(row('admin search: GET /management/users?search=user-NNNNN&limit=50', await load('admin-search', {
+    url: `${admin}/management/users`, pid, connections: 16,
+    requests: Array.from({ length: 1000 }, () => ({ method: 'GET', path: `/management/users?search=${name(pick(size)).slice(0, 10)}&limit=50` })),
+  })));
   rows.push({ name: 'admin lookup by login name (findByLogin)', ...await timed(2000, () => users.findByLogin(name(pick(size)))) });
   rows.push({ name: 'admin page by id, random cursor (limit 50)', ...await timed(2000, () => users.page({ after: crypto.randomUUID(), limit: 50 })) });
   rows.push({ name: '`users list --search` 10-char prefix (limit 50)', ...await timed(2000, () => users.page({ search: name(pick(size)).slice(0, 10), limit: 50 })) });
