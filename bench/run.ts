@@ -8,7 +8,8 @@ import { jwksServer } from './idp.js';
 import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
- * `npm run bench [section...]` — sections: gateway, apim, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro.
+ * `npm run bench [section...]` — sections: gateway, apim, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro;
+ * and, only when named, accounts (1,000,000 accounts in PostgreSQL: minutes).
  * Every ratio is measured within one run, on this machine, against a baseline measured in the
  * same run. `--write` also writes bench/RESULTS.md.
  *
@@ -212,6 +213,13 @@ async function main() {
       const { runIdentityBench } = await import(join(dist, 'identity.js'));
       say('## Identity provider (issue 7)\n');
       say(await runIdentityBench());
+      say('');
+    }
+    // opt-in only (minutes of filling PostgreSQL): `npm run bench -- accounts`
+    if (wanted.includes('accounts') && existsSync(join(dist, 'accounts.js'))) {
+      const { runAccountsBench } = await import(join(dist, 'accounts.js'));
+      say('## Millions of accounts (issue 15)\n');
+      say(await runAccountsBench());
       say('');
     }
     if (want('federation') && existsSync(join(dist, 'federation.js'))) {

@@ -37,6 +37,19 @@ export const isEmail = (s: string) => parseAddress(s) !== undefined;
 export const USERNAME = /^[\p{L}\p{N}._+-]{2,64}$/u;
 export const USERNAME_RULE = 'a username is 2–64 letters, digits or . _ + - (no @: sign in with an email address as such)';
 
+/**
+ * The smallest string after every string that starts with `p`, in code point order (= UTF-8 byte
+ * order): `p` with its last code point incremented; undefined when there is none.
+ */
+export function prefixEnd(p: string): string | undefined {
+  const cps = [...p].map((ch) => ch.codePointAt(0)!);
+  while (cps.length && cps[cps.length - 1] === 0x10ffff) cps.pop();
+  if (!cps.length) return undefined;
+  const last = cps.pop()! + 1;
+  cps.push(last === 0xd800 ? 0xe000 : last);
+  return String.fromCodePoint(...cps);
+}
+
 /** a unique-constraint violation, on SQLite or PostgreSQL */
 const isUniqueViolation = (e: unknown) => {
   const code = String((e as { code?: unknown }).code ?? '');
@@ -106,23 +119,39 @@ export class UserStore {
     return r ? { user: toUser(r), hash: r.password_hash } : undefined;
   }
 
+  /** every account at once (tests, small stores); listings at scale use `page` */
   async list(): Promise<User[]> {
     return (await this.db.all<UserRow>('SELECT * FROM users ORDER BY created_at, id')).map(toUser);
   }
 
   /**
-   * A page of accounts ordered by id, after `after`: those whose username or email address starts
-   * with `search` (case-insensitively: both are stored in lower case) when it is given.
+   * A page of accounts (keyset pagination: each query reads only its page from an index, however
+   * many accounts there are). Without `search`: ordered by id, the cursor is the last id. With
+   * `search`: the accounts one of whose login names (username or email address, normalized as at
+   * sign-in) starts with it, ordered by that name, the cursor being the last name: a range scan of
+   * the `logins` key in byte order (PostgreSQL: COLLATE "C", index `logins_login_c`), so `%`, `_`
+   * and `\\` are plain characters. An account with two matching names appears once, at the smaller.
    */
-  async page(opts: { search?: string; after?: string; limit: number }): Promise<User[]> {
-    const params: unknown[] = [opts.after ?? ''];
-    let where = 'id > $1';
-    if (opts.search) {
-      params.push(normalizeLogin(opts.search).replace(/[\\%_]/g, (c) => `\\${c}`) + '%');
-      where += " AND (username LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')";
+  async page(opts: { search?: string; after?: string; limit: number }): Promise<{ items: User[]; next?: string }> {
+    const lo = opts.search ? normalizeLogin(opts.search) : '';
+    if (!lo) {
+      const rows = await this.db.all<UserRow>('SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2', [opts.after ?? '', opts.limit]);
+      return { items: rows.map(toUser), ...(rows.length === opts.limit ? { next: rows[rows.length - 1]!.id } : {}) };
     }
-    params.push(opts.limit);
-    return (await this.db.all<UserRow>(`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT $${params.length}`, params)).map(toUser);
+    const c = this.db.kind === 'postgres' ? ' COLLATE "C"' : '';
+    const params: unknown[] = [lo];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    // a cursor of this search starts with the prefix (and so is past its start); any other is checked as well
+    const after = opts.after;
+    let where = after === undefined ? `l.login${c} >= $1` : after.startsWith(lo) ? `l.login${c} > ${p(after)}` : `l.login${c} >= $1 AND l.login${c} > ${p(after)}`;
+    const hi = prefixEnd(lo);
+    if (hi !== undefined) where += ` AND l.login${c} < ${p(hi)}`;
+    const rows = await this.db.all<UserRow & { matched: string }>(
+      `SELECT u.*, l.login AS matched FROM logins l JOIN users u ON u.id = l.user_id
+       WHERE ${where}
+         AND NOT EXISTS (SELECT 1 FROM logins o WHERE o.user_id = l.user_id AND o.login${c} >= $1 AND o.login${c} < l.login${c})
+       ORDER BY l.login${c} LIMIT ${p(opts.limit)}`, params);
+    return { items: rows.map(toUser), ...(rows.length === opts.limit ? { next: rows[rows.length - 1]!.matched } : {}) };
   }
 
   async setPasswordHash(id: string, hash: string): Promise<void> {

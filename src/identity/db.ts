@@ -107,6 +107,10 @@ const MIGRATIONS: Migration[] = [
   ...MFA_MIGRATIONS,
   ...PASSKEY_MIGRATIONS,
   ...EMAIL_CODE_MIGRATIONS,
+  // issue 15 (millions of accounts): prefix search of login names is a range scan in byte order.
+  // SQLite compares TEXT bytewise, and the primary key of logins serves; PostgreSQL compares by the
+  // database's collation, so the range and ORDER BY say COLLATE "C" and need this index
+  async (db) => { if (db.kind === 'postgres') await db.run('CREATE INDEX IF NOT EXISTS logins_login_c ON logins (login COLLATE "C")'); },
 ];
 
 /** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */

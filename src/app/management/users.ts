@@ -61,8 +61,8 @@ export function userRoutes(svc: ManagementServices): Route[] {
         const { limit, after } = pageOf(c.query);
         const search = c.query.get('search') ?? undefined;
         if (search !== undefined && search.length > 320) throw new ManagementProblem('management-request-invalid', 'search is at most 320 characters.');
-        const rows = await (await open()).users.page({ search, after, limit });
-        return ok({ items: rows.map(summary), ...(rows.length === limit ? { next: rows[rows.length - 1]!.id } : {}) });
+        const { items, next } = await (await open()).users.page({ search, after, limit });
+        return ok({ items: items.map(summary), ...(next === undefined ? {} : { next }) });
       },
     },
     { method: 'GET', path: '/users/{id}', handler: async (c) => ok(await detail(c.params.id!)) },

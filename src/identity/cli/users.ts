@@ -8,7 +8,9 @@ import { mfaSummary, resetMfa } from '../mfa/store.js';
 
 const usage = `gatehouse users add --username U [--email E] [--password P | --password-stdin | --no-password] [--roles a,b] [--groups a,b] [--email-verified]
     (without a password option it is asked for on a terminal; in a script give one of them)
-gatehouse users list [--json]
+gatehouse users list [--search PREFIX] [--limit N [--after CURSOR]] [--json]
+    (ordered by id, or with --search by the matching username or email address; with --limit one
+    page, and the cursor of the next one on stderr)
 gatehouse users show <username|email> [--json]
 gatehouse users disable|enable|unlock <username|email>
 gatehouse users reset-password <username|email> [--password P | --password-stdin]
@@ -37,10 +39,24 @@ async function add(c: CommandContext): Promise<number> {
   return 0;
 }
 
+/** every account, or one page with --limit (keyset pagination: as fast at a million accounts as at ten) */
 async function listUsers(c: CommandContext): Promise<number> {
-  const { values: v } = c.parse({});
-  for (const u of await (await c.open()).users.list()) showUser(c, u, !!v.json);
-  return 0;
+  const { values: v } = c.parse({ search: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' } });
+  const limit = v.limit === undefined ? undefined : Number(v.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10000)) throw new UsageError('--limit is an integer from 1 to 10000');
+  if (v.after !== undefined && limit === undefined) throw new UsageError('--after goes with --limit (the cursor printed after a page)');
+  const users = (await c.open()).users;
+  let after = v.after as string | undefined;
+  for (;;) {
+    const page = await users.page({ search: v.search as string | undefined, after, limit: limit ?? 1000 });
+    for (const u of page.items) showUser(c, u, !!v.json);
+    after = page.next;
+    if (after === undefined) return 0;
+    if (limit !== undefined) {
+      c.io.stderr.write(`more: --after ${JSON.stringify(after)}\n`);
+      return 0;
+    }
+  }
 }
 
 async function show(c: CommandContext): Promise<number> {
