@@ -46,6 +46,13 @@ export async function boundedJson(res: Response, limit = 256 * 1024): Promise<un
   return text === undefined ? undefined : JSON.parse(text);
 }
 
+/** The profile endpoint's answer (bounded), which must be a JSON object. */
+export async function profileObject(res: Response): Promise<Record<string, unknown>> {
+  const body = await boundedJson(res);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('the profile endpoint did not answer a JSON object');
+  return body as Record<string, unknown>;
+}
+
 /** Read a body of at most `limit` bytes as UTF-8; over it, the read stops and this throws. */
 export async function boundedText(res: Response, limit: number): Promise<string | undefined> {
   const reader = res.body?.getReader();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
-import { boundedJson, boundedText, identityFromClaims } from './claims.js';
+import { boundedText, identityFromClaims, profileObject } from './claims.js';
 import type { ConnectorState, RedirectConnector, SignInResult } from './connector.js';
 import { authorizationHeader, constantTimeEqual, type SigningKeys } from './oauth1-sign.js';
 
@@ -99,9 +99,7 @@ export function oauth1Connector(c: ResolvedConnector, logger: Logger): RedirectC
       const user: SigningKeys = { ...consumer, token: access.get('oauth_token')!, tokenSecret: access.get('oauth_token_secret')! };
       const res = await signed('GET', new URL(c.userinfoEndpoint!), user);
       if (!res.ok) throw new UpstreamRefused('profile', res.status);
-      const body = await boundedJson(res);
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('the profile endpoint did not answer a JSON object');
-      claims = body as Record<string, unknown>;
+      claims = await profileObject(res);
     } catch (err) {
       logger.warn({ connector: c.id, ...why(err) }, 'upstream answer refused');
       return { ok: false, reason: 'invalid-response' };

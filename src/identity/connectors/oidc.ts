@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { ResolvedConnector } from '../federation/presets.js';
 import { appleClientAuth } from './apple.js';
-import { boundedJson, identityFromClaims } from './claims.js';
+import { identityFromClaims, profileObject } from './claims.js';
 import type { ConnectorState, RedirectConnector, SignInResult } from './connector.js';
 
 /**
@@ -143,9 +143,7 @@ export function oauthConnector(c: ResolvedConnector, logger: Logger, key?: Clien
       } else {
         const res = await client.fetchProtectedResource(cfg, tokens.access_token, new URL(c.userinfoEndpoint!), 'GET', undefined, new Headers({ accept: 'application/json' }));
         if (!res.ok) throw new Error(`the profile endpoint answered ${res.status}`);
-        const body = await boundedJson(res);
-        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('the profile endpoint did not answer a JSON object');
-        claims = body as Record<string, unknown>;
+        claims = await profileObject(res);
       }
     } catch (err) {
       logger.warn({ connector: c.id, ...why(err) }, 'upstream answer refused');
