@@ -137,7 +137,9 @@ describe('account console: sign-in through the provider session, profile, passwo
     const mail = await waitForMail(t, 'verify-email', 'new@example.com');
     const v = new Browser(origin);
     const page = await (await v.get(unescape(mail.link))).text();
-    assert.equal((await v.post(`${t.issuer}/account/verify`, { csrf: csrfOf(page), token: new URL(unescape(mail.link)).searchParams.get('token')! })).status, 200);
+    const verified = await v.post(`${t.issuer}/account/verify`, { csrf: csrfOf(page), token: new URL(unescape(mail.link)).searchParams.get('token')! });
+    assert.equal(verified.status, 200);
+    assert.match(await verified.text(), /<a href="\/auth\/account">Go to your account<\/a>/, 'the page after verification links the console');
     assert.equal((await t.services.users.findByLogin('new@example.com'))?.emailVerified, true);
   });
 
