@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { totpNow } from '../../src/identity/mfa/totp.js';
 import { FederationStore } from '../../src/identity/federation/store.js';
+import { identitySchema } from '../../src/identity/schema.js';
 import { Browser, EXAMPLE, csrfOf, startTestIdentity, submitSignIn, waitForMail, type TestIdentity } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -46,6 +47,7 @@ describe('account console: sign-in through the provider session, profile, passwo
     assert.match(after1, /Your name is saved/);
     const data = await b.get(`${t.issuer}/account/export`);
     assert.match(data.headers.get('content-disposition') ?? '', /attachment/);
+    assert.match((await b.get(`${t.issuer}/account`)).headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     const json = await data.json() as { account: { attributes: { name: string }; email: string }; sessions: unknown[] };
     assert.equal(json.account.attributes.name, 'Ada Lovelace');
     assert.equal(json.sessions.length, 1);
@@ -175,5 +177,11 @@ describe('account console: sign-in through the provider session, profile, passwo
     assert.equal((await overview(other.b)).status, 303, 'every session is gone');
     const left = await t.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM oidc_payloads WHERE payload LIKE $1', [`%${id}%`]);
     assert.equal(Number(left?.n), 0);
+  });
+
+  test('the console\'s client id is reserved in the configuration', () => {
+    const r = identitySchema.safeParse({ issuer: 'http://127.0.0.1:1/auth', clients: [{ 'client-id': 'gatehouse-account', public: true, 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/cb'] }] });
+    assert.equal(r.success, false);
+    assert.match(JSON.stringify(r.error?.issues), /reserved for the account console/);
   });
 });
