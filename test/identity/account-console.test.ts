@@ -123,6 +123,24 @@ describe('account console: sign-in through the provider session, profile, passwo
     assert.match((await overview(b)).html, /Authenticator app: not set up/);
   });
 
+  test('passkeys: each can be removed with re-authentication; another account\'s passkey id is refused', async () => {
+    const id = await t.addUser({ username: 'kim', password: PASSWORD });
+    const other = await t.addUser({ username: 'kat', password: PASSWORD });
+    const addKey = (user: string, key: string) => t.services.db.run('INSERT INTO webauthn_credentials (id, user_id, public_key, counter, transports, created_at) VALUES ($1, $2, $3, 0, $4, $5)', [key, user, 'pk', '[]', Date.now()]);
+    const { b } = await signedIn('kim'); // (an account with a passkey is asked for it at sign-in: add them after)
+    await addKey(id, 'kim-key-1');
+    await addKey(other, 'kat-key-1');
+    const { html } = await overview(b);
+    assert.match(html, /Remove passkey 1/);
+    const remove = (passkey: string, password?: string) => b.post(`${t.issuer}/account/mfa/remove`, { csrf: csrfOf(html), factor: 'passkey', passkey, ...(password ? { 'current-password': password } : {}) });
+    assert.equal((await remove('kim-key-1')).status, 401);
+    assert.equal((await remove('kat-key-1', PASSWORD)).status, 404);
+    const left = async (user: string) => Number((await t.services.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1', [user]))?.n);
+    assert.equal(await left(other), 1, 'the other account keeps its passkey');
+    assert.equal((await remove('kim-key-1', PASSWORD)).status, 303);
+    assert.equal(await left(id), 0);
+  });
+
   test('email change needs the password and is verified through the verification mail', async () => {
     await t.addUser({ username: 'eli', email: 'eli@example.com', password: PASSWORD, emailVerified: true });
     await t.addUser({ username: 'taken', email: 'taken@example.com', password: PASSWORD });

@@ -32,7 +32,7 @@ export function accountConsole(kit: PageKit) {
   async function overview(s: ConsoleSession, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const done = queryOf(req).get('done') ?? '';
     const links = kit.federation ? await kit.federation.store.linksOf(s.user.id) : [];
-    const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.count(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
+    const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.list(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
     send(res, 200, overviewPage(kit.page, {
       user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m,
       csrf: kit.csrf.token(req, res), notice: Object.hasOwn(NOTICES, done) ? NOTICES[done] : undefined,
@@ -43,7 +43,7 @@ export function accountConsole(kit: PageKit) {
     const { user } = s;
     const data = {
       account: user,
-      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: await kit.mfa.passkeys.count(user.id), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
+      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: (await kit.mfa.passkeys.list(user.id)).map(({ createdAt, lastUsedAt }) => ({ added: new Date(createdAt).toISOString(), lastUsed: lastUsedAt ? new Date(lastUsedAt).toISOString() : null })), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
       linkedIdentities: kit.federation ? await kit.federation.store.linksOf(user.id) : [],
       sessions: (await sessionsOf(db, user.id)).map(({ loginTs, amr, clients }) => ({ signedIn: new Date(loginTs).toISOString(), amr, clients })),
       exportedAt: new Date().toISOString(),

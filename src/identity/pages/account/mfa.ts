@@ -20,7 +20,7 @@ export function mfaActions(kit: PageKit, mfa: Mfa, h: ConsoleHelpers) {
       await reauthenticate(s, req, form);
       const factor = form.get('factor');
       if (factor === 'app') await mfa.store.removeTotp(s.user.id);
-      else if (factor === 'passkeys') await mfa.passkeys.remove(s.user.id);
+      else if (factor === 'passkey') { if (!(await mfa.passkeys.removeOne(s.user.id, form.get('passkey') ?? ''))) refuse(404, 'Your account has no such passkey.'); }
       else refuse(400, 'Unknown factor.');
       kit.logger.info({ audit: 'mfa.removed', factor, sub: s.user.id, ip: clientIp(req) }, 'account console: second factor removed');
       back(res, 'mfa-removed');

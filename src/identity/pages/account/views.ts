@@ -9,7 +9,7 @@ export interface Overview {
   currentUid: string;
   sessions: SessionInfo[];
   links: Array<{ connector: string; email: string | null }>;
-  mfa?: { app: boolean; passkeys: number; recoveryCodes: number };
+  mfa?: { app: boolean; passkeys: Array<{ id: string; createdAt: number; lastUsedAt: number | null }>; recoveryCodes: number };
   csrf: string;
   notice?: string;
   error?: string;
@@ -37,12 +37,12 @@ ${post(`${a}/links/unlink`, o.csrf, `<input type="hidden" name="connector" value
   const mfa = m ? `<section aria-labelledby="h-mfa"><h2 id="h-mfa">Two-step verification</h2>
 <ul>
 <li>Authenticator app: ${m.app ? 'on' : 'not set up'}</li>
-<li>Passkeys: ${m.passkeys}</li>
+<li>Passkeys: ${m.passkeys.length}</li>
 <li>Recovery codes left: ${m.recoveryCodes}</li>
 </ul>
 ${m.app ? post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="app">${reauth('pw-app', o.hasPassword)}`, 'Remove authenticator app') : `<p><a href="${esc(a)}/mfa/app">Set up an authenticator app</a></p>`}
-${m.passkeys ? post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="passkeys">${reauth('pw-pk', o.hasPassword)}`, 'Remove passkeys') : ''}
-${m.app || m.passkeys ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth('pw-rc', o.hasPassword), 'New recovery codes') : ''}
+${m.passkeys.map((p, i) => post(`${a}/mfa/remove`, o.csrf, `<p>Passkey ${i + 1}, added ${esc(when(p.createdAt))}, last used ${esc(p.lastUsedAt ? when(p.lastUsedAt) : 'never')}</p><input type="hidden" name="factor" value="passkey"><input type="hidden" name="passkey" value="${esc(p.id)}">${reauth(`pw-pk${i}`, o.hasPassword)}`, `Remove passkey ${i + 1}`)).join('\n')}
+${m.app || m.passkeys.length ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth('pw-rc', o.hasPassword), 'New recovery codes') : ''}
 </section>` : '';
   return layout(ctx, 'Your account', `<h1>Your account</h1>
 <p class="lead">Signed in as ${esc(u.username ?? u.email)}.</p>
