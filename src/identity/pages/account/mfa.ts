@@ -19,9 +19,9 @@ export function mfaActions(kit: PageKit, mfa: Mfa, h: ConsoleHelpers) {
     async '/account/mfa/remove'(s, req, res, form) {
       await reauthenticate(s, req, form);
       const factor = form.get('factor');
+      if (factor !== 'app' && factor !== 'passkey') refuse(400, 'Unknown factor.');
       if (factor === 'app') await mfa.store.removeTotp(s.user.id);
-      else if (factor === 'passkey') { if (!(await mfa.passkeys.removeOne(s.user.id, form.get('passkey') ?? ''))) refuse(404, 'Your account has no such passkey.'); }
-      else refuse(400, 'Unknown factor.');
+      else if (!(await mfa.passkeys.removeOne(s.user.id, form.get('passkey') ?? ''))) refuse(404, 'Your account has no such passkey.');
       kit.logger.info({ audit: 'mfa.removed', factor, sub: s.user.id, ip: clientIp(req) }, 'account console: second factor removed');
       back(res, 'mfa-removed');
     },
