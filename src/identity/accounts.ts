@@ -179,6 +179,21 @@ export class UserStore {
     await this.db.run('UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1', [id, Date.now()]);
   }
 
+  /** Change the email address (unverified until its link is opened); false when another account has it. */
+  async changeEmail(id: string, address: string): Promise<boolean> {
+    const email = parseAddress(address);
+    if (!email) throw new Error('not an email address');
+    const login = normalizeLogin(email);
+    const taken = await this.db.one<{ user_id: string }>('SELECT user_id FROM logins WHERE login = $1', [login]);
+    if (taken && taken.user_id !== id) return false;
+    if (!taken && await this.db.run("INSERT INTO logins (login, user_id, kind) VALUES ($1, $2, 'email') ON CONFLICT (login) DO NOTHING", [login, id]) !== 1) return false;
+    await this.db.run("DELETE FROM logins WHERE user_id = $1 AND kind = 'email' AND login <> $2", [id, login]);
+    await this.db.run('UPDATE users SET email = $2, email_verified = 0, updated_at = $3 WHERE id = $1', [id, email, Date.now()]);
+    // links mailed to the old address (verification, password reset) must not verify or reset the new one
+    await this.db.run('UPDATE account_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL', [id, Date.now()]);
+    return true;
+  }
+
   /** Lift every lockout of the account (from every client). */
   async unlock(id: string): Promise<void> {
     await this.db.run('DELETE FROM lockout_failures WHERE key IN (SELECT key FROM lockouts WHERE user_id = $1 OR key = $2)', [id, `user:${id}`]);

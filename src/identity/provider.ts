@@ -17,6 +17,7 @@ import { accessTokenClaims, accountFinder } from './provider/claims.js';
 import { cookies, features, lifetimes, protocol, refreshTokens } from './provider/configuration.js';
 import type { OidcProvider } from './provider/oidc.js';
 import { poolSigningKeys } from './provider/signing-key.js';
+import { consoleClient } from './pages/account/session.js';
 
 export interface ProviderDeps {
   cfg: IdentityConfig;
@@ -50,7 +51,8 @@ export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
 
   const provider = new Provider(cfg.issuer, {
     adapter: d.Adapter,
-    clients: cfg.clients.map((c) => toMetadata(specFromConfig(c), c['client-secret'] ? hashClientSecret(c['client-secret']) : null)),
+    // the configured clients, and the account console's own (pages/account/session.ts)
+    clients: [...cfg.clients.map((c) => toMetadata(specFromConfig(c), c['client-secret'] ? hashClientSecret(c['client-secret']) : null)), consoleClient(cfg.issuer, cfg.branding.name)],
     jwks: { keys: poolSigningKeys(ExternalSigningKey, d.keys.jwks) },
     cookies: cookies(d.keys.cookieKeys, page),
     ...protocol(cfg),

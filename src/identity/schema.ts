@@ -150,6 +150,8 @@ export const identitySchema = z.strictObject({
   c.clients.forEach((cl, i) => {
     if (ids.has(cl['client-id'])) ctx.addIssue({ code: 'custom', path: ['clients', i, 'client-id'], message: `duplicate client-id ${cl['client-id']}` });
     ids.add(cl['client-id']);
+    // the account console's own client (pages/account/session.ts)
+    if (cl['client-id'] === 'gatehouse-account') ctx.addIssue({ code: 'custom', path: ['clients', i, 'client-id'], message: 'gatehouse-account is reserved for the account console: choose another client-id' });
     if (cl.public && cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i, 'client-secret'], message: 'a public client has no secret' });
     if (!cl.public && !cl['client-secret']) ctx.addIssue({ code: 'custom', path: ['clients', i], message: 'a confidential client needs client-secret (or set public: true)' });
     if (cl.public && cl['grant-types'].includes('client_credentials')) ctx.addIssue({ code: 'custom', path: ['clients', i, 'grant-types'], message: 'client_credentials needs a confidential client' });

@@ -64,7 +64,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const federation = config.federation.length ? new Federation(config, db, users, logger, base, undefined, opts.configDir) : undefined;
   const afterLogout = federation && ((accountId: string | undefined, amr: unknown, next: string) => federation.samlLogoutStart(accountId, amr, next));
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued, afterLogout }), logger, config.keys['poll-interval']);
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined });
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined, db, mfa });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {

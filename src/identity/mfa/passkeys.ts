@@ -153,6 +153,18 @@ export class Passkeys {
     return this.db.run('DELETE FROM webauthn_challenges WHERE expires_at < $1', [Date.now()]);
   }
 
+  /** the account's passkeys, oldest first (for the account console) */
+  async list(userId: string): Promise<Array<{ id: string; createdAt: number; lastUsedAt: number | null }>> {
+    const rows = await this.db.all<{ id: string; created_at: number; last_used_at: number | null }>(
+      'SELECT id, created_at, last_used_at FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at) }));
+  }
+
+  /** remove one passkey of the account (never another account's); the number removed */
+  async removeOne(userId: string, id: string): Promise<number> {
+    return this.db.run('DELETE FROM webauthn_credentials WHERE user_id = $1 AND id = $2', [userId, id]);
+  }
+
   async remove(userId: string): Promise<void> {
     await this.db.run('DELETE FROM webauthn_credentials WHERE user_id = $1', [userId]);
   }

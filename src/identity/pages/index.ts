@@ -10,6 +10,7 @@ import { signIn } from './sign-in.js';
 import { passkeyLogin } from './passkey-sign-in.js';
 import { signUp } from './sign-up.js';
 import { verifyEmail } from './verify-email.js';
+import { accountConsole } from './account/index.js';
 
 export type { PageDeps } from './kit.js';
 
@@ -32,6 +33,7 @@ export function createHostedPages(d: PageDeps) {
   const files = assets(d.cfg.branding, d.logoFile);
   const interaction = interactions(kit, [signIn(d.password, d.federation, d.passkeys && passkeyLogin(kit, d.passkeys)), ...d.steps]);
   const federation = d.federation ? federationRoutes(kit, d.federation) : undefined;
+  const accountPages = d.db ? accountConsole(kit) : undefined;
   const flows = new Map<string, Flow>([
     ...(kit.signUpOn ? [['/account/sign-up', signUp] as const] : []),
     ['/account/verify', verifyEmail],
@@ -47,6 +49,7 @@ export function createHostedPages(d: PageDeps) {
       if (path === '/assets/logo' && files.logo) { files.logo(res); return true; }
       if (await interaction(req, res, path, method)) return true;
       if (federation && await federation(req, res, path, queryOf(req), method)) return true;
+      if (accountPages && await accountPages(req, res, path, method)) return true;
       const flow = flows.get(path);
       if (!flow) return false;
       await flow(kit, req, res, method);

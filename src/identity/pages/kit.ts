@@ -11,6 +11,8 @@ import type { PageContext } from './layout.js';
 import type { InteractionStep } from '../steps/step.js';
 import type { Federation } from '../federation/index.js';
 import type { Passkeys } from '../mfa/passkeys.js';
+import type { Mfa } from '../mfa/index.js';
+import type { Db } from '../db.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -34,6 +36,9 @@ export interface PageDeps {
   federation?: Federation;
   /** passkeys: passwordless sign-in on the sign-in page (`mfa.passkeys`) */
   passkeys?: Passkeys;
+  /** the identity database and second factors: the account console (`/account`) is on with them */
+  db?: Db;
+  mfa?: Mfa;
 }
 
 /** What every page flow gets: the deps plus what is derived from them once. */

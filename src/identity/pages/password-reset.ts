@@ -108,5 +108,5 @@ export const resetConfirm: Flow = async (kit, req, res, method) => {
   await kit.users.revokeSessions(userId);
   await kit.users.setEmailVerified(userId);
   kit.logger.info({ audit: 'password.changed', sub: userId, via: 'reset', ip: clientIp(req) }, 'password changed');
-  return send(res, 200, messagePage(kit.page, 'Password changed', 'Your password was changed. Sign in again from your application.'));
+  return send(res, 200, messagePage(kit.page, 'Password changed', 'Your password was changed. Sign in again from your application.', { href: `${kit.base}/account`, text: 'Go to your account' }));
 };

@@ -25,5 +25,5 @@ export const verifyEmail: Flow = async (kit, req, res, method) => {
   if (!userId) return send(res, 400, errorPage(kit.page, { title: 'Link expired', message: 'This verification link is invalid, expired or already used.', code: 'link-invalid' }));
   await kit.users.setEmailVerified(userId);
   kit.logger.info({ audit: 'email.verified', sub: userId }, 'email verified');
-  return send(res, 200, messagePage(kit.page, 'Email verified', 'Thank you: your email address is verified.'));
+  return send(res, 200, messagePage(kit.page, 'Email verified', 'Thank you: your email address is verified.', { href: `${kit.base}/account`, text: 'Go to your account' }));
 };

@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientIp } from '../../client-ip.js';
+import type { Db } from '../../db.js';
+import type { User } from '../../accounts.js';
+import { FormError, redirect, type PageKit } from '../kit.js';
+import type { ConsoleSession } from './session.js';
+
+/** a sign-in this recent re-authenticates an account without a password */
+const FRESH_MS = 5 * 60_000;
+
+/** one POST of the console, for the signed-in session `s` (the CSRF token is checked before) */
+export type Action = (s: ConsoleSession, req: IncomingMessage, res: ServerResponse, form: URLSearchParams) => Promise<void>;
+
+/** what the console's actions share */
+export interface ConsoleHelpers {
+  /** the console's path, e.g. /auth/account */
+  a: string;
+  db: Db;
+  /** back to the overview, saying what was done */
+  back(res: ServerResponse, done: string): void;
+  /** refuse the form: the error page with `status` and the message */
+  refuse(status: number, message: string): never;
+  hasPassword(u: User): Promise<boolean>;
+  /** the current password (or, for an account without one, a recent sign-in), else a refusal (401) */
+  reauthenticate(s: ConsoleSession, req: IncomingMessage, form: URLSearchParams): Promise<void>;
+}
+
+export function consoleHelpers(kit: PageKit, db: Db): ConsoleHelpers {
+  const a = `${kit.base}/account`;
+  const refuse = (status: number, message: string): never => { throw new FormError(status, message); };
+  const hasPassword = async (u: User) => !!(await kit.users.passwordHashFor(u.username ?? u.email ?? ''))?.hash;
+  return {
+    a, db, refuse, hasPassword,
+    back: (res, done) => redirect(res, `${a}?done=${done}`),
+    async reauthenticate(s, req, form) {
+      if (await hasPassword(s.user)) {
+        const password = form.get('current-password') ?? '';
+        // through the password connector: wrong passwords count towards the account's lockout
+        const r = password ? await kit.password.verify({ login: s.user.username ?? s.user.email!, password }, { ip: clientIp(req), via: 'account' }) : undefined;
+        if (!r?.ok || r.identity.accountId !== s.user.id) {
+          kit.logger.warn({ audit: 'account.reauth-failed', sub: s.user.id, ip: clientIp(req) }, 'account console: re-authentication failed');
+          refuse(401, 'Your current password is needed for this, and the one entered is not right.');
+        }
+      } else if (Date.now() - s.loginTs > FRESH_MS) {
+        refuse(401, `For this, sign in again first (${kit.issuer}/account/sign-in?fresh=1), then try again within 5 minutes.`);
+      }
+    },
+  };
+}
