@@ -15,9 +15,10 @@ import { gatehouseChainYaml } from './haproxy.js';
  * pools, caches), the counters are zeroed, `requests` requests go through, and the counters are
  * dumped: instructions ÷ requests (all threads: main, libuv pool, V8's GC helpers).
  *
- *   node dist/bench/callgrind.js <bare|none|chain|chain-nolog> [requests=2000] [warmup=8000] [--root=<checkout>]
+ *   node dist/bench/callgrind.js <bare|bare-dispatch|none|chain|chain-nolog> [requests=2000] [warmup=8000] [--root=<checkout>]
  *
- * `--root` runs another built checkout's gatehouse (before/after in one sitting).
+ * `--root` runs another built checkout's gatehouse (before/after in one sitting). `bare-dispatch`
+ * is bench/bare-dispatch.ts, the bare proxy with undici `dispatch` writing straight to the response.
  */
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-callgrind-'));
   let argv: string[];
   if (scenario === 'bare') argv = [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), backendUrl];
+  else if (scenario === 'bare-dispatch') argv = [join(ROOT, 'dist', 'bench', 'bare-dispatch.js'), backendUrl];
   else {
     const yaml = scenario === 'none'
       ? `gateway:\n  listen: { http: 0 }\nbackends:\n  b: { url: "${backendUrl}" }\napis:\n  - { name: bench, path: /, backend: b }\n`
