@@ -234,9 +234,12 @@ const ACCESS = (action: string) => `<policies>
 const AI = (backendUrl: string) => `<policies>
   <inbound>
     <base />
+    <emit-metric name="calls" value="@(context.Request.Headers.GetValueOrDefault("X-Weight", "1"))" namespace="bench">
+      <dimension name="API ID" /><dimension name="caller" value="@(context.Request.Headers.GetValueOrDefault("X-Key", ""))" />
+    </emit-metric>
+    <azure-openai-emit-token-metric namespace="openai"><dimension name="API ID" /></azure-openai-emit-token-metric>
     <rate-limit calls="3" renewal-period="60" />
     <azure-openai-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault("X-Key", ""))" tokens-per-minute="40" remaining-tokens-variable-name="left" />
-    <emit-metric name="calls" value="1" namespace="bench"><dimension name="api" value="@(context.Api.Name)" /></emit-metric>
     <send-one-way-request mode="new">
       <set-url>${backendUrl}/hook</set-url>
       <set-method>POST</set-method>
@@ -267,7 +270,7 @@ describe('XML policy documents in the gateway', () => {
       if (req.url === '/hook') return res.end();
       if (req.url?.startsWith('/chat')) {
         res.setHeader('content-type', 'application/json');
-        return res.end(JSON.stringify({ choices: [], usage: { total_tokens: 50 } }));
+        return res.end(JSON.stringify({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 30, total_tokens: 50 } }));
       }
       if (req.url?.startsWith('/flaky')) {
         const k = String(req.headers['x-attempt-key']);
@@ -282,12 +285,14 @@ describe('XML policy documents in the gateway', () => {
     const api = (name: string, file: string, extra = '') => `  - name: ${name}\n    path: /${name}\n    backend: be\n    policy-xml: ${file}\n${extra}`;
     const yaml = `gateway:
   listen: { http: 0 }
+  admin: { listen: 0 }
 backends:
   be: { url: "${backend.url}" }
 apim:
   named-values: { greeting: "hello from a named value", secret: "s3cret" }
   fragments: .
   deployment: { region: test-region }
+  metrics: { max-series: 2 }
 policy-xml: global.xml
 apis:
 ${api('main', 'main.xml')}
@@ -525,7 +530,6 @@ ${api('ai', 'ai.xml')}
     const second = await call('t1');
     assert.equal(second.status, 429, 'the 50 tokens of the first call are over the 40 of this minute');
     assert.match((await second.json() as { message: string }).message, /^Token limit is exceeded/);
-    await gw.waitForLog((l) => l.policy === 'emit-metric' && l['dimension.api'] === 'ai');
     const third = await call('t2');
     assert.equal(third.status, 200);
     await third.arrayBuffer();
@@ -534,5 +538,17 @@ ${api('ai', 'ai.xml')}
     assert.match((await fourth.json() as { message: string }).message, /^Rate limit is exceeded/);
     for (let i = 0; i < 50 && !backend.requests.some((r) => r.url === '/hook' && r.body.toString() === 't2'); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(backend.requests.some((r) => r.url === '/hook' && r.method === 'POST' && r.body.toString() === 't2'));
+    // emit-metric on /metrics: dimensions as labels, the value from an expression; the third caller is over max-series
+    let m = '';
+    for (let i = 0; i < 50 && !/apim_openai_total_tokens_total\{api_id="ai"\} 100/.test(m); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 20));
+      m = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    }
+    assert.match(m, /^apim_bench_calls_total\{api_id="ai",caller="t1"\} 2$/m);
+    assert.match(m, /^apim_bench_calls_total\{api_id="ai",caller="t2"\} 1$/m);
+    assert.doesNotMatch(m, /caller="t3"/);
+    assert.match(m, /^gatehouse_apim_metric_series_dropped_total\{metric="apim_bench_calls_total"\} 1$/m);
+    assert.match(m, /^apim_openai_prompt_tokens_total\{api_id="ai"\} 40$/m);
+    assert.match(m, /^apim_openai_total_tokens_total\{api_id="ai"\} 100$/m);
   });
 });

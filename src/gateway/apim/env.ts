@@ -21,6 +21,10 @@ export const apimSchema = z.strictObject({
   }).prefault({}).describe('what context.Deployment says'),
   loggers: z.record(z.string(), z.strictObject({ type: z.enum(['log']).default('log').describe('log: a JSON log line per event') }))
     .optional().describe('logger ids that log-to-eventhub may name (`logger-id`); their events are written to the log'),
+  metrics: z.strictObject({
+    'max-series': z.number().int().min(1).max(100_000).default(1000)
+      .describe('label combinations (dimension values) one emit-metric metric may hold; values of further combinations are dropped and counted in gatehouse_apim_metric_series_dropped_total'),
+  }).prefault({}).describe('emit-metric and *-emit-token-metric: counters `apim_<namespace>_<name>_total` on /metrics, dimensions as labels'),
 }).describe('API-management policy documents (`policy-xml`): named values, fragments, deployment');
 export type ApimConfig = z.output<typeof apimSchema>;
 
@@ -32,6 +36,8 @@ export interface ApimEnv {
   readonly deploymentModel: ApimDeployment;
   readonly logger: Logger;
   readonly loggers: ReadonlySet<string> | undefined;
+  /** apim.metrics.max-series (1000 when unset) */
+  readonly maxSeries?: number;
   /** backends `backend-id` may name; undefined when unknown (apim check without --config) */
   readonly backendIds: ReadonlySet<string> | undefined;
   /** the products of the config (context.Product), by id */

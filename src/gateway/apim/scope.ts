@@ -28,7 +28,7 @@ export function apimEnv(cfg: ApimConfig | undefined, dir: string, logger: Logger
   return {
     namedValues, fragments, deploymentModel: deploymentModel(cfg?.deployment), logger,
     loggers: cfg?.loggers === undefined ? undefined : new Set(Object.keys(cfg.loggers)),
-    backendIds,
+    maxSeries: cfg?.metrics?.['max-series'], backendIds,
     warn: (w) => logger.warn({ code: w.code, file: w.pos.file, line: w.pos.line, column: w.pos.column }, w.message),
   };
 }
