@@ -90,7 +90,11 @@ const FAILS = `<policies>
 </policies>`;
 
 const OPS_API = `<policies>
-  <inbound><base /><set-header name="X-Api" exists-action="override"><value>api</value></set-header></inbound>
+  <inbound>
+    <base />
+    <set-header name="X-Api" exists-action="override"><value>api</value></set-header>
+    <cors><allowed-origins><origin>https://ops.example</origin></allowed-origins><allowed-methods><method>GET</method></allowed-methods></cors>
+  </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
@@ -413,6 +417,24 @@ ${api('ai', 'ai.xml')}
     await list.arrayBuffer();
     assert.equal(seen().headers['x-item'], undefined);
     assert.equal(seen().headers['x-api'], 'api');
+  });
+
+  it('cors in XML answers a preflight before operation matching, where no operation lists OPTIONS', async () => {
+    const pre = (origin: string) => fetch(`${gw.url}/ops/items/42`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    const ok = await pre('https://ops.example');
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://ops.example');
+    assert.match(ok.headers.get('access-control-allow-methods') ?? '', /GET/);
+    await ok.arrayBuffer();
+    const evil = await pre('https://evil.example');
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+    await evil.arrayBuffer();
+    const plain = await fetch(`${gw.url}/ops/items/42`, { method: 'OPTIONS' });
+    assert.equal(plain.status, 405, 'an OPTIONS request that is not a preflight is matched as usual');
+    await plain.arrayBuffer();
+    const get = await fetch(`${gw.url}/ops/items/42`, { headers: { origin: 'https://ops.example' } });
+    assert.equal(get.headers.get('access-control-allow-origin'), 'https://ops.example');
+    await get.arrayBuffer();
   });
 
   it('rate-limit-by-key counts per key value across policies (the service counts globally per key)', async () => {
