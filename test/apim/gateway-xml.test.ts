@@ -166,6 +166,20 @@ const SEND = (backendUrl: string) => `<policies>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const WAIT = (backendUrl: string) => `<policies>
+  <inbound>
+    <base />
+    <wait for="any">
+      <send-request mode="new" response-variable-name="slow" timeout="20"><set-url>${backendUrl}/slow</set-url><set-method>GET</set-method></send-request>
+      <send-request mode="new" response-variable-name="fast" timeout="20"><set-url>${backendUrl}/fast</set-url><set-method>GET</set-method></send-request>
+    </wait>
+    <return-response>
+      <set-header name="X-Vars" exists-action="override"><value>@((context.Variables.ContainsKey("fast") ? "fast" : "") + (context.Variables.ContainsKey("slow") ? "slow" : ""))</value></set-header>
+    </return-response>
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
 const RETRY = `<policies>
   <inbound><base /></inbound>
   <backend>
@@ -262,6 +276,7 @@ describe('XML policy documents in the gateway', () => {
   let backend: TestBackend;
   let gw: SupervisedGateway;
   const tries = new Map<string, number>();
+  const held: Array<() => void> = [];
 
   before(async () => {
     backend = await startBackend((req, res, body) => {
@@ -272,6 +287,8 @@ describe('XML policy documents in the gateway', () => {
       }
       if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
       if (req.url === '/hook') return res.end();
+      if (req.url === '/fast') return res.end('fast');
+      if (req.url === '/slow') return void held.push(() => res.end('slow'));
       if (req.url?.startsWith('/chat')) {
         res.setHeader('content-type', 'application/json');
         return res.end(JSON.stringify({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 30, total_tokens: 50 } }));
@@ -311,6 +328,7 @@ ${api('rl2', 'rl2.xml')}
 ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
+${api('wait', 'wait.xml')}
 ${api('guards', 'guards.xml')}
 ${api('misc', 'misc.xml')}
 ${api('allow', 'allow.xml')}
@@ -320,12 +338,13 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY,
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url),
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
   });
   after(async () => {
+    for (const release of held) release();
     await gw?.stop();
     await backend?.close();
   });
@@ -471,6 +490,14 @@ ${api('ai', 'ai.xml')}
     const raw = await fetch(`${gw.url}/send/raw`);
     assert.equal(raw.headers.get('x-info'), 'yes');
     assert.deepEqual(await raw.json(), { answer: 'for /send/raw' });
+  });
+
+  it('wait for="any" goes on when the first child ends', async () => {
+    const r = await fetch(`${gw.url}/wait/x`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-vars'), 'fast', 'the slow request is still held by the backend');
+    await r.arrayBuffer();
+    for (const release of held.splice(0)) release();
   });
 
   it('retry repeats forward-request while its condition holds', async () => {

@@ -103,6 +103,15 @@ registerPolicy({
     const mode = literalAttr(el, 'for') ?? 'all';
     if (mode !== 'all' && mode !== 'any') throw loadError('unsupported-attribute', `for is all or any, not "${mode}"`, attribute(el, 'for')!.valuePos);
     const each = await Promise.all(childElements(el).map((c) => ctx.steps([c])));
+    if (mode === 'any') {
+      // the first child to end ends the wait; the others run on, their outcome ignored
+      return (c) => {
+        if (each.length === 0) return undefined;
+        const running = each.map((s) => Promise.resolve().then(() => s(c)));
+        for (const p of running) p.catch(() => {});
+        return Promise.race(running);
+      };
+    }
     return async (c) => {
       const results = await Promise.all(each.map((s) => s(c)));
       return results.find((r) => r !== undefined);
