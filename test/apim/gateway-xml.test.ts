@@ -180,6 +180,18 @@ const WAIT = (backendUrl: string) => `<policies>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const SUBLIMITS = `<policies>
+  <inbound>
+    <base />
+    <quota calls="100" renewal-period="3600"><api name="subl"><operation name="op-c" calls="1" renewal-period="3600" /></api></quota>
+    <rate-limit calls="100" renewal-period="60">
+      <api name="subl" calls="4" renewal-period="60"><operation name="op-a" calls="1" renewal-period="60" /></api>
+      <api name="other" calls="1" renewal-period="60" />
+    </rate-limit>
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
 const RETRY = `<policies>
   <inbound><base /></inbound>
   <backend>
@@ -329,6 +341,11 @@ ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
 ${api('wait', 'wait.xml')}
+${api('subl', 'subl.xml', `    operations:
+      - { id: op-a, method: GET, path: /a }
+      - { id: op-b, method: GET, path: /b }
+      - { id: op-c, method: GET, path: /c }
+`)}
 ${api('guards', 'guards.xml')}
 ${api('misc', 'misc.xml')}
 ${api('allow', 'allow.xml')}
@@ -338,7 +355,7 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url),
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'subl.xml': SUBLIMITS,
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
@@ -498,6 +515,12 @@ ${api('ai', 'ai.xml')}
     assert.equal(r.headers.get('x-vars'), 'fast', 'the slow request is still held by the backend');
     await r.arrayBuffer();
     for (const release of held.splice(0)) release();
+  });
+
+  it('rate-limit and quota <api>/<operation> limits apply to calls of that API and operation', async () => {
+    const call = async (op: string) => { const r = await fetch(`${gw.url}/subl/${op}`); await r.arrayBuffer(); return r.status; };
+    const got = [await call('a'), await call('a'), await call('b'), await call('c'), await call('c'), await call('b')];
+    assert.deepEqual(got, [200, 429, 200, 200, 403, 429], 'op-a: 1 call; op-c: quota of 1; the API: 4 calls');
   });
 
   it('retry repeats forward-request while its condition holds', async () => {
