@@ -192,6 +192,11 @@ const SUBLIMITS = `<policies>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const JSONP = `<policies>
+  <inbound><base /></inbound><backend><base /></backend>
+  <outbound><base /><jsonp callback-parameter-name="cb" /></outbound><on-error><base /></on-error>
+</policies>`;
+
 const RETRY = `<policies>
   <inbound><base /></inbound>
   <backend>
@@ -341,6 +346,7 @@ ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
 ${api('wait', 'wait.xml')}
+${api('jsonp', 'jsonp.xml')}
 ${api('subl', 'subl.xml', `    operations:
       - { id: op-a, method: GET, path: /a }
       - { id: op-b, method: GET, path: /b }
@@ -355,7 +361,7 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'subl.xml': SUBLIMITS,
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
@@ -521,6 +527,19 @@ ${api('ai', 'ai.xml')}
     const call = async (op: string) => { const r = await fetch(`${gw.url}/subl/${op}`); await r.arrayBuffer(); return r.status; };
     const got = [await call('a'), await call('a'), await call('b'), await call('c'), await call('c'), await call('b')];
     assert.deepEqual(got, [200, 429, 200, 200, 403, 429], 'op-a: 1 call; op-c: quota of 1; the API: 4 calls');
+  });
+
+  it('jsonp wraps the response for a callback that is an identifier path, and leaves it alone for anything else', async () => {
+    const ok = await fetch(`${gw.url}/jsonp/x?cb=app.onData`);
+    assert.equal(ok.headers.get('content-type'), 'application/javascript; charset=utf-8');
+    assert.equal(ok.headers.get('x-content-type-options'), 'nosniff');
+    const text = await ok.text();
+    assert.match(text, /^\/\*\*\/app\.onData\(\{.*\}\)$/s);
+    for (const cb of ['alert(1)//', 'x;fetch("//evil")', '1cb', 'a'.repeat(200)]) {
+      const r = await fetch(`${gw.url}/jsonp/x?cb=${encodeURIComponent(cb)}`);
+      assert.match(r.headers.get('content-type') ?? '', /^application\/json/, cb);
+      assert.ok((await r.json() as { url: string }).url.startsWith('/x?cb='));
+    }
   });
 
   it('retry repeats forward-request while its condition holds', async () => {
