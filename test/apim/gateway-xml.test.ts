@@ -197,6 +197,11 @@ const JSONP = `<policies>
   <outbound><base /><jsonp callback-parameter-name="cb" /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const CONVERT = `<policies>
+  <inbound><base /><json-to-xml apply="content-type-json" consider-accept-header="false" /></inbound><backend><base /></backend>
+  <outbound><base /><xml-to-json kind="direct" apply="content-type-xml" consider-accept-header="false" /></outbound><on-error><base /></on-error>
+</policies>`;
+
 const RETRY = `<policies>
   <inbound><base /></inbound>
   <backend>
@@ -305,6 +310,8 @@ describe('XML policy documents in the gateway', () => {
       if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
       if (req.url === '/hook') return res.end();
       if (req.url === '/fast') return res.end('fast');
+      if (req.url === '/xmlout') { res.setHeader('content-type', 'application/xml'); return res.end('<r id="1"><i>a</i><i>b &amp; c</i><n/></r>'); }
+      if (req.url === '/doctype') { res.setHeader('content-type', 'text/xml'); return res.end('<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><r>&b;</r>'); }
       if (req.url === '/slow') return void held.push(() => res.end('slow'));
       if (req.url?.startsWith('/chat')) {
         res.setHeader('content-type', 'application/json');
@@ -346,6 +353,7 @@ ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
 ${api('wait', 'wait.xml')}
+${api('conv', 'conv.xml')}
 ${api('jsonp', 'jsonp.xml')}
 ${api('subl', 'subl.xml', `    operations:
       - { id: op-a, method: GET, path: /a }
@@ -361,7 +369,7 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'conv.xml': CONVERT, 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
@@ -540,6 +548,19 @@ ${api('ai', 'ai.xml')}
       assert.match(r.headers.get('content-type') ?? '', /^application\/json/, cb);
       assert.ok((await r.json() as { url: string }).url.startsWith('/x?cb='));
     }
+  });
+
+  it('json-to-xml converts the request body, xml-to-json the response; a document with a DOCTYPE is left alone', async () => {
+    const r = await fetch(`${gw.url}/conv/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1, b: [1, 2], 'c d': null, e: '<x>' }) });
+    const echoed = await r.json() as { body: string; headers: Record<string, string> };
+    assert.equal(echoed.body, '<?xml version="1.0" encoding="utf-8"?><Document><a>1</a><b>1</b><b>2</b><c_x0020_d /><e>&lt;x&gt;</e></Document>');
+    assert.equal(echoed.headers['content-type'], 'application/xml; charset=utf-8');
+    const x = await fetch(`${gw.url}/conv/xmlout`);
+    assert.equal(x.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(await x.json(), { r: { '@id': '1', i: ['a', 'b & c'], n: null } });
+    const d = await fetch(`${gw.url}/conv/doctype`);
+    assert.equal(d.headers.get('content-type'), 'text/xml');
+    assert.match(await d.text(), /^<!DOCTYPE/);
   });
 
   it('retry repeats forward-request while its condition holds', async () => {
