@@ -120,8 +120,12 @@ function converter(name: string, from: RegExp, to: RegExp, contentType: string, 
         if (out === undefined) return undefined;
         headers['content-type'] = contentType;
         delete headers['content-length'];
-        if (onRequest) { c.ex.requestBody = Buffer.from(out); delete c.ex.upstreamHeaders['transfer-encoding']; }
-        else c.ex.response!.body = out;
+        if (onRequest) {
+          c.ex.requestBody = Buffer.from(out);
+          delete c.ex.upstreamHeaders['transfer-encoding'];
+        } else {
+          c.ex.response!.body = out;
+        }
         return undefined;
       };
     },
