@@ -202,6 +202,15 @@ const CONVERT = `<policies>
   <outbound><base /><xml-to-json kind="direct" apply="content-type-xml" consider-accept-header="false" /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const MI = `<policies>
+  <inbound>
+    <base />
+    <choose><when condition="@(context.Request.Url.Path.EndsWith("/wrong"))"><authentication-managed-identity resource="https://orders.example" client-id="intruder" /></when></choose>
+    <authentication-managed-identity resource="https://orders.example" />
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
 const RETRY = `<policies>
   <inbound><base /></inbound>
   <backend>
@@ -299,6 +308,7 @@ describe('XML policy documents in the gateway', () => {
   let gw: SupervisedGateway;
   const tries = new Map<string, number>();
   const held: Array<() => void> = [];
+  let tokens = 0;
 
   before(async () => {
     backend = await startBackend((req, res, body) => {
@@ -310,6 +320,13 @@ describe('XML policy documents in the gateway', () => {
       if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
       if (req.url === '/hook') return res.end();
       if (req.url === '/fast') return res.end('fast');
+      if (req.url === '/token') {
+        const p = new URLSearchParams(body.toString());
+        const ok = p.get('grant_type') === 'client_credentials' && p.get('client_id') === 'gw' && p.get('client_secret') === 'gw-secret';
+        res.statusCode = ok ? 200 : 401;
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify(ok ? { access_token: `tok-${p.get('resource')}-${++tokens}`, expires_in: 3600, token_type: 'Bearer' } : { error: 'invalid_client' }));
+      }
       if (req.url === '/xmlout') { res.setHeader('content-type', 'application/xml'); return res.end('<r id="1"><i>a</i><i>b &amp; c</i><n/></r>'); }
       if (req.url === '/doctype') { res.setHeader('content-type', 'text/xml'); return res.end('<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><r>&b;</r>'); }
       if (req.url === '/slow') return void held.push(() => res.end('slow'));
@@ -338,6 +355,7 @@ apim:
   fragments: .
   deployment: { region: test-region }
   metrics: { max-series: 2 }
+  managed-identity: { token-endpoint: "${backend.url}/token", client-id: gw, client-secret: gw-secret }
 policy-xml: global.xml
 apis:
 ${api('main', 'main.xml')}
@@ -353,6 +371,7 @@ ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
 ${api('wait', 'wait.xml')}
+${api('mi', 'mi.xml')}
 ${api('conv', 'conv.xml')}
 ${api('jsonp', 'jsonp.xml')}
 ${api('subl', 'subl.xml', `    operations:
@@ -369,7 +388,7 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'conv.xml': CONVERT, 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'mi.xml': MI, 'conv.xml': CONVERT, 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
@@ -561,6 +580,22 @@ ${api('ai', 'ai.xml')}
     const d = await fetch(`${gw.url}/conv/doctype`);
     assert.equal(d.headers.get('content-type'), 'text/xml');
     assert.match(await d.text(), /^<!DOCTYPE/);
+  });
+
+  it('authentication-managed-identity gets a client-credentials token from the configured endpoint and keeps it', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${gw.url}/mi/x`, { headers: { authorization: 'Bearer caller-token' } });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      assert.equal(seen().headers.authorization, 'Bearer tok-https://orders.example-1');
+    }
+    assert.equal(backend.requests.filter((x) => x.url === '/token').length, 1, 'the token is cached');
+    const before = backend.requests.filter((x) => x.url !== '/token').length;
+    const refused = await fetch(`${gw.url}/mi/wrong`);
+    assert.equal(refused.status, 500, 'a refused token request stops the call');
+    assert.equal(refused.headers.get('x-error-reason'), 'TokenRequestFailed');
+    await refused.arrayBuffer();
+    assert.equal(backend.requests.filter((x) => x.url !== '/token').length, before);
   });
 
   it('retry repeats forward-request while its condition holds', async () => {

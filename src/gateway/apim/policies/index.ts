@@ -7,3 +7,4 @@ import './adapters.js';
 import './throttle.js';
 import './ai.js';
 import './convert.js';
+import './identity.js';
