@@ -19,6 +19,7 @@ const PRODUCT = `<policies>
     <base />
     <set-header name="X-Product" exists-action="override"><value>@(context.Product.Id)</value></set-header>
     <set-header name="X-Subscription" exists-action="override"><value>@(context.Subscription.Id)</value></set-header>
+    <set-header name="X-Sub-Fields" exists-action="override"><value>@(context.Subscription.Name + "|" + (context.Subscription.Key == context.Request.Headers.GetValueOrDefault("X-Expect-Key", "")) + "|" + context.Subscription.CreatedDate.Year + "|" + (context.Subscription.EndDate == null))</value></set-header>
     <rate-limit calls="2" renewal-period="60" />
   </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
@@ -80,13 +81,15 @@ subscriptions:
     assert.equal(sub.status, 201);
     const id = (sub.body.subscription as { id: string }).id;
     const key = (sub.body as { primaryKey: string }).primaryKey;
-    const call = () => fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key } });
+    const call = () => fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key, 'x-expect-key': key } });
     let r = await call();
     for (const deadline = Date.now() + scaled(2000); r.status !== 200 && Date.now() < deadline;) { await r.arrayBuffer(); await new Promise((res) => setTimeout(res, 50)); r = await call(); }
     assert.equal(r.status, 200);
     const echo = await r.json() as { headers: Record<string, string> };
     assert.equal(echo.headers['x-product'], 'gold');
     assert.equal(echo.headers['x-subscription'], id);
+    assert.equal(echo.headers['x-sub-fields'], `alice gold|True|${new Date().getUTCFullYear()}|True`);
+    assert.equal(echo.headers['ocp-apim-subscription-key'], undefined, 'the key is not forwarded');
     assert.equal(echo.headers['x-api-sees-product'], 'Gold');
     await (await call()).arrayBuffer();
     const limited = await call();

@@ -106,8 +106,10 @@ export class ExchangeContext implements ApimContext {
   get Subscription(): ApimSubscription | null {
     const s = this.ex.subscription;
     if (s === undefined) return null;
-    const created = new CsDateTime(Date.UTC(2024, 0, 1), DateTimeKind.Utc);
-    return { CreatedDate: created, EndDate: null, Id: s.id, Key: '', Name: s.id, PrimaryKey: '', SecondaryKey: '', StartDate: null };
+    const created = new CsDateTime(s.createdAt ?? Date.UTC(2024, 0, 1), DateTimeKind.Utc);
+    const end = s.expiresAt === undefined ? null : new CsDateTime(s.expiresAt, DateTimeKind.Utc);
+    // the store keeps only hashes of the keys: the one the request carried is the one known
+    return { CreatedDate: created, EndDate: end, Id: s.id, Key: s.key ?? '', Name: s.name ?? s.id, PrimaryKey: '', SecondaryKey: '', StartDate: created };
   }
 
   get User(): ApimUser | null {
