@@ -115,7 +115,13 @@ export class ExchangeContext implements ApimContext {
   get User(): ApimUser | null {
     const u = this.ex.subscription?.userId;
     if (u === undefined) return null;
-    return { Email: '', FirstName: '', Groups: [], Id: u, Identities: [], LastName: '', Note: '', RegistrationDate: new CsDateTime(Date.UTC(2024, 0, 1), DateTimeKind.Utc) };
+    // a validated token of the same user tells its name and email
+    const cl = this.ex.claims !== undefined && this.ex.claims.sub === u ? this.ex.claims : undefined;
+    const str = (k: string) => (typeof cl?.[k] === 'string' ? cl[k] as string : '');
+    return {
+      Email: str('email'), FirstName: str('given_name'), Groups: [], Id: u, Identities: cl ? [{ Id: u, Provider: str('iss') }] : [], LastName: str('family_name'), Note: '',
+      RegistrationDate: new CsDateTime(this.ex.subscription?.createdAt ?? Date.UTC(2024, 0, 1), DateTimeKind.Utc),
+    };
   }
 
   get RequestId(): CsGuid {
