@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { ApimLoadError, readPolicyDocument, type PolicyDocument, type XmlElement } from '../apim/index.js';
 import { compileSteps } from '../gateway/apim/block.js';
-import { apimSchema, deploymentModel, loadFragments, loadNamedValues, type ApimConfig, type ApimEnv, type Warning } from '../gateway/apim/env.js';
+import { apimSchema, deploymentModel, loadFragments, loadNamedValues, managedIdentityOf, type ApimConfig, type ApimEnv, type Warning } from '../gateway/apim/env.js';
 import '../gateway/apim/policies/index.js';
 import type { PolicyContext, Section } from '../gateway/policy.js';
 import { Metrics } from '../observability/metrics.js';
@@ -129,6 +129,7 @@ export async function apimCheckCommand(args: readonly string[], out: NodeJS.Writ
     env = {
       namedValues, fragments: loadFragments(fragDir, namedValues), deploymentModel: deploymentModel(s.apim.deployment),
       logger: pino({ level: 'silent' }), loggers: s.apim.loggers === undefined ? undefined : new Set(Object.keys(s.apim.loggers)), backendIds: s.backendIds,
+      managedIdentity: managedIdentityOf(s.apim),
     };
   } catch (e) {
     err.write(`gatehouse: ${e instanceof ApimLoadError ? e.message : (e as Error).message}\n`);

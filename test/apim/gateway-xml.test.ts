@@ -90,7 +90,11 @@ const FAILS = `<policies>
 </policies>`;
 
 const OPS_API = `<policies>
-  <inbound><base /><set-header name="X-Api" exists-action="override"><value>api</value></set-header></inbound>
+  <inbound>
+    <base />
+    <set-header name="X-Api" exists-action="override"><value>api</value></set-header>
+    <cors><allowed-origins><origin>https://ops.example</origin></allowed-origins><allowed-methods><method>GET</method></allowed-methods></cors>
+  </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
@@ -158,6 +162,51 @@ const SEND = (backendUrl: string) => `<policies>
       <set-header name="X-Answer" exists-action="override"><value>@((string)context.Variables["answer"])</value></set-header>
       <set-header name="X-Info-Status" exists-action="override"><value>@(((IResponse)context.Variables["info"]).StatusCode.ToString())</value></set-header>
     </return-response>
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
+const WAIT = (backendUrl: string) => `<policies>
+  <inbound>
+    <base />
+    <wait for="any">
+      <send-request mode="new" response-variable-name="slow" timeout="20"><set-url>${backendUrl}/slow</set-url><set-method>GET</set-method></send-request>
+      <send-request mode="new" response-variable-name="fast" timeout="20"><set-url>${backendUrl}/fast</set-url><set-method>GET</set-method></send-request>
+    </wait>
+    <return-response>
+      <set-header name="X-Vars" exists-action="override"><value>@((context.Variables.ContainsKey("fast") ? "fast" : "") + (context.Variables.ContainsKey("slow") ? "slow" : ""))</value></set-header>
+    </return-response>
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
+const SUBLIMITS = `<policies>
+  <inbound>
+    <base />
+    <quota calls="100" renewal-period="3600"><api name="subl"><operation name="op-c" calls="1" renewal-period="3600" /></api></quota>
+    <rate-limit calls="100" renewal-period="60">
+      <api name="subl" calls="4" renewal-period="60"><operation name="op-a" calls="1" renewal-period="60" /></api>
+      <api name="other" calls="1" renewal-period="60" />
+    </rate-limit>
+  </inbound>
+  <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
+</policies>`;
+
+const JSONP = `<policies>
+  <inbound><base /></inbound><backend><base /></backend>
+  <outbound><base /><jsonp callback-parameter-name="cb" /></outbound><on-error><base /></on-error>
+</policies>`;
+
+const CONVERT = `<policies>
+  <inbound><base /><json-to-xml apply="content-type-json" consider-accept-header="false" /></inbound><backend><base /></backend>
+  <outbound><base /><xml-to-json kind="direct" apply="content-type-xml" consider-accept-header="false" /></outbound><on-error><base /></on-error>
+</policies>`;
+
+const MI = `<policies>
+  <inbound>
+    <base />
+    <choose><when condition="@(context.Request.Url.Path.EndsWith("/wrong"))"><authentication-managed-identity resource="https://orders.example" client-id="intruder" /></when></choose>
+    <authentication-managed-identity resource="https://orders.example" />
   </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
@@ -234,9 +283,12 @@ const ACCESS = (action: string) => `<policies>
 const AI = (backendUrl: string) => `<policies>
   <inbound>
     <base />
+    <emit-metric name="calls" value="@(context.Request.Headers.GetValueOrDefault("X-Weight", "1"))" namespace="bench">
+      <dimension name="API ID" /><dimension name="caller" value="@(context.Request.Headers.GetValueOrDefault("X-Key", ""))" />
+    </emit-metric>
+    <azure-openai-emit-token-metric namespace="openai"><dimension name="API ID" /></azure-openai-emit-token-metric>
     <rate-limit calls="3" renewal-period="60" />
     <azure-openai-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault("X-Key", ""))" tokens-per-minute="40" remaining-tokens-variable-name="left" />
-    <emit-metric name="calls" value="1" namespace="bench"><dimension name="api" value="@(context.Api.Name)" /></emit-metric>
     <send-one-way-request mode="new">
       <set-url>${backendUrl}/hook</set-url>
       <set-method>POST</set-method>
@@ -255,6 +307,8 @@ describe('XML policy documents in the gateway', () => {
   let backend: TestBackend;
   let gw: SupervisedGateway;
   const tries = new Map<string, number>();
+  const held: Array<() => void> = [];
+  let tokens = 0;
 
   before(async () => {
     backend = await startBackend((req, res, body) => {
@@ -265,9 +319,20 @@ describe('XML policy documents in the gateway', () => {
       }
       if (req.url?.startsWith('/missing')) { res.statusCode = 404; return res.end(); }
       if (req.url === '/hook') return res.end();
+      if (req.url === '/fast') return res.end('fast');
+      if (req.url === '/token') {
+        const p = new URLSearchParams(body.toString());
+        const ok = p.get('grant_type') === 'client_credentials' && p.get('client_id') === 'gw' && p.get('client_secret') === 'gw-secret';
+        res.statusCode = ok ? 200 : 401;
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify(ok ? { access_token: `tok-${p.get('resource')}-${++tokens}`, expires_in: 3600, token_type: 'Bearer' } : { error: 'invalid_client' }));
+      }
+      if (req.url === '/xmlout') { res.setHeader('content-type', 'application/xml'); return res.end('<r id="1"><i>a</i><i>b &amp; c</i><n/></r>'); }
+      if (req.url === '/doctype') { res.setHeader('content-type', 'text/xml'); return res.end('<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><r>&b;</r>'); }
+      if (req.url === '/slow') return void held.push(() => res.end('slow'));
       if (req.url?.startsWith('/chat')) {
         res.setHeader('content-type', 'application/json');
-        return res.end(JSON.stringify({ choices: [], usage: { total_tokens: 50 } }));
+        return res.end(JSON.stringify({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 30, total_tokens: 50 } }));
       }
       if (req.url?.startsWith('/flaky')) {
         const k = String(req.headers['x-attempt-key']);
@@ -282,12 +347,15 @@ describe('XML policy documents in the gateway', () => {
     const api = (name: string, file: string, extra = '') => `  - name: ${name}\n    path: /${name}\n    backend: be\n    policy-xml: ${file}\n${extra}`;
     const yaml = `gateway:
   listen: { http: 0 }
+  admin: { listen: 0 }
 backends:
   be: { url: "${backend.url}" }
 apim:
   named-values: { greeting: "hello from a named value", secret: "s3cret" }
   fragments: .
   deployment: { region: test-region }
+  metrics: { max-series: 2 }
+  managed-identity: { token-endpoint: "${backend.url}/token", client-id: gw, client-secret: gw-secret }
 policy-xml: global.xml
 apis:
 ${api('main', 'main.xml')}
@@ -302,6 +370,15 @@ ${api('rl2', 'rl2.xml')}
 ${api('cache', 'cache.xml')}
 ${api('send', 'send.xml')}
 ${api('retry', 'retry.xml')}
+${api('wait', 'wait.xml')}
+${api('mi', 'mi.xml')}
+${api('conv', 'conv.xml')}
+${api('jsonp', 'jsonp.xml')}
+${api('subl', 'subl.xml', `    operations:
+      - { id: op-a, method: GET, path: /a }
+      - { id: op-b, method: GET, path: /b }
+      - { id: op-c, method: GET, path: /c }
+`)}
 ${api('guards', 'guards.xml')}
 ${api('misc', 'misc.xml')}
 ${api('allow', 'allow.xml')}
@@ -311,12 +388,13 @@ ${api('ai', 'ai.xml')}
     gw = await startGateway(yaml, {
       files: {
         'global.xml': GLOBAL, 'main.xml': MAIN, 'nobase.xml': NOBASE, 'fails.xml': FAILS, 'ops.xml': OPS_API, 'op.xml': OP, 'stamp.xml': FRAGMENT,
-        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY,
+        'rl1.xml': LIMITS('rl1'), 'rl2.xml': LIMITS('rl2'), 'cache.xml': CACHE, 'send.xml': SEND(backend.url), 'retry.xml': RETRY, 'wait.xml': WAIT(backend.url), 'mi.xml': MI, 'conv.xml': CONVERT, 'jsonp.xml': JSONP, 'subl.xml': SUBLIMITS,
         'guards.xml': GUARDS, 'misc.xml': MISC, 'allow.xml': ACCESS('allow'), 'forbid.xml': ACCESS('forbid'), 'ai.xml': AI(backend.url),
       },
     });
   });
   after(async () => {
+    for (const release of held) release();
     await gw?.stop();
     await backend?.close();
   });
@@ -410,6 +488,24 @@ ${api('ai', 'ai.xml')}
     assert.equal(seen().headers['x-api'], 'api');
   });
 
+  it('cors in XML answers a preflight before operation matching, where no operation lists OPTIONS', async () => {
+    const pre = (origin: string) => fetch(`${gw.url}/ops/items/42`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    const ok = await pre('https://ops.example');
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://ops.example');
+    assert.match(ok.headers.get('access-control-allow-methods') ?? '', /GET/);
+    await ok.arrayBuffer();
+    const evil = await pre('https://evil.example');
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+    await evil.arrayBuffer();
+    const plain = await fetch(`${gw.url}/ops/items/42`, { method: 'OPTIONS' });
+    assert.equal(plain.status, 405, 'an OPTIONS request that is not a preflight is matched as usual');
+    await plain.arrayBuffer();
+    const get = await fetch(`${gw.url}/ops/items/42`, { headers: { origin: 'https://ops.example' } });
+    assert.equal(get.headers.get('access-control-allow-origin'), 'https://ops.example');
+    await get.arrayBuffer();
+  });
+
   it('rate-limit-by-key counts per key value across policies (the service counts globally per key)', async () => {
     const call = (api: string, key: string) => fetch(`${gw.url}/${api}/x`, { headers: { 'x-key': key } });
     const a = await call('rl1', 'k1'); await a.arrayBuffer();
@@ -444,6 +540,62 @@ ${api('ai', 'ai.xml')}
     const raw = await fetch(`${gw.url}/send/raw`);
     assert.equal(raw.headers.get('x-info'), 'yes');
     assert.deepEqual(await raw.json(), { answer: 'for /send/raw' });
+  });
+
+  it('wait for="any" goes on when the first child ends', async () => {
+    const r = await fetch(`${gw.url}/wait/x`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-vars'), 'fast', 'the slow request is still held by the backend');
+    await r.arrayBuffer();
+    for (const release of held.splice(0)) release();
+  });
+
+  it('rate-limit and quota <api>/<operation> limits apply to calls of that API and operation', async () => {
+    const call = async (op: string) => { const r = await fetch(`${gw.url}/subl/${op}`); await r.arrayBuffer(); return r.status; };
+    const got = [await call('a'), await call('a'), await call('b'), await call('c'), await call('c'), await call('b')];
+    assert.deepEqual(got, [200, 429, 200, 200, 403, 429], 'op-a: 1 call; op-c: quota of 1; the API: 4 calls');
+  });
+
+  it('jsonp wraps the response for a callback that is an identifier path, and leaves it alone for anything else', async () => {
+    const ok = await fetch(`${gw.url}/jsonp/x?cb=app.onData`);
+    assert.equal(ok.headers.get('content-type'), 'application/javascript; charset=utf-8');
+    assert.equal(ok.headers.get('x-content-type-options'), 'nosniff');
+    const text = await ok.text();
+    assert.match(text, /^\/\*\*\/app\.onData\(\{.*\}\)$/s);
+    for (const cb of ['alert(1)//', 'x;fetch("//evil")', '1cb', 'a'.repeat(200)]) {
+      const r = await fetch(`${gw.url}/jsonp/x?cb=${encodeURIComponent(cb)}`);
+      assert.match(r.headers.get('content-type') ?? '', /^application\/json/, cb);
+      assert.ok((await r.json() as { url: string }).url.startsWith('/x?cb='));
+    }
+  });
+
+  it('json-to-xml converts the request body, xml-to-json the response; a document with a DOCTYPE is left alone', async () => {
+    const r = await fetch(`${gw.url}/conv/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1, b: [1, 2], 'c d': null, e: '<x>' }) });
+    const echoed = await r.json() as { body: string; headers: Record<string, string> };
+    assert.equal(echoed.body, '<?xml version="1.0" encoding="utf-8"?><Document><a>1</a><b>1</b><b>2</b><c_x0020_d /><e>&lt;x&gt;</e></Document>');
+    assert.equal(echoed.headers['content-type'], 'application/xml; charset=utf-8');
+    const x = await fetch(`${gw.url}/conv/xmlout`);
+    assert.equal(x.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(await x.json(), { r: { '@id': '1', i: ['a', 'b & c'], n: null } });
+    const d = await fetch(`${gw.url}/conv/doctype`);
+    assert.equal(d.headers.get('content-type'), 'text/xml');
+    assert.match(await d.text(), /^<!DOCTYPE/);
+  });
+
+  it('authentication-managed-identity gets a client-credentials token from the configured endpoint and keeps it', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${gw.url}/mi/x`, { headers: { authorization: 'Bearer caller-token' } });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      assert.equal(seen().headers.authorization, 'Bearer tok-https://orders.example-1');
+    }
+    assert.equal(backend.requests.filter((x) => x.url === '/token').length, 1, 'the token is cached');
+    const before = backend.requests.filter((x) => x.url !== '/token').length;
+    const refused = await fetch(`${gw.url}/mi/wrong`);
+    assert.equal(refused.status, 500, 'a refused token request stops the call');
+    assert.equal(refused.headers.get('x-error-reason'), 'TokenRequestFailed');
+    await refused.arrayBuffer();
+    assert.equal(backend.requests.filter((x) => x.url !== '/token').length, before);
   });
 
   it('retry repeats forward-request while its condition holds', async () => {
@@ -525,7 +677,6 @@ ${api('ai', 'ai.xml')}
     const second = await call('t1');
     assert.equal(second.status, 429, 'the 50 tokens of the first call are over the 40 of this minute');
     assert.match((await second.json() as { message: string }).message, /^Token limit is exceeded/);
-    await gw.waitForLog((l) => l.policy === 'emit-metric' && l['dimension.api'] === 'ai');
     const third = await call('t2');
     assert.equal(third.status, 200);
     await third.arrayBuffer();
@@ -534,5 +685,17 @@ ${api('ai', 'ai.xml')}
     assert.match((await fourth.json() as { message: string }).message, /^Rate limit is exceeded/);
     for (let i = 0; i < 50 && !backend.requests.some((r) => r.url === '/hook' && r.body.toString() === 't2'); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(backend.requests.some((r) => r.url === '/hook' && r.method === 'POST' && r.body.toString() === 't2'));
+    // emit-metric on /metrics: dimensions as labels, the value from an expression; the third caller is over max-series
+    let m = '';
+    for (let i = 0; i < 50 && !/apim_openai_total_tokens_total\{api_id="ai"\} 100/.test(m); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 20));
+      m = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    }
+    assert.match(m, /^apim_bench_calls_total\{api_id="ai",caller="t1"\} 2$/m);
+    assert.match(m, /^apim_bench_calls_total\{api_id="ai",caller="t2"\} 1$/m);
+    assert.doesNotMatch(m, /caller="t3"/);
+    assert.match(m, /^gatehouse_apim_metric_series_dropped_total\{metric="apim_bench_calls_total"\} 1$/m);
+    assert.match(m, /^apim_openai_prompt_tokens_total\{api_id="ai"\} 40$/m);
+    assert.match(m, /^apim_openai_total_tokens_total\{api_id="ai"\} 100$/m);
   });
 });

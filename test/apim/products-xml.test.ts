@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,14 +20,26 @@ const PRODUCT = `<policies>
     <base />
     <set-header name="X-Product" exists-action="override"><value>@(context.Product.Id)</value></set-header>
     <set-header name="X-Subscription" exists-action="override"><value>@(context.Subscription.Id)</value></set-header>
-    <rate-limit calls="2" renewal-period="60" />
+    <set-header name="X-Sub-Fields" exists-action="override"><value>@(context.Subscription.Name + "|" + (context.Subscription.Key == context.Request.Headers.GetValueOrDefault("X-Expect-Key", "")) + "|" + context.Subscription.CreatedDate.Year + "|" + (context.Subscription.EndDate == null))</value></set-header>
+    <rate-limit calls="3" renewal-period="60" />
   </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
 </policies>`;
 
+const SECRET = Buffer.alloc(32, 9);
+function hs256(claims: Record<string, unknown>): string {
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
+  return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+}
+
 const API = `<policies>
   <inbound>
     <base />
+    <choose><when condition="@(context.Request.Headers.ContainsKey("Authorization"))">
+      <validate-jwt header-name="Authorization"><issuer-signing-keys><key>${SECRET.toString('base64')}</key></issuer-signing-keys></validate-jwt>
+    </when></choose>
+    <set-header name="X-User" exists-action="override"><value>@(context.User.Id + "|" + context.User.Email + "|" + context.User.FirstName + "|" + context.User.Identities.Count())</value></set-header>
     <set-header name="X-Api-Sees-Product" exists-action="override"><value>@(context.Product == null ? "none" : context.Product.Name)</value></set-header>
   </inbound>
   <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
@@ -80,15 +93,22 @@ subscriptions:
     assert.equal(sub.status, 201);
     const id = (sub.body.subscription as { id: string }).id;
     const key = (sub.body as { primaryKey: string }).primaryKey;
-    const call = () => fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key } });
+    const call = () => fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key, 'x-expect-key': key } });
     let r = await call();
     for (const deadline = Date.now() + scaled(2000); r.status !== 200 && Date.now() < deadline;) { await r.arrayBuffer(); await new Promise((res) => setTimeout(res, 50)); r = await call(); }
     assert.equal(r.status, 200);
     const echo = await r.json() as { headers: Record<string, string> };
     assert.equal(echo.headers['x-product'], 'gold');
     assert.equal(echo.headers['x-subscription'], id);
+    assert.equal(echo.headers['x-sub-fields'], `alice gold|True|${new Date().getUTCFullYear()}|True`);
+    assert.equal(echo.headers['ocp-apim-subscription-key'], undefined, 'the key is not forwarded');
+    assert.equal(echo.headers['x-user'], 'u-alice|||0', 'without a token: the owner id only');
+    const token = (sub: string) => hs256({ sub, email: `${sub}@example.com`, given_name: 'Alice', exp: Math.floor(Date.now() / 1000) + 300 });
+    const withToken = await fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key, authorization: `Bearer ${token('u-alice')}` } });
+    assert.equal((await withToken.json() as { headers: Record<string, string> }).headers['x-user'], 'u-alice|u-alice@example.com|Alice|1');
+    const other = await fetch(`${gw.url}/orders/1`, { headers: { 'ocp-apim-subscription-key': key, authorization: `Bearer ${token('mallory')}` } });
+    assert.equal((await other.json() as { headers: Record<string, string> }).headers['x-user'], 'u-alice|||0', "another user's token does not name the subscription's owner");
     assert.equal(echo.headers['x-api-sees-product'], 'Gold');
-    await (await call()).arrayBuffer();
     const limited = await call();
     assert.equal(limited.status, 429, 'rate-limit counts per subscription');
     assert.equal((await limited.json() as { statusCode: number }).statusCode, 429);

@@ -127,7 +127,7 @@ export async function compileBlock(elements: readonly XmlElement[], o: BlockOpti
 }
 
 /** Policies that read a body without an expression saying so. */
-const BODY_READERS = new Set(['include-fragment', 'find-and-replace', 'retry']);
+const BODY_READERS = new Set(['include-fragment', 'find-and-replace', 'retry', 'jsonp', 'json-to-xml', 'xml-to-json']);
 function usesBody(el: XmlElement): boolean {
   if (el.name === 'set-body' && el.attributes.some((a) => a.name === 'template' && a.value === 'liquid')) return true;
   return BODY_READERS.has(el.name) || el.children.some((c) => c.kind === 'element' && usesBody(c));

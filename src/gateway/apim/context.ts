@@ -106,14 +106,22 @@ export class ExchangeContext implements ApimContext {
   get Subscription(): ApimSubscription | null {
     const s = this.ex.subscription;
     if (s === undefined) return null;
-    const created = new CsDateTime(Date.UTC(2024, 0, 1), DateTimeKind.Utc);
-    return { CreatedDate: created, EndDate: null, Id: s.id, Key: '', Name: s.id, PrimaryKey: '', SecondaryKey: '', StartDate: null };
+    const created = new CsDateTime(s.createdAt ?? Date.UTC(2024, 0, 1), DateTimeKind.Utc);
+    const end = s.expiresAt === undefined ? null : new CsDateTime(s.expiresAt, DateTimeKind.Utc);
+    // the store keeps only hashes of the keys: the one the request carried is the one known
+    return { CreatedDate: created, EndDate: end, Id: s.id, Key: s.key ?? '', Name: s.name ?? s.id, PrimaryKey: '', SecondaryKey: '', StartDate: created };
   }
 
   get User(): ApimUser | null {
     const u = this.ex.subscription?.userId;
     if (u === undefined) return null;
-    return { Email: '', FirstName: '', Groups: [], Id: u, Identities: [], LastName: '', Note: '', RegistrationDate: new CsDateTime(Date.UTC(2024, 0, 1), DateTimeKind.Utc) };
+    // a validated token of the same user tells its name and email
+    const cl = this.ex.claims !== undefined && this.ex.claims.sub === u ? this.ex.claims : undefined;
+    const str = (k: string) => (typeof cl?.[k] === 'string' ? cl[k] as string : '');
+    return {
+      Email: str('email'), FirstName: str('given_name'), Groups: [], Id: u, Identities: cl ? [{ Id: u, Provider: str('iss') }] : [], LastName: str('family_name'), Note: '',
+      RegistrationDate: new CsDateTime(this.ex.subscription?.createdAt ?? Date.UTC(2024, 0, 1), DateTimeKind.Utc),
+    };
   }
 
   get RequestId(): CsGuid {

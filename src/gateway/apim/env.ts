@@ -21,6 +21,15 @@ export const apimSchema = z.strictObject({
   }).prefault({}).describe('what context.Deployment says'),
   loggers: z.record(z.string(), z.strictObject({ type: z.enum(['log']).default('log').describe('log: a JSON log line per event') }))
     .optional().describe('logger ids that log-to-eventhub may name (`logger-id`); their events are written to the log'),
+  'managed-identity': z.strictObject({
+    'token-endpoint': z.url().describe('the OAuth token endpoint (e.g. the identity provider\'s `/token`)'),
+    'client-id': z.string().min(1).describe('the client the gateway authenticates as (a policy\'s `client-id` overrides it)'),
+    'client-secret': z.string().min(1).describe('its secret'),
+  }).optional().describe('authentication-managed-identity: client-credentials tokens from this endpoint (`resource` sent as the RFC 8707 resource parameter); without it the policy is a cloud-only load error'),
+  metrics: z.strictObject({
+    'max-series': z.number().int().min(1).max(100_000).default(1000)
+      .describe('label combinations (dimension values) one emit-metric metric may hold; values of further combinations are dropped and counted in gatehouse_apim_metric_series_dropped_total'),
+  }).prefault({}).describe('emit-metric and *-emit-token-metric: counters `apim_<namespace>_<name>_total` on /metrics, dimensions as labels'),
 }).describe('API-management policy documents (`policy-xml`): named values, fragments, deployment');
 export type ApimConfig = z.output<typeof apimSchema>;
 
@@ -32,6 +41,10 @@ export interface ApimEnv {
   readonly deploymentModel: ApimDeployment;
   readonly logger: Logger;
   readonly loggers: ReadonlySet<string> | undefined;
+  /** apim.managed-identity: where authentication-managed-identity gets tokens */
+  readonly managedIdentity?: { tokenEndpoint: string; clientId: string; clientSecret: string };
+  /** apim.metrics.max-series (1000 when unset) */
+  readonly maxSeries?: number;
   /** backends `backend-id` may name; undefined when unknown (apim check without --config) */
   readonly backendIds: ReadonlySet<string> | undefined;
   /** the products of the config (context.Product), by id */
@@ -68,4 +81,9 @@ export function deploymentModel(d: ApimConfig['deployment'] | undefined): ApimDe
     GatewayId: d?.['gateway-id'] ?? 'gatehouse', Region: d?.region ?? 'local', ServiceId: d?.['service-name'] ?? 'gatehouse',
     ServiceName: d?.['service-name'] ?? 'gatehouse', Certificates: new MemoryMap(),
   };
+}
+
+export function managedIdentityOf(cfg: ApimConfig | undefined): ApimEnv['managedIdentity'] {
+  const m = cfg?.['managed-identity'];
+  return m === undefined ? undefined : { tokenEndpoint: m['token-endpoint'], clientId: m['client-id'], clientSecret: m['client-secret'] };
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApimLoadError, readPolicyDocument, SECTIONS, type XmlElement } from '../../apim/index.js';
 import type { Fail } from '../compile/scopes.js';
 import type { PolicyEntry, PolicySections } from '../schema.js';
-import { deploymentModel, loadFragments, loadNamedValues, type ApimConfig, type ApimEnv } from './env.js';
+import { deploymentModel, loadFragments, managedIdentityOf, loadNamedValues, type ApimConfig, type ApimEnv } from './env.js';
 
 /**
  * `policy-xml: FILE` at a scope (global, product, API, operation) becomes that scope's policy
@@ -28,7 +28,7 @@ export function apimEnv(cfg: ApimConfig | undefined, dir: string, logger: Logger
   return {
     namedValues, fragments, deploymentModel: deploymentModel(cfg?.deployment), logger,
     loggers: cfg?.loggers === undefined ? undefined : new Set(Object.keys(cfg.loggers)),
-    backendIds,
+    maxSeries: cfg?.metrics?.['max-series'], managedIdentity: managedIdentityOf(cfg), backendIds,
     warn: (w) => logger.warn({ code: w.code, file: w.pos.file, line: w.pos.line, column: w.pos.column }, w.message),
   };
 }

@@ -98,9 +98,31 @@ export class PipelineCompiler {
   async early(refs: Refs, api: CompiledApi): Promise<Step[]> {
     const out: Step[] = [];
     for (const ref of refs.inbound) {
-      if (ref.xml !== undefined || !runsBeforeOperation(POLICY_BY_NAME.get(ref.name)!)) continue;
+      if (ref.xml !== undefined) {
+        out.push(...await this.earlyXml(ref, ref.xml, api));
+        continue;
+      }
+      if (!runsBeforeOperation(POLICY_BY_NAME.get(ref.name)!)) continue;
       const step = await this.step(ref, 'inbound', false, api, undefined);
       if (step) out.push(step);
+    }
+    return out;
+  }
+
+  /**
+   * A `<cors>` at the top of an XML inbound block of the API or global scope also answers
+   * preflights before operation matching (as the YAML cors does), so that an API whose operations
+   * do not list OPTIONS still answers them; other requests meet it in the pipeline.
+   */
+  private async earlyXml(ref: Ref, block: XmlBlock, api: CompiledApi): Promise<Step[]> {
+    const out: Step[] = [];
+    for (const [i, el] of block.elements.entries()) {
+      if (el.name !== 'cors') continue;
+      const location = `${formatPath(ref.path)}#cors${i}`;
+      const step = await this.xmlStep(ref, { ...block, elements: [el] }, `${location}|early|${api.name}`, location, 'inbound', api, undefined);
+      if (step === undefined) continue;
+      const inner = step.handler;
+      out.push({ name: 'cors', handler: (ex) => (ex.req.method === 'OPTIONS' && ex.req.headers['access-control-request-method'] !== undefined ? inner(ex) : undefined) });
     }
     return out;
   }

@@ -33,6 +33,11 @@ export interface RequestSubscription {
   readonly product: string | undefined;
   /** the owner, when it is a user */
   readonly userId: string | undefined;
+  readonly name?: string;
+  readonly createdAt?: number;
+  readonly expiresAt?: number;
+  /** the key the request carried (context.Subscription.Key) */
+  readonly key?: string;
 }
 
 /** keys longer than this are not hashed: they cannot be ours */
@@ -83,7 +88,7 @@ export function checkSubscription(api: CompiledApi, plan: SubscriptionPlan, sour
     return problem('subscription-inactive', `The subscription is ${state}.`);
   }
   const product = sub.scope === 'product' ? sub.target : undefined;
-  ex.subscription = { id: sub.id, product, userId: sub.ownerType === 'user' ? sub.ownerId : undefined };
+  ex.subscription = { id: sub.id, product, userId: sub.ownerType === 'user' ? sub.ownerId : undefined, name: sub.name, createdAt: sub.createdAt, expiresAt: sub.expiresAt, key };
   if (product === undefined) return current;
   const op = ex.operation as CompiledOperation | undefined;
   return (op === undefined ? plan.pipelines.get(product) : op.byProduct?.get(product)) ?? current;

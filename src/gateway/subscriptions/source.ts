@@ -20,6 +20,10 @@ export interface SubscriptionRecord {
   readonly ownerId: string;
   /** epoch ms; undefined: never expires */
   readonly expiresAt: number | undefined;
+  /** the subscription's display name, when it has one */
+  readonly name?: string;
+  /** epoch ms */
+  readonly createdAt?: number;
 }
 
 export interface SubscriptionSource {

@@ -22,6 +22,9 @@ export interface CachedSubscription {
   readonly ownerType: OwnerType;
   readonly ownerId: string;
   readonly expiresAt: number | undefined;
+  readonly name?: string;
+  /** epoch ms */
+  readonly createdAt?: number;
 }
 
 interface Entry { sub: CachedSubscription; primaryHash: string; secondaryHash: string }
@@ -129,7 +132,7 @@ export class SubscriptionCache {
     const old = this.byId.get(row.id);
     if (old) { this.byHash.delete(old.primaryHash); this.byHash.delete(old.secondaryHash); }
     const e: Entry = {
-      sub: { id: row.id, scope: row.scope, target: row.target, state: row.storedState, ownerType: row.owner.type, ownerId: row.owner.id, expiresAt: row.expiresAt },
+      sub: { id: row.id, scope: row.scope, target: row.target, state: row.storedState, ownerType: row.owner.type, ownerId: row.owner.id, expiresAt: row.expiresAt, name: row.name, createdAt: row.createdAt },
       primaryHash: row.primaryHash,
       secondaryHash: row.secondaryHash,
     };

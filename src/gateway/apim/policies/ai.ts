@@ -1,6 +1,7 @@
 import { attribute } from '../../../apim/index.js';
 import { counterKey, seconds } from '../../policies/kit/counters.js';
 import { problem } from '../../problems.js';
+import { dimensions, emitter, metricName } from '../metrics.js';
 import { registerPolicy, type PolicyModule } from '../registry.js';
 import { intAttr, literalAttr, strAttr } from '../values.js';
 
@@ -12,13 +13,17 @@ import { intAttr, literalAttr, strAttr } from '../values.js';
  * AI-gateway samples do); a streamed response is not counted.
  */
 
-function usageOf(body: unknown): number {
-  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return 0;
+function usageOf(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return undefined;
   try {
-    const j = JSON.parse(body.toString()) as { usage?: { total_tokens?: unknown } };
-    const n = Number(j.usage?.total_tokens);
-    return Number.isInteger(n) && n > 0 ? n : 0;
-  } catch { return 0; }
+    const u = (JSON.parse(body.toString()) as { usage?: unknown }).usage;
+    return u !== null && typeof u === 'object' ? u as Record<string, unknown> : undefined;
+  } catch { return undefined; }
+}
+
+function totalTokens(body: unknown): number {
+  const n = Number(usageOf(body)?.total_tokens);
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 const tokenLimit = (name: string): PolicyModule => ({
@@ -46,7 +51,7 @@ const tokenLimit = (name: string): PolicyModule => ({
         }
         if (remainingHeader) c.ex.addResponseHeader(remainingHeader, String(remaining));
         c.ex.onDone((ex) => {
-          const used = usageOf(ex.response?.body);
+          const used = totalTokens(ex.response?.body);
           if (used > 0) void store.slidingHit(k, Number.MAX_SAFE_INTEGER, 60_000, used);
         });
         return undefined;
@@ -60,13 +65,26 @@ const tokenLimit = (name: string): PolicyModule => ({
 registerPolicy(tokenLimit('azure-openai-token-limit'));
 registerPolicy(tokenLimit('llm-token-limit'));
 
-/** *-emit-token-metric: emit-metric with the token counts of the response, written to the log. */
+/**
+ * *-emit-token-metric: the prompt, completion and total tokens of the response (`usage`) added to
+ * the counters `apim_<namespace>_{prompt,completion,total}_tokens_total`, with the dimensions as
+ * labels (evaluated in inbound, emitted when the exchange ends).
+ */
 const tokenMetric = (name: string): PolicyModule => ({
   name, sections: ['inbound'], attributes: ['namespace'], children: ['dimension'],
-  compile(_el, ctx) {
-    const logger = ctx.policy.logger;
+  compile(el, ctx) {
+    const ns = literalAttr(el, 'namespace') ?? 'API Management';
+    const { labels, values } = dimensions(el, ctx);
+    const max = ctx.env.maxSeries ?? 1000;
+    const kinds = ['prompt', 'completion', 'total'] as const;
+    const emit = kinds.map((k) => emitter(ctx.policy.metrics, metricName(ns, `${k} tokens`), labels, max, ctx.env, el.pos));
     return (c) => {
-      c.ex.onDone((ex) => logger.info({ requestId: ex.requestId, policy: name, totalTokens: usageOf(ex.response?.body) }, 'token usage'));
+      const dims = values.map((g) => g(c));
+      c.ex.onDone((ex) => {
+        const u = usageOf(ex.response?.body);
+        if (u === undefined) return;
+        kinds.forEach((k, i) => { const n = Number(u[`${k}_tokens`]); if (Number.isInteger(n) && n >= 0) emit[i]!(dims, n); });
+      });
       return undefined;
     };
   },

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { attribute, childElements, content, type XmlElement } from '../../../apim/index.js';
+import { attribute, childElements, type XmlElement } from '../../../apim/index.js';
 import { readLimited } from '../../openapi/body.js';
 import { discard } from '../../respond.js';
 import { PolicyRunError } from '../block.js';
 import type { ExchangeContext } from '../context.js';
+import { dimensions, emitter, metricName } from '../metrics.js';
 import { loadError, registerPolicy, type XStep } from '../registry.js';
 import { boolAttr, compileExpr, contentOf, intAttr, literalAttr, strAttr, type Get } from '../values.js';
 
@@ -102,6 +103,15 @@ registerPolicy({
     const mode = literalAttr(el, 'for') ?? 'all';
     if (mode !== 'all' && mode !== 'any') throw loadError('unsupported-attribute', `for is all or any, not "${mode}"`, attribute(el, 'for')!.valuePos);
     const each = await Promise.all(childElements(el).map((c) => ctx.steps([c])));
+    if (mode === 'any') {
+      // the first child to end ends the wait; the others run on, their outcome ignored
+      return (c) => {
+        if (each.length === 0) return undefined;
+        const running = each.map((s) => Promise.resolve().then(() => s(c)));
+        for (const p of running) p.catch(() => {});
+        return Promise.race(running);
+      };
+    }
     return async (c) => {
       const results = await Promise.all(each.map((s) => s(c)));
       return results.find((r) => r !== undefined);
@@ -149,14 +159,15 @@ registerPolicy({
 registerPolicy({
   name: 'emit-metric', sections: ALL, attributes: ['name', 'value', 'namespace'], required: ['name'], children: ['dimension'],
   compile(el, ctx) {
-    const fields: Record<string, Get<string>> = { metric: strAttr(el, 'name', ctx)!, value: strAttr(el, 'value', ctx) ?? (() => '1') };
-    const ns = strAttr(el, 'namespace', ctx);
-    if (ns) fields.namespace = ns;
-    for (const d of childElements(el)) {
-      const name = literalAttr(d, 'name') ?? '';
-      const v = strAttr(d, 'value', ctx) ?? (content(d) !== undefined ? contentOf(d, ctx)! : () => '');
-      fields[`dimension.${name}`] = v;
-    }
-    return logStep(el, fields, undefined, 'emit-metric', ctx.policy.logger);
+    const name = literalAttr(el, 'name')!;
+    const value = strAttr(el, 'value', ctx) ?? (() => '1');
+    const { labels, values } = dimensions(el, ctx);
+    const emit = emitter(ctx.policy.metrics, metricName(literalAttr(el, 'namespace') ?? 'API Management', name), labels, ctx.env.maxSeries ?? 1000, ctx.env, el.pos);
+    return (c) => {
+      const v = Number(value(c));
+      if (!Number.isFinite(v) || v < 0) throw new PolicyRunError('InvalidMetricValue', `emit-metric "${name}": the value must be a number ≥ 0`);
+      emit(values.map((g) => g(c)), v);
+      return undefined;
+    };
   },
 });

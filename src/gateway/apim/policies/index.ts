@@ -6,3 +6,5 @@ import './outside.js';
 import './adapters.js';
 import './throttle.js';
 import './ai.js';
+import './convert.js';
+import './identity.js';

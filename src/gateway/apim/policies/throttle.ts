@@ -1,4 +1,4 @@
-import { attribute, type XmlElement } from '../../../apim/index.js';
+import { attribute, childElements, type XmlElement } from '../../../apim/index.js';
 import { problem } from '../../problems.js';
 import { checkWorkers, counterKey, seconds, storeReadiness } from '../../policies/kit/counters.js';
 import type { Exchange } from '../../exchange.js';
@@ -73,12 +73,62 @@ function sliding(el: XmlElement, ctx: XCompile, key: (c: ExchangeContext) => str
   };
 }
 
+/** Run steps in order until one answers. */
+function chain(steps: readonly XStep[]): XStep {
+  if (steps.length === 1) return steps[0]!;
+  const from = (i: number, c: ExchangeContext): ReturnType<XStep> => {
+    for (; i < steps.length; i++) {
+      const r = steps[i]!(c);
+      if (r instanceof Promise) { const next = i + 1; return r.then((v) => (v === undefined ? from(next, c) : v)); }
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+  return (c) => from(0, c);
+}
+
+/**
+ * The `<api>` and `<operation>` children of rate-limit and quota: further limits, per
+ * subscription (or caller IP), for calls to the API (by name or id) and to one of its operations.
+ */
+function subLimits(el: XmlElement, ctx: XCompile, prefix: string, attrs: readonly string[], make: (e: XmlElement, key: (c: ExchangeContext) => string) => XStep): XStep[] {
+  const out: XStep[] = [];
+  const check = (e: XmlElement) => {
+    const a = e.attributes.find((x) => !attrs.includes(x.name));
+    if (a) throw loadError('unsupported-attribute', `<${e.name}> has no attribute "${a.name}" (it takes ${attrs.join(', ')})`, a.pos);
+    const id = literalAttr(e, 'name') ?? literalAttr(e, 'id');
+    if (id === undefined) throw loadError('unsupported-attribute', `<${e.name}> needs the attribute "name" or "id"`, e.pos);
+    return id;
+  };
+  for (const api of childElements(el)) {
+    const apiName = check(api);
+    const limit = attribute(api, 'calls') || attribute(api, 'bandwidth') ? make(api, (c) => counterKey(prefix, `${apiName}|${subject(c)}`)) : undefined;
+    const ops: Array<{ id: string; step: XStep }> = [];
+    for (const op of childElements(api)) {
+      if (op.name !== 'operation') throw loadError('unsupported-policy', `<api> has no child element <${op.name}> (it takes <operation>)`, op.pos);
+      const opId = check(op);
+      ops.push({ id: opId, step: make(op, (c) => counterKey(prefix, `${apiName}|${opId}|${subject(c)}`)) });
+    }
+    out.push((c) => {
+      if (c.ex.api?.name !== apiName) return undefined;
+      const steps: XStep[] = limit ? [limit] : [];
+      for (const o of ops) if (c.ex.operation?.id === o.id) steps.push(o.step);
+      return steps.length ? chain(steps)(c) : undefined;
+    });
+  }
+  return out;
+}
+
 const RL_ATTRS = ['calls', 'renewal-period', 'retry-after-header-name', 'retry-after-variable-name', 'remaining-calls-header-name', 'remaining-calls-variable-name', 'total-calls-header-name'];
 
 registerPolicy({
   name: 'rate-limit', sections: ['inbound'], attributes: RL_ATTRS, required: ['calls', 'renewal-period'], children: ['api'],
   compile(el, ctx) {
-    return sliding(el, ctx, (c) => counterKey('apim-rl:', `${c.ex.api?.name ?? ''}|${subject(c)}`), 'rate-limit');
+    const outer = sliding(el, ctx, (c) => counterKey('apim-rl:', `${c.ex.api?.name ?? ''}|${subject(c)}`), 'rate-limit');
+    return chain([outer, ...subLimits(el, ctx, 'apim-rl-sub:', ['name', 'id', 'calls', 'renewal-period'], (e, key) => {
+      for (const r of ['calls', 'renewal-period']) if (!attribute(e, r)) throw loadError('unsupported-attribute', `<${e.name}> needs the attribute "${r}"`, e.pos);
+      return sliding(e, ctx, key, 'rate-limit');
+    })]);
   },
 });
 
@@ -125,7 +175,8 @@ function fixed(el: XmlElement, ctx: XCompile, key: (c: ExchangeContext) => strin
 registerPolicy({
   name: 'quota', sections: ['inbound'], attributes: ['calls', 'bandwidth', 'renewal-period'], required: ['renewal-period'], children: ['api'],
   compile(el, ctx) {
-    return fixed(el, ctx, (c) => counterKey('apim-q:', `${c.ex.api?.name ?? ''}|${subject(c)}`), 'quota');
+    const outer = fixed(el, ctx, (c) => counterKey('apim-q:', `${c.ex.api?.name ?? ''}|${subject(c)}`), 'quota');
+    return chain([outer, ...subLimits(el, ctx, 'apim-q-sub:', ['name', 'id', 'calls', 'bandwidth', 'renewal-period'], (e, key) => fixed(e, ctx, key, 'quota'))]);
   },
 });
 
