@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, csrfOf, actionOf, startTestIdentity, openSignIn, EXAMPLE, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { requireRedis, SHARED_REDIS } from '../state/redis-servers.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -30,6 +31,14 @@ describe('anti-automation', () => {
   const started: TestIdentity[] = [];
   const start = async (overrides: Record<string, unknown>) => { const t = await startTestIdentity({ ...EXAMPLE, ...overrides }); started.push(t); return t; };
   after(async () => { for (const t of started) await t.stop(); });
+  const startWith = async (overrides: Record<string, unknown>, metrics: Metrics) => { const t = await startTestIdentity({ ...EXAMPLE, ...overrides }, { metrics }); started.push(t); return t; };
+  const storeUp = async (m: Metrics) => {
+    for (let i = 0; i < 200; i++) {
+      if ((await m.registry.getSingleMetricAsString('gatehouse_store_up')).includes('gatehouse_store_up{store="redis"} 1')) return;
+      await sleep(25);
+    }
+    throw new Error('the Redis counter store never came up');
+  };
 
   test('the defaults', () => {
     const cfg = identitySchema.parse({ issuer: 'http://127.0.0.1:1/auth' })['rate-limits'];
@@ -125,8 +134,12 @@ describe('anti-automation', () => {
     // a generous timeout: a store that does not answer in time lets requests through (fail open)
     const store = `${SHARED_REDIS}?prefix=gh-idp-test-${process.pid}-${Date.now()}:&timeout=2s`;
     const overrides = { 'rate-limits': { store, 'sign-in': { 'per-ip': 6, 'per-subnet': 100, window: '5m' } } };
-    const a = await start(overrides);
-    const b = await start(overrides);
+    // each process's store connects in the background, and a call before that fails open: wait
+    // until both are up, so that every request below is counted
+    const [ma, mb] = [new Metrics({ defaultMetrics: false }), new Metrics({ defaultMetrics: false })];
+    const a = await startWith(overrides, ma);
+    const b = await startWith(overrides, mb);
+    await Promise.all([storeUp(ma), storeUp(mb)]);
     await a.addUser({ username: 'shared1', password: PASSWORD });
     await b.addUser({ username: 'shared1', password: PASSWORD });
     const statuses = [];
