@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Request } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { decodeJwt, freePort, FAST_HASH } from '../identity/helpers.js';
@@ -42,8 +42,12 @@ describe('SAML sign-in in a real browser (SimpleSAMLphp on another site), throug
     base = `http://127.0.0.1:${gwPort}`;
     const issuer = `${base}/auth`;
     callback = `http://127.0.0.1:${rpPort}/cb`;
-    idp = await startSimpleSaml({ [`${issuer}/federation/corp/metadata`]: `${issuer}/federation/corp/callback` }, {
+    const sp = (id: string) => ({ [`${issuer}/federation/${id}/metadata`]: `${issuer}/federation/${id}/callback` });
+    idp = await startSimpleSaml({ ...sp('corp'), ...sp('corppost') }, {
       student: { password: 'studentpass', attributes: { uid: ['student'], mail: ['student@example.com'], eduPersonAffiliation: ['member', 'staff'] } },
+      // another person for the second connector (the same email there would ask to link accounts), in one group only:
+      // a single-valued attribute, which node-saml gives as a string, still maps to a role
+      teacher: { password: 'teacherpass', attributes: { uid: ['teacher'], mail: ['teacher@example.com'], eduPersonAffiliation: ['staff'] } },
     });
     rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>RP</title><h1>Signed in</h1>'); });
     await new Promise<void>((r) => rp.listen(rpPort, '127.0.0.1', r));
@@ -65,7 +69,7 @@ apis:
             openid-config: ${issuer}/.well-known/openid-configuration
             audiences: ["api://orders"]
             required-claims:
-              - { name: idp, match: any, values: [corp] }
+              - { name: idp, match: any, values: [corp, corppost] }
             forward-claims: { sub: X-User-Id, idp: X-User-Idp }
 identity:
   listen: { http: ${idPort} }
@@ -88,6 +92,18 @@ ${cert}
       claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
       roles-from-groups: { staff: [orders-reader] }
       accounts: { create: true }
+    - id: corppost
+      type: saml
+      display-name: Corp (POST)
+      authn-request-binding: post
+      idp-sso-url: ${idp.ssoUrl}
+      idp-entity-id: ${idp.entityId}
+      idp-certificates:
+        - |
+${cert}
+      claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
+      roles-from-groups: { staff: [orders-reader] }
+      accounts: { create: true }
 `, { waitFor: ['http', 'identity'] });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
@@ -100,7 +116,8 @@ ${cert}
     await new Promise((r) => (rp ? rp.close(r) : r(undefined)));
   });
 
-  test('Sign in with Corp → SimpleSAMLphp\'s login page → cross-site POST to the ACS → a token the gateway accepts', async () => {
+  /** press `button`, sign in at SimpleSAMLphp's own page, back through the ACS at `connector`; the token works at the API (`user` signs in with the password `${user}pass`). The request that reached the IdP's SSO service, and the CSP of a hand-off page */
+  async function signInThrough(button: string, connector: string, user: string): Promise<{ sso: Request; handoffCsp?: string }> {
     const cfg = await client.discovery(new URL(`${base}/auth`), 'orders-spa', undefined, client.None(), { execute: [client.allowInsecureRequests] });
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -109,13 +126,17 @@ ${cert}
     try {
       const page = await ctx.newPage();
       const acsPosts: Promise<string>[] = [];
-      page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/federation/corp/callback')) acsPosts.push(r.allHeaders().then((h) => h['cookie'] ?? '')); });
+      page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes(`/federation/${connector}/callback`)) acsPosts.push(r.allHeaders().then((h) => h['cookie'] ?? '')); });
+      const sso: Request[] = [];
+      let handoffCsp: string | undefined;
+      page.on('request', (r) => { if (r.url().startsWith(idp.ssoUrl)) sso.push(r); });
+      page.on('response', (r) => { if (r.request().method() === 'POST' && r.url().startsWith(`${base}/auth/interaction/`) && r.status() === 200) handoffCsp = r.headers()['content-security-policy']; });
       await page.goto(url.href);
-      await page.getByRole('button', { name: 'Sign in with Corp' }).click();
+      await page.getByRole('button', { name: button, exact: true }).click();
       // SimpleSAMLphp's own login page, on another site
       await page.waitForURL((u) => u.href.startsWith(idp.base), { timeout: 10_000 });
-      await page.locator('input[name="username"]').fill('student');
-      await page.locator('input[name="password"]').fill('studentpass');
+      await page.locator('input[name="username"]').fill(user);
+      await page.locator('input[name="password"]').fill(`${user}pass`);
       await page.locator('input[name="password"]').press('Enter');
       // its auto-submitted form posts the response back; SimpleSAMLphp answers errors with 200, so say what page we are stuck on
       await page.waitForURL((u) => u.href.startsWith(callback), { timeout: 15_000 }).catch(async (e) => {
@@ -124,21 +145,36 @@ ${cert}
       assert.equal(acsPosts.length, 1, 'one POST to the ACS');
       // the browser-binding cookie of the sign-in, whose path covers the ACS: only SameSite keeps it off the IdP's POST
       const jar = (await ctx.cookies()).filter((c) => c.domain === '127.0.0.1');
-      assert.ok(jar.some((c) => c.name === 'gh-idp-federation' && c.sameSite === 'Lax' && '/auth/federation/corp/callback'.startsWith(c.path)), JSON.stringify(jar.map((c) => [c.name, c.sameSite, c.path])));
+      assert.ok(jar.some((c) => c.name === 'gh-idp-federation' && c.sameSite === 'Lax' && `/auth/federation/${connector}/callback`.startsWith(c.path)), JSON.stringify(jar.map((c) => [c.name, c.sameSite, c.path])));
       assert.doesNotMatch(await acsPosts[0]!, /gh-idp-/, 'the cross-site POST carries none of them: the ACS found the sign-in from RelayState');
       const tokens = await client.authorizationCodeGrant(cfg, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: state });
       const claims = decodeJwt(tokens.access_token).payload;
-      assert.equal(claims.idp, 'corp');
+      assert.equal(claims.idp, connector);
       assert.deepEqual(claims.roles, ['orders-reader']);
       const r = await fetch(`${base}/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
       assert.equal(r.status, 200);
       const seen = backend.requests.at(-1)!;
       assert.equal(seen.headers['x-user-id'], claims.sub);
-      assert.equal(seen.headers['x-user-idp'], 'corp');
+      assert.equal(seen.headers['x-user-idp'], connector);
       // and without a token the API refuses
       assert.equal((await fetch(`${base}/orders`)).status, 401);
+      return { sso: sso[0]!, handoffCsp };
     } finally {
       await ctx.close();
     }
+  }
+
+  test('Sign in with Corp → SimpleSAMLphp\'s login page → cross-site POST to the ACS → a token the gateway accepts', async () => {
+    const { sso } = await signInThrough('Sign in with Corp', 'corp', 'student');
+    assert.equal(sso.method(), 'GET', 'HTTP-Redirect binding by default');
+  });
+
+  test('AuthnRequest by the HTTP-POST binding: an auto-submitted form the page CSP lets run by its nonce, uncompressed → SimpleSAMLphp accepts it', async () => {
+    const { sso, handoffCsp } = await signInThrough('Sign in with Corp (POST)', 'corppost', 'teacher');
+    assert.equal(sso.method(), 'POST');
+    assert.match(handoffCsp ?? '', /script-src 'nonce-[A-Za-z0-9+/=]{20,}'$/, 'only the nonce\'d script may run');
+    assert.doesNotMatch(handoffCsp ?? '', /unsafe-inline/);
+    const xml = Buffer.from(new URLSearchParams(sso.postData() ?? '').get('SAMLRequest') ?? '', 'base64').toString('utf8');
+    assert.match(xml, /<samlp:AuthnRequest /, `plain XML, not deflated (SimpleSAMLphp refuses a deflated POST-bound request): ${xml.slice(0, 200)}`);
   });
 });
