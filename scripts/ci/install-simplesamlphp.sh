@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SimpleSAMLphp from Debian's packages, the SAML 2.0 IdP of the federation tests (test/identity/saml.test.ts).
+# SimpleSAMLphp from Debian's packages, the SAML 2.0 IdP of the federation tests (test/identity/saml.test.ts, test/e2e/saml-browser.test.ts).
 # Idempotent: installs only what is missing. Apache, which the package pulls in, is not used: the
 # tests serve SimpleSAMLphp with `php -S` on a loopback address, configured from a temporary folder.
 set -euo pipefail

@@ -13,7 +13,7 @@ import { fileIdp, fixedIdp, urlIdp, type IdpSource } from './saml-idp.js';
 
 /**
  * SAML 2.0 service provider through @node-saml/node-saml: an AuthnRequest by the HTTP-Redirect
- * binding (signed when `sp-private-key` is set; not compressed for POST, see the issue's notes),
+ * or HTTP-POST binding (signed when `sp-private-key` is set; not compressed for POST, see the issue's notes),
  * and the IdP's Response by HTTP-POST at the ACS URL (the connector's callback). node-saml checks
  * the signatures (the assertion's always, the response's with `want-response-signed`) against
  * the configured certificates only, the Issuer, the audience, NotBefore / NotOnOrAfter with a
@@ -112,8 +112,9 @@ function samlOptions(s: NonNullable<ResolvedConnector['saml']>, o: { entityId: s
     ...(o.requestId ? { generateUniqueId: () => o.requestId! } : {}),
     identifierFormat: null,
     disableRequestedAuthnContext: true,
-    skipRequestCompression: false,
-    authnRequestBinding: 'HTTP-Redirect',
+    // a POST-bound AuthnRequest is base64 of the XML itself (SAML bindings §3.5.4): IdPs refuse a deflated one
+    skipRequestCompression: s.requestBinding === 'post',
+    authnRequestBinding: s.requestBinding === 'post' ? 'HTTP-POST' : 'HTTP-Redirect',
     ...(s.privateKey ? { privateKey: s.privateKey, signatureAlgorithm: 'sha256' as const } : {}),
     ...(o.decryptionPvk ? { decryptionPvk: o.decryptionPvk } : {}),
   };
@@ -154,7 +155,12 @@ export function samlConnector(c: ResolvedConnector, d: SamlDeps): SamlConnector 
     logoutResponse: (m) => logoutResponse(m, { id: c.id, logger: d.logger, samlFor }),
     async begin({ callback, state }) {
       const requestId = `_${randomBytes(20).toString('hex')}`;
-      const url = await (await samlFor(callback, requestId)).getAuthorizeUrlAsync(state, undefined, {});
+      const saml = await samlFor(callback, requestId);
+      if (s.requestBinding === 'post') {
+        const fields = Object.fromEntries(Object.entries(await saml.getAuthorizeMessageAsync(state, undefined, {})).map(([k, v]) => [k, String(v)]));
+        return { handoff: { post: { action: (await idp.current()).ssoUrl, fields } }, state: { callback, requestId } };
+      }
+      const url = await saml.getAuthorizeUrlAsync(state, undefined, {});
       return { handoff: { redirect: url }, state: { callback, requestId } };
     },
     async complete({ params, state }): Promise<SignInResult> {

@@ -346,7 +346,8 @@ export class Federation {
     let groups: string[] | undefined;
     if (c.claims.groups) {
       const g = claimAt(identity.claims, c.claims.groups);
-      groups = Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string').slice(0, 200) : [];
+      // a single-valued SAML attribute arrives as a string (node-saml flattens it): one group, not none
+      groups = typeof g === 'string' ? [g] : Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string').slice(0, 200) : [];
     }
     const addRoles = (groups ?? []).flatMap((g) => (Object.hasOwn(c.rolesFromGroups, g) ? c.rolesFromGroups[g]! : []));
     await this.users.updateProfile(user.id, { attributes, groups, addRoles });

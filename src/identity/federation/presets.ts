@@ -95,7 +95,7 @@ export interface ResolvedConnector {
   saml?: {
     ssoUrl?: string; sloUrl?: string; idpEntityId?: string; idpCertificates?: string[]; metadataUrl?: string; metadataFile?: string; metadataRefresh: number;
     spEntityId?: string; privateKey?: string; certificate?: string; encryptionKey?: string; encryptionCertificate?: string; wantEncrypted: boolean;
-    wantResponseSigned: boolean; clockSkew: number;
+    wantResponseSigned: boolean; clockSkew: number; requestBinding: 'redirect' | 'post';
   };
   rolesFromGroups: Record<string, string[]>;
   accounts: FederationConfig['accounts'];
@@ -145,6 +145,7 @@ export function resolveConnector(f: FederationConfig): ResolvedConnector {
       metadataUrl: f['idp-metadata-url'], metadataFile: f['idp-metadata-file'], metadataRefresh: f['idp-metadata-refresh'], spEntityId: f['sp-entity-id'],
       privateKey: f['sp-private-key'], certificate: f['sp-certificate'], encryptionKey: f['sp-encryption-key'], encryptionCertificate: f['sp-encryption-certificate'],
       wantEncrypted: f['want-assertions-encrypted'], wantResponseSigned: f['want-response-signed'], clockSkew: f['clock-skew'],
+      requestBinding: f['authn-request-binding'],
     } : undefined,
   };
 }

@@ -58,6 +58,7 @@ export const federationSchema = z.strictObject({
   'sp-encryption-key': z.string().min(1).optional().describe('SAML: the PEM private key (or a file holding it, relative to the config file) that decrypts encrypted assertions; its certificate (`sp-encryption-certificate`) is published in the SP metadata for the IdP to encrypt to.'),
   'sp-encryption-certificate': z.string().min(1).optional().describe('SAML: the certificate of `sp-encryption-key` (PEM, or a file holding it).'),
   'want-assertions-encrypted': z.boolean().default(false).describe('SAML: refuse assertions that are not encrypted (needs `sp-encryption-key`). Off: both are accepted.'),
+  'authn-request-binding': z.enum(['redirect', 'post']).default('redirect').describe('SAML: how the AuthnRequest goes to `idp-sso-url`: `redirect` (HTTP-Redirect, deflated in the query) or `post` (HTTP-POST: an auto-submitted form, not compressed, allowed by the page\'s CSP through a per-response nonce).'),
   'want-response-signed': z.boolean().default(true).describe('SAML: require a signature on the Response too (the assertion\'s is always required).'),
   'clock-skew': z.number().int().min(0).max(300).default(60).describe('SAML: seconds of clock difference allowed on NotBefore / NotOnOrAfter.'),
   pkce: z.boolean().default(true).describe('Send a PKCE S256 challenge (OIDC: always). Turn off only for an OAuth 2.0 provider that refuses it.'),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientIp } from '../client-ip.js';
 import type { BrowserHandoff } from '../connectors/connector.js';
@@ -5,7 +6,7 @@ import type { Federation } from '../federation/index.js';
 import { errorPage } from './error.js';
 import { SAML_RESPONSE_LIMIT } from '../connectors/saml.js';
 import { readForm, redirect, send, type PageKit } from './kit.js';
-import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+import { alert, csrfField, esc, layout, messagePage, PAGE_CSP, type PageContext } from './layout.js';
 
 const ROUTE = /^\/federation\/([a-z0-9][a-z0-9-]{0,31})\/(callback|metadata|icon|logout)$/;
 
@@ -75,10 +76,20 @@ export function federationRoutes(kit: PageKit, federation: Federation) {
   };
 }
 
-/** send the browser to the upstream (a redirect; SAML's POST binding would be an auto-submitted form) */
+/**
+ * send the browser to the upstream: a redirect, or (SAML's HTTP-POST binding) a form that submits
+ * itself: its one inline script runs by a nonce fresh for this response, nothing else may run
+ */
 export function handOff(res: ServerResponse, handoff: BrowserHandoff): void {
   if ('redirect' in handoff) return redirect(res, handoff.redirect);
-  throw new Error('this connector hands off with a form, which is not supported yet');
+  const nonce = randomBytes(16).toString('base64');
+  const { action, fields } = handoff.post;
+  res.setHeader('content-security-policy', `${PAGE_CSP}; script-src 'nonce-${nonce}'`);
+  const inputs = Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
+  send(res, 200, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title></head>
+<body><form method="post" action="${esc(action)}">${inputs}<noscript><p>Press Continue to sign in.</p><button type="submit">Continue</button></noscript></form>
+<script nonce="${nonce}">document.forms[0].submit()</script></body></html>`);
 }
 
 /** one "Sign in with …" button per connector: forms with the CSRF token (a sign-in is never begun by a cross-site link) */
