@@ -16,6 +16,8 @@ export interface ForwardRules {
   dropUnderscores: boolean;
   /** forward the identity provider's `gh-idp-*` cookies (only to the API that publishes it) */
   identityCookies: boolean;
+  /** a request header never forwarded (the API's subscription-key header, lower-case) */
+  dropHeader?: string;
 }
 
 const isIdentityCookie = (name: string) => name.startsWith(IDENTITY_COOKIE_PREFIX);
@@ -34,6 +36,7 @@ export function upstreamRequestHeaders(ex: Exchange, trustedPeer: boolean, peerI
     const rule = REQUEST_HEADER_RULES.get(name);
     if ((rule !== undefined && (rule & refused) !== 0) || (listed !== undefined && listed.has(name)) || name.charCodeAt(0) === 58 /* HTTP/2 pseudo-header */) continue;
     if (rules.dropUnderscores && name.indexOf('_') !== -1) continue;
+    if (name === rules.dropHeader) continue;
     const v = inHeaders[name];
     if (v !== undefined) out[name] = v;
   }

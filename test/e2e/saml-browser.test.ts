@@ -38,7 +38,7 @@ describe('SAML sign-in in a real browser (SimpleSAMLphp on another site), throug
 
   before(async () => {
     backend = await startBackend();
-    const [gwPort, idPort, rpPort] = [await freePort(), await freePort(), await freePort()];
+    const [gwPort, rpPort] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${gwPort}`;
     const issuer = `${base}/auth`;
     callback = `http://127.0.0.1:${rpPort}/cb`;
@@ -52,7 +52,8 @@ describe('SAML sign-in in a real browser (SimpleSAMLphp on another site), throug
     rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>RP</title><h1>Signed in</h1>'); });
     await new Promise<void>((r) => rp.listen(rpPort, '127.0.0.1', r));
     const cert = idp.certPem.trim().split('\n').map((l) => `          ${l}`).join('\n');
-    gw = await startGateway(`
+    // the identity port is chosen before the gateway starts: another test may take it in between, so one retry with another port
+    const config = (idPort: number) => `
 gateway:
   listen: { http: ${gwPort} }
 backends:
@@ -104,7 +105,15 @@ ${cert}
       claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
       roles-from-groups: { staff: [orders-reader] }
       accounts: { create: true }
-`, { waitFor: ['http', 'identity'] });
+`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        gw = await startGateway(config(await freePort()), { waitFor: ['http', 'identity'] });
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !String(err).includes('identity.listen.http')) throw err;
+      }
+    }
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 

@@ -5,6 +5,7 @@ import { loadConfigText } from '../../src/app/config.js';
 import { gatewaySchema } from '../../src/app/schema.js';
 import { ConfigInvalid } from '../../src/config/errors.js';
 import { buildRuntime } from '../../src/gateway/compile/index.js';
+import { upstreamRequestHeaders } from '../../src/gateway/headers.js';
 import type { CompiledOperation } from '../../src/gateway/runtime.js';
 import { checkSubscription } from '../../src/gateway/subscriptions/check.js';
 import type { SubscriptionRecord, SubscriptionSource } from '../../src/gateway/subscriptions/source.js';
@@ -102,7 +103,9 @@ describe('the subscription-key check', () => {
     const rt = await compile(PRODUCTS, source(subs));
     const api = rt.apis[0]!;
     const m = api.operations!.match('GET', '/7')!;
-    const ex = testExchange({ headers, query, path: '/orders/7', upstream: true, api, operation: m.op });
+    const ex = testExchange({ headers, query, path: '/orders/7', upstream: false, api, operation: m.op });
+    // the backend's headers as the route stage builds them: the key header is left out there
+    ex.upstreamHeaders = upstreamRequestHeaders(ex, false, '127.0.0.1', api.forwardRules);
     const r = checkSubscription(api, api.subscription!, source(subs), ex, m.op.pipeline);
     await rt.close();
     return { r, ex, op: m.op as CompiledOperation };
@@ -123,6 +126,7 @@ describe('the subscription-key check', () => {
     const { r, ex, op } = await run({ 'ocp-apim-subscription-key': KEY }, 'a=1', { [KEY]: sub({}) });
     assert.equal(r, op.byProduct!.get('gold'));
     assert.equal(ex.upstreamHeaders['ocp-apim-subscription-key'], undefined);
+    assert.equal(ex.upstreamHeaders['x-forwarded-for'], '127.0.0.1', 'the other headers are built as ever');
     assert.equal(compileTemplate('{subscription.id}/{subscription.product}/{user.id}', { claimsAvailable: false }).render(ex), 's1/gold/u1');
     const q = await run({}, `a=1&subscription-key=${KEY}&b=2`, { [KEY]: sub({ scope: 'all', target: undefined, ownerType: 'client' }) });
     assert.equal(q.r, q.op.pipeline, 'a subscription to all APIs runs the chain without a product');

@@ -105,6 +105,8 @@ export async function compileApi(c: ApiCompileContext, apiCfg: ApiConfig, i: num
     const pipelines = new Map<string, Pipeline>();
     if (!api.operations) for (const p of productRefs) pipelines.set(p.id, await c.pipelines.pipeline(p.refs, api, undefined));
     api.subscription = { ...keys, products: new Set(products.map((p) => p.id)), pipelines };
+    // the key never reaches the backend: left out when the backend's headers are built
+    api.forwardRules.dropHeader = keys.header;
   }
   try {
     rt.router.add(api, prefix, apiCfg.hosts);

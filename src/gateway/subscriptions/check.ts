@@ -48,8 +48,8 @@ function takeKey(plan: SubscriptionPlan, ex: Exchange): string | Reply {
   let key = '';
   let count = 0;
   const h = ex.req.headers[plan.header];
+  // (the header is not in ex.upstreamHeaders: forwardRules.dropHeader keeps it out)
   if (h !== undefined) {
-    delete ex.upstreamHeaders[plan.header];
     const values = Array.isArray(h) ? h : [h];
     count += values.length;
     key = values[0] ?? '';
