@@ -244,6 +244,8 @@ portal: { listen: { http: ${portalPort} }, issuer: "${issuer}", client-id: porta
     // a new secondary key from the page: shown once, the primary untouched
     await page.getByRole('button', { name: 'Regenerate the secondary key of Starter' }).click();
     await page.waitForSelector('[data-key=secondary]');
+    // the page renders again after the answer: the old key leaves with that render
+    await page.waitForSelector('[data-key=primary]', { state: 'detached', timeout: 5000 }).catch(() => undefined);
     assert.equal(await page.locator('[data-key=primary]').count(), 0, 'only the new key is shown');
 
     await page.goto(`${base}/portal/#/apis/orders/get-order`);
