@@ -4,9 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import type { RunningGateway } from '../helpers/gateway.js';
+import { startFederatedGateway } from './federated-gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
-import { decodeJwt, freePort, startTestIdentity, FAST_HASH, type TestIdentity } from '../identity/helpers.js';
+import { decodeJwt, freePort, startTestIdentity, type TestIdentity } from '../identity/helpers.js';
 import { PASSWORD, startOAuth2Upstream, UP_SECRET } from '../identity/federation-rig.js';
 import { startOAuth1Upstream, type OAuth1Upstream } from '../identity/oauth1-rig.js';
 
@@ -41,7 +42,7 @@ describe('federated sign-in in a real browser, through the gateway, to a protect
     backend = await startBackend();
     x = await startOAuth1Upstream();
     gh = await startOAuth2Upstream({ id: 'gh-client', secret: 'gh-secret-0123456789' });
-    const [gwPort, idPort, upPort, rpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [gwPort, upPort, rpPort] = [await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${gwPort}`;
     const issuer = `${base}/auth`;
     callback = `http://127.0.0.1:${rpPort}/cb`;
@@ -55,36 +56,9 @@ describe('federated sign-in in a real browser, through the gateway, to a protect
     await up.addUser({ username: 'erin', email: 'erin@example.com', password: PASSWORD, emailVerified: true });
     rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>RP</title><h1>Signed in</h1>'); });
     await new Promise<void>((r) => rp.listen(rpPort, '127.0.0.1', r));
-    gw = await startGateway(`
-gateway:
-  listen: { http: ${gwPort} }
-backends:
-  orders: { url: "${backend.url}" }
-  identity: { url: "http://127.0.0.1:${idPort}/auth" }
-apis:
-  - { name: identity, path: /auth, backend: identity }
-  - name: orders
-    path: /orders
-    backend: orders
-    policies:
-      inbound:
-        - validate-jwt:
-            openid-config: ${issuer}/.well-known/openid-configuration
-            audiences: ["api://orders"]
-            required-claims:
-              - { name: idp, match: any, values: [upstream, x, github] }
-            forward-claims: { sub: X-User-Id, idp: X-User-Idp }
-identity:
-  listen: { http: ${idPort} }
-  issuer: ${issuer}
-  database: sqlite:./identity.db
-  apis:
-    - { audience: "api://orders", scopes: [orders.read] }
-  clients:
-    - { client-id: orders-spa, public: true, grant-types: [authorization_code], redirect-uris: ["${callback}"], scopes: [orders.read] }
-  passwords: { hash: { memory-cost: ${FAST_HASH['memory-cost']}, time-cost: 1 } }
-  federation:
-    - id: upstream
+    gw = await startFederatedGateway({
+      gwPort, backendUrl: backend.url, callback, connectors: ['upstream', 'x', 'github'], env: { UPSTREAM_SECRET: UP_SECRET },
+      federation: `    - id: upstream
       type: oidc
       display-name: Upstream
       issuer: ${upIssuer}
@@ -102,7 +76,8 @@ identity:
       userinfo-endpoint: ${x.url}/1.1/account/verify_credentials.json?include_email=true&skip_status=true
       accounts: { create: true }
     - { id: github, type: oauth2, preset: github, client-id: gh-client, client-secret: gh-secret-0123456789, authorization-endpoint: "${gh.url}/authorize", token-endpoint: "${gh.url}/token", userinfo-endpoint: "${gh.url}/user", accounts: { create: true } }
-`, { waitFor: ['http', 'identity'], env: { UPSTREAM_SECRET: UP_SECRET } });
+`,
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 

@@ -4,9 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
 import { chromium, type Browser, type Request } from 'playwright-core';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import type { RunningGateway } from '../helpers/gateway.js';
+import { startFederatedGateway } from './federated-gateway.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
-import { decodeJwt, freePort, FAST_HASH } from '../identity/helpers.js';
+import { decodeJwt, freePort } from '../identity/helpers.js';
 import { sspAvailable, startSimpleSaml, type SimpleSamlIdp } from '../identity/saml-rig.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -52,37 +53,9 @@ describe('SAML sign-in in a real browser (SimpleSAMLphp on another site), throug
     rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>RP</title><h1>Signed in</h1>'); });
     await new Promise<void>((r) => rp.listen(rpPort, '127.0.0.1', r));
     const cert = idp.certPem.trim().split('\n').map((l) => `          ${l}`).join('\n');
-    // the identity port is chosen before the gateway starts: another test may take it in between, so one retry with another port
-    const config = (idPort: number) => `
-gateway:
-  listen: { http: ${gwPort} }
-backends:
-  orders: { url: "${backend.url}" }
-  identity: { url: "http://127.0.0.1:${idPort}/auth" }
-apis:
-  - { name: identity, path: /auth, backend: identity }
-  - name: orders
-    path: /orders
-    backend: orders
-    policies:
-      inbound:
-        - validate-jwt:
-            openid-config: ${issuer}/.well-known/openid-configuration
-            audiences: ["api://orders"]
-            required-claims:
-              - { name: idp, match: any, values: [corp, corppost] }
-            forward-claims: { sub: X-User-Id, idp: X-User-Idp }
-identity:
-  listen: { http: ${idPort} }
-  issuer: ${issuer}
-  database: sqlite:./identity.db
-  apis:
-    - { audience: "api://orders", scopes: [orders.read] }
-  clients:
-    - { client-id: orders-spa, public: true, grant-types: [authorization_code], redirect-uris: ["${callback}"], scopes: [orders.read] }
-  passwords: { hash: { memory-cost: ${FAST_HASH['memory-cost']}, time-cost: 1 } }
-  federation:
-    - id: corp
+    gw = await startFederatedGateway({
+      gwPort, backendUrl: backend.url, callback, connectors: ['corp', 'corppost'],
+      federation: `    - id: corp
       type: saml
       display-name: Corp
       idp-sso-url: ${idp.ssoUrl}
@@ -105,15 +78,8 @@ ${cert}
       claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
       roles-from-groups: { staff: [orders-reader] }
       accounts: { create: true }
-`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        gw = await startGateway(config(await freePort()), { waitFor: ['http', 'identity'] });
-        break;
-      } catch (err) {
-        if (attempt >= 3 || !String(err).includes('identity.listen.http')) throw err;
-      }
-    }
+`,
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 
