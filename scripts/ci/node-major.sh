@@ -6,7 +6,8 @@
 #   scripts/ci/node-major.sh 22 --build-only
 # Other arguments go to scripts/test.mjs (--exclude=SUBSTRING, node's --test-* options).
 # The repository is copied to a temporary folder so that the checkout's node_modules keep the
-# native modules built for the Node that installed them: better-sqlite3 is built against one
+# native modules built for the Node that installed them. On a Node without the built-in node:sqlite
+# (20), where Gatehouse loads better-sqlite3, that module is built against one
 # Node ABI, so the copy gets its own build for MAJOR, from source (a C/C++ toolchain and Python,
 # about two minutes) against the headers of the registry's node-<platform>-<arch> package of that
 # exact version; the result is cached per ABI in ${GATEHOUSE_NATIVE_CACHE:-~/.cache/gatehouse/native}.
@@ -28,26 +29,32 @@ trap 'rm -rf "$work"' EXIT
 # the checkout without its build output (dist/ is rebuilt below) and without local data
 tar -C "$root" --exclude=./dist --exclude=./.git --exclude='./data' --exclude='./examples/*/data' -cf - . | tar -C "$work" -xf -
 
-abi="$("$node_bin" -p process.versions.modules)"
-sqlite_version="$("$node_bin" -p "require('$work/node_modules/better-sqlite3/package.json').version")"
-cache="${GATEHOUSE_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/native}/better-sqlite3-${sqlite_version}-abi${abi}-$(uname -s)-$(uname -m)"
-addon="$work/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
-if [[ -f "$cache/better_sqlite3.node" ]]; then
-  echo "== Node ${major}: better-sqlite3 ${sqlite_version} for ABI ${abi} from ${cache}"
-  mkdir -p "$(dirname "$addon")" && cp "$cache/better_sqlite3.node" "$addon"
+if "$node_bin" -e "require('node:sqlite')" 2>/dev/null; then
+  # Gatehouse opens SQLite with the built-in node:sqlite here: better-sqlite3 is never loaded
+  echo "== Node ${major}: SQLite is built in (node:sqlite); better-sqlite3 is not needed"
 else
-  echo "== Node ${major}: building better-sqlite3 ${sqlite_version} for ABI ${abi}"
-  started=$SECONDS
-  # node-gyp needs this version's headers: the registry's node-<platform>-<arch> package has them
-  headers_pkg="node-$("$node_bin" -p 'process.platform + "-" + process.arch')@$("$node_bin" -p 'process.version.slice(1)')"
-  mkdir -p "$work/.node-headers"
-  (cd "$work/.node-headers" && npm pack "$headers_pkg" --silent >/dev/null && tar -xzf ./*.tgz package/include && rm -f ./*.tgz)
-  (cd "$work" && PATH="$(dirname "$node_bin"):$PATH" npm_config_nodedir="$work/.node-headers/package" npm_config_build_from_source=true \
-    npm rebuild better-sqlite3 --no-audit --no-fund >/dev/null 2> >(grep -v 'Unknown env config "build-from-source"' >&2))
-  echo "== Node ${major}: built in $((SECONDS - started)) s"
-  mkdir -p "$cache" && cp "$addon" "$cache/better_sqlite3.node"
+  abi="$("$node_bin" -p process.versions.modules)"
+  sqlite_version="$("$node_bin" -p "require('$work/node_modules/better-sqlite3/package.json').version")"
+  cache="${GATEHOUSE_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/native}/better-sqlite3-${sqlite_version}-abi${abi}-$(uname -s)-$(uname -m)"
+  addon="$work/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+  if [[ -f "$cache/better_sqlite3.node" ]]; then
+    echo "== Node ${major}: better-sqlite3 ${sqlite_version} for ABI ${abi} from ${cache}"
+    mkdir -p "$(dirname "$addon")" && cp "$cache/better_sqlite3.node" "$addon"
+  else
+    echo "== Node ${major}: building better-sqlite3 ${sqlite_version} for ABI ${abi}"
+    started=$SECONDS
+    # node-gyp needs this version's headers: the registry's node-<platform>-<arch> package has them
+    headers_pkg="node-$("$node_bin" -p 'process.platform + "-" + process.arch')@$("$node_bin" -p 'process.version.slice(1)')"
+    mkdir -p "$work/.node-headers"
+    (cd "$work/.node-headers" && npm pack "$headers_pkg" --silent >/dev/null && tar -xzf ./*.tgz package/include && rm -f ./*.tgz)
+    (cd "$work" && PATH="$(dirname "$node_bin"):$PATH" npm_config_nodedir="$work/.node-headers/package" npm_config_build_from_source=true \
+      npm rebuild better-sqlite3 --no-audit --no-fund >/dev/null 2> >(grep -v 'Unknown env config "build-from-source"' >&2))
+    echo "== Node ${major}: built in $((SECONDS - started)) s"
+    mkdir -p "$cache" && cp "$addon" "$cache/better_sqlite3.node"
+  fi
+  "$node_bin" -e "new (require('$work/node_modules/better-sqlite3'))(':memory:').close()"
 fi
-"$node_bin" -e "new (require('$work/node_modules/better-sqlite3'))(':memory:').close(); require('$work/node_modules/argon2')"
+"$node_bin" -e "require('$work/node_modules/argon2')"
 
 echo "== Node ${major}: tsc"
 (cd "$work" && "$node_bin" node_modules/typescript/bin/tsc -p tsconfig.json)

@@ -1,13 +1,13 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
 import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
 import { EMAIL_CODE_MIGRATIONS, MFA_MIGRATIONS } from './mfa/store.js';
 import { PASSKEY_MIGRATIONS } from './mfa/passkeys.js';
+import { openSqlite } from './sqlite.js';
 
 /**
- * The identity store's SQL connection: SQLite (better-sqlite3, embedded default) or PostgreSQL
+ * The identity store's SQL connection: SQLite (embedded default; sqlite.ts) or PostgreSQL
  * (pg). SQL is written once with `$1` placeholders in the subset both understand
  * (`ON CONFLICT ... DO UPDATE`, `RETURNING`); SQLite gets `?` instead.
  */
@@ -15,6 +15,8 @@ export interface Db {
   readonly kind: 'sqlite' | 'postgres';
   /** the sqlite file, for backups and the key file beside it */
   readonly file?: string;
+  /** SQLite's driver: node:sqlite, or better-sqlite3 on Node.js 20 */
+  readonly driver?: string;
   all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   one<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T | undefined>;
   /** number of rows changed */
@@ -176,88 +178,6 @@ async function migrate(db: Db): Promise<void> {
       await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [i + 1, Date.now()]);
     }
   });
-}
-
-/**
- * better-sqlite3 is synchronous: SQLite's own busy wait would stall the whole process (the
- * gateway too, when both run in one) while another process holds the write lock. So SQLite waits
- * at most a few milliseconds itself, and a statement that finds the database busy is retried
- * asynchronously with backoff (the event loop stays free) until `busyMs`, then fails with
- * DatabaseBusy.
- */
-async function openSqlite(file: string, busyMs: number): Promise<Db> {
-  const { default: Database } = await import('better-sqlite3');
-  if (file !== ':memory:') {
-    mkdirSync(dirname(file), { recursive: true });
-    ownerOnly(file);
-  }
-  const conn = new Database(file);
-  conn.pragma('busy_timeout = 2');
-  const retry = async <T>(op: () => T): Promise<T> => {
-    const deadline = Date.now() + busyMs;
-    for (let delay = 4; ; delay = Math.min(delay * 2, 100)) {
-      try {
-        return op();
-      } catch (e) {
-        const code = String((e as { code?: unknown }).code ?? '');
-        if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw e;
-        if (Date.now() + delay > deadline) throw new DatabaseBusy();
-        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
-      }
-    }
-  };
-  await retry(() => conn.pragma('journal_mode = WAL'));
-  conn.pragma('synchronous = NORMAL');
-  // `$n` placeholders become positional `?`, with the parameters reordered (and repeated) to match
-  const cache = new Map<string, { st: import('better-sqlite3').Statement; order: number[] }>();
-  const prep = (sql: string) => {
-    let s = cache.get(sql);
-    if (!s) {
-      const order: number[] = [];
-      const st = conn.prepare(sql.replace(/\$(\d+)/g, (_m, n: string) => { order.push(Number(n) - 1); return '?'; }));
-      s = { st, order };
-      cache.set(sql, s);
-    }
-    return s;
-  };
-  const args = (s: { order: number[] }, params: unknown[] = []) => s.order.map((i) => {
-    const p = params[i];
-    return typeof p === 'boolean' ? (p ? 1 : 0) : p;
-  });
-  return {
-    kind: 'sqlite',
-    file,
-    async all<T>(sql: string, params?: unknown[]) {
-      const s = prep(sql);
-      return retry(() => s.st.all(...args(s, params)) as T[]);
-    },
-    async one<T>(sql: string, params?: unknown[]) {
-      const s = prep(sql);
-      return retry(() => (s.st.reader ? s.st.get(...args(s, params)) : (s.st.run(...args(s, params)), undefined)) as T | undefined);
-    },
-    async run(sql: string, params?: unknown[]) {
-      const s = prep(sql);
-      return retry(() => {
-        if (s.st.reader) { s.st.all(...args(s, params)); return 0; }
-        return s.st.run(...args(s, params)).changes;
-      });
-    },
-    async exclusive<T>(fn: () => Promise<T>) { return fn(); },
-    async close() { conn.close(); },
-  };
-}
-
-/**
- * The database holds password hashes, grants and (encrypted) keys: the file is created 0600
- * before SQLite opens it (its -wal and -shm files take the same mode), and files left readable
- * by others from an older version are narrowed to their owner.
- */
-function ownerOnly(file: string): void {
-  closeSync(openSync(file, 'a', 0o600));
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
-    if (!existsSync(f)) continue;
-    try { chmodSync(f, 0o600); } catch { /* not ours to change: SQLite reports what it cannot open */ }
-  }
 }
 
 async function openPostgres(url: string): Promise<Db> {

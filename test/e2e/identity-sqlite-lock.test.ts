@@ -13,8 +13,9 @@ const PASSWORD = 'correct horse battery staple';
 async function holdWriteLock(file: string): Promise<{ release(): Promise<void>; proc: ChildProcess }> {
   const script = `
     import { createRequire } from 'node:module';
-    const Database = createRequire(process.env.GH_ROOT + '/package.json')('better-sqlite3');
-    const db = new Database(process.env.GH_DB);
+    // the driver Gatehouse itself uses on this Node.js (src/identity/sqlite.ts)
+    const sqlite = await import('node:sqlite').catch(() => undefined);
+    const db = sqlite ? new sqlite.DatabaseSync(process.env.GH_DB) : new (createRequire(process.env.GH_ROOT + '/package.json')('better-sqlite3'))(process.env.GH_DB);
     db.exec('BEGIN IMMEDIATE');
     db.prepare("UPDATE lockouts SET updated_at = updated_at WHERE key = 'none'").run();
     process.stdout.write('locked\\n');
