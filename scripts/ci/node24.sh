@@ -5,7 +5,7 @@
 # on Node 20 on better-sqlite3: together the two runs cover both drivers.
 #
 # Left out on Node 24, for a known fault outside Gatehouse (it runs on Node 20 in `npm test`):
-# - The mTLS issuer-thumbprint test of an intermediate CA: on Node 24.21 the server side of
+# - The mTLS issuer-thumbprint test of an intermediate CA (nodejs/node#65579): on Node 24.21 the server side of
 #   getPeerCertificate(true) no longer returns the chain the client presented, so the signer is not
 #   found and the identity does not match (the request is refused: it fails closed).
 set -euo pipefail
