@@ -3,6 +3,8 @@ import { extname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { ConfigInvalid, type ConfigIssue } from '../../config/errors.js';
 import type { IdentityConfig } from '../schema.js';
+import { pageContext, type PageContext } from '../pages/layout.js';
+import { loadLayout } from './templates.js';
 import { BUILT_IN, buildI18n, ENGLISH, placeholdersOf, type Catalog, type I18n } from './index.js';
 
 /** why `text` cannot be the message `key`, or undefined when it can */
@@ -63,4 +65,14 @@ export function loadI18n(branding: IdentityConfig['branding'], configDir: string
   const merged: Record<string, Catalog> = { ...fromDir };
   for (const [lang, c] of Object.entries(inline)) merged[lang] = { ...merged[lang], ...c };
   return buildI18n(merged, branding.languages, branding['default-language']);
+}
+
+/** the look and language of the hosted pages, from `branding` (files relative to the config folder) */
+export function brandedPages(branding: IdentityConfig['branding'], base: string, configDir: string): { page: PageContext; i18n: I18n; logoFile?: string; customCss?: string } {
+  const fromConfig = (f: string | undefined) => (f ? (isAbsolute(f) ? f : resolve(configDir, f)) : undefined);
+  const i18n = loadI18n(branding, configDir);
+  const templatesDir = fromConfig(branding['templates-dir']);
+  const customCss = fromConfig(branding['custom-css']);
+  const page = pageContext({ branding, base, i18n, template: templatesDir ? loadLayout(templatesDir) : undefined, customCss: !!customCss });
+  return { page, i18n, logoFile: fromConfig(branding.logo), customCss };
 }
