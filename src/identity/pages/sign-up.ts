@@ -42,7 +42,7 @@ export const signUp: Flow = async (kit, req, res, method) => {
   const back = safeReturn(kit.base, url.searchParams.get('return'));
   const su = kit.cfg['sign-up'];
   const page = (status: number, o: { email?: string; username?: string; error?: string; errorField?: string; values?: Record<string, string>; fieldErrors?: Record<string, string> } = {}) =>
-    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, extra: renderFields(su.fields, su.terms, o.values, o.fieldErrors), ...o }));
+    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, extra: renderFields(su.fields, su.terms, o.values, o.fieldErrors, kit.page.text), ...o }));
   if (method === 'GET') return page(200);
   const form = await readForm(req);
   kit.csrf.check(req, form);
@@ -55,7 +55,7 @@ export const signUp: Flow = async (kit, req, res, method) => {
   const typed = (form.get('email') ?? '').trim();
   const username = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
-  const fields = checkFields(su.fields, su.terms, form);
+  const fields = checkFields(su.fields, su.terms, form, Date.now(), kit.page.text);
   const again = (error: string, errorField?: string) => page(400, { email: typed, username, error, errorField, values: fields.values });
   if (fields.unknown !== undefined) {
     kit.logger.warn({ audit: 'sign-up.unknown-field', field: fields.unknown.slice(0, 64), ip: clientIp(req) }, 'sign-up form with a field that is not configured');
