@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { ConfigInvalid, type ConfigIssue } from '../../config/errors.js';
@@ -73,6 +73,7 @@ export function brandedPages(branding: IdentityConfig['branding'], base: string,
   const i18n = loadI18n(branding, configDir);
   const templatesDir = fromConfig(branding['templates-dir']);
   const customCss = fromConfig(branding['custom-css']);
+  if (customCss && !existsSync(customCss)) throw new ConfigInvalid([{ file: customCss, line: 0, column: 0, path: 'identity.branding.custom-css', message: 'the stylesheet does not exist' }]);
   const page = pageContext({ branding, base, i18n, template: templatesDir ? loadLayout(templatesDir) : undefined, customCss: !!customCss });
   return { page, i18n, logoFile: fromConfig(branding.logo), customCss };
 }

@@ -51,15 +51,15 @@ export function compileLayout(source: string, file: string): LayoutTemplate {
   };
 }
 
-/** the operator's layout in `dir`, if it has one (layout.html) */
-export function loadLayout(dir: string): LayoutTemplate | undefined {
+/** the operator's layout in `dir` (layout.html) */
+export function loadLayout(dir: string): LayoutTemplate {
   const file = join(dir, 'layout.html');
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigInvalid([{ file, line: 0, column: 0, path: '', message: `cannot read the layout (${(err as NodeJS.ErrnoException).code})` }]);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigInvalid([{ file, line: 0, column: 0, path: 'identity.branding.templates-dir', message: code === 'ENOENT' ? 'templates-dir has no layout.html' : `cannot read the layout (${code})` }]);
   }
   return compileLayout(source, file);
 }
