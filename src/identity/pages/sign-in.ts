@@ -8,6 +8,7 @@ import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
 import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
+import type { MessageKey } from '../i18n/index.js';
 
 export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
@@ -33,11 +34,19 @@ ${o.signUp ? `<a href="${esc(o.signUp)}">${ctx.t('sign-in.sign-up')}</a>` : ''}
 
 type FormText = { login?: string; error?: string; info?: string };
 
+/** what a refused federated sign-in tells the user, by the reason federation/index.ts gives */
+const REFUSALS: Record<string, MessageKey> = {
+  disabled: 'federation.refused.disabled', 'not-linked': 'federation.refused.not-linked', 'account-exists': 'federation.refused.account-exists',
+  race: 'federation.refused.race', 'linked-elsewhere': 'federation.refused.linked-elsewhere',
+};
+const refusal = (ctx: InteractionContext, d: Decision & { kind: 'refused' }, connector: string) =>
+  (Object.hasOwn(REFUSALS, d.reason) ? ctx.page.text(REFUSALS[d.reason]!, { connector }) : d.message);
+
 const metaOf = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
 
 /** finish a federated sign-in as the decision says, or show why not */
 async function settleFederated(ctx: InteractionContext, federation: Federation, form: (ctx: InteractionContext, o: FormText) => string, identity: VerifiedIdentity, decision: Decision, connectorName: string): Promise<void> {
-  if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: decision.message }));
+  if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: refusal(ctx, decision, connectorName) }));
   if (decision.kind === 'confirm') {
     const h = await federation.awaitConfirmation(identity, decision.user, ctx.details.uid);
     return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
@@ -75,7 +84,7 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
       return handOff(ctx.page, ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, hint));
     } catch (err) {
       if (!(err instanceof UpstreamUnavailable)) throw err;
-      return ctx.send(502, form(ctx, { error: err.message }));
+      return ctx.send(502, form(ctx, { error: ctx.page.text('federation.unavailable', { connector: err.displayName }) }));
     }
   }
 
