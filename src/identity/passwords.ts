@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import argon2 from 'argon2';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import type { IdentityConfig } from './schema.js';
+import { ENGLISH, fill, type MessageKey, type Vars } from './i18n/index.js';
 
 /**
  * Passwords are compared as Unicode NFKC (NIST SP 800-63B, 5.1.1.2): the same password typed
@@ -29,6 +30,9 @@ function strength(): ZxcvbnFactory {
 /** Load the password checker now, so the first sign-up does not wait for it. */
 export function warmPasswordChecker(): void { strength(); }
 
+/** a message in English (the management API and CLI) */
+const english = (key: MessageKey, vars?: Vars) => fill(ENGLISH[key]!, vars);
+
 /**
  * Why a new password is refused, or undefined when it is acceptable. `context` holds the words
  * of this account (username, address, its local part) and `service` the product's name: a
@@ -38,17 +42,17 @@ export function warmPasswordChecker(): void { strength(); }
  * (also in l33t, reversed, with digits or symbols added), dictionary words, keyboard patterns,
  * repeats, sequences and dates, and refused below `min-score`.
  */
-export function checkPasswordPolicy(password: string, cfg: IdentityConfig['passwords'], context: string[] = [], service?: string): string | undefined {
-  if (typeof password !== 'string') return `Use at least ${cfg['min-length']} characters.`;
+export function checkPasswordPolicy(password: string, cfg: IdentityConfig['passwords'], context: string[] = [], service?: string, say: (key: MessageKey, vars?: Vars) => string = english): string | undefined {
+  if (typeof password !== 'string') return say('password.too-short', { n: cfg['min-length'] });
   const p = normalizePassword(password);
   const length = [...p].length;
-  if (length < cfg['min-length']) return `Use at least ${cfg['min-length']} characters.`;
-  if (length > 256) return 'Use at most 256 characters.';
+  if (length < cfg['min-length']) return say('password.too-short', { n: cfg['min-length'] });
+  if (length > 256) return say('password.too-long');
   const lower = p.toLowerCase();
   const words = [...context, service ?? '', 'gatehouse'].map((c) => normalizePassword(c ?? '').toLowerCase()).filter((c) => c.length >= 3);
-  if (words.includes(lower)) return 'Do not use your username or email address as the password.';
+  if (words.includes(lower)) return say('password.own-name');
   if (cfg['refuse-common'] && strength().check(p, words).score < cfg['min-score']) {
-    return 'This password is too easy to guess. Choose another: a few unrelated words work well.';
+    return say('password.guessable');
   }
   return undefined;
 }

@@ -3,6 +3,7 @@ import { duration } from '../config/units.js';
 import { federationSchema } from './federation/schema.js';
 import { presetMismatch } from './federation/presets.js';
 import { signUpFieldsSchema, termsSchema } from './sign-up/fields.js';
+import { messageProblem } from './i18n/load.js';
 
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -50,6 +51,7 @@ const clientLimit = (perIp: number, perSubnet: number, window: number) => z.stri
   window: duration({ min: 1, max: 86400 }).default(window).describe('Length of the sliding window, up to 24h.'),
 }).default({ 'per-ip': perIp, 'per-subnet': perSubnet, window });
 
+const languageTag = z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a language tag, e.g. en, de, pt-BR');
 const colour = z.string().regex(/^#[0-9a-fA-F]{3,8}$/, 'a colour is #rgb or #rrggbb');
 
 export const identitySchema = z.strictObject({
@@ -133,7 +135,13 @@ export const identitySchema = z.strictObject({
     logo: z.string().optional().describe('Path to a logo image (PNG, SVG, JPEG; relative to the config file), served from the provider.'),
     'primary-colour': colour.default('#1f5fbf').describe('Colour of buttons and links.'),
     'background-colour': colour.default('#f4f6fa').describe('Page background colour.'),
-  }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa' }).describe('Look of the hosted pages.'),
+    'custom-css': z.string().optional().describe('Path to a stylesheet (relative to the config file), served at `<issuer>/assets/custom.css` and linked after the built-in one, so its rules win. The CSP stays `style-src \'self\'`: no inline style.'),
+    languages: z.array(languageTag).min(1).default(['en', 'de', 'es']).describe('Languages of the hosted pages, the account console and the mails. Built in: `en`, `de`, `es`; another needs its messages (`messages-dir`). A page is in the first of the authorization request\'s `ui_locales` that is enabled, else the best match of Accept-Language (`de-AT` → `de`), else `default-language`.'),
+    'default-language': languageTag.default('en').describe('The language when the browser asks for none of `languages`.'),
+    messages: z.record(languageTag, z.record(z.string(), z.string())).optional().describe('Text of your own over the built-in messages, per language: `{ de: { sign-in.title: Anmelden } }`. The keys are those of src/identity/i18n/en.ts (an unknown key is an error); placeholders such as `{client}` are filled in.'),
+    'messages-dir': z.string().optional().describe('A folder of message files, one per language (`de.json`, `fr.yaml`: a map of message key to text), over the built-in messages; `messages` goes over them. An unknown key is an error at its file:line:column.'),
+    'templates-dir': z.string().optional().describe('A folder with `layout.html`, the page frame of every hosted page (see docs/identity.md, "Branding and languages", for its placeholders).'),
+  }).default({ name: 'Gatehouse', 'primary-colour': '#1f5fbf', 'background-colour': '#f4f6fa', languages: ['en', 'de', 'es'], 'default-language': 'en' }).describe('Look and language of the hosted pages.'),
   federation: z.array(federationSchema).default([]).describe('Other identity providers users may sign in with (OpenID Connect, OAuth 2.0, OAuth 1.0a, SAML 2.0): one "Sign in with …" button each on the sign-in page. See docs/guides/federation.md.'),
   mfa: z.strictObject({
     policy: mfaPolicy.default('optional').describe('The policy of clients and APIs that set none: `off`, `optional` (accounts with a second factor are asked for it) or `required` (every account; one without a factor enrols at sign-in).'),
@@ -183,6 +191,14 @@ export const identitySchema = z.strictObject({
       scopeOwner.set(sc, a.audience);
     });
   });
+  const b = c.branding;
+  if (!b.languages.some((l) => l.toLowerCase() === b['default-language'].toLowerCase())) ctx.addIssue({ code: 'custom', path: ['branding', 'default-language'], message: `the default language must be one of languages (${b.languages.join(', ')})` });
+  for (const [lang, messages] of Object.entries(b.messages ?? {})) {
+    for (const [key, text] of Object.entries(messages)) {
+      const problem = messageProblem(key, text);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['branding', 'messages', lang, key], message: problem });
+    }
+  }
   if (c.database.startsWith('postgres') && !c.keys['encryption-key']) {
     ctx.addIssue({ code: 'custom', path: ['keys', 'encryption-key'], message: 'PostgreSQL needs keys.encryption-key (e.g. "${ENV:GATEHOUSE_KEY_SECRET}") so every process can decrypt the shared keys' });
   }

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './schema.js';
 import { adapterFactory, cleanupExpired } from './adapter.js';
@@ -10,6 +9,8 @@ import { Federation } from './federation/index.js';
 import { derive } from './keys.js';
 import { providerForKeys } from './key-reload.js';
 import { providerCsp } from './pages/layout.js';
+import { inLanguage } from './i18n/index.js';
+import { brandedPages } from './i18n/load.js';
 import { createHostedPages } from './pages/index.js';
 import { warmPasswordChecker } from './passwords.js';
 import { buildProvider } from './provider.js';
@@ -54,8 +55,7 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const password = passwordConnector(auth);
   const mailLimit = config['rate-limits'].mail;
   const outbox = await createOutbox(config.email, logger, { admit: async (to) => (await limits.address('mail', to, mailLimit['per-address'], mailLimit.window)).allowed });
-  const page = { branding: config.branding, base };
-  const logoFile = config.branding.logo ? (isAbsolute(config.branding.logo) ? config.branding.logo : resolve(opts.configDir, config.branding.logo)) : undefined;
+  const { page, i18n, logoFile, customCss } = brandedPages(config.branding, base, opts.configDir);
   const Adapter = adapterFactory(db);
   const onTokenIssued = instrument(auth, opts.metrics);
   const mfa = new Mfa(config, db, master, limits, logger, { users, outbox });
@@ -64,9 +64,11 @@ export async function startIdentity(config: IdentityConfig, opts: IdentityOption
   const federation = config.federation.length ? new Federation(config, db, users, logger, base, undefined, opts.configDir) : undefined;
   const afterLogout = federation && ((accountId: string | undefined, amr: unknown, next: string) => federation.samlLogoutStart(accountId, amr, next));
   const current = await providerForKeys(keys, (k) => buildProvider({ cfg: config, keys: k, Adapter, users, password, logger, page, steps, mfa, onTokenIssued, afterLogout }), logger, config.keys['poll-interval']);
-  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined, db, mfa });
+  const pages = createHostedPages({ cfg: config, provider: current.provider, users, password, steps, outbox, logger, page, csrfSecret: derive(master, 'csrf'), logoFile, limits, federation, passkeys: mfa.passkeysOn ? mfa.passkeys : undefined, db, mfa, customCssFile: customCss });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  // every page and mail of a request is in the language the browser asks for (an interaction's ui_locales refines it)
+  const handle = (req: IncomingMessage, res: ServerResponse) => inLanguage(i18n.choose(undefined, req.headers['accept-language']), () => serve(req, res));
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       admit(req, res, issuer, trusted);
       const at = mounted(req, res, base);

@@ -12,6 +12,7 @@ import { asksForMfa, effectivePolicy, hasSecondFactor, type MfaPolicy } from './
 import { MfaStore } from './store.js';
 import { Passkeys } from './passkeys.js';
 import { checkTotp, enrolment, newTotpSecret } from './totp.js';
+import { ENGLISH, fill, type MessageKey, type Vars } from '../i18n/index.js';
 
 /** a pending enrolment secret is shown again (page reloads) for this long, then replaced */
 const PENDING_TTL_MS = 15 * 60_000;
@@ -51,14 +52,14 @@ export class Mfa {
   }
 
   /** mail a new code to the account's verified address (the mail limit per address applies); false when it has none */
-  async sendEmailCode(userId: string, ip: string): Promise<boolean> {
+  async sendEmailCode(userId: string, ip: string, say: (key: MessageKey, vars?: Vars) => string = (key, vars) => fill(ENGLISH[key]!, vars)): Promise<boolean> {
     const to = await this.emailOf(userId);
     if (!to || !this.mail) return false;
     const code = await this.store.issueEmailCode(userId);
     const name = this.cfg.branding.name;
     this.mail.outbox.post({
-      to, kind: 'mfa-code', link: '', code, subject: `${code} is your ${name} sign-in code`,
-      text: `Your ${name} sign-in code is ${code}. It works once, for 10 minutes.\n\nIf you did not try to sign in, someone else has your password: change it now.\n`,
+      to, kind: 'mfa-code', link: '', code, subject: say('mail.mfa-code.subject', { code, name }),
+      text: say('mail.mfa-code.text', { code, name }),
     });
     this.logger.info({ audit: 'mfa.email-code-sent', sub: userId, ip }, 'sign-in code mailed');
     return true;

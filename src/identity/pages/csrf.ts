@@ -39,7 +39,7 @@ export function createCsrf(secret: Buffer, o: { base: string; secureCookie: bool
       })();
       if (!ok) {
         o.logger.warn({ audit: 'csrf.refused', path: req.url, ip: clientIp(req) }, 'form refused: missing or wrong CSRF token');
-        throw new FormError(403, 'This form has expired or was not sent from this site. Go back, reload the page and try again.');
+        throw new FormError(403, 'form.csrf');
       }
     },
   };

@@ -30,7 +30,7 @@ export function createHostedPages(d: PageDeps) {
     minLength: d.cfg.passwords['min-length'],
     signUpOn: d.cfg['sign-up'].enabled,
   };
-  const files = assets(d.cfg.branding, d.logoFile);
+  const files = assets(d.cfg.branding, d.logoFile, d.customCssFile);
   const interaction = interactions(kit, [signIn(d.password, d.federation, d.passkeys && passkeyLogin(kit, d.passkeys)), ...d.steps]);
   const federation = d.federation ? federationRoutes(kit, d.federation) : undefined;
   const accountPages = d.db ? accountConsole(kit) : undefined;
@@ -46,6 +46,7 @@ export function createHostedPages(d: PageDeps) {
     try {
       if (path === '/assets/style.css') { files.css(res); return true; }
       if (path === '/assets/passkey.js') { files.passkey(res); return true; }
+      if (path === '/assets/custom.css' && files.custom) { files.custom(res); return true; }
       if (path === '/assets/logo' && files.logo) { files.logo(res); return true; }
       if (await interaction(req, res, path, method)) return true;
       if (federation && await federation(req, res, path, queryOf(req), method)) return true;

@@ -3,6 +3,7 @@ import type { InteractionDetails } from '../provider/oidc.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { errorPage } from './error.js';
 import { readForm, send, type PageKit } from './kit.js';
+import { useLanguage } from '../i18n/index.js';
 
 /**
  * `/interaction/<uid>[/<action>]`: the browser's side of oidc-provider's interactions. The
@@ -20,9 +21,9 @@ export function interactions(kit: PageKit, handlers: readonly PromptHandler[]) {
     const handler = byPrompt.get(ctx.details.prompt.name);
     if (method === 'GET' && !action) {
       if (handler) return handler.show(ctx);
-      return send(res, 400, errorPage(kit.page, { message: 'This step of sign-in is not supported.', code: 'unsupported-prompt' }));
+      return send(res, 400, errorPage(kit.page, { message: kit.page.text('interaction.unsupported'), code: 'unsupported-prompt' }));
     }
-    if (method !== 'POST') return send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' }));
+    if (method !== 'POST') return send(res, 405, errorPage(kit.page, { message: kit.page.text('error.method') }));
     const form = await readForm(req);
     kit.csrf.check(req, form);
     if (action === 'abort') {
@@ -30,7 +31,7 @@ export function interactions(kit: PageKit, handlers: readonly PromptHandler[]) {
     }
     const run = action && handler && Object.hasOwn(handler.actions, action) ? handler.actions[action] : undefined;
     if (run) return run(ctx, form);
-    return send(res, 400, errorPage(kit.page, { message: 'This step of sign-in is no longer current. Go back and try again.', code: 'interaction-step' }));
+    return send(res, 400, errorPage(kit.page, { message: kit.page.text('interaction.stale'), code: 'interaction-step' }));
   }
 
   /** `path` below the mount path: handled (true), or not an interaction URL (false) */
@@ -49,11 +50,13 @@ async function open(kit: PageKit, req: IncomingMessage, res: ServerResponse, uid
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
-    send(res, 400, errorPage(kit.page, { title: 'Sign-in expired', message: 'This sign-in attempt has expired. Go back to the application and start again.', code: 'interaction-expired' }));
+    send(res, 400, errorPage(kit.page, { title: kit.page.text('interaction.expired-title'), message: kit.page.text('interaction.expired'), code: 'interaction-expired' }));
     return undefined;
   }
+  // the authorization request's ui_locales, when it names an enabled language, decides from here on
+  useLanguage(kit.page.i18n.choose(details.params.ui_locales, req.headers['accept-language']));
   if (details.uid !== uid) {
-    send(res, 400, errorPage(kit.page, { message: 'This sign-in link does not match your browser session.', code: 'interaction-mismatch' }));
+    send(res, 400, errorPage(kit.page, { message: kit.page.text('interaction.mismatch'), code: 'interaction-mismatch' }));
     return undefined;
   }
   const client = await provider.Client.find(details.params.client_id);

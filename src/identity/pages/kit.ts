@@ -13,6 +13,7 @@ import type { Federation } from '../federation/index.js';
 import type { Passkeys } from '../mfa/passkeys.js';
 import type { Mfa } from '../mfa/index.js';
 import type { Db } from '../db.js';
+import { ENGLISH, fill, type MessageKey, type Vars } from '../i18n/index.js';
 
 /** What the hosted pages are built from (once, at start). */
 export interface PageDeps {
@@ -31,6 +32,8 @@ export interface PageDeps {
   csrfSecret: Buffer;
   /** absolute path of the logo, resolved against the config folder */
   logoFile?: string;
+  /** absolute path of `branding.custom-css` */
+  customCssFile?: string;
   limits: Limits;
   /** sign-in at other identity providers (`identity.federation`), when configured */
   federation?: Federation;
@@ -55,21 +58,21 @@ export interface PageKit extends PageDeps {
 /** One hosted page flow: answers a request below the mount path. */
 export type Flow = (kit: PageKit, req: IncomingMessage, res: ServerResponse, method: string) => Promise<void>;
 
-/** A form the page cannot take: answered with `status` and the message, on the error page. */
+/** A form the page cannot take: answered with `status` and the message `key`, on the error page. */
 export class FormError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(readonly status: number, readonly key: MessageKey, readonly vars?: Vars) { super(fill(ENGLISH[key]!, vars)); }
 }
 
 const FORM_LIMIT = 16 * 1024;
 
 export async function readForm(req: IncomingMessage, limit = FORM_LIMIT): Promise<URLSearchParams> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') throw new FormError(415, 'Forms must be sent as application/x-www-form-urlencoded.');
+  if (type !== 'application/x-www-form-urlencoded') throw new FormError(415, 'form.type');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new FormError(413, 'The form is too large.');
+    if (size > limit) throw new FormError(413, 'form.too-large');
     chunks.push(chunk as Buffer);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
@@ -91,5 +94,5 @@ export function redirect(res: ServerResponse, to: string): void {
 /** the query parameters of the request */
 export const queryOf = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').searchParams;
 
-/** a wait in words: "2 minutes" */
-export const waitText = (s: number) => (s < 90 ? `${s} seconds` : s < 5400 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3600)} hours`);
+/** a wait in words, in the page's language: "2 minutes" */
+export const waitText = (page: PageContext, s: number) => (s < 90 ? page.text('wait.seconds', { n: s }) : s < 5400 ? page.text('wait.minutes', { n: Math.ceil(s / 60) }) : page.text('wait.hours', { n: Math.ceil(s / 3600) }));

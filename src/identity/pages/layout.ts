@@ -1,6 +1,8 @@
 import { IDENTITY_COOKIE_PREFIX } from '../../net/cookies.js';
 import { randomBytes } from 'node:crypto';
 import type { IdentityConfig } from '../schema.js';
+import { currentLanguage, type I18n, type MessageKey, type Vars } from '../i18n/index.js';
+import type { LayoutTemplate } from '../i18n/templates.js';
 
 /**
  * Server-rendered hosted pages: plain HTML forms (usable without JavaScript), one stylesheet
@@ -21,6 +23,31 @@ export interface PageContext {
   branding: IdentityConfig['branding'];
   /** the provider's mount path, e.g. /auth */
   base: string;
+  i18n: I18n;
+  /** the language of the current request */
+  readonly lang: string;
+  /** message `key` in the request's language, as HTML (escaped; `raw` placeholders stay) */
+  t(key: MessageKey, vars?: Vars): string;
+  /** message `key` in the request's language, as plain text */
+  text(key: MessageKey, vars?: Vars): string;
+  /** the plain-text messages of the current language, kept for later (a mail made off the request path) */
+  fixed(): (key: MessageKey, vars?: Vars) => string;
+  /** an operator's layout (`branding.templates-dir`/layout.html) */
+  template?: LayoutTemplate;
+  /** `branding.custom-css` is set: its stylesheet follows the built-in one */
+  customCss?: boolean;
+}
+
+/** the page context of the hosted pages: the language of each call is that of the request it serves */
+export function pageContext(o: { branding: IdentityConfig['branding']; base: string; i18n: I18n; template?: LayoutTemplate; customCss?: boolean }): PageContext {
+  const lang = () => currentLanguage() ?? o.i18n.fallback;
+  return {
+    ...o,
+    get lang() { return lang(); },
+    t: (key, vars) => o.i18n.t(lang(), key, vars),
+    text: (key, vars) => o.i18n.text(lang(), key, vars),
+    fixed() { const l = lang(); return (key, vars) => o.i18n.text(l, key, vars); },
+  };
 }
 
 /** Security headers of every hosted page (and of oidc-provider's own HTML). */
@@ -73,14 +100,16 @@ footer{margin-top:16px;font-size:.8rem;color:#4a525c}
 
 export function layout(ctx: PageContext, title: string, body: string): string {
   const logo = ctx.branding.logo ? `<img src="${esc(ctx.base)}/assets/logo" alt="">` : '';
+  const head = `<link rel="stylesheet" href="${esc(ctx.base)}/assets/style.css">${ctx.customCss ? `\n<link rel="stylesheet" href="${esc(ctx.base)}/assets/custom.css">` : ''}`;
+  if (ctx.template) return ctx.template.render({ lang: ctx.lang, title, name: ctx.branding.name, base: ctx.base }, { logo, head, body }, (key) => ctx.t(key));
   return `<!doctype html>
-<html lang="en">
+<html lang="${esc(ctx.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${esc(title)} · ${esc(ctx.branding.name)}</title>
-<link rel="stylesheet" href="${esc(ctx.base)}/assets/style.css">
+${head}
 </head>
 <body>
 <main>
@@ -100,5 +129,5 @@ export const csrfField = (t: string) => `<input type="hidden" name="csrf" value=
 export function messagePage(ctx: PageContext, title: string, message: string, link?: { href: string; text: string }): string {
   return layout(ctx, title, `<h1>${esc(title)}</h1>
 <p class="lead" role="status">${esc(message)}</p>
-${link ? `<nav class="links" aria-label="Next"><a href="${esc(link.href)}">${esc(link.text)}</a></nav>` : ''}`);
+${link ? `<nav class="links" aria-label="${ctx.t('nav.next')}"><a href="${esc(link.href)}">${esc(link.text)}</a></nav>` : ''}`);
 }

@@ -24,7 +24,7 @@ export function passkeyLogin(kit: PageKit, passkeys: Passkeys): PasskeyLogin {
     async form(ctx) {
       const options = await passkeys.authenticationOptions(ctx.details.uid);
       return {
-        html: passkeyForm({ action: `${ctx.self}/passkey`, csrf: ctx.csrf(), options, kind: 'get', label: 'Sign in with a passkey', scriptSrc: script }),
+        html: passkeyForm({ action: `${ctx.self}/passkey`, csrf: ctx.csrf(), options, kind: 'get', label: ctx.page.text('sign-in.passkey'), failed: ctx.page.text('mfa.passkey-not-used'), scriptSrc: script }),
         csp: passkeyCsp(passkeys.origin + script),
       };
     },

@@ -22,7 +22,7 @@ export const PASSKEY_SCRIPT = `(() => {
         form.elements.response.value = JSON.stringify(credential.toJSON());
         form.submit();
       } catch {
-        if (status) status.textContent = 'The passkey was not used. Try again, or choose another way.';
+        if (status) status.textContent = form.dataset.failed;
       }
     });
   }
@@ -33,8 +33,8 @@ export const PASSKEY_SCRIPT = `(() => {
 export const passkeyCsp = (scriptUrl: string) => `${PAGE_CSP}; script-src ${scriptUrl}`;
 
 /** a passkey form: hidden until the script shows it; the ceremony's options ride along as JSON */
-export function passkeyForm(o: { action: string; csrf: string; options: string; kind: 'register' | 'get'; label: string; scriptSrc: string }): string {
-  return `<form method="post" action="${esc(o.action)}" data-passkey="${o.kind}" data-options="${esc(o.options)}" hidden>
+export function passkeyForm(o: { action: string; csrf: string; options: string; kind: 'register' | 'get'; label: string; failed: string; scriptSrc: string }): string {
+  return `<form method="post" action="${esc(o.action)}" data-passkey="${o.kind}" data-options="${esc(o.options)}" data-failed="${esc(o.failed)}" hidden>
 ${csrfField(o.csrf)}<input type="hidden" name="response" value="">
 <button type="submit" class="secondary">${esc(o.label)}</button>
 <p class="hint" data-status role="status"></p>

@@ -5,28 +5,32 @@ import { checkPasswordPolicy, hashPassword } from '../passwords.js';
 import { errorPage } from './error.js';
 import { queryOf, readForm, send, type Flow, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+import { ENGLISH, fill, type MessageKey, type Vars } from '../i18n/index.js';
+
+/** plain-text messages in one language */
+type Say = (key: MessageKey, vars?: Vars) => string;
 
 export function resetRequestPage(ctx: PageContext, o: { action: string; csrf: string; error?: string; info?: string }): string {
-  return layout(ctx, 'Reset your password', `<h1>Reset your password</h1>
-<p class="lead">Enter the email address of your account and we will send you a link.</p>
+  return layout(ctx, ctx.text('reset.title'), `<h1>${ctx.t('reset.title')}</h1>
+<p class="lead">${ctx.t('reset.lead')}</p>
 ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
-<label for="email">Email</label>
+<label for="email">${ctx.t('common.email')}</label>
 <input id="email" name="email" type="email" autocomplete="email" required>
-<button type="submit">Send reset link</button>
+<button type="submit">${ctx.t('reset.submit')}</button>
 </form>`);
 }
 
 export function resetFormPage(ctx: PageContext, o: { action: string; csrf: string; token: string; error?: string; minLength: number }): string {
-  return layout(ctx, 'Choose a new password', `<h1>Choose a new password</h1>
+  return layout(ctx, ctx.text('reset.new-title'), `<h1>${ctx.t('reset.new-title')}</h1>
 ${alert(o.error)}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
 <input type="hidden" name="token" value="${esc(o.token)}">
-<label for="password">New password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
+<label for="password">${ctx.t('reset.new-password')} <span class="hint" id="password-hint">${ctx.t('password.hint', { n: o.minLength })}</span></label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint">
-<button type="submit">Set password</button>
+<button type="submit">${ctx.t('reset.set')}</button>
 </form>`);
 }
 
@@ -42,7 +46,7 @@ export const resetRequest: Flow = async (kit, req, res, method) => {
   const form = await readForm(req);
   kit.csrf.check(req, form);
   const email = parseAddress(form.get('email'));
-  if (!email) return send(res, 400, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), error: 'Enter a valid email address.' }));
+  if (!email) return send(res, 400, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), error: kit.page.text('common.invalid-email') }));
   const lim = kit.cfg['rate-limits']['password-reset'];
   const ip = clientIp(req);
   const [byAddress, byClient] = await Promise.all([
@@ -50,13 +54,14 @@ export const resetRequest: Flow = async (kit, req, res, method) => {
     kit.limits.client('reset', ip, { 'per-ip': lim['per-ip'], 'per-subnet': lim['per-subnet'], window: lim.window }),
   ]);
   const limited = !byAddress.allowed ? byAddress.limit : !byClient.allowed ? byClient.limit : undefined;
-  kit.outbox.post(() => resetMail(kit, email, ip, limited));
+  const say = kit.page.fixed();
+  kit.outbox.post(() => resetMail(kit, email, ip, limited, say));
   // the same answer whether or not the account exists
-  return send(res, 200, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), info: 'If an account uses that address, we sent it a link to reset the password.' }));
+  return send(res, 200, resetRequestPage(kit.page, { action, csrf: kit.csrf.token(req, res), info: kit.page.text('reset.sent') }));
 };
 
 /** the reset mail of `email`, made in the background: none for an unknown, disabled or limited address */
-async function resetMail(kit: PageKit, email: string, ip: string, limited: string | undefined) {
+async function resetMail(kit: PageKit, email: string, ip: string, limited: string | undefined, say: Say) {
   const user = await kit.users.findByLogin(email);
   const known = user && user.email === email ? user : undefined;
   if (limited) {
@@ -65,20 +70,20 @@ async function resetMail(kit: PageKit, email: string, ip: string, limited: strin
   }
   if (!known || known.disabled) return undefined;
   kit.logger.info({ audit: 'password.reset-requested', sub: known.id, ip }, 'password reset requested');
-  return resetMailOf(kit.users, { id: known.id, email }, kit.issuer, kit.cfg.branding.name);
+  return resetMailOf(kit.users, { id: known.id, email }, kit.issuer, kit.cfg.branding.name, say);
 }
 
 /**
  * The reset mail of an account: a single-use link, valid for an hour, built from the configured
  * issuer (without a trailing slash), never from request headers. Also sent by the management API.
  */
-export async function resetMailOf(users: UserStore, user: { id: string; email: string }, issuer: string, brand: string): Promise<Mail> {
+export async function resetMailOf(users: UserStore, user: { id: string; email: string }, issuer: string, brand: string, say: Say = (key, vars) => fill(ENGLISH[key]!, vars)): Promise<Mail> {
   const token = await users.issueAccountToken(user.id, 'reset-password', 3600);
   const link = `${issuer}/account/reset/confirm?token=${token}`;
-  return { kind: 'reset-password', to: user.email, subject: `Reset your ${brand} password`, text: `Open this link to choose a new password:\n\n${link}\n\nIt is valid for 1 hour. If you did not ask for it, ignore this email.`, link };
+  return { kind: 'reset-password', to: user.email, subject: say('mail.reset.subject', { name: brand }), text: say('mail.reset.text', { link }), link };
 }
 
-const linkInvalid = (kit: PageKit) => errorPage(kit.page, { title: 'Link expired', message: 'This reset link is invalid, expired or already used. Ask for a new one.', code: 'link-invalid' });
+const linkInvalid = (kit: PageKit) => errorPage(kit.page, { title: kit.page.text('reset.link-title'), message: kit.page.text('reset.link-invalid'), code: 'link-invalid' });
 
 /**
  * `/account/reset/confirm`: the link of the reset mail. A new password that passes the policy
@@ -99,7 +104,7 @@ export const resetConfirm: Flow = async (kit, req, res, method) => {
   const peek = await kit.users.peekAccountToken(token, 'reset-password');
   if (!peek) return send(res, 400, linkInvalid(kit));
   const u = await kit.users.get(peek);
-  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [u?.email ?? '', u?.email?.split('@')[0] ?? '', u?.username ?? ''], kit.cfg.branding.name);
+  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [u?.email ?? '', u?.email?.split('@')[0] ?? '', u?.username ?? ''], kit.cfg.branding.name, kit.page.text);
   if (policy) return send(res, 400, resetFormPage(kit.page, { action, csrf: kit.csrf.token(req, res), token, minLength, error: policy }));
   const userId = await kit.users.consumeAccountToken(token, 'reset-password');
   if (!userId) return send(res, 400, linkInvalid(kit));
@@ -108,5 +113,5 @@ export const resetConfirm: Flow = async (kit, req, res, method) => {
   await kit.users.revokeSessions(userId);
   await kit.users.setEmailVerified(userId);
   kit.logger.info({ audit: 'password.changed', sub: userId, via: 'reset', ip: clientIp(req) }, 'password changed');
-  return send(res, 200, messagePage(kit.page, 'Password changed', 'Your password was changed. Sign in again from your application.', { href: `${kit.base}/account`, text: 'Go to your account' }));
+  return send(res, 200, messagePage(kit.page, kit.page.text('reset.done-title'), kit.page.text('reset.done'), { href: `${kit.base}/account`, text: kit.page.text('common.to-account') }));
 };

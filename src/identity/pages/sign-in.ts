@@ -8,39 +8,45 @@ import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
 import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
+import type { MessageKey } from '../i18n/index.js';
 
 export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
   const describedBy = o.error ? ' aria-describedby="form-error"' : '';
-  return layout(ctx, 'Sign in', `<h1>Sign in</h1>
-<p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
+  return layout(ctx, ctx.text('sign-in.title'), `<h1>${ctx.t('sign-in.title')}</h1>
+<p class="lead">${o.clientName ? ctx.t('sign-in.lead-client', { client: o.clientName }) : ctx.t('sign-in.lead')}</p>
 ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
-<label for="login">Username or email</label>
+<label for="login">${ctx.t('sign-in.login')}</label>
 <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${esc(o.login)}"${describedBy}${o.login ? '' : ' autofocus'}>
-<label for="password">Password</label>
+<label for="password">${ctx.t('common.password')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}${o.login ? ' autofocus' : ''}>
-<button type="submit">Sign in</button>
+<button type="submit">${ctx.t('sign-in.submit')}</button>
 </form>
 ${o.passkey ?? ''}
-${o.federate ? connectorButtons(o.federate, o.csrf, o.connectors ?? []) : ''}
-<form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">Cancel</button></form>
-<nav class="links" aria-label="Account help">
-<a href="${esc(o.reset)}">Forgot your password?</a>
-${o.signUp ? `<a href="${esc(o.signUp)}">Create an account</a>` : ''}
+${o.federate ? connectorButtons(ctx, o.federate, o.csrf, o.connectors ?? []) : ''}
+<form method="post" action="${esc(o.abort)}">${csrfField(o.csrf)}<button type="submit" class="secondary">${ctx.t('common.cancel')}</button></form>
+<nav class="links" aria-label="${ctx.t('nav.account-help')}">
+<a href="${esc(o.reset)}">${ctx.t('sign-in.forgot')}</a>
+${o.signUp ? `<a href="${esc(o.signUp)}">${ctx.t('sign-in.sign-up')}</a>` : ''}
 </nav>`);
 }
 
-/** what the user is told when a federated sign-in failed at the upstream or did not verify */
-const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not succeed. Try again, or sign in another way.`;
-
 type FormText = { login?: string; error?: string; info?: string };
+
+/** what a refused federated sign-in tells the user, by the reason federation/index.ts gives */
+const REFUSALS: Record<string, MessageKey> = {
+  disabled: 'federation.refused.disabled', 'not-linked': 'federation.refused.not-linked', 'account-exists': 'federation.refused.account-exists',
+  race: 'federation.refused.race', 'linked-elsewhere': 'federation.refused.linked-elsewhere',
+};
+const refusal = (ctx: InteractionContext, d: Decision & { kind: 'refused' }, connector: string) =>
+  (Object.hasOwn(REFUSALS, d.reason) ? ctx.page.text(REFUSALS[d.reason]!, { connector }) : d.message);
 
 const metaOf = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
 
 /** finish a federated sign-in as the decision says, or show why not */
 async function settleFederated(ctx: InteractionContext, federation: Federation, form: (ctx: InteractionContext, o: FormText) => string, identity: VerifiedIdentity, decision: Decision, connectorName: string): Promise<void> {
-  if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: decision.message }));
+  if (decision.kind === 'refused') return ctx.send(200, form(ctx, { error: refusal(ctx, decision, connectorName) }));
   if (decision.kind === 'confirm') {
     const h = await federation.awaitConfirmation(identity, decision.user, ctx.details.uid);
     return ctx.send(200, linkPage(ctx.page, { action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connectorName, account: decision.user.email ?? decision.user.username ?? '' }));
@@ -75,10 +81,10 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
   /** send the browser to connector `id`; an upstream that cannot begin (down, refusing us) is said on the sign-in page */
   async function beginAt(ctx: InteractionContext, id: string, hint = loginHint(ctx)): Promise<void> {
     try {
-      return handOff(ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, hint));
+      return handOff(ctx.page, ctx.res, await federation!.begin(ctx.req, ctx.res, id, ctx.details.uid, hint));
     } catch (err) {
       if (!(err instanceof UpstreamUnavailable)) throw err;
-      return ctx.send(502, form(ctx, { error: err.message }));
+      return ctx.send(502, form(ctx, { error: ctx.page.text('federation.unavailable', { connector: err.displayName }) }));
     }
   }
 
@@ -89,13 +95,13 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
       const handle = query.get('federation');
       if (federation && handle) {
         const o = await federation.outcome(ctx.req, handle, ctx.details.uid);
-        if (!o) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
-        if (!o.identity) return ctx.send(200, form(ctx, { error: FEDERATION_FAILED(o.connector.config.displayName) }));
+        if (!o) return ctx.send(200, form(ctx, { error: ctx.page.text('sign-in.expired') }));
+        if (!o.identity) return ctx.send(200, form(ctx, { error: ctx.page.text('sign-in.federation-failed', { connector: o.connector.config.displayName }) }));
         return settle(ctx, o.identity, await federation.decide(o.identity), o.connector.config.displayName);
       }
       const hinted = federation && hintedConnector(federation, ctx.details.params);
       if (hinted) return beginAt(ctx, hinted);
-      const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
+      const info = query.get('created') ? ctx.page.text('sign-in.created') : undefined;
       return page(ctx, 200, { info });
     },
     actions: {
@@ -108,24 +114,24 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
         const result = await password.verify({ login, password: posted.get('password') ?? '' }, { ip: clientIp(req), via: 'sign-in-page', clientId: details.params.client_id });
         if (!result.ok && result.reason === 'rate-limited') {
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
-          return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.` }));
+          return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: ctx.page.text('sign-in.rate-limited', { wait: waitText(ctx.page, result.retryAfter ?? 60) }) }));
         }
-        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' });
+        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: ctx.page.text('sign-in.refused') });
         return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
       },
       async passkey(ctx, posted) {
         const login = passkey ? await passkey.verify(ctx, posted) : undefined;
-        if (!login) return page(ctx, 200, { error: 'The passkey could not be used to sign in. Try again, or sign in with your password.' });
+        if (!login) return page(ctx, 200, { error: ctx.page.text('sign-in.passkey-failed') });
         return ctx.provider.interactionFinished(ctx.req, ctx.res, { login }, { mergeWithLastSubmission: false });
       },
       async federate(ctx, posted) {
         const id = posted.get('connector') ?? '';
-        if (!federation?.get(id)) return ctx.send(400, form(ctx, { error: 'This way of signing in is not available.' }));
+        if (!federation?.get(id)) return ctx.send(400, form(ctx, { error: ctx.page.text('sign-in.connector-unavailable') }));
         return beginAt(ctx, id);
       },
       async link(ctx, posted) {
         const pending = federation ? await federation.pendingLink(posted.get('handle') ?? '', ctx.details.uid) : undefined;
-        if (!pending) return ctx.send(200, form(ctx, { error: 'This sign-in was completed already or has expired. Try again.' }));
+        if (!pending) return ctx.send(200, form(ctx, { error: ctx.page.text('sign-in.expired') }));
         const { user, identity, connector } = pending;
         const r = await password.verify({ login: user.email ?? user.username ?? '', password: posted.get('password') ?? '' }, metaOf(ctx, 'federation-link'));
         if (!r.ok || r.identity.accountId !== user.id) {
@@ -133,7 +139,7 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
           const h = await federation!.awaitConfirmation(identity, user, ctx.details.uid);
           return ctx.send(r.ok === false && r.reason === 'rate-limited' ? 429 : 200, linkPage(ctx.page, {
             action: `${ctx.self}/link`, abort: ctx.links.abort, csrf: ctx.csrf(), handle: h, connector: connector.config.displayName,
-            account: user.email ?? user.username ?? '', error: 'The password is incorrect, or the account is temporarily locked.',
+            account: user.email ?? user.username ?? '', error: ctx.page.text('link.refused'),
           }));
         }
         return settle(ctx, identity, await federation!.linkAndLogin(identity, user), connector.config.displayName);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { normalizeLogin, USERNAME, USERNAME_RULE, type User } from '../accounts.js';
+import { normalizeLogin, USERNAME, type User } from '../accounts.js';
 import { clientIp } from '../client-ip.js';
-import { parseAddress } from '../email.js';
+import { parseAddress, type Mail } from '../email.js';
 import { checkPasswordPolicy, hashPassword } from '../passwords.js';
 import { readForm, redirect, send, waitText, type Flow, type PageKit } from './kit.js';
 import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
@@ -9,20 +9,20 @@ import { checkFields, renderFields } from '../sign-up/fields.js';
 
 export function signUpPage(ctx: PageContext, o: { action: string; csrf: string; username?: string; email?: string; error?: string; errorField?: string; minLength: number; signIn?: string; extra?: string }): string {
   const d = (f: string) => (o.error && (o.errorField === f || !o.errorField) ? ' aria-describedby="form-error" aria-invalid="true"' : '');
-  return layout(ctx, 'Create an account', `<h1>Create an account</h1>
+  return layout(ctx, ctx.text('sign-up.title'), `<h1>${ctx.t('sign-up.title')}</h1>
 ${alert(o.error)}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
-<label for="email">Email</label>
+<label for="email">${ctx.t('common.email')}</label>
 <input id="email" name="email" type="email" autocomplete="email" required value="${esc(o.email)}"${d('email')}>
-<label for="username">Username <span class="hint">Optional; you can sign in with your email instead.</span></label>
+<label for="username">${ctx.t('sign-up.username')} <span class="hint">${ctx.t('sign-up.username-hint')}</span></label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" value="${esc(o.username)}"${d('username')}>
-<label for="password">Password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
+<label for="password">${ctx.t('common.password')} <span class="hint" id="password-hint">${ctx.t('password.hint', { n: o.minLength })}</span></label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}"${o.error && o.errorField === 'password' ? ' aria-describedby="form-error password-hint" aria-invalid="true"' : ' aria-describedby="password-hint"'}>
 ${o.extra ?? ''}
-<button type="submit">Create account</button>
+<button type="submit">${ctx.t('sign-up.submit')}</button>
 </form>
-${o.signIn ? `<nav class="links" aria-label="Account help"><a href="${esc(o.signIn)}">Back to sign in</a></nav>` : ''}`);
+${o.signIn ? `<nav class="links" aria-label="${ctx.t('nav.account-help')}"><a href="${esc(o.signIn)}">${ctx.t('sign-up.back')}</a></nav>` : ''}`);
 }
 
 /** a same-site path to go back to after sign-up (an interaction), never another origin */
@@ -42,7 +42,7 @@ export const signUp: Flow = async (kit, req, res, method) => {
   const back = safeReturn(kit.base, url.searchParams.get('return'));
   const su = kit.cfg['sign-up'];
   const page = (status: number, o: { email?: string; username?: string; error?: string; errorField?: string; values?: Record<string, string>; fieldErrors?: Record<string, string> } = {}) =>
-    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, extra: renderFields(su.fields, su.terms, o.values, o.fieldErrors), ...o }));
+    send(res, status, signUpPage(kit.page, { action, csrf: kit.csrf.token(req, res), minLength: kit.minLength, signIn: back, extra: renderFields(su.fields, su.terms, o.values, o.fieldErrors, kit.page.text), ...o }));
   if (method === 'GET') return page(200);
   const form = await readForm(req);
   kit.csrf.check(req, form);
@@ -50,27 +50,27 @@ export const signUp: Flow = async (kit, req, res, method) => {
   if (!gate.allowed) {
     kit.logger.warn({ audit: 'sign-up.limited', limit: gate.limit, ip: clientIp(req) }, 'sign-up over the rate limit');
     res.setHeader('retry-after', String(gate.retryAfter));
-    return page(429, { error: `Too many sign-ups from your network. Try again in ${waitText(gate.retryAfter)}.` });
+    return page(429, { error: kit.page.text('sign-up.rate-limited', { wait: waitText(kit.page, gate.retryAfter) }) });
   }
   const typed = (form.get('email') ?? '').trim();
   const username = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
-  const fields = checkFields(su.fields, su.terms, form);
+  const fields = checkFields(su.fields, su.terms, form, Date.now(), kit.page.text);
   const again = (error: string, errorField?: string) => page(400, { email: typed, username, error, errorField, values: fields.values });
   if (fields.unknown !== undefined) {
     kit.logger.warn({ audit: 'sign-up.unknown-field', field: fields.unknown.slice(0, 64), ip: clientIp(req) }, 'sign-up form with a field that is not configured');
-    return again('The form had a field this page does not have. Reload the page and try again.', 'form');
+    return again(kit.page.text('sign-up.unknown-field'), 'form');
   }
   if (Object.keys(fields.errors).length) {
     const n = Object.keys(fields.errors).length;
     const badAddress = !parseAddress(typed);
-    const error = (badAddress ? 'Enter a valid email address. ' : '') + (n === 1 ? 'Check the marked field.' : `Check the ${n} marked fields.`);
+    const error = (badAddress ? `${kit.page.text('common.invalid-email')} ` : '') + (n === 1 ? kit.page.text('sign-up.check-one') : kit.page.text('sign-up.check-many', { n }));
     return page(400, { email: typed, username, error, errorField: badAddress ? 'email' : 'fields', values: fields.values, fieldErrors: fields.errors });
   }
   const email = parseAddress(typed);
-  if (!email) return again('Enter a valid email address.', 'email');
-  if (username && !USERNAME.test(normalizeLogin(username))) return again(capitalized(USERNAME_RULE) + '.', 'username');
-  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [email, username, email.split('@')[0]!], kit.cfg.branding.name);
+  if (!email) return again(kit.page.text('common.invalid-email'), 'email');
+  if (username && !USERNAME.test(normalizeLogin(username))) return again(kit.page.text('sign-up.username-rule'), 'username');
+  const policy = checkPasswordPolicy(password, kit.cfg.passwords, [email, username, email.split('@')[0]!], kit.cfg.branding.name, kit.page.text);
   if (policy) return again(policy, 'password');
   // hash first on every path, so that a taken email or username costs the same time as a new account
   const passwordHash = await hashPassword(password, kit.cfg.passwords.hash);
@@ -104,12 +104,21 @@ async function register(a: Attempt, passwordHash: string, again: (error: string,
   kit.logger.info({ audit: 'account.created', sub: user.id, via: 'sign-up', ip: clientIp(a.req) }, 'account created');
   const userId = user.id, to = user.email!;
   // the link token is made off the request path too: a new account answers like a taken one
-  kit.outbox.post(async () => {
+  kit.outbox.post(verifyMail(kit, userId, to));
+  return created(a);
+}
+
+/**
+ * The verification mail of a new address, in the language of the request that asked for it (the
+ * link token is made off the request path).
+ */
+export function verifyMail(kit: PageKit, userId: string, to: string): () => Promise<Mail> {
+  const say = kit.page.fixed();
+  return async () => {
     const token = await kit.users.issueAccountToken(userId, 'verify-email', 86400);
     const link = `${kit.issuer}/account/verify?token=${token}`;
-    return { kind: 'verify-email', to, subject: `Verify your email for ${kit.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link };
-  });
-  return created(a);
+    return { kind: 'verify-email', to, subject: say('mail.verify.subject', { name: kit.cfg.branding.name }), text: say('mail.verify.text', { link }), link };
+  };
 }
 
 /** the account whose address `address` is (not one whose username merely looks like it) */
@@ -121,14 +130,15 @@ async function ownerOf(kit: PageKit, address: string): Promise<User | undefined>
 /** the answer of a new account: back to the sign-in it came from, or a page */
 function created({ kit, res, back }: Attempt): void {
   if (back) return redirect(res, `${back}?created=1`);
-  return send(res, 201, messagePage(kit.page, 'Account created', 'Your account was created. We sent a link to verify your email address.'));
+  return send(res, 201, messagePage(kit.page, kit.page.text('sign-up.created-title'), kit.page.text('sign-up.created')));
 }
 
 /** the address has an account: answer as for a new account (no enumeration by sign-up) and tell the owner instead */
 function addressTaken(a: Attempt, owner: User): void {
   const { kit } = a;
   const link = `${kit.issuer}/account/reset`;
-  kit.outbox.post({ kind: 'account-exists', to: owner.email!, subject: `Sign-up attempt at ${kit.cfg.branding.name}`, text: `Someone (maybe you) tried to create an account with this address, which already has one.\nForgot your password? ${link}`, link });
+  const name = kit.cfg.branding.name;
+  kit.outbox.post({ kind: 'account-exists', to: owner.email!, subject: kit.page.text('mail.exists.subject', { name }), text: kit.page.text('mail.exists.text', { link }), link });
   kit.logger.info({ audit: 'sign-up.existing-email', sub: owner.id, ip: clientIp(a.req) }, 'sign-up with an existing email address');
   return created(a);
 }
@@ -141,10 +151,10 @@ function usernameTaken(a: Attempt, owner: { id: string; email: string | null } |
   const { kit } = a;
   const name = kit.cfg.branding.name;
   const signUpLink = `${kit.issuer}/account/sign-up`;
-  kit.outbox.post({ kind: 'sign-up-username-taken', to: a.email, subject: `Your ${name} account was not created`, text: `Someone (maybe you) tried to create an account with this address and a username that is already in use, so no account was created.\nTo create one, sign up again with another username (or none, to sign in with your email): ${signUpLink}\nIf this was not you, ignore this email.`, link: signUpLink });
+  kit.outbox.post({ kind: 'sign-up-username-taken', to: a.email, subject: kit.page.text('mail.username-taken.subject', { name }), text: kit.page.text('mail.username-taken.text', { link: signUpLink }), link: signUpLink });
   if (owner?.email) {
     const link = `${kit.issuer}/account/reset`;
-    kit.outbox.post({ kind: 'account-exists', to: owner.email, subject: `Sign-up attempt at ${name}`, text: `Someone (maybe you) tried to create an account with your username, which is already taken; nothing changed on your account.\nForgot your password? ${link}`, link });
+    kit.outbox.post({ kind: 'account-exists', to: owner.email, subject: kit.page.text('mail.exists.subject', { name }), text: kit.page.text('mail.username-owner.text', { link }), link });
   }
   kit.logger.info({ audit: 'sign-up.existing-username', sub: owner?.id, ip: clientIp(a.req) }, 'sign-up with a username that is taken');
   return created(a);

@@ -3,12 +3,12 @@ import { queryOf, readForm, send, type Flow } from './kit.js';
 import { csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
 
 export function verifyPage(ctx: PageContext, o: { action: string; csrf: string; token: string }): string {
-  return layout(ctx, 'Verify your email', `<h1>Verify your email</h1>
-<p class="lead">Confirm that this email address belongs to you.</p>
+  return layout(ctx, ctx.text('verify.title'), `<h1>${ctx.t('verify.title')}</h1>
+<p class="lead">${ctx.t('verify.lead')}</p>
 <form method="post" action="${esc(o.action)}">
 ${csrfField(o.csrf)}
 <input type="hidden" name="token" value="${esc(o.token)}">
-<button type="submit">Verify email address</button>
+<button type="submit">${ctx.t('verify.submit')}</button>
 </form>`);
 }
 
@@ -22,8 +22,8 @@ export const verifyEmail: Flow = async (kit, req, res, method) => {
   const form = await readForm(req);
   kit.csrf.check(req, form);
   const userId = await kit.users.consumeAccountToken(form.get('token') ?? '', 'verify-email');
-  if (!userId) return send(res, 400, errorPage(kit.page, { title: 'Link expired', message: 'This verification link is invalid, expired or already used.', code: 'link-invalid' }));
+  if (!userId) return send(res, 400, errorPage(kit.page, { title: kit.page.text('verify.link-title'), message: kit.page.text('verify.link-invalid'), code: 'link-invalid' }));
   await kit.users.setEmailVerified(userId);
   kit.logger.info({ audit: 'email.verified', sub: userId }, 'email verified');
-  return send(res, 200, messagePage(kit.page, 'Email verified', 'Thank you: your email address is verified.', { href: `${kit.base}/account`, text: 'Go to your account' }));
+  return send(res, 200, messagePage(kit.page, kit.page.text('verify.done-title'), kit.page.text('verify.done'), { href: `${kit.base}/account`, text: kit.page.text('common.to-account') }));
 };

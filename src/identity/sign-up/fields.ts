@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { parseAddress } from '../email.js';
 import { esc } from '../pages/layout.js';
+import { ENGLISH, fill, type MessageKey, type Vars } from '../i18n/index.js';
+
+/** plain-text messages in one language (English by default) */
+type Say = (key: MessageKey, vars?: Vars) => string;
+const english: Say = (key, vars) => fill(ENGLISH[key]!, vars);
 
 /**
  * Custom sign-up: extra fields an operator configures (`identity.sign-up.fields`), checked on the
@@ -61,10 +66,10 @@ const validDate = (s: string) => {
 };
 
 /** what is wrong with a value for a tel, date or select field */
-function typeError(f: SignUpField, v: string): string | undefined {
-  if (f.type === 'tel' && !TEL.test(v)) return `Enter a phone number for ${f.label} (digits, spaces, + ( ) - .).`;
-  if (f.type === 'date' && !validDate(v)) return `Enter ${f.label} as a date (YYYY-MM-DD).`;
-  if (f.type === 'select' && !f.options!.some((o) => o.value === v)) return `Choose one of the options for ${f.label}.`;
+function typeError(f: SignUpField, v: string, say: Say): string | undefined {
+  if (f.type === 'tel' && !TEL.test(v)) return say('field.tel', { label: f.label });
+  if (f.type === 'date' && !validDate(v)) return say('field.date', { label: f.label });
+  if (f.type === 'select' && !f.options!.some((o) => o.value === v)) return say('field.select', { label: f.label });
   return undefined;
 }
 
@@ -83,7 +88,7 @@ export interface FieldCheck {
 }
 
 /** check the custom fields (and the terms box) of a submitted sign-up form */
-export function checkFields(fields: readonly SignUpField[], terms: z.infer<typeof termsSchema> | undefined, form: URLSearchParams, now = Date.now()): FieldCheck {
+export function checkFields(fields: readonly SignUpField[], terms: z.infer<typeof termsSchema> | undefined, form: URLSearchParams, now = Date.now(), say: Say = english): FieldCheck {
   const values: Record<string, string> = {}, attributes: Record<string, string | boolean> = {}, errors: Record<string, string> = {};
   const known = new Set([...PAGE_NAMES, ...fields.map((f) => f.name)]);
   let unknown: string | undefined;
@@ -96,30 +101,30 @@ export function checkFields(fields: readonly SignUpField[], terms: z.infer<typeo
     const raw = form.get(f.name) ?? '';
     const v = f.type === 'checkbox' ? raw : raw.trim();
     values[f.name] = v.length > f['max-length'] ? '' : v;
-    if ((counts.get(f.name) ?? 0) > 1) { errors[f.name] = `Send ${f.label} once.`; continue; }
-    if (v.length > f['max-length']) { errors[f.name] = `${f.label} is too long (at most ${f['max-length']} characters).`; continue; }
+    if ((counts.get(f.name) ?? 0) > 1) { errors[f.name] = say('field.once', { label: f.label }); continue; }
+    if (v.length > f['max-length']) { errors[f.name] = say('field.too-long', { label: f.label, n: f['max-length'] }); continue; }
     if (f.type === 'checkbox') {
       const on = v !== '';
-      if (f.required && !on) errors[f.name] = `Tick "${f.label}" to continue.`;
+      if (f.required && !on) errors[f.name] = say('field.tick', { label: f.label });
       else attributes[f.name] = on;
       continue;
     }
-    if (!v) { if (f.required) errors[f.name] = `Enter ${f.label}.`; continue; }
-    if (FORBIDDEN.test(v)) { errors[f.name] = `${f.label} contains characters that are not allowed.`; continue; }
+    if (!v) { if (f.required) errors[f.name] = say('field.required', { label: f.label }); continue; }
+    if (FORBIDDEN.test(v)) { errors[f.name] = say('field.forbidden', { label: f.label }); continue; }
     let stored = v;
     if (f.type === 'email') {
       const a = parseAddress(v);
-      if (!a) { errors[f.name] = `Enter a valid email address for ${f.label}.`; continue; }
+      if (!a) { errors[f.name] = say('field.email', { label: f.label }); continue; }
       stored = a;
     }
-    const wrong = typeError(f, v);
+    const wrong = typeError(f, v, say);
     if (wrong) { errors[f.name] = wrong; continue; }
-    if (f.pattern && !new RegExp(`^(?:${f.pattern})$`, 'u').test(v)) { errors[f.name] = `${f.label} is not in the expected format.`; continue; }
+    if (f.pattern && !new RegExp(`^(?:${f.pattern})$`, 'u').test(v)) { errors[f.name] = say('field.pattern', { label: f.label }); continue; }
     attributes[f.name] = stored;
   }
   if (terms) {
     values.terms = form.get('terms') ?? '';
-    if (values.terms !== terms.version) errors.terms = 'Accept the terms of service to create an account.';
+    if (values.terms !== terms.version) errors.terms = say('field.terms');
     else { attributes.terms_version = terms.version; attributes.terms_accepted_at = new Date(now).toISOString(); }
   }
   return { values, attributes, errors, unknown };
@@ -132,7 +137,7 @@ const describedBy = (name: string, err: Record<string, string>, hint?: boolean) 
 const message = (name: string, err: Record<string, string>) => (err[name] ? `<p class="field-error" id="f-${esc(name)}-error">${esc(err[name])}</p>` : '');
 
 /** the HTML of the custom fields and the terms box, with the values typed and each field's error */
-export function renderFields(fields: readonly SignUpField[], terms: z.infer<typeof termsSchema> | undefined, values: Record<string, string> = {}, errors: Record<string, string> = {}): string {
+export function renderFields(fields: readonly SignUpField[], terms: z.infer<typeof termsSchema> | undefined, values: Record<string, string> = {}, errors: Record<string, string> = {}, say: Say = english): string {
   const out: string[] = [];
   for (const f of fields) {
     const id = `f-${esc(f.name)}`, name = esc(f.name), v = values[f.name] ?? '';
@@ -143,14 +148,14 @@ export function renderFields(fields: readonly SignUpField[], terms: z.infer<type
       out.push(`<label class="check"><input id="${id}" name="${name}" type="checkbox" value="yes"${v ? ' checked' : ''}${req}${aria}> ${esc(f.label)}${hint}</label>${message(f.name, errors)}`);
     } else if (f.type === 'select') {
       const opts = f.options!.map((o) => `<option value="${esc(o.value)}"${o.value === v ? ' selected' : ''}>${esc(o.label)}</option>`).join('');
-      out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<select id="${id}" name="${name}"${req}${aria}><option value="">Choose…</option>${opts}</select>${message(f.name, errors)}`);
+      out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<select id="${id}" name="${name}"${req}${aria}><option value="">${esc(say('field.choose'))}</option>${opts}</select>${message(f.name, errors)}`);
     } else {
       out.push(`<label for="${id}">${esc(f.label)}${hint}</label>\n<input id="${id}" name="${name}" type="${f.type}"${f.type === 'date' ? '' : ` maxlength="${f['max-length']}"`} value="${esc(v)}"${req}${aria}>${message(f.name, errors)}`);
     }
   }
   if (terms) {
-    const label = terms.label ?? 'I accept the terms of service';
-    out.push(`<label class="check"><input id="f-terms" name="terms" type="checkbox" value="${esc(terms.version)}"${values.terms === terms.version ? ' checked' : ''} required${describedBy('terms', errors)}> ${esc(label)} (<a href="${esc(terms.url)}" target="_blank" rel="noopener noreferrer">version ${esc(terms.version)}</a>)</label>${message('terms', errors)}`);
+    const label = terms.label ?? say('field.terms-label');
+    out.push(`<label class="check"><input id="f-terms" name="terms" type="checkbox" value="${esc(terms.version)}"${values.terms === terms.version ? ' checked' : ''} required${describedBy('terms', errors)}> ${esc(label)} (<a href="${esc(terms.url)}" target="_blank" rel="noopener noreferrer">${esc(say('field.terms-version', { version: terms.version }))}</a>)</label>${message('terms', errors)}`);
   }
   return out.join('\n');
 }

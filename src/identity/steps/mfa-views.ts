@@ -6,11 +6,8 @@ import { passkeyCsp, passkeyForm } from '../pages/passkey.js';
 import { waitText } from '../pages/kit.js';
 import type { InteractionContext } from './step.js';
 
-const WRONG = 'That code did not work. Check the code and try again; after several wrong codes, two-step verification is locked for a while.';
 /** an address as the page shows it: a•••@example.com */
 const maskAddress = (a: string) => { const at = a.lastIndexOf('@'); return `${a.slice(0, Math.min(1, at))}•••${a.slice(at)}`; };
-
-export const PASSKEY_FAILED = 'The passkey could not be verified. Try again, or use another way.';
 
 /**
  * The pages of the second-factor step (steps/mfa.ts): the challenge (app code, passkey,
@@ -29,7 +26,7 @@ export function mfaViews(mfa: Mfa, users: UserStore) {
     const address = await mfa.emailOf(id);
     const email = address ? { send: `${ctx.self}/email-send`, verify: `${ctx.self}/email`, sent: emailSent, to: maskAddress(address) } : undefined;
     const passkey = mfa.passkeysOn && (await mfa.passkeys.count(id)) > 0
-      ? passkeyForm({ action: `${ctx.self}/passkey`, csrf: ctx.csrf(), options: await mfa.passkeys.authenticationOptions(ctx.details.uid, id), kind: 'get', label: 'Use a passkey', scriptSrc: script(ctx) })
+      ? passkeyForm({ action: `${ctx.self}/passkey`, csrf: ctx.csrf(), options: await mfa.passkeys.authenticationOptions(ctx.details.uid, id), kind: 'get', label: ctx.page.text('mfa.use-passkey'), failed: ctx.page.text('mfa.passkey-not-used'), scriptSrc: script(ctx) })
       : undefined;
     const html = challengePage(ctx.page, {
       totp: (await mfa.store.enrolled(id)) ? `${ctx.self}/totp` : undefined, recovery: `${ctx.self}/recovery`, passkey,
@@ -44,7 +41,7 @@ export function mfaViews(mfa: Mfa, users: UserStore) {
     const e = await mfa.beginEnrolment(id, account);
     if (!e) return challenge(ctx, id, status, error);
     const passkey = mfa.passkeysOn ? passkeyForm({
-      action: `${ctx.self}/passkey-enrol`, csrf: ctx.csrf(), kind: 'register', label: 'Use a passkey instead', scriptSrc: script(ctx),
+      action: `${ctx.self}/passkey-enrol`, csrf: ctx.csrf(), kind: 'register', label: ctx.page.text('mfa.passkey-instead'), failed: ctx.page.text('mfa.passkey-not-used'), scriptSrc: script(ctx),
       options: await mfa.passkeys.registrationOptions(ctx.details.uid, { id, name: account }),
     }) : undefined;
     const html = enrolPage(ctx.page, { action: `${ctx.self}/enrol`, abort: ctx.links.abort, csrf: ctx.csrf(), qr: e.qr, secret: e.secret, account, clientName: ctx.clientName, error, passkey });
@@ -54,10 +51,10 @@ export function mfaViews(mfa: Mfa, users: UserStore) {
   function refused(ctx: InteractionContext, id: string, r: CodeOutcome & { ok: false }, emailSent = false) {
     if (r.reason === 'rate-limited') {
       ctx.res.setHeader('retry-after', String(r.retryAfter ?? 60));
-      return challenge(ctx, id, 429, `Too many wrong codes from your network. Try again in ${waitText(r.retryAfter ?? 60)}.`, emailSent);
+      return challenge(ctx, id, 429, ctx.page.text('mfa.rate-limited', { wait: waitText(ctx.page, r.retryAfter ?? 60) }), emailSent);
     }
-    if (r.reason === 'locked') return challenge(ctx, id, 200, 'Two-step verification is locked for a while after too many wrong codes. Try again later.', emailSent);
-    return challenge(ctx, id, 200, WRONG, emailSent);
+    if (r.reason === 'locked') return challenge(ctx, id, 200, ctx.page.text('mfa.locked'), emailSent);
+    return challenge(ctx, id, 200, ctx.page.text('mfa.wrong'), emailSent);
   }
   return { challenge, enrol, refused };
 }

@@ -6,7 +6,7 @@ import type { OidcInteractionPolicy } from '../provider/oidc.js';
 import { recoveryCodesPage } from '../pages/mfa.js';
 import { errorPage } from '../pages/error.js';
 import { waitText } from '../pages/kit.js';
-import { mfaViews, PASSKEY_FAILED } from './mfa-views.js';
+import { mfaViews } from './mfa-views.js';
 import type { InteractionContext, InteractionStep } from './step.js';
 
 /**
@@ -28,7 +28,7 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
   /** the account of the interaction, else the page says the step is over */
   const account = (ctx: InteractionContext) => {
     const id = ctx.details.session?.accountId;
-    if (!id) ctx.send(400, errorPage(ctx.page, { message: 'This step of sign-in is no longer current. Go back and try again.', code: 'interaction-step' }));
+    if (!id) ctx.send(400, errorPage(ctx.page, { message: ctx.page.text('interaction.stale'), code: 'interaction-step' }));
     return id;
   };
   async function verify(ctx: InteractionContext, form: URLSearchParams, kind: 'totp' | 'recovery' | 'email') {
@@ -63,14 +63,14 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
       async 'email-send'(ctx) {
         const id = account(ctx);
         if (!id) return;
-        const sent = await mfa.sendEmailCode(id, clientIp(ctx.req));
-        return challenge(ctx, id, 200, sent ? undefined : 'Codes cannot be sent by email to this account.', sent);
+        const sent = await mfa.sendEmailCode(id, clientIp(ctx.req), ctx.page.fixed());
+        return challenge(ctx, id, 200, sent ? undefined : ctx.page.text('mfa.email-unavailable'), sent);
       },
       async passkey(ctx, form) {
         const id = account(ctx);
         if (!id) return;
         const signedIn = mfa.passkeysOn && await mfa.passkeys.authenticate(ctx.details.uid, form.get('response') ?? '', id);
-        if (signedIn !== id) return challenge(ctx, id, 200, PASSKEY_FAILED);
+        if (signedIn !== id) return challenge(ctx, id, 200, ctx.page.text('mfa.passkey-failed'));
         return ctx.provider.interactionFinished(ctx.req, ctx.res, finish(ctx, 'hwk'), { mergeWithLastSubmission: true });
       },
       async enrol(ctx, form) {
@@ -82,7 +82,7 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
         if (!r.ok && r.reason === 'enrolled') return challenge(ctx, id, 200);
         if (!r.ok) {
           if (r.reason === 'rate-limited') ctx.res.setHeader('retry-after', String(r.retryAfter ?? 60));
-          return enrol(ctx, id, r.reason === 'rate-limited' ? 429 : 200, r.reason === 'rate-limited' ? `Too many wrong codes from your network. Try again in ${waitText(r.retryAfter ?? 60)}.` : 'That code did not match. Check that the app shows this account, and enter its current code.');
+          return enrol(ctx, id, r.reason === 'rate-limited' ? 429 : 200, r.reason === 'rate-limited' ? ctx.page.text('mfa.rate-limited', { wait: waitText(ctx.page, r.retryAfter ?? 60) }) : ctx.page.text('mfa.enrol.wrong'));
         }
         return enrolled(ctx, 'otp', r.recoveryCodes);
       },
@@ -91,7 +91,7 @@ export function mfaStep(mfa: Mfa, users: UserStore, policy: OidcInteractionPolic
         if (!id) return;
         if (!mfa.passkeysOn || await mfa.enrolled(id)) return challenge(ctx, id, 200);
         const r = await mfa.enrolPasskey(ctx.details.uid, id, form.get('response') ?? '');
-        if (!r.ok) return enrol(ctx, id, 200, PASSKEY_FAILED);
+        if (!r.ok) return enrol(ctx, id, 200, ctx.page.text('mfa.passkey-failed'));
         return enrolled(ctx, 'hwk', r.recoveryCodes);
       },
     },

@@ -4,6 +4,7 @@ import { errorPage } from '../error.js';
 import { redirect, send, type PageKit } from '../kit.js';
 import type { Action, ConsoleHelpers } from './helpers.js';
 import { deleteAccountRows, endOtherSessions, endSession } from './store.js';
+import { verifyMail } from '../sign-up.js';
 
 /** profile, email, password and deletion of the signed-in account */
 export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, Action> {
@@ -18,23 +19,19 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
       await reauthenticate(s, req, form);
       const to = (form.get('email') ?? '').trim();
       let ok: boolean;
-      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'That is not an email address.'); }
-      if (!ok) refuse(409, 'That email address belongs to another account.');
+      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'account.not-an-email'); }
+      if (!ok) refuse(409, 'account.email-taken');
       kit.logger.info({ audit: 'account.email-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: email changed');
       const userId = s.user.id;
-      kit.outbox.post(async () => {
-        const token = await kit.users.issueAccountToken(userId, 'verify-email', 86400);
-        const link = `${kit.issuer}/account/verify?token=${token}`;
-        return { kind: 'verify-email', to, subject: `Verify your email for ${kit.cfg.branding.name}`, text: `Open this link to verify your email address:\n\n${link}\n\nIt is valid for 24 hours.`, link };
-      });
+      kit.outbox.post(verifyMail(kit, userId, to));
       back(res, 'email');
     },
     async '/account/password'(s, req, res, form) {
-      if (!(await hasPassword(s.user))) refuse(400, 'Your account signs in without a password.');
+      if (!(await hasPassword(s.user))) refuse(400, 'account.no-password');
       await reauthenticate(s, req, form);
       const next = form.get('new-password') ?? '';
-      const weak = checkPasswordPolicy(next, kit.cfg.passwords, [s.user.username ?? '', s.user.email ?? ''], kit.cfg.branding.name);
-      if (weak) refuse(400, `The new password is not accepted: ${weak}.`);
+      const weak = checkPasswordPolicy(next, kit.cfg.passwords, [s.user.username ?? '', s.user.email ?? ''], kit.cfg.branding.name, kit.page.text);
+      if (weak) refuse(400, 'account.weak-password', { reason: weak.replace(/\.$/, '') });
       await kit.users.setPasswordHash(s.user.id, await hashPassword(next, kit.cfg.passwords.hash));
       await endOtherSessions(db, s.user.id, s.uid);
       kit.logger.info({ audit: 'account.password-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: password changed, other sessions ended');
@@ -45,7 +42,7 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
       await kit.users.revokeSessions(s.user.id);
       await deleteAccountRows(db, s.user.id);
       kit.logger.info({ audit: 'account.deleted', sub: s.user.id, via: 'account-console', ip: clientIp(req) }, 'account deleted by its user');
-      send(res, 200, errorPage(kit.page, { title: 'Account deleted', message: 'Your account is deleted and you are signed out everywhere.' }));
+      send(res, 200, errorPage(kit.page, { title: kit.page.text('account.deleted-title'), message: kit.page.text('account.deleted') }));
     },
   };
 }
@@ -56,7 +53,7 @@ export function accessActions(kit: PageKit, h: ConsoleHelpers): Record<string, A
   return {
     async '/account/sessions/sign-out'(s, req, res, form) {
       const uid = form.get('session') ?? '';
-      if (!(await endSession(db, s.user.id, uid))) refuse(404, 'There is no such session of your account.');
+      if (!(await endSession(db, s.user.id, uid))) refuse(404, 'account.no-session');
       kit.logger.info({ audit: 'account.session-ended', sub: s.user.id, ip: clientIp(req) }, 'account console: session signed out');
       if (uid === s.uid) return redirect(res, `${a}/sign-in`);
       back(res, 'session-ended');
@@ -65,9 +62,9 @@ export function accessActions(kit: PageKit, h: ConsoleHelpers): Record<string, A
       const store = kit.federation?.store;
       const connector = form.get('connector') ?? '';
       const links = store ? await store.linksOf(s.user.id) : [];
-      if (!links.some((l) => l.connector === connector)) refuse(404, 'Your account has no such linked sign-in.');
+      if (!links.some((l) => l.connector === connector)) refuse(404, 'account.no-link');
       const passkeys = kit.mfa?.passkeysOn ? await kit.mfa.passkeys.count(s.user.id) : 0;
-      if (links.length <= 1 && !(await hasPassword(s.user)) && passkeys === 0) refuse(409, 'This is the only way you can sign in: it cannot be unlinked.');
+      if (links.length <= 1 && !(await hasPassword(s.user)) && passkeys === 0) refuse(409, 'account.only-sign-in');
       await store!.unlink(s.user.id, connector);
       kit.logger.info({ audit: 'account.unlinked', sub: s.user.id, connector, ip: clientIp(req) }, 'account console: federated identity unlinked');
       back(res, 'unlinked');

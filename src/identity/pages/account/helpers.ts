@@ -4,6 +4,7 @@ import type { Db } from '../../db.js';
 import type { User } from '../../accounts.js';
 import { FormError, redirect, type PageKit } from '../kit.js';
 import type { ConsoleSession } from './session.js';
+import type { MessageKey, Vars } from '../../i18n/index.js';
 
 /** a sign-in this recent re-authenticates an account without a password */
 const FRESH_MS = 5 * 60_000;
@@ -18,8 +19,8 @@ export interface ConsoleHelpers {
   db: Db;
   /** back to the overview, saying what was done */
   back(res: ServerResponse, done: string): void;
-  /** refuse the form: the error page with `status` and the message */
-  refuse(status: number, message: string): never;
+  /** refuse the form: the error page with `status` and the message `key` */
+  refuse(status: number, key: MessageKey, vars?: Vars): never;
   hasPassword(u: User): Promise<boolean>;
   /** the current password (or, for an account without one, a recent sign-in), else a refusal (401) */
   reauthenticate(s: ConsoleSession, req: IncomingMessage, form: URLSearchParams): Promise<void>;
@@ -27,7 +28,7 @@ export interface ConsoleHelpers {
 
 export function consoleHelpers(kit: PageKit, db: Db): ConsoleHelpers {
   const a = `${kit.base}/account`;
-  const refuse = (status: number, message: string): never => { throw new FormError(status, message); };
+  const refuse = (status: number, key: MessageKey, vars?: Vars): never => { throw new FormError(status, key, vars); };
   const hasPassword = async (u: User) => !!(await kit.users.passwordHashFor(u.username ?? u.email ?? ''))?.hash;
   return {
     a, db, refuse, hasPassword,
@@ -39,10 +40,10 @@ export function consoleHelpers(kit: PageKit, db: Db): ConsoleHelpers {
         const r = password ? await kit.password.verify({ login: s.user.username ?? s.user.email!, password }, { ip: clientIp(req), via: 'account' }) : undefined;
         if (!r?.ok || r.identity.accountId !== s.user.id) {
           kit.logger.warn({ audit: 'account.reauth-failed', sub: s.user.id, ip: clientIp(req) }, 'account console: re-authentication failed');
-          refuse(401, 'Your current password is needed for this, and the one entered is not right.');
+          refuse(401, 'account.reauth-failed');
         }
       } else if (Date.now() - s.loginTs > FRESH_MS) {
-        refuse(401, `For this, sign in again first (${kit.issuer}/account/sign-in?fresh=1), then try again within 5 minutes.`);
+        refuse(401, 'account.reauth-fresh', { link: `${kit.issuer}/account/sign-in?fresh=1` });
       }
     },
   };

@@ -7,12 +7,10 @@ import { mfaActions } from './mfa.js';
 import { callbackOk, consoleSession, toSignIn, type ConsoleSession } from './session.js';
 import { sessionsOf } from './store.js';
 import { overviewPage } from './views.js';
+import type { MessageKey } from '../../i18n/index.js';
 
-const NOTICES: Record<string, string> = {
-  profile: 'Your name is saved.', email: 'Your email is changed. Open the link we sent to the new address to verify it.',
-  password: 'Your password is changed. Every other session is signed out.', 'mfa-removed': 'The factor is removed.',
-  'session-ended': 'That session is signed out.', unlinked: 'The sign-in is unlinked.', 'app-on': 'Your authenticator app is set up.',
-};
+/** what `?done=` says on the overview */
+const NOTICES = new Set(['profile', 'email', 'password', 'mfa-removed', 'session-ended', 'unlinked', 'app-on']);
 
 /**
  * The account console at `<issuer>/account`: the signed-in user's own profile, password, second
@@ -35,7 +33,7 @@ export function accountConsole(kit: PageKit) {
     const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.list(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
     send(res, 200, overviewPage(kit.page, {
       user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m,
-      csrf: kit.csrf.token(req, res), notice: Object.hasOwn(NOTICES, done) ? NOTICES[done] : undefined,
+      csrf: kit.csrf.token(req, res), notice: NOTICES.has(done) ? kit.page.text(`account.done.${done}` as MessageKey) : undefined,
     }));
   }
 
@@ -61,24 +59,24 @@ export function accountConsole(kit: PageKit) {
     if (path === '/account/sign-in' && method === 'GET') { toSignIn(kit, res, queryOf(req).get('fresh') === '1'); return true; }
     if (path === '/account/callback' && method === 'GET') {
       if (callbackOk(req, res, kit, queryOf(req).get('state') ?? '')) redirect(res, a);
-      else send(res, 400, errorPage(kit.page, { message: 'This sign-in did not start in this browser. Open your account page again.', code: 'account-state' }));
+      else send(res, 400, errorPage(kit.page, { message: kit.page.text('account.state'), code: 'account-state' }));
       return true;
     }
     const s = await consoleSession(kit, req, res);
-    if (!s) { if (method === 'GET') toSignIn(kit, res); else send(res, 401, errorPage(kit.page, { message: 'You are not signed in. Open your account page again.', code: 'account-signed-out' })); return true; }
+    if (!s) { if (method === 'GET') toSignIn(kit, res); else send(res, 401, errorPage(kit.page, { message: kit.page.text('account.signed-out'), code: 'account-signed-out' })); return true; }
     if (method === 'GET') {
       if (path === '/account') await overview(s, req, res);
       else if (path === '/account/export') await exportData(s, res);
       else if (path === '/account/mfa/app' && mfa) await mfa.showEnrol(s, req, res);
-      else send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' }));
+      else send(res, 405, errorPage(kit.page, { message: kit.page.text('error.method') }));
       return true;
     }
-    if (method !== 'POST') { send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' })); return true; }
+    if (method !== 'POST') { send(res, 405, errorPage(kit.page, { message: kit.page.text('error.method') })); return true; }
     const form = await readForm(req);
     kit.csrf.check(req, form);
     if (path === '/account/mfa/app/cancel') { redirect(res, a); return true; }
     const run = Object.hasOwn(actions, path) ? actions[path] : undefined;
-    if (!run) { send(res, 404, errorPage(kit.page, { message: 'Not found.' })); return true; }
+    if (!run) { send(res, 404, errorPage(kit.page, { message: kit.page.text('error.not-found') })); return true; }
     await run(s, req, res, form);
     return true;
   };

@@ -19,9 +19,9 @@ export function mfaActions(kit: PageKit, mfa: Mfa, h: ConsoleHelpers) {
     async '/account/mfa/remove'(s, req, res, form) {
       await reauthenticate(s, req, form);
       const factor = form.get('factor');
-      if (factor !== 'app' && factor !== 'passkey') refuse(400, 'Unknown factor.');
+      if (factor !== 'app' && factor !== 'passkey') refuse(400, 'account.unknown-factor');
       if (factor === 'app') await mfa.store.removeTotp(s.user.id);
-      else if (!(await mfa.passkeys.removeOne(s.user.id, form.get('passkey') ?? ''))) refuse(404, 'Your account has no such passkey.');
+      else if (!(await mfa.passkeys.removeOne(s.user.id, form.get('passkey') ?? ''))) refuse(404, 'account.no-passkey');
       kit.logger.info({ audit: 'mfa.removed', factor, sub: s.user.id, ip: clientIp(req) }, 'account console: second factor removed');
       back(res, 'mfa-removed');
     },
@@ -34,8 +34,8 @@ export function mfaActions(kit: PageKit, mfa: Mfa, h: ConsoleHelpers) {
     async '/account/mfa/app'(s, req, res, form) {
       const r = await mfa.confirmEnrolment(s.user.id, clientIp(req) ?? '', (form.get('code') ?? '').slice(0, 64));
       if (r.ok) return send(res, 200, recoveryCodesPage(kit.page, { codes: r.recoveryCodes, next: `${a}?done=app-on` }));
-      if (r.reason === 'wrong') return showEnrol(s, req, res, 'That code is not right. Enter the code the app shows now.');
-      refuse(r.reason === 'rate-limited' ? 429 : 409, r.reason === 'rate-limited' ? 'Too many wrong codes. Try again later.' : 'An authenticator app is already set up.');
+      if (r.reason === 'wrong') return showEnrol(s, req, res, kit.page.text('account.app-wrong'));
+      refuse(r.reason === 'rate-limited' ? 429 : 409, r.reason === 'rate-limited' ? 'account.app-rate-limited' : 'account.app-exists');
     },
   };
   return { actions, showEnrol };

@@ -15,12 +15,12 @@ export interface Overview {
   error?: string;
 }
 
-const when = (ms: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : 'unknown');
+const when = (ctx: PageContext, ms: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : ctx.text('account.unknown-time'));
 
 /** re-authentication inside a form: the current password, or (an account without one) a recent sign-in */
-const reauth = (id: string, hasPassword: boolean) => (hasPassword
-  ? `<label for="${id}">Current password</label><input id="${id}" name="current-password" type="password" autocomplete="current-password" required>`
-  : '<p class="hint">You signed in without a password: this needs a sign-in in the last 5 minutes.</p>');
+const reauth = (ctx: PageContext, id: string, hasPassword: boolean) => (hasPassword
+  ? `<label for="${id}">${ctx.t('account.current-password')}</label><input id="${id}" name="current-password" type="password" autocomplete="current-password" required>`
+  : `<p class="hint">${ctx.t('account.recent-sign-in')}</p>`);
 
 const post = (action: string, csrf: string, body: string, button: string, secondary = true) =>
   `<form method="post" action="${esc(action)}">${csrfField(csrf)}${body}<button type="submit"${secondary ? ' class="secondary"' : ''}>${esc(button)}</button></form>`;
@@ -29,36 +29,37 @@ export function overviewPage(ctx: PageContext, o: Overview): string {
   const a = `${ctx.base}/account`;
   const u = o.user;
   const name = typeof u.attributes.name === 'string' ? u.attributes.name : '';
-  const sessions = o.sessions.map((s, i) => `<li>Signed in ${esc(when(s.loginTs))}${s.amr.length ? ` (${esc(s.amr.join(', '))})` : ''}${s.uid === o.currentUid ? ' <strong>this browser</strong>' : ''}
-${post(`${a}/sessions/sign-out`, o.csrf, `<input type="hidden" name="session" value="${esc(s.uid)}">`, `Sign out session ${i + 1}`)}</li>`).join('\n');
+  const sessions = o.sessions.map((s, i) => `<li>${ctx.t('account.session', { when: when(ctx, s.loginTs) })}${s.amr.length ? ` (${esc(s.amr.join(', '))})` : ''}${s.uid === o.currentUid ? ` <strong>${ctx.t('account.this-browser')}</strong>` : ''}
+${post(`${a}/sessions/sign-out`, o.csrf, `<input type="hidden" name="session" value="${esc(s.uid)}">`, ctx.text('account.sign-out-session', { n: i + 1 }))}</li>`).join('\n');
   const links = o.links.map((l) => `<li>${esc(l.connector)}${l.email ? ` (${esc(l.email)})` : ''}
-${post(`${a}/links/unlink`, o.csrf, `<input type="hidden" name="connector" value="${esc(l.connector)}">`, `Unlink ${l.connector}`)}</li>`).join('\n');
+${post(`${a}/links/unlink`, o.csrf, `<input type="hidden" name="connector" value="${esc(l.connector)}">`, ctx.text('account.unlink', { connector: l.connector }))}</li>`).join('\n');
   const m = o.mfa;
-  const mfa = m ? `<section aria-labelledby="h-mfa"><h2 id="h-mfa">Two-step verification</h2>
+  const mfa = m ? `<section aria-labelledby="h-mfa"><h2 id="h-mfa">${ctx.t('account.mfa')}</h2>
 <ul>
-<li>Authenticator app: ${m.app ? 'on' : 'not set up'}</li>
-<li>Passkeys: ${m.passkeys.length}</li>
-<li>Recovery codes left: ${m.recoveryCodes}</li>
+<li>${ctx.t(m.app ? 'account.mfa-app-on' : 'account.mfa-app-off')}</li>
+<li>${ctx.t('account.mfa-passkeys', { n: m.passkeys.length })}</li>
+<li>${ctx.t('account.mfa-codes-left', { n: m.recoveryCodes })}</li>
 </ul>
-${m.app ? post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="app">${reauth('pw-app', o.hasPassword)}`, 'Remove authenticator app') : `<p><a href="${esc(a)}/mfa/app">Set up an authenticator app</a></p>`}
-${m.passkeys.map((p, i) => post(`${a}/mfa/remove`, o.csrf, `<p>Passkey ${i + 1}, added ${esc(when(p.createdAt))}, last used ${esc(p.lastUsedAt ? when(p.lastUsedAt) : 'never')}</p><input type="hidden" name="factor" value="passkey"><input type="hidden" name="passkey" value="${esc(p.id)}">${reauth(`pw-pk${i}`, o.hasPassword)}`, `Remove passkey ${i + 1}`)).join('\n')}
-${m.app || m.passkeys.length ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth('pw-rc', o.hasPassword), 'New recovery codes') : ''}
+${m.app ? post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="app">${reauth(ctx, 'pw-app', o.hasPassword)}`, ctx.text('account.mfa-remove-app')) : `<p><a href="${esc(a)}/mfa/app">${ctx.t('account.mfa-set-up-app')}</a></p>`}
+${m.passkeys.map((p, i) => post(`${a}/mfa/remove`, o.csrf, `<p>${ctx.t('account.mfa-passkey', { n: i + 1, added: when(ctx, p.createdAt), used: p.lastUsedAt ? when(ctx, p.lastUsedAt) : ctx.text('account.mfa-never') })}</p><input type="hidden" name="factor" value="passkey"><input type="hidden" name="passkey" value="${esc(p.id)}">${reauth(ctx, `pw-pk${i}`, o.hasPassword)}`, ctx.text('account.mfa-remove-passkey', { n: i + 1 }))).join('\n')}
+${m.app || m.passkeys.length ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth(ctx, 'pw-rc', o.hasPassword), ctx.text('account.mfa-new-codes')) : ''}
 </section>` : '';
-  return layout(ctx, 'Your account', `<h1>Your account</h1>
-<p class="lead">Signed in as ${esc(u.username ?? u.email)}.</p>
+  const emailHint = !u.email ? 'account.email-hint' : u.emailVerified ? 'account.email-hint-verified' : 'account.email-hint-unverified';
+  return layout(ctx, ctx.text('account.title'), `<h1>${ctx.t('account.title')}</h1>
+<p class="lead">${ctx.t('account.signed-in-as', { user: u.username ?? u.email ?? '' })}</p>
 ${alert(o.notice, 'info', 'notice')}${alert(o.error)}
-<section aria-labelledby="h-profile"><h2 id="h-profile">Profile</h2>
-${post(`${a}/profile`, o.csrf, `<label for="name">Display name</label><input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${esc(name)}">`, 'Save name', false)}
-${o.hasPassword ? post(`${a}/email`, o.csrf, `<label for="email">Email<span class="hint">Now ${esc(u.email ?? 'none')}${u.email ? (u.emailVerified ? ' (verified)' : ' (not verified)') : ''}. We send a link to the new address to verify it.</span></label><input id="email" name="email" type="email" autocomplete="email" required>${reauth('pw-email', true)}`, 'Change email') : ''}
+<section aria-labelledby="h-profile"><h2 id="h-profile">${ctx.t('account.profile')}</h2>
+${post(`${a}/profile`, o.csrf, `<label for="name">${ctx.t('account.name')}</label><input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${esc(name)}">`, ctx.text('account.save-name'), false)}
+${o.hasPassword ? post(`${a}/email`, o.csrf, `<label for="email">${ctx.t('common.email')}<span class="hint">${ctx.t(emailHint, { email: u.email ?? ctx.text('account.email-none') })}</span></label><input id="email" name="email" type="email" autocomplete="email" required>${reauth(ctx, 'pw-email', true)}`, ctx.text('account.change-email')) : ''}
 </section>
-${o.hasPassword ? `<section aria-labelledby="h-password"><h2 id="h-password">Password</h2>
-${post(`${a}/password`, o.csrf, `${reauth('pw-current', true)}<label for="new-password">New password</label><input id="new-password" name="new-password" type="password" autocomplete="new-password" required>`, 'Change password', false)}
-<p class="hint">Changing it signs you out everywhere else.</p></section>` : ''}
+${o.hasPassword ? `<section aria-labelledby="h-password"><h2 id="h-password">${ctx.t('account.password')}</h2>
+${post(`${a}/password`, o.csrf, `${reauth(ctx, 'pw-current', true)}<label for="new-password">${ctx.t('account.new-password')}</label><input id="new-password" name="new-password" type="password" autocomplete="new-password" required>`, ctx.text('account.change-password'), false)}
+<p class="hint">${ctx.t('account.password-hint')}</p></section>` : ''}
 ${mfa}
-<section aria-labelledby="h-sessions"><h2 id="h-sessions">Where you are signed in</h2><ul>${sessions}</ul></section>
-${o.links.length ? `<section aria-labelledby="h-links"><h2 id="h-links">Linked sign-ins</h2><ul>${links}</ul></section>` : ''}
-<section aria-labelledby="h-data"><h2 id="h-data">Your data</h2><p><a href="${esc(a)}/export">Download my data (JSON)</a></p></section>
-<section aria-labelledby="h-delete"><h2 id="h-delete">Delete account</h2>
-${post(`${a}/delete`, o.csrf, `<p>This deletes your account and signs you out of every application. It cannot be undone.</p>${reauth('pw-delete', o.hasPassword)}`, 'Delete my account')}
+<section aria-labelledby="h-sessions"><h2 id="h-sessions">${ctx.t('account.sessions')}</h2><ul>${sessions}</ul></section>
+${o.links.length ? `<section aria-labelledby="h-links"><h2 id="h-links">${ctx.t('account.links')}</h2><ul>${links}</ul></section>` : ''}
+<section aria-labelledby="h-data"><h2 id="h-data">${ctx.t('account.data')}</h2><p><a href="${esc(a)}/export">${ctx.t('account.download')}</a></p></section>
+<section aria-labelledby="h-delete"><h2 id="h-delete">${ctx.t('account.delete')}</h2>
+${post(`${a}/delete`, o.csrf, `<p>${ctx.t('account.delete-warning')}</p>${reauth(ctx, 'pw-delete', o.hasPassword)}`, ctx.text('account.delete-submit'))}
 </section>`);
 }
