@@ -4,8 +4,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { ApimLoadError } from '../apim/index.js';
 import { deploymentModel, loadFragments } from '../gateway/apim/env.js';
-import { checkDocument } from './apim-check.js';
-import { ApimUsage } from './apim-check.js';
+import { ApimUsage, checkDocument } from './apim-check.js';
 import { ExportError, readExport, type ExportedApi, type ExportedService } from './apim-export.js';
 
 /**
@@ -38,7 +37,10 @@ function parseArgs(args: readonly string[]): Options {
       return v;
     };
     if (a === '--out' || a === '-o') out = value();
-    else if (a === '--format') { const f = value(); if (f !== 'yaml') throw new ApimUsage(`--format is yaml, not ${f}`); } else if (a === '--force') force = true;
+    else if (a === '--format') {
+      const f = value();
+      if (f !== 'yaml') throw new ApimUsage(`--format is yaml, not ${f}`);
+    } else if (a === '--force') force = true;
     else if (a.startsWith('-')) throw new ApimUsage(`unknown option for apim import: ${a}`);
     else if (dir === undefined) dir = a;
     else throw new ApimUsage(`apim import takes one folder, not also ${a}`);
