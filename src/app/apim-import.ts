@@ -215,7 +215,6 @@ async function checkWritten(outDir: string, p: Plan, written: Written[]): Promis
 export async function apimImportCommand(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const o = parseArgs(args);
   const outFile = resolve(o.out);
-  if (existsSync(outFile) && !o.force) { err.write(`gatehouse: ${o.out} exists: choose another --out, or --force to overwrite it\n`); return 1; }
   let svc: ExportedService;
   try {
     svc = readExport(resolve(o.dir));
@@ -226,6 +225,11 @@ export async function apimImportCommand(args: readonly string[], out: NodeJS.Wri
   }
   const p = plan(svc);
   const outDir = dirname(outFile);
+  const taken = [outFile, ...[...p.files.keys()].map((f) => join(outDir, f))].filter((f) => existsSync(f));
+  if (taken.length && !o.force) {
+    err.write(`gatehouse: ${relative(process.cwd(), taken[0]!) || taken[0]} exists${taken.length > 1 ? ` (and ${taken.length - 1} more)` : ''}: choose another --out, or --force to overwrite\n`);
+    return 1;
+  }
   const written: Written[] = [];
   for (const [f, text] of p.files) {
     const file = join(outDir, f);

@@ -131,11 +131,10 @@ const APIM: CommandSpec = {
       fileArgs: true,
       options: [
         { flag: '--out', arg: 'FILE', values: 'file', help: 'the config to write (default ./gatehouse.yaml); policy documents go to policies/ and fragments/ next to it' },
-        { flag: '--format', arg: 'yaml', values: ['yaml'], help: 'output format (yaml)' },
-        { flag: '--force', help: 'overwrite FILE and the documents when they exist' },
+        { flag: '--force', help: 'overwrite FILE and the documents when they exist (without it, an existing one stops the import before anything is written)' },
         HELP,
       ],
-      more: 'Prints a summary, a warning for each thing not converted (secret named values become ${ENV:APIM_NAME}), and an error line for each policy document that does not load. Exit 0 when every document loads, 1 otherwise.',
+      more: '`--format yaml` (the only format) is accepted. Prints a summary, a warning for each thing not converted (secret named values become ${ENV:APIM_NAME}), and an error line for each policy document that does not load. Exit 0 when every document loads, 1 otherwise.',
     },
   ],
 };
