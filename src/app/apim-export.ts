@@ -17,6 +17,7 @@ import { parse as parseYaml } from 'yaml';
  *   backends/NAME/backendInformation.json       { name, properties: { url, credentials, tls, type, pool } }
  *   policy fragments/NAME/policyFragmentInformation.json + policy.xml   (also policyFragments/)
  *   loggers/NAME/loggerInformation.json
+ *   version sets/NAME/versionSetInformation.json  { properties: { versioningScheme: Segment|Header|Query, versionHeaderName, versionQueryName } }
  *
  * Nothing here writes; the command (apim-import.ts) decides what becomes of each resource.
  */
@@ -26,7 +27,7 @@ export class ExportError extends Error {}
 export interface ExportedOperation { id: string; method: string; path: string }
 export interface ExportedApi {
   dir: string; name: string; displayName: string; path: string; serviceUrl?: string; type?: string;
-  current: boolean; subscriptionRequired?: boolean; keyHeader?: string; keyQuery?: string;
+  current: boolean; subscriptionRequired?: boolean; version?: string; versionSet?: string; keyHeader?: string; keyQuery?: string;
   operations: ExportedOperation[]; specFormat?: string; policy?: string; operationPolicies: Map<string, string>;
 }
 export interface ExportedProduct { dir: string; name: string; displayName: string; description?: string; subscriptionRequired: boolean; approvalRequired: boolean; apis: string[]; policy?: string }
@@ -43,11 +44,13 @@ export interface ExportedService {
   backends: ExportedBackend[];
   fragments: ExportedFragment[];
   loggers: string[];
+  /** version sets by name: how the version is chosen */
+  versionSets: Map<string, string>;
   /** top-level folders the import does not convert */
   unsupported: string[];
 }
 
-const KNOWN = new Set(['apis', 'products', 'named values', 'namedvalues', 'backends', 'policy fragments', 'policyfragments', 'loggers']);
+const KNOWN = new Set(['apis', 'products', 'named values', 'namedvalues', 'backends', 'policy fragments', 'policyfragments', 'loggers', 'version sets']);
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 type Json = Record<string, unknown>;
@@ -104,6 +107,9 @@ function readApi(dir: string, base: string): ExportedApi {
     operations: [], policy: optionalText(join(dir, 'policy.xml')), operationPolicies: new Map(),
   };
   if (typeof p.subscriptionRequired === 'boolean') api.subscriptionRequired = p.subscriptionRequired;
+  api.version = str(p.apiVersion);
+  // "/apiVersionSets/NAME" or a full resource id: the set's name is the last segment
+  api.versionSet = str(p.apiVersionSetId)?.split('/').pop();
   const names = p.subscriptionKeyParameterNames as { header?: string; query?: string } | undefined;
   if (str(names?.header)) api.keyHeader = names!.header;
   if (str(names?.query)) api.keyQuery = names!.query;
@@ -176,7 +182,7 @@ export function readExport(root: string): ExportedService {
     throw new ExportError(`${root} holds an ARM template: only the APIOps extractor layout (apis/, products/, named values/, ...) can be imported`);
   }
   const svc: ExportedService = {
-    root, globalPolicy: optionalText(join(root, 'policy.xml')), apis: [], products: [], namedValues: [], backends: [], fragments: [], loggers: [],
+    root, globalPolicy: optionalText(join(root, 'policy.xml')), apis: [], products: [], namedValues: [], backends: [], fragments: [], loggers: [], versionSets: new Map(),
     unsupported: subdirs(root).filter((d) => !KNOWN.has(d.toLowerCase())),
   };
   const apisDir = join(root, 'apis');
@@ -195,6 +201,12 @@ export function readExport(root: string): ExportedService {
     if (policy !== undefined) svc.fragments.push({ name, policy });
   }
   svc.loggers = subdirs(join(root, 'loggers'));
+  const vsDir = join(root, 'version sets');
+  for (const d of subdirs(vsDir)) {
+    const file = join(vsDir, d, 'versionSetInformation.json');
+    const info = existsSync(file) ? readJson(file) : {};
+    svc.versionSets.set(str(info.name) ?? d, str(props(info).versioningScheme) ?? 'Segment');
+  }
   if (svc.globalPolicy === undefined && svc.apis.length === 0 && svc.products.length === 0 && svc.fragments.length === 0) {
     throw new ExportError(`${root} is not an API-management export: it has no policy.xml, apis/, products/ or policy fragments/`);
   }

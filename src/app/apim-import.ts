@@ -85,7 +85,7 @@ function plan(svc: ExportedService): Plan {
   const paths = new Set<string>();
   for (const api of svc.apis) {
     if (!api.current) { warnings.push(`API "${api.dir}": not the current revision: skipped`); continue; }
-    const entry = apiEntry(api, backends, byUrl, files, warnings, paths);
+    const entry = apiEntry(api, svc.versionSets, backends, byUrl, files, warnings, paths);
     if (entry === undefined) continue;
     apiNames.set(api.name, entry.name as string);
     apiNames.set(api.dir, entry.name as string);
@@ -148,10 +148,16 @@ function plan(svc: ExportedService): Plan {
   return { config, files, warnings, counts };
 }
 
-function apiEntry(api: ExportedApi, backends: Record<string, Record<string, unknown>>, byUrl: Map<string, string>, files: Map<string, string>, warnings: string[], paths: Set<string>): Record<string, unknown> | undefined {
+function apiEntry(api: ExportedApi, versionSets: ReadonlyMap<string, string>, backends: Record<string, Record<string, unknown>>, byUrl: Map<string, string>, files: Map<string, string>, warnings: string[], paths: Set<string>): Record<string, unknown> | undefined {
   const name = safe(api.name);
-  const path = '/' + api.path.replace(/^\/+|\/+$/g, '');
-  if (paths.has(path)) { warnings.push(`API "${api.name}": another API already has the path ${path} (a version set?): skipped`); return undefined; }
+  let path = '/' + api.path.replace(/^\/+|\/+$/g, '');
+  if (api.versionSet !== undefined && api.version !== undefined) {
+    const scheme = versionSets.get(api.versionSet) ?? 'Segment';
+    // the service puts a Segment version after the API's path; Gatehouse routes on the path only
+    if (scheme.toLowerCase() === 'segment') path = `${path === '/' ? '' : path}/${api.version}`;
+    else warnings.push(`API "${api.name}": version ${api.version} is chosen by ${scheme.toLowerCase()} in the service; Gatehouse routes on the path only`);
+  }
+  if (paths.has(path)) { warnings.push(`API "${api.name}": another API already has the path ${path}: skipped`); return undefined; }
   paths.add(path);
   const entry: Record<string, unknown> = { name, path };
   if (api.type !== undefined && CLOUD_TYPES.has(api.type.toLowerCase())) warnings.push(`API "${api.name}": a ${api.type} API is imported as HTTP pass-through`);

@@ -36,6 +36,9 @@ function writeExport(root: string, backendUrl: string, extra: Record<string, str
     'products/gold/policy.xml': doc('<set-header name="X-Product" exists-action="override"><value>@(context.Product.Name)</value></set-header>'),
     'policy fragments/stamp/policyFragmentInformation.json': JSON.stringify({ name: 'stamp', properties: { description: 'adds a stamp' } }),
     'policy fragments/stamp/policy.xml': '<fragment>\n  <set-header name="X-Fragment" exists-action="override"><value>stamped</value></set-header>\n</fragment>\n',
+    'version sets/orders-set/versionSetInformation.json': JSON.stringify({ name: 'orders-set', properties: { displayName: 'Orders', versioningScheme: 'Segment' } }),
+    'apis/orders-v2/apiInformation.json': JSON.stringify({ name: 'orders-v2', properties: { displayName: 'Orders', path: 'orders', apiVersion: 'v2', apiVersionSetId: '/apiVersionSets/orders-set', serviceUrl: `${backendUrl}/v2`, isCurrent: true } }),
+    'apis/orders;rev=2/apiInformation.json': JSON.stringify({ name: 'orders;rev=2', properties: { displayName: 'Orders', path: 'orders', isCurrent: false } }),
     'diagnostics/applicationinsights/diagnosticInformation.json': '{}',
     ...extra,
   };
@@ -68,10 +71,11 @@ describe('apim import', () => {
   });
 
   it('prints a summary and what was not converted; no secret value is written', () => {
-    assert.match(stdout, /1 API \(2 operations\), 1 product, 2 backends, 3 named values \(2 from the environment\), 1 fragment, 5 policy documents/);
+    assert.match(stdout, /2 APIs \(2 operations\), 1 product, 3 backends, 3 named values \(2 from the environment\), 1 fragment, 5 policy documents/);
     assert.match(stdout, /warning: named value "api-secret" is secret: set APIM_API_SECRET/);
     assert.match(stdout, /warning: named value "vault-key" is a Key Vault reference: set APIM_VAULT_KEY/);
     assert.match(stdout, /warning: diagnostics\/: not converted/);
+    assert.match(stdout, /warning: API "orders;rev=2": not the current revision: skipped/);
     const yaml = readFileSync(join(out, 'gatehouse.yaml'), 'utf8');
     assert.doesNotMatch(yaml, new RegExp(SECRET));
     const cfg = parseYaml(yaml) as { apim: { 'named-values': Record<string, string> }; apis: Array<{ operations: Array<{ id: string; method: string; path: string }> }>; products: Array<Record<string, unknown>> };
@@ -118,6 +122,10 @@ describe('apim import', () => {
     assert.equal(created.status, 200);
     await created.arrayBuffer();
     assert.equal(backend.requests.at(-1)!.url, '/svc/items', 'set-backend-service backend-id names the imported backend');
+    const v2 = await fetch(`${gw!.url}/orders/v2/items/1`);
+    assert.equal(v2.status, 200, 'a Segment version follows the API path');
+    await v2.arrayBuffer();
+    assert.equal(backend.requests.at(-1)!.url, '/v2/items/1');
     const unknown = await call('/nothing');
     assert.equal(unknown.status, 404, 'operations come from the specification');
     await unknown.arrayBuffer();
