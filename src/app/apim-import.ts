@@ -111,20 +111,7 @@ function plan(svc: ExportedService): Plan {
     counts.products++;
   }
 
-  const named: Record<string, string> = {};
-  for (const nv of svc.namedValues) {
-    counts.namedValues++;
-    if (nv.secret || nv.keyVault !== undefined || nv.value === undefined) {
-      const v = envName(nv.displayName);
-      named[nv.displayName] = `\${ENV:${v}}`;
-      counts.secrets++;
-      const why = nv.keyVault !== undefined ? 'a Key Vault reference' : nv.secret ? 'secret' : 'exported without its value';
-      warnings.push(`named value "${nv.displayName}" is ${why}: set ${v} in the gateway's environment`);
-    } else {
-      if (nv.value.includes('${')) warnings.push(`named value "${nv.displayName}" contains "\${": the config reads \${ENV:…} in it as an environment reference`);
-      named[nv.displayName] = nv.value;
-    }
-  }
+  const named = namedValuesOf(svc, warnings, counts);
   for (const f of svc.fragments) { files.set(`fragments/${safe(f.name)}.xml`, f.policy); counts.fragments++; }
   for (const u of svc.unsupported) warnings.push(`${u}/: not converted (Gatehouse has no such resource, or it holds secrets: subscriptions, certificates, identity providers)`);
 
@@ -146,6 +133,25 @@ function plan(svc: ExportedService): Plan {
     warnings.push('subscriptions are kept in subscriptions.db (subscriptions.database): create them with the management API; the export\'s keys are not imported');
   }
   return { config, files, warnings, counts };
+}
+
+/** Named values by display name; a secret one (or one without its value) as an environment reference. */
+function namedValuesOf(svc: ExportedService, warnings: string[], counts: Plan['counts']): Record<string, string> {
+  const named: Record<string, string> = {};
+  for (const nv of svc.namedValues) {
+    counts.namedValues++;
+    if (nv.secret || nv.keyVault !== undefined || nv.value === undefined) {
+      const v = envName(nv.displayName);
+      named[nv.displayName] = `\${ENV:${v}}`;
+      counts.secrets++;
+      const why = nv.keyVault !== undefined ? 'a Key Vault reference' : nv.secret ? 'secret' : 'exported without its value';
+      warnings.push(`named value "${nv.displayName}" is ${why}: set ${v} in the gateway's environment`);
+    } else {
+      if (nv.value.includes('${')) warnings.push(`named value "${nv.displayName}" contains "\${": the config reads \${ENV:…} in it as an environment reference`);
+      named[nv.displayName] = nv.value;
+    }
+  }
+  return named;
 }
 
 function apiEntry(api: ExportedApi, versionSets: ReadonlyMap<string, string>, backends: Record<string, Record<string, unknown>>, byUrl: Map<string, string>, files: Map<string, string>, warnings: string[], paths: Set<string>): Record<string, unknown> | undefined {

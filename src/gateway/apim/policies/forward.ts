@@ -97,12 +97,13 @@ async function followRedirects(c: ExchangeContext, first: Sent, resolve: ReturnT
     let next: URL;
     try { next = new URL(location, here); } catch { return r; }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') return r;
-    const keepsBody = r.status === 307 || r.status === 308;
+    // 303, and 301/302 of a POST, become a GET without body (as browsers do); the others resend the request
+    const toGet = r.status === 303 ? ex.method !== 'HEAD' : (r.status === 301 || r.status === 302) && ex.method === 'POST';
     // a body that was streamed cannot be sent again: the redirect is the answer
-    if (keepsBody && hasBody(c) && !Buffer.isBuffer(ex.requestBody)) return r;
+    if (!toGet && hasBody(c) && !Buffer.isBuffer(ex.requestBody)) return r;
     if (hops >= MAX_REDIRECTS) { discard(r.body); throw new PolicyRunError('TooManyRedirects', `The backend redirected more than ${MAX_REDIRECTS} times.`); }
     discard(r.body);
-    if (!keepsBody && (r.status === 303 ? ex.method !== 'HEAD' : ex.method === 'POST')) {
+    if (toGet) {
       (ex as { method: string }).method = 'GET';
       ex.requestBody = Buffer.alloc(0);
       for (const h of ['content-type', 'content-length', 'transfer-encoding']) delete ex.upstreamHeaders[h];
