@@ -32,7 +32,8 @@ export interface ExportedApi {
 }
 export interface ExportedProduct { dir: string; name: string; displayName: string; description?: string; subscriptionRequired: boolean; approvalRequired: boolean; apis: string[]; policy?: string }
 export interface ExportedNamedValue { name: string; displayName: string; value?: string; secret: boolean; keyVault?: string }
-export interface ExportedBackend { name: string; url?: string; credentials: boolean; skipTlsVerify: boolean; pool: boolean; protocol?: string }
+export interface PoolMember { backend: string; priority?: number; weight?: number }
+export interface ExportedBackend { name: string; url?: string; credentials: boolean; skipTlsVerify: boolean; pool?: PoolMember[]; protocol?: string }
 export interface ExportedFragment { name: string; policy: string }
 
 export interface ExportedService {
@@ -170,8 +171,23 @@ function readBackend(dir: string, base: string): ExportedBackend | undefined {
     name: str(info.name) ?? base, url: str(p.url), protocol: str(p.protocol),
     credentials: cred !== undefined && cred !== null && Object.values(cred).some((v) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)),
     skipTlsVerify: tls?.validateCertificateChain === false || tls?.validateCertificateName === false,
-    pool: str(p.type)?.toLowerCase() === 'pool' || p.pool !== undefined,
+    pool: poolOf(p),
   };
+}
+
+/** A load-balanced pool's members: `pool.services[]` of `{ id: ".../backends/NAME", priority, weight }`. */
+function poolOf(p: Json): PoolMember[] | undefined {
+  const services = (p.pool as { services?: unknown } | undefined)?.services;
+  if (str(p.type)?.toLowerCase() !== 'pool' && !Array.isArray(services)) return undefined;
+  return (Array.isArray(services) ? services : []).flatMap((x: unknown) => {
+    const m = x as { id?: unknown; priority?: unknown; weight?: unknown } | null;
+    const backend = str(m?.id)?.split('/').pop();
+    if (backend === undefined) return [];
+    const member: PoolMember = { backend };
+    if (typeof m!.priority === 'number') member.priority = m!.priority;
+    if (typeof m!.weight === 'number') member.weight = m!.weight;
+    return [member];
+  });
 }
 
 /** Read the folder; a folder that is not an export (no known resource) is an ExportError. */

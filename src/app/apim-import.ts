@@ -70,7 +70,7 @@ function plan(svc: ExportedService): Plan {
   const backends: Record<string, Record<string, unknown>> = {};
   const byUrl = new Map<string, string>();
   for (const b of svc.backends) {
-    if (b.url === undefined) { warnings.push(`backend "${b.name}": ${b.pool ? 'a load-balanced pool' : 'no url'}: not converted (declare its targets under backends)`); continue; }
+    if (b.url === undefined) { if (b.pool === undefined) warnings.push(`backend "${b.name}": no url: not converted`); continue; }
     const name = safe(b.name);
     const entry: Record<string, unknown> = { url: b.url };
     if (b.skipTlsVerify) { entry.tls = { 'insecure-skip-verify': true }; warnings.push(`backend "${b.name}": certificate validation is off in the export: kept as tls.insecure-skip-verify`); }
@@ -80,6 +80,7 @@ function plan(svc: ExportedService): Plan {
     byUrl.set(b.url.replace(/\/$/, ''), name);
   }
 
+  poolsOf(svc, backends, warnings);
   const apis: Array<Record<string, unknown>> = [];
   const apiNames = new Map<string, string>();
   const paths = new Set<string>();
@@ -133,6 +134,27 @@ function plan(svc: ExportedService): Plan {
     warnings.push('subscriptions are kept in subscriptions.db (subscriptions.database): create them with the management API; the export\'s keys are not imported');
   }
   return { config, files, warnings, counts };
+}
+
+/**
+ * Load-balanced pools as backends with targets: the service's priority 1 (its highest) becomes 0;
+ * a lower one takes traffic only while the higher ones are unhealthy, which needs `health` settings.
+ */
+function poolsOf(svc: ExportedService, backends: Record<string, Record<string, unknown>>, warnings: string[]): void {
+  const urls = new Map(svc.backends.filter((b) => b.url !== undefined).map((b) => [b.name, b.url!]));
+  for (const b of svc.backends) {
+    if (b.pool === undefined) continue;
+    const missing = b.pool.filter((m) => !urls.has(m.backend)).map((m) => m.backend);
+    if (missing.length || b.pool.length === 0) {
+      warnings.push(`backend "${b.name}": a pool of ${missing.length ? `unknown backends (${missing.join(', ')})` : 'no backends'}: not converted`);
+      continue;
+    }
+    const top = Math.min(...b.pool.map((m) => m.priority ?? 1));
+    backends[safe(b.name)] = {
+      targets: b.pool.map((m) => ({ url: urls.get(m.backend)!, ...(m.weight === undefined ? {} : { weight: m.weight }), ...((m.priority ?? 1) === top ? {} : { priority: (m.priority ?? 1) - top }) })),
+    };
+    if (b.pool.some((m) => (m.priority ?? 1) !== top)) warnings.push(`backend "${b.name}": lower-priority targets take traffic only while the others are unhealthy: add health settings`);
+  }
 }
 
 /** Named values by display name; a secret one (or one without its value) as an environment reference. */

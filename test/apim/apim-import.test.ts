@@ -26,11 +26,12 @@ function writeExport(root: string, backendUrl: string, extra: Record<string, str
     'named values/api-secret/namedValueInformation.json': JSON.stringify({ name: 'api-secret', properties: { displayName: 'api-secret', secret: true } }),
     'named values/vault-key/namedValueInformation.json': JSON.stringify({ name: 'vault-key', properties: { displayName: 'vault-key', secret: true, keyVault: { secretIdentifier: 'https://kv.vault.azure.net/secrets/key' } } }),
     'backends/orders-svc/backendInformation.json': JSON.stringify({ name: 'orders-svc', properties: { url: `${backendUrl}/svc`, protocol: 'http' } }),
+    'backends/orders-pool/backendInformation.json': JSON.stringify({ name: 'orders-pool', properties: { type: 'Pool', pool: { services: [{ id: '/backends/orders-svc', priority: 1, weight: 2 }] } } }),
     'apis/orders/apiInformation.json': JSON.stringify({ properties: { displayName: 'Orders', path: 'orders', serviceUrl: `${backendUrl}/api`, protocols: ['https'], subscriptionRequired: true, isCurrent: true } }),
     'apis/orders/specification.yaml': 'openapi: 3.0.1\ninfo: { title: Orders, version: "1" }\npaths:\n  /items/{id}:\n    get:\n      operationId: get-item\n      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]\n      responses: { "200": { description: ok } }\n  /items:\n    post:\n      operationId: create-item\n      responses: { "201": { description: created } }\n',
     'apis/orders/policy.xml': doc('<set-header name="X-Api" exists-action="override"><value>@(context.Api.Name)</value></set-header>\n    <include-fragment fragment-id="stamp" />'),
     'apis/orders/operations/get-item/policy.xml': doc('<set-header name="X-Op" exists-action="override"><value>@("item-" + context.Request.MatchedParameters["id"])</value></set-header>\n    <set-header name="X-Secret" exists-action="override"><value>{{api-secret}}</value></set-header>'),
-    'apis/orders/operations/create-item/policy.xml': doc('<set-backend-service backend-id="orders-svc" />'),
+    'apis/orders/operations/create-item/policy.xml': doc('<set-backend-service backend-id="orders-pool" />'),
     'products/gold/productInformation.json': JSON.stringify({ properties: { displayName: 'Gold', description: 'the gold plan', subscriptionRequired: true, approvalRequired: false, state: 'published' } }),
     'products/gold/apis.json': JSON.stringify([{ name: 'orders' }]),
     'products/gold/policy.xml': doc('<set-header name="X-Product" exists-action="override"><value>@(context.Product.Name)</value></set-header>'),
@@ -71,7 +72,7 @@ describe('apim import', () => {
   });
 
   it('prints a summary and what was not converted; no secret value is written', () => {
-    assert.match(stdout, /2 APIs \(2 operations\), 1 product, 3 backends, 3 named values \(2 from the environment\), 1 fragment, 5 policy documents/);
+    assert.match(stdout, /2 APIs \(2 operations\), 1 product, 4 backends, 3 named values \(2 from the environment\), 1 fragment, 5 policy documents/);
     assert.match(stdout, /warning: named value "api-secret" is secret: set APIM_API_SECRET/);
     assert.match(stdout, /warning: named value "vault-key" is a Key Vault reference: set APIM_VAULT_KEY/);
     assert.match(stdout, /warning: diagnostics\/: not converted/);
@@ -121,7 +122,7 @@ describe('apim import', () => {
     const created = await call('/items', 'POST');
     assert.equal(created.status, 200);
     await created.arrayBuffer();
-    assert.equal(backend.requests.at(-1)!.url, '/svc/items', 'set-backend-service backend-id names the imported backend');
+    assert.equal(backend.requests.at(-1)!.url, '/svc/items', 'set-backend-service backend-id names the imported pool');
     const v2 = await fetch(`${gw!.url}/orders/v2/items/1`);
     assert.equal(v2.status, 200, 'a Segment version follows the API path');
     await v2.arrayBuffer();
