@@ -265,13 +265,14 @@ export async function apimImportCommand(args: readonly string[], out: NodeJS.Wri
     return 1;
   }
   const written: Written[] = [];
+  mkdirSync(outDir, { recursive: true });
   for (const [f, text] of p.files) {
     const file = join(outDir, f);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, text);
     written.push({ file: f, what: f.startsWith('policies/') ? f.slice('policies/'.length, -'.xml'.length) : f });
   }
-  const header = `# imported by \`gatehouse apim import\` from ${relative(outDir, resolve(o.dir)) || '.'}\n# add listeners, TLS and a subscriptions database to suit; see docs/apim-policies.md\n`;
+  const header = `# imported by \`gatehouse apim import\` from ${relative(outDir, resolve(o.dir)) || '.'}\n# review the listener, TLS and the subscriptions database before use; see docs/apim-policies.md\n`;
   writeFileSync(outFile, header + stringify(p.config, { lineWidth: 0 }));
   const c = p.counts;
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;

@@ -137,10 +137,10 @@ describe('apim import', () => {
     writeExport(join(root, 'export'), backend.url, {
       'apis/orders/operations/get-item/policy.xml': doc('<validate-azure-ad-token tenant-id="contoso" />'),
     });
-    const r = await runCli(['apim', 'import', join(root, 'export'), '--out', join(root, 'gatehouse.yaml')]);
+    const r = await runCli(['apim', 'import', join(root, 'export'), '--out', join(root, 'new', 'gatehouse.yaml')]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /policies\/apis\/orders\/get-item\.xml:\d+:\d+: error cloud-only-policy: /);
-    const again = await runCli(['apim', 'import', join(root, 'export'), '--out', join(root, 'gatehouse.yaml')]);
+    const again = await runCli(['apim', 'import', join(root, 'export'), '--out', join(root, 'new', 'gatehouse.yaml')]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists/);
     const empty = await runCli(['apim', 'import', root + '/nothing', '--out', join(root, 'x.yaml')]);
