@@ -120,12 +120,17 @@ async function run(cmd: CommandSpec, args: string[]): Promise<number> {
     }
     case 'apim': {
       const [subcommand, ...rest] = args;
-      if (subcommand !== 'check') throw new UsageError(subcommand === undefined ? 'apim needs a subcommand: check' : `unknown command: apim ${subcommand}`, commandHelp(cmd));
+      const sub = cmd.subcommands!.find((s) => s.name === subcommand);
+      if (sub === undefined) throw new UsageError(subcommand === undefined ? 'apim needs a subcommand: check or import' : `unknown command: apim ${subcommand}`, commandHelp(cmd));
       const { apimCheckCommand, ApimUsage } = await import('./apim-check.js');
       try {
+        if (sub.name === 'import') {
+          const { apimImportCommand } = await import('./apim-import.js');
+          return await apimImportCommand(rest, process.stdout, process.stderr);
+        }
         return await apimCheckCommand(rest, process.stdout, process.stderr);
       } catch (e) {
-        if (e instanceof ApimUsage) throw new UsageError(e.message, commandHelp(cmd.subcommands![0]!, cmd));
+        if (e instanceof ApimUsage) throw new UsageError(e.message, commandHelp(sub, cmd));
         throw e;
       }
     }

@@ -106,7 +106,7 @@ const KEYS: CommandSpec = {
 
 const APIM: CommandSpec = {
   name: 'apim',
-  summary: 'API-management policy documents (XML): check that they load',
+  summary: 'API-management policy documents (XML): check that they load, import an exported service',
   args: '<subcommand> [options]',
   options: [HELP],
   subcommands: [
@@ -123,6 +123,18 @@ const APIM: CommandSpec = {
         HELP,
       ],
       more: 'Prints `FILE: ok (N policies, M expressions)` or `FILE:LINE:COL: error CODE: MESSAGE` per file (docs/apim-policies.md lists the codes). Exit 0 when every file loads, 1 otherwise.',
+    },
+    {
+      name: 'import',
+      summary: 'convert an exported API-management folder (APIOps extractor layout) into a gatehouse.yaml and its policy documents',
+      args: 'DIR [--out FILE] [--format yaml] [--force]',
+      fileArgs: true,
+      options: [
+        { flag: '--out', arg: 'FILE', values: 'file', help: 'the config to write (default ./gatehouse.yaml); policy documents go to policies/ and fragments/ next to it' },
+        { flag: '--force', help: 'overwrite FILE and the documents when they exist (without it, an existing one stops the import before anything is written)' },
+        HELP,
+      ],
+      more: '`--format yaml` (the only format) is accepted. Prints a summary, a warning for each thing not converted (secret named values become ${ENV:APIM_NAME}), and an error line for each policy document that does not load. Exit 0 when every document loads, 1 otherwise.',
     },
   ],
 };

@@ -38,6 +38,8 @@ export interface StartOptions {
   waitFor?: string[];
   args?: string[];
   timeoutMs?: number;
+  /** write gatehouse.yaml into this folder (files already there stay) instead of a fresh temp folder */
+  dir?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export interface SupervisedGateway extends RunningGateway {
  */
 export async function startGateway(yaml: string, opts: StartOptions = {}): Promise<SupervisedGateway> {
   hookExit();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const configFile = join(dir, 'gatehouse.yaml');
   writeFileSync(configFile, yaml);
   for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), content);

@@ -1,5 +1,6 @@
 /** Registers every XML policy module (importing this file fills the registry). */
 import './request.js';
+import './forward.js';
 import './flow.js';
 import './response.js';
 import './outside.js';

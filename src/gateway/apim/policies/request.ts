@@ -3,14 +3,8 @@ import { PolicyRunError } from '../block.js';
 import { backendsForUrls } from '../backends.js';
 import type { ExchangeContext } from '../context.js';
 import { loadError, registerPolicy, type XCompile } from '../registry.js';
-import { contentOf, boolAttr, intAttr, literalAttr, strAttr, type Get } from '../values.js';
-import type { Headers, Reply } from '../../reply.js';
-import type { Backend } from '../../../upstream/backend.js';
-import type { UpstreamResponse } from '../../exchange.js';
-import { forward } from '../../forward.js';
-import { requestHasBody } from '../../ingress.js';
-import { problem } from '../../problems.js';
-import { discard } from '../../respond.js';
+import { contentOf, boolAttr, literalAttr, strAttr, type Get } from '../values.js';
+import type { Headers } from '../../reply.js';
 
 /** Policies that change the request or the response: headers, query, method, URL, backend. */
 
@@ -159,31 +153,6 @@ registerPolicy({
       c.basePath = q < 0 ? target.path : target.path.slice(0, q);
       ex.backend = target.backend;
       ex.backendPath = c.basePath + rest;
-      return undefined;
-    };
-  },
-});
-
-/** forward-request sends the request itself (so retry can repeat it); the forward stage then has the response. */
-registerPolicy({
-  name: 'forward-request', sections: ['backend'], attributes: ['timeout', 'timeout-ms', 'follow-redirects', 'buffer-request-body', 'buffer-response', 'fail-on-error-status-code', 'http-version', 'continue-timeout'],
-  compile(el, ctx) {
-    const seconds = intAttr(el, 'timeout', ctx, undefined, 0);
-    const ms = intAttr(el, 'timeout-ms', ctx, undefined, 0);
-    return async (c) => {
-      const ex = c.ex;
-      const t = ms !== undefined ? ms(c) : seconds !== undefined ? seconds(c) * 1000 : undefined;
-      if (t !== undefined && t > 0) ex.backendTimeoutMs = t;
-      const backend = ex.backend as Backend | undefined;
-      if (!backend) return problem('backend-not-configured', 'This API has no backend.');
-      if (ex.response !== undefined) { discard(ex.response.body); ex.response = undefined; }
-      const failed = ex.body?.failure;
-      if (failed !== undefined) return problem(failed.code, failed.detail);
-      const t0 = performance.now();
-      const r = await forward(ex, backend, requestHasBody(ex.req) || Buffer.isBuffer(ex.requestBody) && ex.requestBody.length > 0);
-      ex.backendMs = performance.now() - t0;
-      if ((r as UpstreamResponse).body === undefined || (r as Reply).problem !== undefined) return r as Reply;
-      ex.response = r as UpstreamResponse;
       return undefined;
     };
   },
