@@ -7,6 +7,9 @@ import { signUpFieldsSchema, termsSchema } from './sign-up/fields.js';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** the OpenID scopes, which have built-in descriptions on the consent page (pages/consent.ts) */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'];
+
 const scope = z.string().regex(SCOPE_TOKEN, 'a scope is one token of printable characters, no spaces or quotes');
 
 /** multi-factor authentication for a client or an API (docs/guides/mfa.md) */
@@ -66,6 +69,9 @@ export const identitySchema = z.strictObject({
     .describe('SQLite: how long a request waits (asynchronously: other requests and the gateway go on) while another process holds the database\'s write lock; then it is answered 503 with Retry-After.'),
   apis: z.array(identityApiSchema).default([]).describe('APIs the provider issues JWT access tokens for.'),
   clients: z.array(identityClientSchema).default([]).describe('Clients defined in config (read-only for `gatehouse clients`).'),
+  scopes: z.record(scope, z.strictObject({
+    description: z.string().min(1).max(200).describe('What the scope lets a client do, in words for the user (e.g. `Read your orders`).'),
+  })).default({}).describe('What the consent page says for each scope: `{ orders.read: { description: "Read your orders" } }`. A scope defined by an API (`apis[].scopes`) or an OpenID scope (openid, profile, email, address, phone, offline_access: those have built-in descriptions this overrides). A scope without one is shown by its name.'),
   tokens: z.strictObject({
     'access-token-ttl': duration({ min: 10, max: 86400 }).default(3600).describe('Access token lifetime, 10s–24h. JWT access tokens cannot be revoked before they expire: keep this short.'),
     'refresh-token-ttl': duration({ min: 60 }).default(14 * 86400).describe('Refresh token lifetime; refresh tokens rotate on use, and reuse of a spent one revokes the grant.'),
@@ -183,6 +189,9 @@ export const identitySchema = z.strictObject({
       scopeOwner.set(sc, a.audience);
     });
   });
+  for (const sc of Object.keys(c.scopes)) {
+    if (!scopeOwner.has(sc) && !OIDC_SCOPES.includes(sc)) ctx.addIssue({ code: 'custom', path: ['scopes', sc], message: `scope ${sc} is not defined by any API (apis[].scopes) nor an OpenID scope: its description would never be shown` });
+  }
   if (c.database.startsWith('postgres') && !c.keys['encryption-key']) {
     ctx.addIssue({ code: 'custom', path: ['keys', 'encryption-key'], message: 'PostgreSQL needs keys.encryption-key (e.g. "${ENV:GATEHOUSE_KEY_SECRET}") so every process can decrypt the shared keys' });
   }

@@ -14,6 +14,7 @@ describe('hosted pages', () => {
       ...EXAMPLE,
       clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
       branding: { name: 'Acme Orders', 'primary-colour': '#0a5c36' },
+      scopes: { 'orders.read': { description: 'Read your orders' } },
     });
     await t.addUser({ username: 'alice', email: 'alice@example.com', password: PASSWORD });
   });
@@ -75,11 +76,23 @@ describe('hosted pages', () => {
       const { res } = await s.b.follow(r);
       const html = await res.text();
       assert.match(html, /Allow access/);
-      assert.match(html, /Partner App/);
+      assert.match(html, /<strong>Partner App<\/strong> would like to:/);
+      // what each scope lets the client do, in words: configured (orders.read), built in (openid)
+      assert.match(html, /<li>Read your orders<\/li>/);
+      assert.match(html, /<li>Know who you are \(your account identifier\)<\/li>/);
+      assert.doesNotMatch(html, /<li>(openid|orders\.read)<\/li>/);
       await check(s.b, actionOf(html), { csrf: csrfOf(html) });
       const ok = await s.b.post(actionOf(html), { csrf: csrfOf(html) });
       const done = await s.b.follow(ok);
       assert.match(done.url, /^http:\/\/127\.0\.0\.1:9\/partner\?code=/);
+
+      // Deny returns access_denied to the client
+      const d = await openSignIn(t, 'partner-app', 'http://127.0.0.1:9/partner', 'openid profile orders.read');
+      const page = await (await d.b.follow(await submitSignIn(d.b, d.html, 'alice', PASSWORD))).res.text();
+      assert.match(page, /<li>See your name and basic profile<\/li>/);
+      assert.match(page, /<button type="submit" class="secondary">Deny<\/button>/);
+      const denied = await d.b.follow(await d.b.post(actionOf(page).replace(/\/confirm$/, '/abort'), { csrf: csrfOf(page) }));
+      assert.equal(new URL(denied.url).searchParams.get('error'), 'access_denied');
     });
 
     test('sign-up, reset request, reset confirm, email verification', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InteractionDetails } from '../provider/oidc.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
+import { describeScope } from './consent.js';
 import { errorPage } from './error.js';
 import { readForm, send, type PageKit } from './kit.js';
 
@@ -67,6 +68,7 @@ async function open(kit: PageKit, req: IncomingMessage, res: ServerResponse, uid
       abort: `${self}/abort`,
     },
     page: kit.page,
+    describeScope: (scope, api) => describeScope(kit.cfg.scopes, scope, api),
     csrf: () => kit.csrf.token(req, res),
     send: (status, html) => send(res, status, html),
   };
