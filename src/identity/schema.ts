@@ -37,6 +37,7 @@ export const identityClientSchema = z.strictObject({
   roles: z.array(z.string().min(1)).default([]).describe('App roles put in the `roles` claim of client_credentials tokens.'),
   'first-party': z.boolean().default(true).describe('First-party clients skip the consent page.'),
   name: z.string().optional().describe('Display name on the consent page.'),
+  home: z.url().regex(/^https?:/, 'an http(s) URL').optional().describe('The application\'s home page (`client_uri`): an error page about one of its requests links back to it (else to the account console).'),
   mfa: mfaPolicy.optional().describe('Multi-factor authentication for this client\'s sign-ins: `off` (password only, also for accounts that have a second factor), `optional` (accounts with a second factor use it) or `required` (every account; one without a factor enrols at sign-in). Defaults to `mfa.policy`. A client with `required` cannot use the password grant.'),
 });
 

@@ -12,7 +12,7 @@ describe('hosted pages', () => {
   before(async () => {
     t = await startTestIdentity({
       ...EXAMPLE,
-      clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
+      clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', home: 'https://partner.example/', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
       branding: { name: 'Acme Orders', 'primary-colour': '#0a5c36' },
       scopes: { 'orders.read': { description: 'Read your orders' } },
     });
@@ -40,6 +40,52 @@ describe('hosted pages', () => {
     assert.match(s.html, /Acme Orders/);
     const css = await (await b.get(t.issuer + '/assets/style.css')).text();
     assert.match(css, /#0a5c36/, 'branding colour in the stylesheet');
+  });
+
+  test('error pages say in plain words what happened, link back, and show the code and request id, never the library\'s message', async () => {
+    const b = new Browser(origin());
+    const html = { accept: 'text/html' };
+    const authorize = (q: Record<string, string>) => b.get(`${t.issuer}/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid', state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...q })}`, html);
+    const page = async (r: Response) => ({ status: r.status, body: await r.text() });
+    const leaks = /did not match|client is invalid|session not found|cookie|stack|\.js:\d|oidc-provider|error_description/i;
+
+    // an unknown client: no client to go back to, so the account console
+    const unknown = await page(await authorize({ client_id: 'no-such-app', redirect_uri: 'http://127.0.0.1:9/cb' }));
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body, /<h1>Unknown application<\/h1>/);
+    assert.match(unknown.body, /We do not know the application that sent you here/);
+    assert.match(unknown.body, /<a href="\/auth\/account">Go to your account<\/a>/);
+    assert.match(unknown.body, /Error code: <code>invalid_client<\/code> · Request ID: <code>[0-9a-f]{16}<\/code>/);
+    assert.doesNotMatch(unknown.body, leaks);
+
+    // a redirect URI the client did not register: back to the client's home page; the gateway's request id is shown and logged with the detail
+    const bad = await page(await b.get(`${t.issuer}/auth?${new URLSearchParams({ client_id: 'partner-app', response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { ...html, 'x-request-id': 'req-7f3a' }));
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /This application is not set up correctly/);
+    assert.match(bad.body, /<a href="https:\/\/partner\.example\/">Back to Partner App<\/a>/);
+    assert.match(bad.body, /<code>invalid_redirect_uri<\/code> · Request ID: <code>req-7f3a<\/code>/);
+    assert.doesNotMatch(bad.body, leaks);
+    assert.doesNotMatch(bad.body, /evil\.example/);
+    assert.ok(t.logs.some((l) => l.requestId === 'req-7f3a' && l.error === 'invalid_redirect_uri' && /did not match/.test(String(l.detail))), 'the detail is in the log');
+
+    // an interaction that is unknown or expired, on the hosted page and at oidc-provider's resume endpoint
+    for (const path of ['/interaction/AbCdEf0123456789', '/auth/AbCdEf0123456789']) {
+      const r = await page(await b.get(`${t.issuer}${path}`, html));
+      assert.equal(r.status, 400, path);
+      assert.match(r.body, /<h1>Sign-in took too long<\/h1>/, path);
+      assert.match(r.body, /Go back to the application and start again/, path);
+      assert.match(r.body, /Go to your account/, path);
+      assert.match(r.body, /Request ID: <code>/, path);
+      assert.doesNotMatch(r.body, leaks, path);
+    }
+
+    // a request without the client it is for (so it cannot be answered at the client)
+    const incomplete = await page(await b.get(`${t.issuer}/auth?response_type=code&scope=openid`, html));
+    assert.equal(incomplete.status, 400);
+    assert.match(incomplete.body, /<h1>The request is not valid<\/h1>/);
+    assert.match(incomplete.body, /<code>invalid_request<\/code>/);
+    assert.doesNotMatch(incomplete.body, leaks);
+    assert.doesNotMatch(incomplete.body, /missing required parameter/);
   });
 
   describe('CSRF protection on every form', () => {

@@ -2,8 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InteractionDetails } from '../provider/oidc.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { describeScope } from './consent.js';
-import { errorPage } from './error.js';
+import { accountLink, errorPage, requestIdOf } from './error.js';
 import { readForm, send, type PageKit } from './kit.js';
+
+/** the pages' text (one place, for the message catalogs) */
+const TEXT = {
+  expired: { title: 'Sign-in took too long', message: 'Sign-in took too long, or was already finished in another tab. Go back to the application and start again.' },
+  mismatch: { title: 'Sign-in started elsewhere', message: 'This sign-in was started in another browser or tab. Go back to the application and start again.' },
+};
 
 /**
  * `/interaction/<uid>[/<action>]`: the browser's side of oidc-provider's interactions. The
@@ -50,11 +56,11 @@ async function open(kit: PageKit, req: IncomingMessage, res: ServerResponse, uid
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
-    send(res, 400, errorPage(kit.page, { title: 'Sign-in expired', message: 'This sign-in attempt has expired. Go back to the application and start again.', code: 'interaction-expired' }));
+    send(res, 400, errorPage(kit.page, { ...TEXT.expired, code: 'interaction-expired', back: accountLink(kit.page), requestId: requestIdOf(req) }));
     return undefined;
   }
   if (details.uid !== uid) {
-    send(res, 400, errorPage(kit.page, { message: 'This sign-in link does not match your browser session.', code: 'interaction-mismatch' }));
+    send(res, 400, errorPage(kit.page, { ...TEXT.mismatch, code: 'interaction-mismatch', back: accountLink(kit.page), requestId: requestIdOf(req) }));
     return undefined;
   }
   const client = await provider.Client.find(details.params.client_id);
