@@ -224,6 +224,33 @@ describe('hosted pages', () => {
     assert.equal(again.status, 400);
     // and the new account signs in with the password grant
     assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'nora', password: 'a sturdy passphrase 42', scope: 'orders.read' })).status, 200);
+    // the next sign-in form in this browser starts with the name the account was made with (the password field has the focus)
+    const q = new URLSearchParams({ client_id: 'orders-spa', response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'openid', state: 'st', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const signIn = await (await b.follow(await b.get(`${t.issuer}/auth?${q}`))).res.text();
+    assert.match(signIn, /<input id="login" name="login"[^>]* value="nora">/);
+    assert.match(signIn, /<input id="password"[^>]* autofocus>/);
+    // another browser's form starts empty
+    assert.match((await openSignIn(t)).html, /<input id="login" name="login"[^>]* value="" autofocus>/);
+  });
+
+  test('invalid fields are marked (aria-invalid) and linked to the message (aria-describedby): sign-in, sign-up, password reset', async () => {
+    const s = await openSignIn(t);
+    const wrong = await (await submitSignIn(s.b, s.html, 'alice', 'not the password')).text();
+    assert.match(wrong, /<div class="alert error" id="form-error" role="alert">The username or password is incorrect/);
+    assert.match(wrong, /<input id="login" name="login"[^>]* value="alice" aria-describedby="form-error" aria-invalid="true">/);
+    assert.match(wrong, /<input id="password" name="password"[^>]* aria-describedby="form-error" aria-invalid="true"/);
+    assert.doesNotMatch(s.html, /aria-invalid/, 'nothing is marked before a refusal');
+
+    const b = new Browser(origin());
+    const up = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+    const badUp = await (await b.post(actionOf(up), { csrf: csrfOf(up), email: 'ivy@example.com', password: 'short' })).text();
+    assert.match(badUp, /<input id="password" name="password"[^>]* aria-describedby="form-error password-hint" aria-invalid="true">/);
+    assert.doesNotMatch(badUp, /<input id="email"[^>]*aria-invalid/, 'only the refused field is marked');
+    assert.match(badUp, /value="ivy@example\.com"/, 'what was typed stays');
+
+    const reset = await (await b.get(`${t.issuer}/account/reset`)).text();
+    const badReset = await (await b.post(actionOf(reset), { csrf: csrfOf(reset), email: 'not an address' })).text();
+    assert.match(badReset, /<input id="email" name="email"[^>]* aria-invalid="true" aria-describedby="form-error">/);
   });
 
   test('password reset through the log transport: same answer for unknown addresses, single-use link, old password stops working', async () => {
@@ -245,6 +272,7 @@ describe('hosted pages', () => {
     const form = await (await b.get(mail.link)).text();
     const weak = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'qwerty123' });
     assert.equal(weak.status, 400, 'the policy applies to resets');
+    assert.match(await weak.text(), /<input id="password"[^>]* aria-describedby="form-error password-hint" aria-invalid="true">/);
     const ok = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'brand new passphrase 7' });
     assert.equal(ok.status, 200);
     const reuse = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'another passphrase 8' });

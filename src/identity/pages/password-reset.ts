@@ -13,7 +13,7 @@ ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="email" required>
+<input id="email" name="email" type="email" autocomplete="email" required${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
 <button type="submit">Send reset link</button>
 </form>`);
 }
@@ -25,7 +25,7 @@ ${alert(o.error)}
 ${csrfField(o.csrf)}
 <input type="hidden" name="token" value="${esc(o.token)}">
 <label for="password">New password <span class="hint" id="password-hint">At least ${o.minLength} characters, not a common password.</span></label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint">
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint"${o.error ? ' aria-invalid="true"' : ''}>
 <button type="submit">Set password</button>
 </form>`);
 }

@@ -6,11 +6,13 @@ import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
 import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
+import { rememberedLogin } from './sign-up.js';
 import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
-  const describedBy = o.error ? ' aria-describedby="form-error"' : '';
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; invalid?: boolean; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
+  // a refused username and password: both fields marked and linked to the message
+  const describedBy = o.error ? ` aria-describedby="form-error"${o.invalid ? ' aria-invalid="true"' : ''}` : '';
   return layout(ctx, 'Sign in', `<h1>Sign in</h1>
 <p class="lead">${o.clientName ? `to continue to ${esc(o.clientName)}` : 'with your account'}</p>
 ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
@@ -34,7 +36,7 @@ ${o.signUp ? `<a href="${esc(o.signUp)}">Create an account</a>` : ''}
 /** what the user is told when a federated sign-in failed at the upstream or did not verify */
 const FEDERATION_FAILED = (name: string) => `Signing in with ${name} did not succeed. Try again, or sign in another way.`;
 
-type FormText = { login?: string; error?: string; info?: string };
+type FormText = { login?: string; error?: string; invalid?: boolean; info?: string };
 
 const metaOf = (ctx: InteractionContext, via: string) => ({ ip: clientIp(ctx.req), via, clientId: ctx.details.params.client_id });
 
@@ -96,7 +98,8 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
       const hinted = federation && hintedConnector(federation, ctx.details.params);
       if (hinted) return beginAt(ctx, hinted);
       const info = query.get('created') ? 'Your account was created. Sign in to continue.' : undefined;
-      return page(ctx, 200, { info });
+      // the name the user signed up with, or the client's login_hint: the form starts with it
+      return page(ctx, 200, { info, login: rememberedLogin(ctx.req) ?? loginHint(ctx) });
     },
     actions: {
       async login(ctx, posted) {
@@ -110,7 +113,7 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
           return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: `Too many failed sign-ins from your network. Try again in ${waitText(result.retryAfter ?? 60)}.` }));
         }
-        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.' });
+        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: 'The username or password is incorrect, or the account is temporarily locked.', invalid: true });
         return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
       },
       async passkey(ctx, posted) {

@@ -1,4 +1,5 @@
 import { clientIp } from '../../client-ip.js';
+import { parseAddress } from '../../email.js';
 import { checkPasswordPolicy, hashPassword } from '../../passwords.js';
 import { errorPage } from '../error.js';
 import { redirect, send, type PageKit } from '../kit.js';
@@ -15,11 +16,12 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
       back(res, 'profile');
     },
     async '/account/email'(s, req, res, form) {
-      await reauthenticate(s, req, form);
       const to = (form.get('email') ?? '').trim();
+      if (!parseAddress(to)) refuse(400, 'Enter a valid email address.', 'email');
+      await reauthenticate(s, req, form, 'pw-email');
       let ok: boolean;
-      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'That is not an email address.'); }
-      if (!ok) refuse(409, 'That email address belongs to another account.');
+      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'Enter a valid email address.', 'email'); }
+      if (!ok) refuse(409, 'That email address belongs to another account.', 'email');
       kit.logger.info({ audit: 'account.email-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: email changed');
       const userId = s.user.id;
       kit.outbox.post(async () => {
@@ -31,17 +33,17 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
     },
     async '/account/password'(s, req, res, form) {
       if (!(await hasPassword(s.user))) refuse(400, 'Your account signs in without a password.');
-      await reauthenticate(s, req, form);
+      await reauthenticate(s, req, form, 'pw-current');
       const next = form.get('new-password') ?? '';
       const weak = checkPasswordPolicy(next, kit.cfg.passwords, [s.user.username ?? '', s.user.email ?? ''], kit.cfg.branding.name);
-      if (weak) refuse(400, `The new password is not accepted: ${weak}.`);
+      if (weak) refuse(400, `The new password is not accepted: ${weak.replace(/\.$/, '')}.`, 'new-password');
       await kit.users.setPasswordHash(s.user.id, await hashPassword(next, kit.cfg.passwords.hash));
       await endOtherSessions(db, s.user.id, s.uid);
       kit.logger.info({ audit: 'account.password-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: password changed, other sessions ended');
       back(res, 'password');
     },
     async '/account/delete'(s, req, res, form) {
-      await reauthenticate(s, req, form);
+      await reauthenticate(s, req, form, 'pw-delete');
       await kit.users.revokeSessions(s.user.id);
       await deleteAccountRows(db, s.user.id);
       kit.logger.info({ audit: 'account.deleted', sub: s.user.id, via: 'account-console', ip: clientIp(req) }, 'account deleted by its user');

@@ -8,6 +8,11 @@ import type { ConsoleSession } from './session.js';
 /** a sign-in this recent re-authenticates an account without a password */
 const FRESH_MS = 5 * 60_000;
 
+/** a refused console form whose cause is one field (`field`: its input's id): the overview marks it */
+export class FieldError extends FormError {
+  constructor(status: number, message: string, readonly field: string) { super(status, message); }
+}
+
 /** one POST of the console, for the signed-in session `s` (the CSRF token is checked before) */
 export type Action = (s: ConsoleSession, req: IncomingMessage, res: ServerResponse, form: URLSearchParams) => Promise<void>;
 
@@ -18,28 +23,28 @@ export interface ConsoleHelpers {
   db: Db;
   /** back to the overview, saying what was done */
   back(res: ServerResponse, done: string): void;
-  /** refuse the form: the error page with `status` and the message */
-  refuse(status: number, message: string): never;
+  /** refuse the form: the error page with `status` and the message, or (`field`) the overview with that field marked */
+  refuse(status: number, message: string, field?: string): never;
   hasPassword(u: User): Promise<boolean>;
-  /** the current password (or, for an account without one, a recent sign-in), else a refusal (401) */
-  reauthenticate(s: ConsoleSession, req: IncomingMessage, form: URLSearchParams): Promise<void>;
+  /** the current password (or, for an account without one, a recent sign-in), else a refusal (401; `field`: the password field's id) */
+  reauthenticate(s: ConsoleSession, req: IncomingMessage, form: URLSearchParams, field?: string): Promise<void>;
 }
 
 export function consoleHelpers(kit: PageKit, db: Db): ConsoleHelpers {
   const a = `${kit.base}/account`;
-  const refuse = (status: number, message: string): never => { throw new FormError(status, message); };
+  const refuse = (status: number, message: string, field?: string): never => { throw field ? new FieldError(status, message, field) : new FormError(status, message); };
   const hasPassword = async (u: User) => !!(await kit.users.passwordHashFor(u.username ?? u.email ?? ''))?.hash;
   return {
     a, db, refuse, hasPassword,
     back: (res, done) => redirect(res, `${a}?done=${done}`),
-    async reauthenticate(s, req, form) {
+    async reauthenticate(s, req, form, field) {
       if (await hasPassword(s.user)) {
         const password = form.get('current-password') ?? '';
         // through the password connector: wrong passwords count towards the account's lockout
         const r = password ? await kit.password.verify({ login: s.user.username ?? s.user.email!, password }, { ip: clientIp(req), via: 'account' }) : undefined;
         if (!r?.ok || r.identity.accountId !== s.user.id) {
           kit.logger.warn({ audit: 'account.reauth-failed', sub: s.user.id, ip: clientIp(req) }, 'account console: re-authentication failed');
-          refuse(401, 'Your current password is needed for this, and the one entered is not right.');
+          refuse(401, 'Your current password is needed for this, and the one entered is not right.', field);
         }
       } else if (Date.now() - s.loginTs > FRESH_MS) {
         refuse(401, `For this, sign in again first (${kit.issuer}/account/sign-in?fresh=1), then try again within 5 minutes.`);

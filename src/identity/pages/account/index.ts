@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorPage } from '../error.js';
 import { queryOf, readForm, redirect, send, type PageKit } from '../kit.js';
 import { accessActions, profileActions } from './actions.js';
-import { consoleHelpers, type Action } from './helpers.js';
+import { consoleHelpers, FieldError, type Action } from './helpers.js';
 import { mfaActions } from './mfa.js';
 import { callbackOk, consoleSession, toSignIn, type ConsoleSession } from './session.js';
 import { sessionsOf } from './store.js';
@@ -29,13 +29,15 @@ export function accountConsole(kit: PageKit) {
   const actions: Record<string, Action> = { ...profileActions(kit, h), ...accessActions(kit, h), ...mfa?.actions };
   const pages = new Set(['/account', '/account/sign-in', '/account/callback', '/account/export', '/account/mfa/app', '/account/mfa/app/cancel', ...Object.keys(actions)]);
 
-  async function overview(s: ConsoleSession, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** the overview; after a refused form (`refused`), with its message and the field it is about marked */
+  async function overview(s: ConsoleSession, req: IncomingMessage, res: ServerResponse, refused?: FieldError): Promise<void> {
     const done = queryOf(req).get('done') ?? '';
     const links = kit.federation ? await kit.federation.store.linksOf(s.user.id) : [];
     const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.list(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
-    send(res, 200, overviewPage(kit.page, {
+    send(res, refused?.status ?? 200, overviewPage(kit.page, {
       user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m,
-      csrf: kit.csrf.token(req, res), notice: Object.hasOwn(NOTICES, done) ? NOTICES[done] : undefined,
+      csrf: kit.csrf.token(req, res), notice: refused || !Object.hasOwn(NOTICES, done) ? undefined : NOTICES[done],
+      error: refused?.message, invalid: refused?.field,
     }));
   }
 
@@ -79,7 +81,12 @@ export function accountConsole(kit: PageKit) {
     if (path === '/account/mfa/app/cancel') { redirect(res, a); return true; }
     const run = Object.hasOwn(actions, path) ? actions[path] : undefined;
     if (!run) { send(res, 404, errorPage(kit.page, { message: 'Not found.' })); return true; }
-    await run(s, req, res, form);
+    try {
+      await run(s, req, res, form);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      await overview(s, req, res, err);
+    }
     return true;
   };
 }

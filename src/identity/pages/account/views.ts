@@ -13,13 +13,20 @@ export interface Overview {
   csrf: string;
   notice?: string;
   error?: string;
+  /** the id of the field the error is about: marked invalid and linked to the message */
+  invalid?: string;
 }
+
+/** a field's attributes: marked invalid and described by the error message when it is the one refused */
+const mark = (o: Overview, id: string, describedBy?: string) => (o.invalid === id
+  ? ` aria-invalid="true" aria-describedby="form-error${describedBy ? ` ${describedBy}` : ''}"`
+  : describedBy ? ` aria-describedby="${describedBy}"` : '');
 
 const when = (ms: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : 'unknown');
 
 /** re-authentication inside a form: the current password, or (an account without one) a recent sign-in */
-const reauth = (id: string, hasPassword: boolean) => (hasPassword
-  ? `<label for="${id}">Current password</label><input id="${id}" name="current-password" type="password" autocomplete="current-password" required>`
+const reauth = (id: string, hasPassword: boolean, attrs = '') => (hasPassword
+  ? `<label for="${id}">Current password</label><input id="${id}" name="current-password" type="password" autocomplete="current-password" required${attrs}>`
   : '<p class="hint">You signed in without a password: this needs a sign-in in the last 5 minutes.</p>');
 
 const post = (action: string, csrf: string, body: string, button: string, secondary = true) =>
@@ -48,17 +55,17 @@ ${m.app || m.passkeys.length ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth('p
 <p class="lead">Signed in as ${esc(u.username ?? u.email)}.</p>
 ${alert(o.notice, 'info', 'notice')}${alert(o.error)}
 <section aria-labelledby="h-profile"><h2 id="h-profile">Profile</h2>
-${post(`${a}/profile`, o.csrf, `<label for="name">Display name</label><input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${esc(name)}">`, 'Save name', false)}
-${o.hasPassword ? post(`${a}/email`, o.csrf, `<label for="email">Email<span class="hint">Now ${esc(u.email ?? 'none')}${u.email ? (u.emailVerified ? ' (verified)' : ' (not verified)') : ''}. We send a link to the new address to verify it.</span></label><input id="email" name="email" type="email" autocomplete="email" required>${reauth('pw-email', true)}`, 'Change email') : ''}
+${post(`${a}/profile`, o.csrf, `<label for="name">Display name</label><input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${esc(name)}"${mark(o, 'name')}>`, 'Save name', false)}
+${o.hasPassword ? post(`${a}/email`, o.csrf, `<label for="email">Email<span class="hint" id="email-hint">Now ${esc(u.email ?? 'none')}${u.email ? (u.emailVerified ? ' (verified)' : ' (not verified)') : ''}. We send a link to the new address to verify it.</span></label><input id="email" name="email" type="email" autocomplete="email" required${mark(o, 'email', 'email-hint')}>${reauth('pw-email', true, mark(o, 'pw-email'))}`, 'Change email') : ''}
 </section>
 ${o.hasPassword ? `<section aria-labelledby="h-password"><h2 id="h-password">Password</h2>
-${post(`${a}/password`, o.csrf, `${reauth('pw-current', true)}<label for="new-password">New password</label><input id="new-password" name="new-password" type="password" autocomplete="new-password" required>`, 'Change password', false)}
+${post(`${a}/password`, o.csrf, `${reauth('pw-current', true, mark(o, 'pw-current'))}<label for="new-password">New password</label><input id="new-password" name="new-password" type="password" autocomplete="new-password" required${mark(o, 'new-password')}>`, 'Change password', false)}
 <p class="hint">Changing it signs you out everywhere else.</p></section>` : ''}
 ${mfa}
 <section aria-labelledby="h-sessions"><h2 id="h-sessions">Where you are signed in</h2><ul>${sessions}</ul></section>
 ${o.links.length ? `<section aria-labelledby="h-links"><h2 id="h-links">Linked sign-ins</h2><ul>${links}</ul></section>` : ''}
 <section aria-labelledby="h-data"><h2 id="h-data">Your data</h2><p><a href="${esc(a)}/export">Download my data (JSON)</a></p></section>
 <section aria-labelledby="h-delete"><h2 id="h-delete">Delete account</h2>
-${post(`${a}/delete`, o.csrf, `<p>This deletes your account and signs you out of every application. It cannot be undone.</p>${reauth('pw-delete', o.hasPassword)}`, 'Delete my account')}
+${post(`${a}/delete`, o.csrf, `<p>This deletes your account and signs you out of every application. It cannot be undone.</p>${reauth('pw-delete', o.hasPassword, mark(o, 'pw-delete'))}`, 'Delete my account')}
 </section>`);
 }
