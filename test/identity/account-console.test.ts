@@ -131,7 +131,7 @@ describe('account console: sign-in through the provider session, profile, passwo
     await addKey(id, 'kim-key-1');
     await addKey(other, 'kat-key-1');
     const { html } = await overview(b);
-    assert.match(html, /Remove passkey 1/);
+    assert.match(html, /Remove Passkey 1/);
     const remove = (passkey: string, password?: string) => b.post(`${t.issuer}/account/mfa/remove`, { csrf: csrfOf(html), factor: 'passkey', passkey, ...(password ? { 'current-password': password } : {}) });
     assert.equal((await remove('kim-key-1')).status, 401);
     assert.equal((await remove('kat-key-1', PASSWORD)).status, 404);

@@ -6,12 +6,13 @@ import { consoleHelpers, FieldError, type Action } from './helpers.js';
 import { mfaActions } from './mfa.js';
 import { callbackOk, consoleSession, toSignIn, type ConsoleSession } from './session.js';
 import { sessionsOf } from './store.js';
-import { overviewPage } from './views.js';
+import { overviewPage, reauth } from './views.js';
+import { passkeyActions } from './passkeys.js';
 
 const NOTICES: Record<string, string> = {
   profile: 'Your name is saved.', email: 'Your email is changed. Open the link we sent to the new address to verify it.',
   password: 'Your password is changed. Every other session is signed out.', 'mfa-removed': 'The factor is removed.',
-  'session-ended': 'That session is signed out.', unlinked: 'The sign-in is unlinked.', 'app-on': 'Your authenticator app is set up.',
+  'session-ended': 'That session is signed out.', 'passkey-added': 'Your passkey is added. You can sign in with it now.', 'passkey-renamed': 'The passkey is renamed.', unlinked: 'The sign-in is unlinked.', 'app-on': 'Your authenticator app is set up.',
 };
 
 /**
@@ -26,7 +27,8 @@ export function accountConsole(kit: PageKit) {
   const h = consoleHelpers(kit, db);
   const { a, hasPassword } = h;
   const mfa = kit.mfa && mfaActions(kit, kit.mfa, h);
-  const actions: Record<string, Action> = { ...profileActions(kit, h), ...accessActions(kit, h), ...mfa?.actions };
+  const passkeys = kit.mfa?.passkeysOn ? passkeyActions(kit, kit.mfa.passkeys, h, reauth) : undefined;
+  const actions: Record<string, Action> = { ...profileActions(kit, h), ...accessActions(kit, h), ...mfa?.actions, ...passkeys?.actions };
   const pages = new Set(['/account', '/account/sign-in', '/account/callback', '/account/export', '/account/mfa/app', '/account/mfa/app/cancel', ...Object.keys(actions)]);
 
   /** the overview; after a refused form (`refused`), with its message and the field it is about marked */
@@ -35,7 +37,7 @@ export function accountConsole(kit: PageKit) {
     const links = kit.federation ? await kit.federation.store.linksOf(s.user.id) : [];
     const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.list(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
     send(res, refused?.status ?? 200, overviewPage(kit.page, {
-      user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m,
+      user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m, passkeysOn: !!passkeys,
       csrf: kit.csrf.token(req, res), notice: refused || !Object.hasOwn(NOTICES, done) ? undefined : NOTICES[done],
       error: refused?.message, invalid: refused?.field,
     }));
@@ -45,7 +47,7 @@ export function accountConsole(kit: PageKit) {
     const { user } = s;
     const data = {
       account: user,
-      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: (await kit.mfa.passkeys.list(user.id)).map(({ createdAt, lastUsedAt }) => ({ added: new Date(createdAt).toISOString(), lastUsed: lastUsedAt ? new Date(lastUsedAt).toISOString() : null })), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
+      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: (await kit.mfa.passkeys.list(user.id)).map(({ name, createdAt, lastUsedAt }) => ({ name, added: new Date(createdAt).toISOString(), lastUsed: lastUsedAt ? new Date(lastUsedAt).toISOString() : null })), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
       linkedIdentities: kit.federation ? await kit.federation.store.linksOf(user.id) : [],
       sessions: (await sessionsOf(db, user.id)).map(({ loginTs, amr, clients }) => ({ signedIn: new Date(loginTs).toISOString(), amr, clients })),
       exportedAt: new Date().toISOString(),
@@ -72,6 +74,7 @@ export function accountConsole(kit: PageKit) {
       if (path === '/account') await overview(s, req, res);
       else if (path === '/account/export') await exportData(s, res);
       else if (path === '/account/mfa/app' && mfa) await mfa.showEnrol(s, req, res);
+      else if (path === '/account/passkeys/add' && passkeys) await passkeys.showAdd(s, req, res);
       else send(res, 405, errorPage(kit.page, { message: 'Method not allowed.' }));
       return true;
     }

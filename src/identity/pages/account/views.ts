@@ -1,6 +1,7 @@
 import type { User } from '../../accounts.js';
 import { alert, csrfField, esc, layout, type PageContext } from '../layout.js';
 import type { SessionInfo } from './store.js';
+import type { PasskeyInfo } from '../../mfa/passkeys.js';
 
 /** what the overview shows */
 export interface Overview {
@@ -9,7 +10,9 @@ export interface Overview {
   currentUid: string;
   sessions: SessionInfo[];
   links: Array<{ connector: string; email: string | null }>;
-  mfa?: { app: boolean; passkeys: Array<{ id: string; createdAt: number; lastUsedAt: number | null }>; recoveryCodes: number };
+  mfa?: { app: boolean; passkeys: PasskeyInfo[]; recoveryCodes: number };
+  /** passkeys can be added here (WebAuthn on: the issuer is on a host name) */
+  passkeysOn?: boolean;
   csrf: string;
   notice?: string;
   error?: string;
@@ -25,12 +28,27 @@ const mark = (o: Overview, id: string, describedBy?: string) => (o.invalid === i
 const when = (ms: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : 'unknown');
 
 /** re-authentication inside a form: the current password, or (an account without one) a recent sign-in */
-const reauth = (id: string, hasPassword: boolean, attrs = '') => (hasPassword
+export const reauth = (id: string, hasPassword: boolean, attrs = '') => (hasPassword
   ? `<label for="${id}">Current password</label><input id="${id}" name="current-password" type="password" autocomplete="current-password" required${attrs}>`
   : '<p class="hint">You signed in without a password: this needs a sign-in in the last 5 minutes.</p>');
 
 const post = (action: string, csrf: string, body: string, button: string, secondary = true) =>
   `<form method="post" action="${esc(action)}">${csrfField(csrf)}${body}<button type="submit"${secondary ? ' class="secondary"' : ''}>${esc(button)}</button></form>`;
+
+/** the passkeys of the account: name, when added and last used; rename, remove (re-authentication), add */
+function passkeysSection(a: string, o: Overview, passkeys: PasskeyInfo[]): string {
+  if (!passkeys.length && !o.passkeysOn) return '';
+  const items = passkeys.map((p, i) => {
+    const label = p.name ?? `Passkey ${i + 1}`;
+    return `<li><strong>${esc(label)}</strong><span class="hint">Added ${esc(when(p.createdAt))}, last used ${esc(p.lastUsedAt ? when(p.lastUsedAt) : 'never')}</span>
+${post(`${a}/passkeys/rename`, o.csrf, `<input type="hidden" name="passkey" value="${esc(p.id)}"><label for="pk-name-${i}">New name for ${esc(label)}</label><input id="pk-name-${i}" name="name" type="text" maxlength="60" required value="${esc(label)}">`, `Rename ${label}`)}
+${post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="passkey"><input type="hidden" name="passkey" value="${esc(p.id)}">${reauth(`pw-pk${i}`, o.hasPassword)}`, `Remove ${label}`)}</li>`;
+  }).join('\n');
+  return `<section aria-labelledby="h-passkeys"><h2 id="h-passkeys">Passkeys</h2>
+${passkeys.length ? `<ul class="passkeys">${items}</ul>` : '<p>No passkeys yet. A passkey signs you in without a password.</p>'}
+${o.passkeysOn ? `<p><a href="${esc(a)}/passkeys/add">Add a passkey</a></p>` : ''}
+</section>`;
+}
 
 export function overviewPage(ctx: PageContext, o: Overview): string {
   const a = `${ctx.base}/account`;
@@ -48,9 +66,9 @@ ${post(`${a}/links/unlink`, o.csrf, `<input type="hidden" name="connector" value
 <li>Recovery codes left: ${m.recoveryCodes}</li>
 </ul>
 ${m.app ? post(`${a}/mfa/remove`, o.csrf, `<input type="hidden" name="factor" value="app">${reauth('pw-app', o.hasPassword)}`, 'Remove authenticator app') : `<p><a href="${esc(a)}/mfa/app">Set up an authenticator app</a></p>`}
-${m.passkeys.map((p, i) => post(`${a}/mfa/remove`, o.csrf, `<p>Passkey ${i + 1}, added ${esc(when(p.createdAt))}, last used ${esc(p.lastUsedAt ? when(p.lastUsedAt) : 'never')}</p><input type="hidden" name="factor" value="passkey"><input type="hidden" name="passkey" value="${esc(p.id)}">${reauth(`pw-pk${i}`, o.hasPassword)}`, `Remove passkey ${i + 1}`)).join('\n')}
 ${m.app || m.passkeys.length ? post(`${a}/mfa/recovery-codes`, o.csrf, reauth('pw-rc', o.hasPassword), 'New recovery codes') : ''}
-</section>` : '';
+</section>
+${passkeysSection(a, o, m.passkeys)}` : '';
   return layout(ctx, 'Your account', `<h1>Your account</h1>
 <p class="lead">Signed in as ${esc(u.username ?? u.email)}.</p>
 ${alert(o.notice, 'info', 'notice')}${alert(o.error)}
