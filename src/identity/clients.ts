@@ -39,6 +39,8 @@ export interface ClientSpec {
   roles: string[];
   firstParty: boolean;
   name?: string;
+  /** the application's home page (`client_uri`): error pages link back to it */
+  home?: string;
   /** multi-factor policy; absent: `mfa.policy` */
   mfa?: 'off' | 'optional' | 'required';
 }
@@ -46,7 +48,7 @@ export interface ClientSpec {
 export function specFromConfig(c: IdentityClientConfig): ClientSpec {
   return {
     clientId: c['client-id'], public: c.public, grantTypes: c['grant-types'], redirectUris: c['redirect-uris'],
-    postLogoutRedirectUris: c['post-logout-redirect-uris'], scopes: c.scopes, roles: c.roles, firstParty: c['first-party'], name: c.name,
+    postLogoutRedirectUris: c['post-logout-redirect-uris'], scopes: c.scopes, roles: c.roles, firstParty: c['first-party'], name: c.name, home: c.home,
     ...(c.mfa ? { mfa: c.mfa } : {}),
   };
 }
@@ -83,6 +85,7 @@ export function toMetadata(spec: ClientSpec, secretHash: string | null): Record<
     gatehouse_first_party: spec.firstParty,
     ...(spec.mfa ? { gatehouse_mfa: spec.mfa } : {}),
     ...(spec.name ? { client_name: spec.name } : {}),
+    ...(spec.home ? { client_uri: spec.home } : {}),
   };
 }
 

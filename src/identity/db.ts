@@ -3,7 +3,7 @@ import { hashStoredIds } from './adapter.js';
 import { tracer, type Tracer } from '../observability/tracing.js';
 import { auditLogTable, SUBSCRIPTION_MIGRATIONS } from './subscriptions/migrations.js';
 import { EMAIL_CODE_MIGRATIONS, MFA_MIGRATIONS } from './mfa/store.js';
-import { PASSKEY_MIGRATIONS } from './mfa/passkeys.js';
+import { PASSKEY_MIGRATIONS, PASSKEY_NAME_MIGRATION } from './mfa/passkeys.js';
 import { openSqlite } from './sqlite.js';
 
 /**
@@ -113,6 +113,8 @@ const MIGRATIONS: Migration[] = [
   // SQLite compares TEXT bytewise, and the primary key of logins serves; PostgreSQL compares by the
   // database's collation, so the range and ORDER BY say COLLATE "C" and need this index
   async (db) => { if (db.kind === 'postgres') await db.run('CREATE INDEX IF NOT EXISTS logins_login_c ON logins (login COLLATE "C")'); },
+  // issue 15 (account console): a passkey's name, given by its owner
+  PASSKEY_NAME_MIGRATION,
 ];
 
 /** the version of the migration that re-keys stored ids by their hash (a test forgets it to run it again) */

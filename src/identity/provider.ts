@@ -61,7 +61,7 @@ export async function buildProvider(d: ProviderDeps): Promise<OidcProvider> {
     findAccount,
     // sign-in, then the steps after it in list order (steps/index.ts); their pages are the hosted pages
     interactions: { policy: interactionPolicy(policies.base(), d.steps), url: async (_ctx: unknown, interaction: { uid: string }) => `${page.base}/interaction/${interaction.uid}` },
-    renderError: renderError(page),
+    renderError: renderError(page, d.logger),
     // the languages of the hosted pages, for clients that send ui_locales
     discovery: { ui_locales_supported: [...page.i18n.languages] },
     ttl: lifetimes(cfg),

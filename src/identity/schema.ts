@@ -8,6 +8,9 @@ import { messageProblem } from './i18n/load.js';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** the OpenID scopes, which have built-in descriptions on the consent page (pages/consent.ts) */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'];
+
 const scope = z.string().regex(SCOPE_TOKEN, 'a scope is one token of printable characters, no spaces or quotes');
 
 /** multi-factor authentication for a client or an API (docs/guides/mfa.md) */
@@ -35,6 +38,7 @@ export const identityClientSchema = z.strictObject({
   roles: z.array(z.string().min(1)).default([]).describe('App roles put in the `roles` claim of client_credentials tokens.'),
   'first-party': z.boolean().default(true).describe('First-party clients skip the consent page.'),
   name: z.string().optional().describe('Display name on the consent page.'),
+  home: z.url().regex(/^https?:/, 'an http(s) URL').optional().describe('The application\'s home page (`client_uri`): an error page about one of its requests links back to it (else to the account console).'),
   mfa: mfaPolicy.optional().describe('Multi-factor authentication for this client\'s sign-ins: `off` (password only, also for accounts that have a second factor), `optional` (accounts with a second factor use it) or `required` (every account; one without a factor enrols at sign-in). Defaults to `mfa.policy`. A client with `required` cannot use the password grant.'),
 });
 
@@ -68,6 +72,9 @@ export const identitySchema = z.strictObject({
     .describe('SQLite: how long a request waits (asynchronously: other requests and the gateway go on) while another process holds the database\'s write lock; then it is answered 503 with Retry-After.'),
   apis: z.array(identityApiSchema).default([]).describe('APIs the provider issues JWT access tokens for.'),
   clients: z.array(identityClientSchema).default([]).describe('Clients defined in config (read-only for `gatehouse clients`).'),
+  scopes: z.record(scope, z.strictObject({
+    description: z.string().min(1).max(200).describe('What the scope lets a client do, in words for the user (e.g. `Read your orders`).'),
+  })).default({}).describe('What the consent page says for each scope: `{ orders.read: { description: "Read your orders" } }`. A scope defined by an API (`apis[].scopes`) or an OpenID scope (openid, profile, email, address, phone, offline_access: those have built-in descriptions this overrides). A scope without one is shown by its name.'),
   tokens: z.strictObject({
     'access-token-ttl': duration({ min: 10, max: 86400 }).default(3600).describe('Access token lifetime, 10s–24h. JWT access tokens cannot be revoked before they expire: keep this short.'),
     'refresh-token-ttl': duration({ min: 60 }).default(14 * 86400).describe('Refresh token lifetime; refresh tokens rotate on use, and reuse of a spent one revokes the grant.'),
@@ -198,6 +205,9 @@ export const identitySchema = z.strictObject({
       const problem = messageProblem(key, text);
       if (problem) ctx.addIssue({ code: 'custom', path: ['branding', 'messages', lang, key], message: problem });
     }
+  }
+  for (const sc of Object.keys(c.scopes)) {
+    if (!scopeOwner.has(sc) && !OIDC_SCOPES.includes(sc)) ctx.addIssue({ code: 'custom', path: ['scopes', sc], message: `scope ${sc} is not defined by any API (apis[].scopes) nor an OpenID scope: its description would never be shown` });
   }
   if (c.database.startsWith('postgres') && !c.keys['encryption-key']) {
     ctx.addIssue({ code: 'custom', path: ['keys', 'encryption-key'], message: 'PostgreSQL needs keys.encryption-key (e.g. "${ENV:GATEHOUSE_KEY_SECRET}") so every process can decrypt the shared keys' });

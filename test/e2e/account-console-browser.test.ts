@@ -3,12 +3,28 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestIdentity, type TestIdentity } from '../identity/helpers.js';
+import { freePort, startTestIdentity, type TestIdentity } from '../identity/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'correct horse battery staple';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** the page's HTML in a context that may run axe (the pages' CSP allows no inline script): no serious or critical violation */
+async function axeClean(browser: Browser, issuer: string, page: Page, name: string) {
+  const ctx = await browser.newContext({ bypassCSP: true });
+  const p = await ctx.newPage();
+  await p.goto(`${issuer}/assets/style.css`);
+  await p.setContent((await page.content()).replace(/<script[^>]*><\/script>/g, ''));
+  await p.addScriptTag({ content: axeSource });
+  const violations = await p.evaluate(async () => {
+    // @ts-expect-error axe is injected
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
+  }) as Array<{ id: string; impact: string }>;
+  await ctx.close();
+  assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: ${JSON.stringify(violations)}`);
+}
 
 if (!existsSync(CHROMIUM)) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
@@ -25,21 +41,7 @@ describe('account console in a real browser (Chromium, JavaScript off), checked 
   });
   after(async () => { await browser?.close(); await t?.stop(); });
 
-  /** the page's HTML in a context that may run axe (the pages' CSP allows no script): no serious or critical violation */
-  async function accessible(page: Page, name: string) {
-    const ctx = await browser.newContext({ bypassCSP: true });
-    const p = await ctx.newPage();
-    await p.goto(`${t.issuer}/assets/style.css`);
-    await p.setContent(await page.content());
-    await p.addScriptTag({ content: axeSource });
-    const violations = await p.evaluate(async () => {
-      // @ts-expect-error axe is injected
-      const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-      return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
-    }) as Array<{ id: string; impact: string }>;
-    await ctx.close();
-    assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: ${JSON.stringify(violations)}`);
-  }
+  const accessible = (page: Page, name: string) => axeClean(browser, t.issuer, page, name);
 
   test('sign in from /account, change the name, open the authenticator setup, sign out of the session', async () => {
     const ctx = await browser.newContext({ javaScriptEnabled: false });
@@ -60,6 +62,74 @@ describe('account console in a real browser (Chromium, JavaScript off), checked 
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('button', { name: 'Sign out session 1' }).click();
     await page.waitForSelector('h1:has-text("Sign in")');
+    await ctx.close();
+  });
+});
+
+/**
+ * Passkeys from the account console, on a virtual authenticator (Chrome DevTools Protocol).
+ * WebAuthn refuses an IP address as relying party, so the issuer is on `localhost`.
+ */
+describe('account console passkeys in a real browser (Chromium, virtual authenticator)', { skip: !existsSync(CHROMIUM) }, () => {
+  let t: TestIdentity;
+  let browser: Browser;
+  let issuer: string;
+  before(async () => {
+    const port = await freePort();
+    issuer = `http://localhost:${port}/auth`;
+    t = await startTestIdentity({ issuer, branding: { name: 'Acme Orders' } }, { port });
+    await t.addUser({ username: 'carol', email: 'carol@example.com', password: PASSWORD, emailVerified: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+  after(async () => { await browser?.close(); await t?.stop(); });
+
+  test('add a passkey in the console, rename it, sign out, sign in with it, remove it with the password', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+
+    await page.goto(`${issuer}/account`);
+    await page.getByLabel('Username or email').fill('carol');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForSelector('h1:has-text("Your account")');
+    await page.waitForSelector('h2:has-text("Passkeys")');
+    await page.getByRole('link', { name: 'Add a passkey' }).click();
+    await page.waitForSelector('h1:has-text("Add a passkey")');
+    const csp = (await page.reload())!.headers()['content-security-policy'] ?? '';
+    assert.equal(/script-src ([^;]+)/.exec(csp)?.[1], `${issuer}/assets/passkey.js`, 'the page allows exactly the passkey script');
+    await axeClean(browser, issuer, page, 'add a passkey');
+    await page.getByLabel(/^Name/).fill('Test laptop');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.waitForSelector('[role=status]:has-text("Your passkey is added")');
+    await page.waitForSelector('li strong:has-text("Test laptop")');
+    await axeClean(browser, issuer, page, 'account overview with a passkey');
+
+    await page.getByLabel('New name for Test laptop').fill('Carol laptop');
+    await page.getByRole('button', { name: 'Rename Test laptop' }).click();
+    await page.waitForSelector('[role=status]:has-text("The passkey is renamed")');
+    assert.match((await page.locator('section[aria-labelledby=h-passkeys]').textContent())!, /Carol laptop[\s\S]*last used never/);
+
+    // sign out of this browser, then sign in with the passkey alone
+    await page.getByRole('button', { name: 'Sign out session 1' }).click();
+    await page.waitForSelector('h1:has-text("Sign in")');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForSelector('h1:has-text("Your account")');
+    assert.ok(t.logs.some((l) => l.audit === 'sign-in.success' && l.via === 'passkey'));
+    assert.doesNotMatch((await page.locator('section[aria-labelledby=h-passkeys]').textContent())!, /last used never/);
+
+    // removal needs the current password
+    await page.locator('section[aria-labelledby=h-passkeys] input[name=current-password]').fill('not the password');
+    await page.getByRole('button', { name: 'Remove Carol laptop' }).click();
+    await page.waitForSelector('[role=alert]:has-text("Your current password is needed")');
+    await page.goto(`${issuer}/account`);
+    await page.locator('section[aria-labelledby=h-passkeys] input[name=current-password]').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Remove Carol laptop' }).click();
+    await page.waitForSelector('[role=status]:has-text("The factor is removed")');
+    await page.waitForSelector('text=No passkeys yet');
     await ctx.close();
   });
 });

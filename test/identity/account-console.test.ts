@@ -131,7 +131,7 @@ describe('account console: sign-in through the provider session, profile, passwo
     await addKey(id, 'kim-key-1');
     await addKey(other, 'kat-key-1');
     const { html } = await overview(b);
-    assert.match(html, /Remove passkey 1/);
+    assert.match(html, /Remove Passkey 1/);
     const remove = (passkey: string, password?: string) => b.post(`${t.issuer}/account/mfa/remove`, { csrf: csrfOf(html), factor: 'passkey', passkey, ...(password ? { 'current-password': password } : {}) });
     assert.equal((await remove('kim-key-1')).status, 401);
     assert.equal((await remove('kat-key-1', PASSWORD)).status, 404);
@@ -145,8 +145,19 @@ describe('account console: sign-in through the provider session, profile, passwo
     await t.addUser({ username: 'eli', email: 'eli@example.com', password: PASSWORD, emailVerified: true });
     await t.addUser({ username: 'taken', email: 'taken@example.com', password: PASSWORD });
     const { b, html } = await signedIn('eli');
-    assert.equal((await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'new@example.com' })).status, 401);
-    assert.equal((await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'taken@example.com', 'current-password': PASSWORD })).status, 409);
+    // a refusal shows the overview again with the message and the field it is about marked
+    const noPassword = await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'new@example.com' });
+    assert.equal(noPassword.status, 401);
+    assert.match(await noPassword.text(), /<input id="pw-email" name="current-password"[^>]* aria-invalid="true" aria-describedby="form-error">/);
+    const taken = await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'taken@example.com', 'current-password': PASSWORD });
+    assert.equal(taken.status, 409);
+    const takenHtml = await taken.text();
+    assert.match(takenHtml, /<div class="alert error" id="form-error" role="alert">That email address belongs to another account/);
+    assert.match(takenHtml, /<input id="email" name="email"[^>]* aria-invalid="true" aria-describedby="form-error email-hint">/);
+    assert.doesNotMatch(takenHtml, /<input id="pw-email"[^>]*aria-invalid/);
+    const notAddress = await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'not an address', 'current-password': PASSWORD });
+    assert.equal(notAddress.status, 400);
+    assert.match(await notAddress.text(), /<input id="email"[^>]* aria-invalid="true"/);
     const eli = await t.services.users.findByLogin('eli');
     const old = await t.services.users.issueAccountToken(eli!.id, 'reset-password', 600);
     assert.equal((await b.post(`${t.issuer}/account/email`, { csrf: csrfOf(html), email: 'new@example.com', 'current-password': PASSWORD })).status, 303);

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILT_IN, buildI18n, placeholdersOf } from '../../src/identity/i18n/index.js';
+import { BUILT_IN, buildI18n, inLanguage, placeholdersOf } from '../../src/identity/i18n/index.js';
+import { pageContext } from '../../src/identity/pages/layout.js';
+import { consentPage, describeScope } from '../../src/identity/pages/consent.js';
+import { accountLink, errorPage } from '../../src/identity/pages/error.js';
 import { readMessagesDir } from '../../src/identity/i18n/load.js';
 import { compileLayout } from '../../src/identity/i18n/templates.js';
 import { loadConfigText } from '../../src/config/loader.js';
@@ -18,6 +21,20 @@ describe('message catalogs', () => {
       assert.deepEqual(Object.keys(catalog).sort(), Object.keys(en).sort(), `${lang} has the keys of en`);
       for (const key of Object.keys(en)) assert.deepEqual(placeholdersOf(catalog[key]!), placeholdersOf(en[key]!), `${lang} ${key}`);
     }
+  });
+
+  test('consent and error pages in the page\'s language; a configured scope description as written', () => {
+    const page = pageContext({ branding: identitySchema.shape.branding.parse({}), base: '/id', i18n: buildI18n({}, ['en', 'de', 'es'], 'en') });
+    const configured = { 'orders.read': { description: 'Read your orders' } };
+    const consent = (lang: string) => inLanguage(lang, () => consentPage(page, {
+      action: '/a', abort: '/b', csrf: 'c', clientName: 'Partner',
+      items: [describeScope(page, configured, 'openid'), describeScope(page, configured, 'orders.read', 'api://orders'), describeScope(page, configured, 'x.write', 'api://x')],
+    }));
+    assert.match(consent('en'), /<strong>Partner<\/strong> would like to:[\s\S]*Know who you are[\s\S]*Read your orders[\s\S]*Use x\.write at api:\/\/x/);
+    assert.match(consent('de'), /<strong>Partner<\/strong> möchte:[\s\S]*Wissen, wer Sie sind[\s\S]*Read your orders[\s\S]*x\.write bei api:\/\/x verwenden[\s\S]*Ablehnen/);
+    assert.match(consent('es'), /quiere:[\s\S]*Saber quién es usted[\s\S]*Read your orders/);
+    const error = inLanguage('de', () => errorPage(page, { message: 'm', code: 'invalid_client', requestId: 'r1', back: accountLink(page) }));
+    assert.match(error, /Zu Ihrem Konto[\s\S]*<code>invalid_client<\/code>[\s\S]*Anfrage-ID: <code>r1<\/code>/);
   });
 
   test('ui_locales first (first supported wins), then Accept-Language by q-value and range, then the default', () => {

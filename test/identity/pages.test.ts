@@ -12,8 +12,9 @@ describe('hosted pages', () => {
   before(async () => {
     t = await startTestIdentity({
       ...EXAMPLE,
-      clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
+      clients: [...EXAMPLE.clients, { 'client-id': 'partner-app', public: true, 'first-party': false, name: 'Partner App', home: 'https://partner.example/', 'grant-types': ['authorization_code'], 'redirect-uris': ['http://127.0.0.1:9/partner'], scopes: ['orders.read'] }],
       branding: { name: 'Acme Orders', 'primary-colour': '#0a5c36' },
+      scopes: { 'orders.read': { description: 'Read your orders' } },
     });
     await t.addUser({ username: 'alice', email: 'alice@example.com', password: PASSWORD });
   });
@@ -39,6 +40,52 @@ describe('hosted pages', () => {
     assert.match(s.html, /Acme Orders/);
     const css = await (await b.get(t.issuer + '/assets/style.css')).text();
     assert.match(css, /#0a5c36/, 'branding colour in the stylesheet');
+  });
+
+  test('error pages say in plain words what happened, link back, and show the code and request id, never the library\'s message', async () => {
+    const b = new Browser(origin());
+    const html = { accept: 'text/html' };
+    const authorize = (q: Record<string, string>) => b.get(`${t.issuer}/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid', state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...q })}`, html);
+    const page = async (r: Response) => ({ status: r.status, body: await r.text() });
+    const leaks = /did not match|client is invalid|session not found|cookie|stack|\.js:\d|oidc-provider|error_description/i;
+
+    // an unknown client: no client to go back to, so the account console
+    const unknown = await page(await authorize({ client_id: 'no-such-app', redirect_uri: 'http://127.0.0.1:9/cb' }));
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body, /<h1>Unknown application<\/h1>/);
+    assert.match(unknown.body, /We do not know the application that sent you here/);
+    assert.match(unknown.body, /<a href="\/auth\/account">Go to your account<\/a>/);
+    assert.match(unknown.body, /Error code: <code>invalid_client<\/code> · Request ID: <code>[0-9a-f]{16}<\/code>/);
+    assert.doesNotMatch(unknown.body, leaks);
+
+    // a redirect URI the client did not register: back to the client's home page; the gateway's request id is shown and logged with the detail
+    const bad = await page(await b.get(`${t.issuer}/auth?${new URLSearchParams({ client_id: 'partner-app', response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { ...html, 'x-request-id': 'req-7f3a' }));
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /This application is not set up correctly/);
+    assert.match(bad.body, /<a href="https:\/\/partner\.example\/">Back to Partner App<\/a>/);
+    assert.match(bad.body, /<code>invalid_redirect_uri<\/code> · Request ID: <code>req-7f3a<\/code>/);
+    assert.doesNotMatch(bad.body, leaks);
+    assert.doesNotMatch(bad.body, /evil\.example/);
+    assert.ok(t.logs.some((l) => l.requestId === 'req-7f3a' && l.error === 'invalid_redirect_uri' && /did not match/.test(String(l.detail))), 'the detail is in the log');
+
+    // an interaction that is unknown or expired, on the hosted page and at oidc-provider's resume endpoint
+    for (const path of ['/interaction/AbCdEf0123456789', '/auth/AbCdEf0123456789']) {
+      const r = await page(await b.get(`${t.issuer}${path}`, html));
+      assert.equal(r.status, 400, path);
+      assert.match(r.body, /<h1>Sign-in took too long<\/h1>/, path);
+      assert.match(r.body, /Go back to the application and start again/, path);
+      assert.match(r.body, /Go to your account/, path);
+      assert.match(r.body, /Request ID: <code>/, path);
+      assert.doesNotMatch(r.body, leaks, path);
+    }
+
+    // a request without the client it is for (so it cannot be answered at the client)
+    const incomplete = await page(await b.get(`${t.issuer}/auth?response_type=code&scope=openid`, html));
+    assert.equal(incomplete.status, 400);
+    assert.match(incomplete.body, /<h1>The request is not valid<\/h1>/);
+    assert.match(incomplete.body, /<code>invalid_request<\/code>/);
+    assert.doesNotMatch(incomplete.body, leaks);
+    assert.doesNotMatch(incomplete.body, /missing required parameter/);
   });
 
   describe('CSRF protection on every form', () => {
@@ -75,11 +122,23 @@ describe('hosted pages', () => {
       const { res } = await s.b.follow(r);
       const html = await res.text();
       assert.match(html, /Allow access/);
-      assert.match(html, /Partner App/);
+      assert.match(html, /<strong>Partner App<\/strong> would like to:/);
+      // what each scope lets the client do, in words: configured (orders.read), built in (openid)
+      assert.match(html, /<li>Read your orders<\/li>/);
+      assert.match(html, /<li>Know who you are \(your account identifier\)<\/li>/);
+      assert.doesNotMatch(html, /<li>(openid|orders\.read)<\/li>/);
       await check(s.b, actionOf(html), { csrf: csrfOf(html) });
       const ok = await s.b.post(actionOf(html), { csrf: csrfOf(html) });
       const done = await s.b.follow(ok);
       assert.match(done.url, /^http:\/\/127\.0\.0\.1:9\/partner\?code=/);
+
+      // Deny returns access_denied to the client
+      const d = await openSignIn(t, 'partner-app', 'http://127.0.0.1:9/partner', 'openid profile orders.read');
+      const page = await (await d.b.follow(await submitSignIn(d.b, d.html, 'alice', PASSWORD))).res.text();
+      assert.match(page, /<li>See your name and basic profile<\/li>/);
+      assert.match(page, /<button type="submit" class="secondary">Deny<\/button>/);
+      const denied = await d.b.follow(await d.b.post(actionOf(page).replace(/\/confirm$/, '/abort'), { csrf: csrfOf(page) }));
+      assert.equal(new URL(denied.url).searchParams.get('error'), 'access_denied');
     });
 
     test('sign-up, reset request, reset confirm, email verification', async () => {
@@ -165,6 +224,33 @@ describe('hosted pages', () => {
     assert.equal(again.status, 400);
     // and the new account signs in with the password grant
     assert.equal((await tokenRequest(t, { grant_type: 'password', client_id: 'orders-cli', username: 'nora', password: 'a sturdy passphrase 42', scope: 'orders.read' })).status, 200);
+    // the next sign-in form in this browser starts with the name the account was made with (the password field has the focus)
+    const q = new URLSearchParams({ client_id: 'orders-spa', response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'openid', state: 'st', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const signIn = await (await b.follow(await b.get(`${t.issuer}/auth?${q}`))).res.text();
+    assert.match(signIn, /<input id="login" name="login"[^>]* value="nora">/);
+    assert.match(signIn, /<input id="password"[^>]* autofocus>/);
+    // another browser's form starts empty
+    assert.match((await openSignIn(t)).html, /<input id="login" name="login"[^>]* value="" autofocus>/);
+  });
+
+  test('invalid fields are marked (aria-invalid) and linked to the message (aria-describedby): sign-in, sign-up, password reset', async () => {
+    const s = await openSignIn(t);
+    const wrong = await (await submitSignIn(s.b, s.html, 'alice', 'not the password')).text();
+    assert.match(wrong, /<div class="alert error" id="form-error" role="alert">The username or password is incorrect/);
+    assert.match(wrong, /<input id="login" name="login"[^>]* value="alice" aria-describedby="form-error" aria-invalid="true">/);
+    assert.match(wrong, /<input id="password" name="password"[^>]* aria-describedby="form-error" aria-invalid="true"/);
+    assert.doesNotMatch(s.html, /aria-invalid/, 'nothing is marked before a refusal');
+
+    const b = new Browser(origin());
+    const up = await (await b.get(`${t.issuer}/account/sign-up`)).text();
+    const badUp = await (await b.post(actionOf(up), { csrf: csrfOf(up), email: 'ivy@example.com', password: 'short' })).text();
+    assert.match(badUp, /<input id="password" name="password"[^>]* aria-describedby="form-error password-hint" aria-invalid="true">/);
+    assert.doesNotMatch(badUp, /<input id="email"[^>]*aria-invalid/, 'only the refused field is marked');
+    assert.match(badUp, /value="ivy@example\.com"/, 'what was typed stays');
+
+    const reset = await (await b.get(`${t.issuer}/account/reset`)).text();
+    const badReset = await (await b.post(actionOf(reset), { csrf: csrfOf(reset), email: 'not an address' })).text();
+    assert.match(badReset, /<input id="email" name="email"[^>]* aria-invalid="true" aria-describedby="form-error">/);
   });
 
   test('password reset through the log transport: same answer for unknown addresses, single-use link, old password stops working', async () => {
@@ -186,6 +272,7 @@ describe('hosted pages', () => {
     const form = await (await b.get(mail.link)).text();
     const weak = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'qwerty123' });
     assert.equal(weak.status, 400, 'the policy applies to resets');
+    assert.match(await weak.text(), /<input id="password"[^>]* aria-describedby="form-error password-hint" aria-invalid="true">/);
     const ok = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'brand new passphrase 7' });
     assert.equal(ok.status, 200);
     const reuse = await b.post(actionOf(form), { csrf: csrfOf(form), token, password: 'another passphrase 8' });

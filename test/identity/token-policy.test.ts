@@ -174,6 +174,11 @@ describe('the configuration says which APIs a client may reach, unambiguously', 
     assert.match(messages(r).join('\n'), /apis\.1\.scopes\.1: scope read already belongs to api:\/\/a/);
   });
 
+  test('scope descriptions: of an API scope or an OpenID scope, not of a scope nothing defines', () => {
+    assert.deepEqual(messages(parse({ apis: [{ audience: 'api://a', scopes: ['read'] }], scopes: { read: { description: 'Read things' }, email: { description: 'Your email' } } })), []);
+    assert.match(messages(parse({ apis: [{ audience: 'api://a', scopes: ['read'] }], scopes: { raed: { description: 'Read things' } } })).join('\n'), /scopes\.raed: scope raed is not defined by any API/);
+  });
+
   test('a client_credentials client without scopes is refused: it could get no token', () => {
     const r = parse({ apis: [{ audience: 'api://a', scopes: ['read'] }], clients: [{ 'client-id': 's', 'client-secret': 'x'.repeat(32), 'grant-types': ['client_credentials'] }] });
     assert.match(messages(r).join('\n'), /clients\.0\.scopes: a client_credentials client needs scopes/);

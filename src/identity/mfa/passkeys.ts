@@ -19,6 +19,16 @@ export const PASSKEY_MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS webauthn_challenges_expires ON webauthn_challenges (expires_at)`,
 ];
 
+/** the owner's name of a passkey (appended to db.ts's migrations after the others) */
+export const PASSKEY_NAME_MIGRATION = 'ALTER TABLE webauthn_credentials ADD COLUMN name TEXT';
+
+/** a passkey's name: printable, one line, at most this long */
+export const PASSKEY_NAME_MAX = 60;
+const cleanName = (name: string | undefined) => (name ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, PASSKEY_NAME_MAX) || null;
+
+/** a passkey of an account, as the account console lists it */
+export interface PasskeyInfo { id: string; name: string | null; createdAt: number; lastUsedAt: number | null }
+
 /** a ceremony's challenge is good for this long */
 const CHALLENGE_TTL_MS = 5 * 60_000;
 
@@ -81,8 +91,8 @@ export class Passkeys {
     return JSON.stringify(o);
   }
 
-  /** verify a registration and keep the credential; false when it does not verify */
-  async register(uid: string, userId: string, response: string): Promise<boolean> {
+  /** verify a registration and keep the credential (with the owner's `name`); false when it does not verify */
+  async register(uid: string, userId: string, response: string, name?: string): Promise<boolean> {
     const pending = await this.#spend(uid, 'register');
     if (!pending || pending.userId !== userId) return false;
     try {
@@ -93,9 +103,9 @@ export class Passkeys {
       if (!r.verified) return false;
       const c = r.registrationInfo.credential;
       const n = await this.db.run(
-        `INSERT INTO webauthn_credentials (id, user_id, public_key, counter, transports, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO webauthn_credentials (id, user_id, public_key, counter, transports, created_at, name) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO NOTHING`,
-        [c.id, userId, Buffer.from(c.publicKey).toString('base64url'), c.counter, JSON.stringify(c.transports ?? []), Date.now()]);
+        [c.id, userId, Buffer.from(c.publicKey).toString('base64url'), c.counter, JSON.stringify(c.transports ?? []), Date.now(), cleanName(name)]);
       if (n > 0) this.logger.info({ audit: 'mfa.enrolled', factor: 'passkey', sub: userId }, 'passkey registered');
       return n > 0;
     } catch (err) {
@@ -154,10 +164,15 @@ export class Passkeys {
   }
 
   /** the account's passkeys, oldest first (for the account console) */
-  async list(userId: string): Promise<Array<{ id: string; createdAt: number; lastUsedAt: number | null }>> {
-    const rows = await this.db.all<{ id: string; created_at: number; last_used_at: number | null }>(
-      'SELECT id, created_at, last_used_at FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id', [userId]);
-    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at) }));
+  async list(userId: string): Promise<PasskeyInfo[]> {
+    const rows = await this.db.all<{ id: string; name: string | null; created_at: number; last_used_at: number | null }>(
+      'SELECT id, name, created_at, last_used_at FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at) }));
+  }
+
+  /** rename one passkey of the account (never another account's); the number renamed */
+  async rename(userId: string, id: string, name: string): Promise<number> {
+    return this.db.run('UPDATE webauthn_credentials SET name = $3 WHERE user_id = $1 AND id = $2', [userId, id, cleanName(name)]);
   }
 
   /** remove one passkey of the account (never another account's); the number removed */

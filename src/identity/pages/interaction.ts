@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InteractionDetails } from '../provider/oidc.js';
 import type { InteractionContext, PromptHandler } from '../steps/step.js';
-import { errorPage } from './error.js';
+import { describeScope } from './consent.js';
+import { accountLink, errorPage, requestIdOf } from './error.js';
 import { readForm, send, type PageKit } from './kit.js';
 import { useLanguage } from '../i18n/index.js';
 
@@ -50,13 +51,13 @@ async function open(kit: PageKit, req: IncomingMessage, res: ServerResponse, uid
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
-    send(res, 400, errorPage(kit.page, { title: kit.page.text('interaction.expired-title'), message: kit.page.text('interaction.expired'), code: 'interaction-expired' }));
+    send(res, 400, errorPage(kit.page, { title: kit.page.text('interaction.expired-title'), message: kit.page.text('interaction.expired'), code: 'interaction-expired', back: accountLink(kit.page), requestId: requestIdOf(req) }));
     return undefined;
   }
   // the authorization request's ui_locales, when it names an enabled language, decides from here on
   useLanguage(kit.page.i18n.choose(details.params.ui_locales, req.headers['accept-language']));
   if (details.uid !== uid) {
-    send(res, 400, errorPage(kit.page, { message: kit.page.text('interaction.mismatch'), code: 'interaction-mismatch' }));
+    send(res, 400, errorPage(kit.page, { title: kit.page.text('interaction.mismatch-title'), message: kit.page.text('interaction.mismatch'), code: 'interaction-mismatch', back: accountLink(kit.page), requestId: requestIdOf(req) }));
     return undefined;
   }
   const client = await provider.Client.find(details.params.client_id);
@@ -70,6 +71,7 @@ async function open(kit: PageKit, req: IncomingMessage, res: ServerResponse, uid
       abort: `${self}/abort`,
     },
     page: kit.page,
+    describeScope: (scope, api) => describeScope(kit.page, kit.cfg.scopes, scope, api),
     csrf: () => kit.csrf.token(req, res),
     send: (status, html) => send(res, status, html),
   };

@@ -33,10 +33,10 @@ export const PASSKEY_SCRIPT = `(() => {
 export const passkeyCsp = (scriptUrl: string) => `${PAGE_CSP}; script-src ${scriptUrl}`;
 
 /** a passkey form: hidden until the script shows it; the ceremony's options ride along as JSON */
-export function passkeyForm(o: { action: string; csrf: string; options: string; kind: 'register' | 'get'; label: string; failed: string; scriptSrc: string }): string {
+export function passkeyForm(o: { action: string; csrf: string; options: string; kind: 'register' | 'get'; label: string; failed: string; scriptSrc: string; fields?: string; primary?: boolean }): string {
   return `<form method="post" action="${esc(o.action)}" data-passkey="${o.kind}" data-options="${esc(o.options)}" data-failed="${esc(o.failed)}" hidden>
-${csrfField(o.csrf)}<input type="hidden" name="response" value="">
-<button type="submit" class="secondary">${esc(o.label)}</button>
+${csrfField(o.csrf)}<input type="hidden" name="response" value="">${o.fields ?? ''}
+<button type="submit"${o.primary ? '' : ' class="secondary"'}>${esc(o.label)}</button>
 <p class="hint" data-status role="status"></p>
 </form>
 <script src="${esc(o.scriptSrc)}" defer></script>`;

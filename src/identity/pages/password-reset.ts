@@ -17,7 +17,7 @@ ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${csrfField(o.csrf)}
 <label for="email">${ctx.t('common.email')}</label>
-<input id="email" name="email" type="email" autocomplete="email" required>
+<input id="email" name="email" type="email" autocomplete="email" required${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
 <button type="submit">${ctx.t('reset.submit')}</button>
 </form>`);
 }
@@ -29,7 +29,7 @@ ${alert(o.error)}
 ${csrfField(o.csrf)}
 <input type="hidden" name="token" value="${esc(o.token)}">
 <label for="password">${ctx.t('reset.new-password')} <span class="hint" id="password-hint">${ctx.t('password.hint', { n: o.minLength })}</span></label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint">
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${o.minLength}" aria-describedby="${o.error ? 'form-error ' : ''}password-hint"${o.error ? ' aria-invalid="true"' : ''}>
 <button type="submit">${ctx.t('reset.set')}</button>
 </form>`);
 }

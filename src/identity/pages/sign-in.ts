@@ -6,12 +6,14 @@ import type { InteractionContext, PromptHandler } from '../steps/step.js';
 import { connectorButtons, handOff, linkPage } from './federation.js';
 import type { PasskeyLogin } from './passkey-sign-in.js';
 import { queryOf, waitText } from './kit.js';
+import { rememberedLogin } from './sign-up.js';
 import { acrOf } from '../mfa/policy.js';
 import { alert, csrfField, esc, layout, type PageContext } from './layout.js';
 import type { MessageKey } from '../i18n/index.js';
 
-export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
-  const describedBy = o.error ? ' aria-describedby="form-error"' : '';
+export function signInPage(ctx: PageContext, o: { action: string; csrf: string; login?: string; error?: string; invalid?: boolean; info?: string; clientName?: string; signUp?: string; reset: string; abort: string; federate?: string; connectors?: ReadonlyArray<{ id: string; displayName: string; icon?: string }>; passkey?: string }): string {
+  // a refused username and password: both fields marked and linked to the message
+  const describedBy = o.error ? ` aria-describedby="form-error"${o.invalid ? ' aria-invalid="true"' : ''}` : '';
   return layout(ctx, ctx.text('sign-in.title'), `<h1>${ctx.t('sign-in.title')}</h1>
 <p class="lead">${o.clientName ? ctx.t('sign-in.lead-client', { client: o.clientName }) : ctx.t('sign-in.lead')}</p>
 ${alert(o.error)}${alert(o.info, 'info', 'form-info')}
@@ -32,7 +34,7 @@ ${o.signUp ? `<a href="${esc(o.signUp)}">${ctx.t('sign-in.sign-up')}</a>` : ''}
 </nav>`);
 }
 
-type FormText = { login?: string; error?: string; info?: string };
+type FormText = { login?: string; error?: string; invalid?: boolean; info?: string };
 
 /** what a refused federated sign-in tells the user, by the reason federation/index.ts gives */
 const REFUSALS: Record<string, MessageKey> = {
@@ -102,7 +104,8 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
       const hinted = federation && hintedConnector(federation, ctx.details.params);
       if (hinted) return beginAt(ctx, hinted);
       const info = query.get('created') ? ctx.page.text('sign-in.created') : undefined;
-      return page(ctx, 200, { info });
+      // the name the user signed up with, or the client's login_hint: the form starts with it
+      return page(ctx, 200, { info, login: rememberedLogin(ctx.req) ?? loginHint(ctx) });
     },
     actions: {
       async login(ctx, posted) {
@@ -116,7 +119,7 @@ export function signIn(password: PasswordConnector, federation?: Federation, pas
           res.setHeader('retry-after', String(result.retryAfter ?? 60));
           return ctx.send(429, form(ctx, { login: login.slice(0, 320), error: ctx.page.text('sign-in.rate-limited', { wait: waitText(ctx.page, result.retryAfter ?? 60) }) }));
         }
-        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: ctx.page.text('sign-in.refused') });
+        if (!result.ok) return page(ctx, 200, { login: login.slice(0, 320), error: ctx.page.text('sign-in.refused'), invalid: true });
         return ctx.provider.interactionFinished(req, res, { login: withAcr(loginResult(result.identity)) }, { mergeWithLastSubmission: false });
       },
       async passkey(ctx, posted) {

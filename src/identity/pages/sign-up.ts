@@ -4,7 +4,8 @@ import { clientIp } from '../client-ip.js';
 import { parseAddress, type Mail } from '../email.js';
 import { checkPasswordPolicy, hashPassword } from '../passwords.js';
 import { readForm, redirect, send, waitText, type Flow, type PageKit } from './kit.js';
-import { alert, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+import { alert, COOKIE_PREFIX, csrfField, esc, layout, messagePage, type PageContext } from './layout.js';
+import { parseCookies } from '../../net/cookies.js';
 import { checkFields, renderFields } from '../sign-up/fields.js';
 
 export function signUpPage(ctx: PageContext, o: { action: string; csrf: string; username?: string; email?: string; error?: string; errorField?: string; minLength: number; signIn?: string; extra?: string }): string {
@@ -23,6 +24,21 @@ ${o.extra ?? ''}
 <button type="submit">${ctx.t('sign-up.submit')}</button>
 </form>
 ${o.signIn ? `<nav class="links" aria-label="${ctx.t('nav.account-help')}"><a href="${esc(o.signIn)}">${ctx.t('sign-up.back')}</a></nav>` : ''}`);
+}
+
+/** the name a new account signs in with, kept for the next sign-in form (a day, this browser only) */
+const LAST_LOGIN_COOKIE = `${COOKIE_PREFIX}login`;
+
+/** the sign-in name kept at sign-up, if any */
+export function rememberedLogin(req: IncomingMessage): string | undefined {
+  const v = parseCookies(req.headers.cookie)[LAST_LOGIN_COOKIE];
+  if (!v) return undefined;
+  try { return decodeURIComponent(v).slice(0, 320) || undefined; } catch { return undefined; }
+}
+
+/** keep the name the account signs in with for the sign-in form (the answer is the same whether or not an account was made) */
+function rememberLogin(kit: PageKit, res: ServerResponse, login: string): void {
+  res.appendHeader('set-cookie', `${LAST_LOGIN_COOKIE}=${encodeURIComponent(login)}; Path=${kit.base || '/'}; HttpOnly; SameSite=Lax; Max-Age=86400${kit.issuer.startsWith('https:') ? '; Secure' : ''}`);
 }
 
 /** a same-site path to go back to after sign-up (an interaction), never another origin */
@@ -128,7 +144,8 @@ async function ownerOf(kit: PageKit, address: string): Promise<User | undefined>
 }
 
 /** the answer of a new account: back to the sign-in it came from, or a page */
-function created({ kit, res, back }: Attempt): void {
+function created({ kit, res, back, email, username }: Attempt): void {
+  rememberLogin(kit, res, username || email);
   if (back) return redirect(res, `${back}?created=1`);
   return send(res, 201, messagePage(kit.page, kit.page.text('sign-up.created-title'), kit.page.text('sign-up.created')));
 }

@@ -3,7 +3,7 @@ import type { InteractionContext, InteractionStep } from './step.js';
 
 /**
  * Consent: a first-party client gets what it asks for without a page; a third-party client's
- * user sees the scopes and APIs asked for and allows or denies (deny is the shared `abort`).
+ * user sees what the scopes asked for let the client do (their descriptions) and allows or denies (deny is the shared `abort`).
  */
 export const consent: InteractionStep = {
   name: 'consent',
@@ -11,10 +11,11 @@ export const consent: InteractionStep = {
   async show(ctx) {
     if (ctx.client?.gatehouse_first_party !== false) return grant(ctx);
     const missing = ctx.details.prompt.details;
-    ctx.send(200, consentPage(ctx.page, {
-      action: `${ctx.self}/confirm`, abort: ctx.links.abort, csrf: ctx.csrf(), clientName: ctx.clientName,
-      scopes: missing.missingOIDCScope ?? [], apis: Object.keys(missing.missingResourceScopes ?? {}),
-    }));
+    const items = [
+      ...(missing.missingOIDCScope ?? []).map((s) => ctx.describeScope(s)),
+      ...Object.entries(missing.missingResourceScopes ?? {}).flatMap(([api, scopes]) => scopes.map((s) => ctx.describeScope(s, api))),
+    ];
+    ctx.send(200, consentPage(ctx.page, { action: `${ctx.self}/confirm`, abort: ctx.links.abort, csrf: ctx.csrf(), clientName: ctx.clientName, items }));
   },
   actions: { confirm: (ctx) => grant(ctx) },
 };

@@ -15,6 +15,8 @@ export interface InteractionContext {
   self: string;
   links: { reset: string; signUp?: string; abort: string };
   page: PageContext;
+  /** what a scope lets the client do, in words (`identity.scopes`, built in, or its name; `api`: of an API's scope) */
+  describeScope(scope: string, api?: string): string;
   /** the CSRF token of this browser (sets its cookie when needed) */
   csrf(): string;
   send(status: number, html: string): void;

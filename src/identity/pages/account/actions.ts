@@ -1,4 +1,5 @@
 import { clientIp } from '../../client-ip.js';
+import { parseAddress } from '../../email.js';
 import { checkPasswordPolicy, hashPassword } from '../../passwords.js';
 import { errorPage } from '../error.js';
 import { redirect, send, type PageKit } from '../kit.js';
@@ -16,11 +17,12 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
       back(res, 'profile');
     },
     async '/account/email'(s, req, res, form) {
-      await reauthenticate(s, req, form);
       const to = (form.get('email') ?? '').trim();
+      if (!parseAddress(to)) refuse(400, 'common.invalid-email', undefined, 'email');
+      await reauthenticate(s, req, form, 'pw-email');
       let ok: boolean;
-      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'account.not-an-email'); }
-      if (!ok) refuse(409, 'account.email-taken');
+      try { ok = await kit.users.changeEmail(s.user.id, to); } catch { return refuse(400, 'common.invalid-email', undefined, 'email'); }
+      if (!ok) refuse(409, 'account.email-taken', undefined, 'email');
       kit.logger.info({ audit: 'account.email-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: email changed');
       const userId = s.user.id;
       kit.outbox.post(verifyMail(kit, userId, to));
@@ -28,17 +30,17 @@ export function profileActions(kit: PageKit, h: ConsoleHelpers): Record<string, 
     },
     async '/account/password'(s, req, res, form) {
       if (!(await hasPassword(s.user))) refuse(400, 'account.no-password');
-      await reauthenticate(s, req, form);
+      await reauthenticate(s, req, form, 'pw-current');
       const next = form.get('new-password') ?? '';
       const weak = checkPasswordPolicy(next, kit.cfg.passwords, [s.user.username ?? '', s.user.email ?? ''], kit.cfg.branding.name, kit.page.text);
-      if (weak) refuse(400, 'account.weak-password', { reason: weak.replace(/\.$/, '') });
+      if (weak) refuse(400, 'account.weak-password', { reason: weak.replace(/\.$/, '') }, 'new-password');
       await kit.users.setPasswordHash(s.user.id, await hashPassword(next, kit.cfg.passwords.hash));
       await endOtherSessions(db, s.user.id, s.uid);
       kit.logger.info({ audit: 'account.password-changed', sub: s.user.id, ip: clientIp(req) }, 'account console: password changed, other sessions ended');
       back(res, 'password');
     },
     async '/account/delete'(s, req, res, form) {
-      await reauthenticate(s, req, form);
+      await reauthenticate(s, req, form, 'pw-delete');
       await kit.users.revokeSessions(s.user.id);
       await deleteAccountRows(db, s.user.id);
       kit.logger.info({ audit: 'account.deleted', sub: s.user.id, via: 'account-console', ip: clientIp(req) }, 'account deleted by its user');

@@ -2,15 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorPage } from '../error.js';
 import { queryOf, readForm, redirect, send, type PageKit } from '../kit.js';
 import { accessActions, profileActions } from './actions.js';
-import { consoleHelpers, type Action } from './helpers.js';
+import { consoleHelpers, FieldError, type Action } from './helpers.js';
 import { mfaActions } from './mfa.js';
 import { callbackOk, consoleSession, toSignIn, type ConsoleSession } from './session.js';
 import { sessionsOf } from './store.js';
-import { overviewPage } from './views.js';
+import { overviewPage, reauth } from './views.js';
+import { passkeyActions } from './passkeys.js';
 import type { MessageKey } from '../../i18n/index.js';
 
 /** what `?done=` says on the overview */
-const NOTICES = new Set(['profile', 'email', 'password', 'mfa-removed', 'session-ended', 'unlinked', 'app-on']);
+const NOTICES = new Set(['profile', 'email', 'password', 'mfa-removed', 'session-ended', 'passkey-added', 'passkey-renamed', 'unlinked', 'app-on']);
 
 /**
  * The account console at `<issuer>/account`: the signed-in user's own profile, password, second
@@ -24,16 +25,19 @@ export function accountConsole(kit: PageKit) {
   const h = consoleHelpers(kit, db);
   const { a, hasPassword } = h;
   const mfa = kit.mfa && mfaActions(kit, kit.mfa, h);
-  const actions: Record<string, Action> = { ...profileActions(kit, h), ...accessActions(kit, h), ...mfa?.actions };
+  const passkeys = kit.mfa?.passkeysOn ? passkeyActions(kit, kit.mfa.passkeys, h, reauth) : undefined;
+  const actions: Record<string, Action> = { ...profileActions(kit, h), ...accessActions(kit, h), ...mfa?.actions, ...passkeys?.actions };
   const pages = new Set(['/account', '/account/sign-in', '/account/callback', '/account/export', '/account/mfa/app', '/account/mfa/app/cancel', ...Object.keys(actions)]);
 
-  async function overview(s: ConsoleSession, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** the overview; after a refused form (`refused`), with its message and the field it is about marked */
+  async function overview(s: ConsoleSession, req: IncomingMessage, res: ServerResponse, refused?: FieldError): Promise<void> {
     const done = queryOf(req).get('done') ?? '';
     const links = kit.federation ? await kit.federation.store.linksOf(s.user.id) : [];
     const m = kit.mfa && { app: !!(await kit.mfa.store.totp(s.user.id))?.confirmed, passkeys: await kit.mfa.passkeys.list(s.user.id), recoveryCodes: await kit.mfa.store.recoveryCodesLeft(s.user.id) };
-    send(res, 200, overviewPage(kit.page, {
-      user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m,
-      csrf: kit.csrf.token(req, res), notice: NOTICES.has(done) ? kit.page.text(`account.done.${done}` as MessageKey) : undefined,
+    send(res, refused?.status ?? 200, overviewPage(kit.page, {
+      user: s.user, hasPassword: await hasPassword(s.user), currentUid: s.uid, sessions: await sessionsOf(db, s.user.id), links, mfa: m, passkeysOn: !!passkeys,
+      csrf: kit.csrf.token(req, res), notice: refused || !NOTICES.has(done) ? undefined : kit.page.text(`account.done.${done}` as MessageKey),
+      error: refused && kit.page.text(refused.key, refused.vars), invalid: refused?.field,
     }));
   }
 
@@ -41,7 +45,7 @@ export function accountConsole(kit: PageKit) {
     const { user } = s;
     const data = {
       account: user,
-      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: (await kit.mfa.passkeys.list(user.id)).map(({ createdAt, lastUsedAt }) => ({ added: new Date(createdAt).toISOString(), lastUsed: lastUsedAt ? new Date(lastUsedAt).toISOString() : null })), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
+      mfa: kit.mfa ? { app: !!(await kit.mfa.store.totp(user.id))?.confirmed, passkeys: (await kit.mfa.passkeys.list(user.id)).map(({ name, createdAt, lastUsedAt }) => ({ name, added: new Date(createdAt).toISOString(), lastUsed: lastUsedAt ? new Date(lastUsedAt).toISOString() : null })), recoveryCodesLeft: await kit.mfa.store.recoveryCodesLeft(user.id) } : undefined,
       linkedIdentities: kit.federation ? await kit.federation.store.linksOf(user.id) : [],
       sessions: (await sessionsOf(db, user.id)).map(({ loginTs, amr, clients }) => ({ signedIn: new Date(loginTs).toISOString(), amr, clients })),
       exportedAt: new Date().toISOString(),
@@ -68,6 +72,7 @@ export function accountConsole(kit: PageKit) {
       if (path === '/account') await overview(s, req, res);
       else if (path === '/account/export') await exportData(s, res);
       else if (path === '/account/mfa/app' && mfa) await mfa.showEnrol(s, req, res);
+      else if (path === '/account/passkeys/add' && passkeys) await passkeys.showAdd(s, req, res);
       else send(res, 405, errorPage(kit.page, { message: kit.page.text('error.method') }));
       return true;
     }
@@ -77,7 +82,12 @@ export function accountConsole(kit: PageKit) {
     if (path === '/account/mfa/app/cancel') { redirect(res, a); return true; }
     const run = Object.hasOwn(actions, path) ? actions[path] : undefined;
     if (!run) { send(res, 404, errorPage(kit.page, { message: kit.page.text('error.not-found') })); return true; }
-    await run(s, req, res, form);
+    try {
+      await run(s, req, res, form);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      await overview(s, req, res, err);
+    }
     return true;
   };
 }
