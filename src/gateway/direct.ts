@@ -87,7 +87,7 @@ export class DirectResponse {
       (this.pending ??= []).push(chunk);
       return false;
     }
-    if (res.destroyed) {
+    if (res.destroyed || res.writableEnded) {
       this.abort(new Error('the client closed the connection'));
       return false;
     }
