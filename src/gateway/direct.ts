@@ -9,12 +9,14 @@ import type { CancelSignal } from './exchange.js';
  * the forward stage reads or replaces the body: no outbound policy, no compression (stages.ts).
  *
  * One try of the backend request: `head` settles when the response's head arrives (or the request
- * fails before it). The parser is paused there, so that the forward stage can decide first (retry,
- * problem, tracing); `send` then writes the head and calls `start`, and the body follows with
- * backpressure (a full client socket pauses the backend, `'drain'` resumes it). `drop` throws the
- * response away (a retried response, a response nobody sends). The client going away (the
- * exchange's signal) aborts the backend request at any stage; a backend failure after the head
- * destroys the client's response, as a failing body stream does.
+ * fails before it), so that the forward stage decides first (retry, problem, tracing); until `send`
+ * writes the head and calls `start`, what arrives of the body is held (up to HOLD bytes, then the
+ * backend is paused: a small response is usually whole by then, and its connection free). From
+ * `start` on the body goes to the client with backpressure (a full client socket pauses the
+ * backend, `'drain'` resumes it). `drop` throws the response away (a retried response, a response
+ * nobody sends). The client going away (the exchange's signal) aborts the backend request at any
+ * stage; a backend failure after the head destroys the client's response, as a failing body
+ * stream does.
  */
 export class DirectResponse {
   statusCode = 0;
@@ -27,8 +29,9 @@ export class DirectResponse {
   private abortFn: ((err?: Error) => void) | undefined = undefined;
   private resumeFn: (() => void) | undefined = undefined;
   private res: ServerResponse | undefined = undefined;
-  /** chunks that arrived before `start` (an HTTP/2 stream may deliver some after pausing) */
+  /** chunks that arrived before `start`, and their size */
   private pending: Buffer[] | undefined = undefined;
+  private held = 0;
   /** 0 waiting for the head, 1 head received, 2 complete, 3 failed */
   private state = 0;
   private dropped = false;
@@ -72,7 +75,7 @@ export class DirectResponse {
     this.resumeFn = resume;
     this.state = 1;
     this.resolveHead(this);
-    return false; // paused until `start` or `drop`
+    return true;
   }
 
   onData(chunk: Buffer): boolean {
@@ -85,7 +88,8 @@ export class DirectResponse {
     const res = this.res;
     if (res === undefined) {
       (this.pending ??= []).push(chunk);
-      return false;
+      this.held += chunk.length;
+      return this.held < HOLD;
     }
     if (res.destroyed || res.writableEnded) {
       this.abort(new Error('the client closed the connection'));
@@ -134,9 +138,13 @@ export class DirectResponse {
     this.pending = undefined;
     if (this.state !== 1) return;
     this.signal.off('abort', this.onAbort);
-    this.resumeFn!();
+    this.discarded = this.held;
+    if (this.discarded > DRAIN_LIMIT) this.abort(new Error('response dropped'));
+    else this.resumeFn!();
   }
 }
 
+/** the most of a body held before `start` (then the backend waits) */
+const HOLD = 64 * 1024;
 /** the most of a dropped response's body read to keep its connection (more: the connection is closed) */
 const DRAIN_LIMIT = 64 * 1024;
