@@ -36,6 +36,7 @@ export class DirectResponse {
   private state = 0;
   private dropped = false;
   private discarded = 0;
+  private aborted = false;
 
   constructor(private readonly signal: CancelSignal) {
     this.head = new Promise<DirectResponse>((resolve, reject) => { this.resolveHead = resolve; this.rejectHead = reject; });
@@ -58,9 +59,10 @@ export class DirectResponse {
   };
 
   private abort(err: Error): void {
-    if (this.state >= 2) return;
-    if (this.abortFn !== undefined) this.abortFn(err);
-    else this.dropped = true; // not connected yet: onConnect aborts
+    if (this.state >= 2 || this.aborted) return;
+    if (this.abortFn === undefined) { this.dropped = true; return; } // not connected yet: onConnect aborts
+    this.aborted = true;
+    this.abortFn(err);
   }
 
   onConnect(abort: (err?: Error) => void): void {
