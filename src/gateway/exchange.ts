@@ -5,6 +5,7 @@ import type { Headers } from './reply.js';
 import type { RequestBody } from './body.js';
 import type { ClientTrust } from './mtls/trust.js';
 import type { Span } from '../observability/tracing.js';
+import type { DirectResponse } from './direct.js';
 import type { RequestSubscription } from './subscriptions/check.js';
 
 /** Claims of a validated JWT. */
@@ -38,9 +39,10 @@ export interface UpstreamResponse {
   headers: Headers;
   /**
    * The body: a stream as it comes from the backend, or a Buffer once a policy has read it
-   * (e.g. validate-content), or a string/Buffer a policy substituted.
+   * (e.g. validate-content), or a string/Buffer a policy substituted; on a route where nothing
+   * reads it, the backend's response on its way straight to the client (direct.ts).
    */
-  body: Readable | Buffer | string | null;
+  body: Readable | Buffer | string | null | DirectResponse;
 }
 
 /**

@@ -11,6 +11,7 @@ import { downstreamResponseHeaders } from './headers.js';
 import { discard } from './respond.js';
 import { failureKind } from '../upstream/failure.js';
 import { backendTried } from './trace.js';
+import { DirectResponse } from './direct.js';
 
 /**
  * Forwarding to a backend through its Dispatcher: a slot from its circuit breaker (or a bounded
@@ -37,11 +38,19 @@ export function backendRequest(ex: Exchange, backend: Backend): { path: string; 
   return { path, headers };
 }
 
-/** The backend call (`forward`, or in `gatehouse test` a canned answer): the response, or a Reply for a failure. */
-export type BackendCall = (ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string) => Promise<UpstreamResponse | Reply>;
+/**
+ * The backend call (`forward`, or in `gatehouse test` a canned answer): the response, or a Reply for
+ * a failure. `direct`: nothing after the forward stage reads or replaces the body, so it may be a
+ * DirectResponse (written straight to the client by `send`).
+ */
+export type BackendCall = (ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string, direct?: boolean) => Promise<UpstreamResponse | Reply>;
 
-/** Send the request to the backend. Resolves with the response, or a Reply for a failure. */
-export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string): Promise<UpstreamResponse | Reply> {
+/**
+ * Send the request to the backend. Resolves with the response, or a Reply for a failure. With
+ * `direct`, through undici's `dispatch` (direct.ts); otherwise through `request()`, whose Readable
+ * body outbound policies, the cache and compression read.
+ */
+export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, hashKey?: string, direct = false): Promise<UpstreamResponse | Reply> {
   const slot = backend.breaker.acquire(ex.signal);
   const admitted = typeof slot === 'string' ? slot : await slot;
   if (admitted !== 'ok') return refused(admitted);
@@ -65,7 +74,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
     if (perTry !== undefined && Number.isFinite(perTry)) opts.headersTimeout = Math.max(1, Math.min(perTry, ex.backendTimeoutMs ?? perTry));
     let decision;
     try {
-      const r = await backend.dispatcher.request(opts);
+      const r = direct ? await DirectResponse.dispatch(backend.dispatcher, opts, ex.signal) : await backend.dispatcher.request(opts);
       if (span !== undefined) backendTried(span, (opts.origin as string | undefined) ?? backend.origin, tries, r.statusCode);
       decision = retry?.onResponse(r.statusCode, r.headers['retry-after'] as string | undefined);
       if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };

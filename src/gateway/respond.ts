@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { renderProblem, PROBLEM_CONTENT_TYPE, type Headers, type Reply } from './reply.js';
 import { requestHasBody } from './ingress.js';
+import { DirectResponse } from './direct.js';
 import { runSteps } from './steps.js';
 import { stageEnded, stageStarted } from './trace.js';
 import type { GatewayContext } from './context.js';
@@ -86,6 +87,11 @@ export function send(_gw: GatewayContext, ex: Exchange, response: UpstreamRespon
   headers['x-request-id'] = ex.requestId;
   let body = response.body;
   ex.status = response.status;
+  if (body instanceof DirectResponse) {
+    res.writeHead(response.status, headers);
+    body.start(res);
+    return;
+  }
   const compressor = (ex.api as CompiledApi | undefined)?.compressor;
   if (compressor !== undefined && body !== null) {
     if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
@@ -138,6 +144,7 @@ function streamBody(body: Readable | NodeJS.ReadableStream, res: ServerResponse)
  * so dropping a body can never become an unhandled error.
  */
 export function discard(body: unknown): void {
+  if (body instanceof DirectResponse) { body.drop(); return; }
   if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return;
   const stream = body as Readable;
   if (typeof stream.destroy !== 'function' || stream.destroyed) return;

@@ -166,7 +166,9 @@ async function forwardStage(t: Turn): Promise<StageResult> {
   if (failed !== undefined) return failed.status === 499 ? GONE : problem(failed.code, failed.detail);
   const t0 = performance.now();
   if (ex.span !== undefined) ex.backendSpan = backendStarted(ex, backend.name);
-  const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex));
+  // nothing after this stage reads or replaces the body: the backend's response goes straight to the client
+  const direct = t.pipeline!.outbound.length === 0 && t.api!.compressor === undefined;
+  const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex), direct);
   ex.backendMs = performance.now() - t0;
   if (ex.backendSpan !== undefined) backendEnded(ex.backendSpan, isReply(upstream) ? upstream.code ?? upstream.problem?.code ?? 'error' : undefined);
   if (isReply(upstream)) {

@@ -109,7 +109,8 @@ export const cacheStore = definePolicy({
       const body = res.body;
       if (body === null) save(Buffer.alloc(0));
       else if (typeof body === 'string' || Buffer.isBuffer(body)) save(Buffer.from(body));
-      else res.body = keepWhileStreaming(body, maxEntry, save, (why) => { count[why].inc(); turn.settle?.(undefined); });
+      // an outbound policy never sees a DirectResponse (stages.ts: direct only without outbound policies)
+      else res.body = keepWhileStreaming(body as Readable, maxEntry, save, (why) => { count[why].inc(); turn.settle?.(undefined); });
       return undefined;
     };
   },
