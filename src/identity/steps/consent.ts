@@ -11,9 +11,12 @@ export const consent: InteractionStep = {
   async show(ctx) {
     if (ctx.client?.gatehouse_first_party !== false) return grant(ctx);
     const missing = ctx.details.prompt.details;
+    const resources = Object.entries(missing.missingResourceScopes ?? {});
+    // oidc-provider also lists an API's scope among the OpenID scopes asked for: describe it once, with its API
+    const ofApis = new Set(resources.flatMap(([, scopes]) => scopes));
     const items = [
-      ...(missing.missingOIDCScope ?? []).map((s) => ctx.describeScope(s)),
-      ...Object.entries(missing.missingResourceScopes ?? {}).flatMap(([api, scopes]) => scopes.map((s) => ctx.describeScope(s, api))),
+      ...(missing.missingOIDCScope ?? []).filter((s) => !ofApis.has(s)).map((s) => ctx.describeScope(s)),
+      ...resources.flatMap(([api, scopes]) => scopes.map((s) => ctx.describeScope(s, api))),
     ];
     ctx.send(200, consentPage(ctx.page, { action: `${ctx.self}/confirm`, abort: ctx.links.abort, csrf: ctx.csrf(), clientName: ctx.clientName, items }));
   },
