@@ -181,3 +181,8 @@ test('Array statics with predicates and Variables.GetValueOrDefault without a ty
   assert.deepEqual(ev('Array.FindAll(new[] { 1, 5, 9 }, n => n > 3)'), [5, 9]);
   assert.equal(block('var v = context.Variables.GetValueOrDefault("code"); return $"k-{v}|" + (context.Variables.GetValueOrDefault("none") == null);', { variables: { code: 'abc' } }), 'k-abc|True');
 });
+
+test('Split with separators, a count and options', () => {
+  assert.deepEqual(ev('"a/model/b/c".Split(new[] { "model/" }, 2, StringSplitOptions.None)'), ['a/', 'b/c']);
+  assert.deepEqual(ev('"a-b-c".Split(new[] { \'-\' }, 2, StringSplitOptions.None)'), ['a', 'b-c']);
+});
