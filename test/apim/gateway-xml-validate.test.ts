@@ -69,7 +69,17 @@ const LIQUID = `<policies>
   <on-error><base /></on-error>
 </policies>`;
 
-describe('XML validation policies and liquid tags in the gateway', () => {
+const HOST = `<policies>
+  <inbound>
+    <base />
+    <set-header name="Host" exists-action="override"><value>@("signed." + context.Request.Headers.GetValueOrDefault("X-Region", "eu") + ".example")</value></set-header>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>`;
+
+describe('XML validation policies, liquid tags and the backend Host in the gateway', () => {
   let backend: TestBackend;
   let gw: SupervisedGateway;
   before(async () => {
@@ -87,7 +97,8 @@ backends:
 apis:
   - { name: items, path: /items-api, backend: be, openapi: ./items.yaml, policy-xml: validate.xml }
   - { name: tpl, path: /tpl, backend: be, policy-xml: liquid.xml }
-`, { files: { 'items.yaml': OPENAPI, 'validate.xml': VALIDATE, 'liquid.xml': LIQUID } });
+  - { name: hosted, path: /hosted, backend: be, policy-xml: host.xml }
+`, { files: { 'items.yaml': OPENAPI, 'validate.xml': VALIDATE, 'liquid.xml': LIQUID, 'host.xml': HOST } });
   });
   after(async () => {
     await gw?.stop();
@@ -128,5 +139,13 @@ apis:
     assert.equal(r.status, 200);
     const echoed = await r.json() as { body: string };
     assert.deepEqual(JSON.parse(echoed.body), { who: 'ANN', lines: [{ sku: 'a', n: 1 }, { sku: 'c', n: 3 }], tier: 'gold', method: 'post' });
+  });
+
+  it('set-header Host in inbound sets the Host the backend gets', async () => {
+    const r = await fetch(`${gw.url}/hosted/x`, { headers: { 'x-region': 'us' } });
+    assert.equal(r.status, 200);
+    assert.equal(backend.requests.at(-1)!.headers.host, 'signed.us.example');
+    await (await fetch(`${gw.url}/tpl/plain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).text();
+    assert.notEqual(backend.requests.at(-1)!.headers.host, 'signed.us.example', 'other requests keep the backend host');
   });
 });
