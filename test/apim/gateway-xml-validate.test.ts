@@ -69,6 +69,25 @@ const LIQUID = `<policies>
   <on-error><base /></on-error>
 </policies>`;
 
+const LIQUID_XML = `<policies>
+  <inbound>
+    <base />
+    <set-variable name="parsed" value="@{
+      var doc = XDocument.Parse(context.Request.Body.As<string>(preserveContent: true));
+      var o = new JObject();
+      o[&quot;id&quot;] = doc.Root.Attribute(&quot;id&quot;).Value;
+      o[&quot;first&quot;] = doc.Descendants().Where(e => e.Name.LocalName == &quot;item&quot;).First().Value;
+      return o;
+    }" />
+    <set-body template="liquid">
+      {% assign v = context.Variables["parsed"] %}<summary id="{{ v['id'] }}"><first>{{ v.first | Upcase }}</first></summary>
+    </set-body>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>`;
+
 const HOST = `<policies>
   <inbound>
     <base />
@@ -98,7 +117,8 @@ apis:
   - { name: items, path: /items-api, backend: be, openapi: ./items.yaml, policy-xml: validate.xml }
   - { name: tpl, path: /tpl, backend: be, policy-xml: liquid.xml }
   - { name: hosted, path: /hosted, backend: be, policy-xml: host.xml }
-`, { files: { 'items.yaml': OPENAPI, 'validate.xml': VALIDATE, 'liquid.xml': LIQUID, 'host.xml': HOST } });
+  - { name: xmlbody, path: /xmlbody, backend: be, policy-xml: liquid-xml.xml }
+`, { files: { 'items.yaml': OPENAPI, 'validate.xml': VALIDATE, 'liquid.xml': LIQUID, 'host.xml': HOST, 'liquid-xml.xml': LIQUID_XML } });
   });
   after(async () => {
     await gw?.stop();
@@ -147,5 +167,12 @@ apis:
     assert.equal(backend.requests.at(-1)!.headers.host, 'signed.us.example');
     await (await fetch(`${gw.url}/tpl/plain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).text();
     assert.notEqual(backend.requests.at(-1)!.headers.host, 'signed.us.example', 'other requests keep the backend host');
+  });
+
+  it('an XML body read with XDocument feeds a liquid template written as XML markup', async () => {
+    const r = await post('/xmlbody/x', '<order id="42"><item>pen</item><item>ink</item></order>', 'application/xml');
+    assert.equal(r.status, 200);
+    const echoed = await r.json() as { body: string };
+    assert.equal(echoed.body.trim(), '<summary id="42"><first>PEN</first></summary>');
   });
 });
