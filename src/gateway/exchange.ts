@@ -56,6 +56,8 @@ export class Exchange {
   backendPath: string;
   /** the query string sent to the backend, when a policy changed it (default: `query`) */
   backendQuery: string | undefined = undefined;
+  /** the Host sent to the backend, when a policy set it (default: the backend's, or the client's with `preserve-host`) */
+  backendHost: string | undefined = undefined;
   /**
    * The request body's one owner, when the request has a body: every reader reads from it, never
    * from `req` (see body.ts).

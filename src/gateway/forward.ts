@@ -30,7 +30,8 @@ export function backendRequest(ex: Exchange, backend: Backend): { path: string; 
   const query = ex.backendQuery ?? ex.query;
   const path = backend.basePath + (ex.backendPath === '' && backend.basePath === '' ? '/' : ex.backendPath) + (query === '' ? '' : '?' + query);
   const headers = ex.upstreamHeaders;
-  if (!backend.config['preserve-host']) headers.host = backend.host;
+  if (ex.backendHost !== undefined) headers.host = ex.backendHost;
+  else if (!backend.config['preserve-host']) headers.host = backend.host;
   else {
     const h = ex.req.headers.host ?? (ex.req.headers[':authority'] as string | undefined);
     if (h) headers.host = h;
@@ -64,7 +65,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
   // every request counts toward a configured retry budget; the short form decides only on a failure
   let retry = backend.retriesConfigured ? backend.retry.begin({ method: ex.method, body: bodyKind(body), deadline: Date.now() + backend.settings.responseMs }) : undefined;
   if (backend.balanced) {
-    opts.keepHost = preserveHost;
+    opts.keepHost = preserveHost || ex.backendHost !== undefined;
     if (hashKey !== undefined) opts.hashKey = hashKey;
   }
   const span = ex.backendSpan;

@@ -163,3 +163,13 @@ test('names from policies never reach JavaScript objects', () => {
   loadError('context.Request.__proto__', 'unsupported-expression', '1:17');
   loadError('context.Variables.get("a")', 'unsupported-expression', '1:19', false, /no member 'get'/);
 });
+
+test('LINQ to XML, read side: Parse, Descendants, Elements, Element, Attribute, Name, Value', () => {
+  const xml = '<?xml version=\\"1.0\\"?><m:order xmlns:m=\\"urn:m\\" id=\\"7\\"><line sku=\\"a\\">2</line><line sku=\\"b\\">5</line><note>rush</note></m:order>';
+  assert.equal(block(`var doc = XDocument.Parse("${xml}"); return doc.Descendants().Where(e => e.Name.LocalName == "line").Select(e => e.Attribute("sku").Value + "=" + e.Value).Aggregate((a, b) => a + "," + b);`), 'a=2,b=5');
+  assert.equal(block(`var doc = XDocument.Parse("${xml}"); return doc.Root.Name.LocalName + "|" + doc.Root.Name.NamespaceName + "|" + doc.Root.Attribute("id").Value + "|" + doc.Root.Element("note").Value + "|" + doc.Root.Elements("line").Count();`), 'order|urn:m|7|rush|2');
+  assert.equal(block(`var e = XElement.Parse("<a><b>1</b><b>2</b></a>"); return e.Descendants("b").Sum(x => int.Parse(x.Value));`), 3);
+  assert.equal(block('var doc = XDocument.Parse("<r/>"); return doc.Root.Element("x") == null && doc.Root.Attribute("y") == null;'), true);
+  runtimeError(() => block('return XDocument.Parse("<r><unclosed></r>").Root.Value;'), 'XmlException');
+  runtimeError(() => block('return XDocument.Parse("<!DOCTYPE r [<!ENTITY a \\"x\\">]><r>&a;</r>").Root.Value;'), 'XmlException', /DTD/);
+});

@@ -168,6 +168,20 @@ test('unknown library members are load errors naming the position', () => {
   loadError('Process.Start("sh")', 'unsupported-expression', '1:1');
   loadError('"x".GetType()', 'unsupported-expression', '1:5');
   loadError('typeof(string)', 'unsupported-expression', '1:1');
-  loadError('XDocument.Parse("<a/>")', 'unsupported-expression', '1:1', false, /XML documents/);
-  loadError('context.Request.Body.As<XDocument>()', 'unsupported-expression', '1:25', false, /XML/);
+  loadError('XmlReader.Create("x")', 'unsupported-expression', '1:1', false, /XML documents/);
+});
+
+test('Array statics with predicates and Variables.GetValueOrDefault without a type', () => {
+  assert.equal(ev('Array.Exists(new[] { "read", "write" }, p => p == "write")'), true);
+  assert.equal(ev('Array.Exists(new string[0], p => p == "write")'), false);
+  assert.equal(ev('Array.TrueForAll(new[] { 2, 4 }, n => n % 2 == 0)'), true);
+  assert.equal(ev('Array.Find(new[] { 1, 5, 9 }, n => n > 3)'), 5);
+  assert.equal(ev('Array.FindIndex(new[] { 1, 5, 9 }, n => n > 6)'), 2);
+  assert.deepEqual(ev('Array.FindAll(new[] { 1, 5, 9 }, n => n > 3)'), [5, 9]);
+  assert.equal(block('var v = context.Variables.GetValueOrDefault("code"); return $"k-{v}|" + (context.Variables.GetValueOrDefault("none") == null);', { variables: { code: 'abc' } }), 'k-abc|True');
+});
+
+test('Split with separators, a count and options', () => {
+  assert.deepEqual(ev('"a/model/b/c".Split(new[] { "model/" }, 2, StringSplitOptions.None)'), ['a/', 'b/c']);
+  assert.deepEqual(ev('"a-b-c".Split(new[] { \'-\' }, 2, StringSplitOptions.None)'), ['a', 'b-c']);
 });

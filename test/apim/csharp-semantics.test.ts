@@ -183,3 +183,13 @@ test('decimal arithmetic keeps money sums exact to 15 digits', () => {
   assert.equal(ev('(19.99m * 3).ToString()'), '59.97');
   runtimeError(() => ev('1m / 0m'), 'DivideByZeroException');
 });
+
+test('short: 16-bit values, casts wrap, arithmetic is int', () => {
+  assert.equal(ev('(short)70000'), 4464);
+  assert.equal(ev('(short)0xFFFF'), -1);
+  assert.equal(block('short s = 32767; s++; return s;'), -32768);
+  assert.equal(block('short a = 300; short b = 200; var c = a * b; return c;'), 60000, 'short * short is an int');
+  assert.equal(block('short HostOrder(short h) { return (short)((((int)h & 0xFF) << 8) | (int)((h >> 8) & 0xFF)); } return (int)HostOrder((short)0x1234);'), 0x3412);
+  assert.equal(ev('(int)(short)-2 & 0xFFFF'), 0xFFFE);
+  assert.equal(ev('Int16.MaxValue'), 32767);
+});

@@ -170,3 +170,15 @@ test('positions after a substituted named value stay those of the original text'
   assert.ok(err instanceof ApimLoadError);
   assert.equal(err.pos.column, src.indexOf('@(x)') + 1);
 });
+
+test('a named value fills literal text as it is, quotes and angle brackets included', () => {
+  const config = '[{"name":"a","weight":1}] <b> & \'c\'';
+  const src = '<policies><inbound>\n<set-variable name="cfg" value="{{config}}" />\n<set-variable name="single" value=\'{{config}}\' />\n<set-header name="h"><value>{{config}}</value></set-header>\n<set-variable name="e" value="@("{{plain}}" + "x")" />\n</inbound></policies>';
+  const doc = readPolicyDocument(src, { namedValues: { config, plain: 'a&b<c' } });
+  if (doc.kind !== 'policies') throw new Error('not policies');
+  const [cfg, single, header, e] = doc.sections.inbound!.policies;
+  assert.equal(attribute(cfg!, 'value')!.value, config);
+  assert.equal(attribute(single!, 'value')!.value, config);
+  assert.equal(content(first(header!, 'value')), config);
+  assert.equal(expr(attribute(e!, 'value')!.value).code, '"a&b<c" + "x"', 'inside an expression the value is code');
+});

@@ -10,6 +10,7 @@ import { alias, defineType, named, type Type, type TypeDef } from './types.js';
  * | double, float | number (float is computed as double)                    |
  * | decimal   | number: a double rounded to 15 significant digits after each operation |
  * | byte      | number 0..255; byte[] is a Uint8Array                       |
+ * | short     | number -32768..32767 (arithmetic is done as int)            |
  * | bool      | boolean                                                     |
  * | char      | a string of one UTF-16 code unit                            |
  * | string    | string; null is null                                        |
@@ -26,6 +27,7 @@ export const DOUBLE = defineType({ zero: 0, name: 'double', valueType: true, num
 export const DECIMAL = defineType({ zero: 0, name: 'decimal', valueType: true, numeric: 4, is: (v) => typeof v === 'number' });
 export const BOOL = defineType({ zero: false, name: 'bool', valueType: true, is: (v) => typeof v === 'boolean' });
 export const CHAR = defineType({ zero: '\0', name: 'char', valueType: true, numeric: 1, is: (v) => typeof v === 'string' && v.length === 1 });
+export const SHORT = defineType({ zero: 0, name: 'short', valueType: true, numeric: 1, is: (v) => typeof v === 'number' && (v << 16) >> 16 === v });
 export const BYTE = defineType({ zero: 0, name: 'byte', valueType: true, numeric: 1, is: (v) => typeof v === 'number' && (v & 255) === v });
 export const VOID = defineType({ name: 'void', ns: '', is: () => false });
 export const NULL = defineType({ name: '<null>', ns: '', is: () => false });
@@ -35,7 +37,7 @@ export const IENUMERABLE = defineType({
 });
 
 for (const [n, d] of [['Object', OBJECT], ['String', STRING], ['Int32', INT], ['Int64', LONG], ['Double', DOUBLE], ['Single', DOUBLE],
-  ['float', DOUBLE], ['Decimal', DECIMAL], ['Boolean', BOOL], ['Char', CHAR], ['Byte', BYTE]] as Array<[string, TypeDef]>) {
+  ['float', DOUBLE], ['Decimal', DECIMAL], ['Boolean', BOOL], ['Char', CHAR], ['Byte', BYTE], ['Int16', SHORT]] as Array<[string, TypeDef]>) {
   alias(n, d);
   if (/^[A-Z]/.test(n)) alias(`${d.ns}.${n}`, d);
 }
@@ -50,6 +52,7 @@ export const T = {
   bool: named(BOOL),
   char: named(CHAR),
   byte: named(BYTE),
+  short: named(SHORT),
   void: named(VOID),
   null: named(NULL),
 } satisfies Record<string, Type>;
@@ -58,5 +61,5 @@ export const enumerableOf = (elem: Type): Type => named(IENUMERABLE, [elem]);
 
 export const PREDEFINED: Record<string, Type> = {
   object: T.object, string: T.string, int: T.int, long: T.long, double: T.double, float: T.double,
-  decimal: T.decimal, bool: T.bool, char: T.char, byte: T.byte, void: T.void,
+  decimal: T.decimal, bool: T.bool, char: T.char, byte: T.byte, short: T.short, void: T.void,
 };

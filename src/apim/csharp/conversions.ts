@@ -1,4 +1,4 @@
-import { BYTE, CHAR, DECIMAL, DOUBLE, IENUMERABLE, INT, LONG, NULL, OBJECT, STRING } from './builtins.js';
+import { BYTE, CHAR, DECIMAL, DOUBLE, IENUMERABLE, INT, LONG, NULL, OBJECT, SHORT, STRING } from './builtins.js';
 import { fail, invalidCast, nullRef } from './runtime/exceptions.js';
 import { charCode, fromCode, longToInt, toInt, toLong } from './runtime/numbers.js';
 import { Anonymous, typeNameOf } from './runtime/values.js';
@@ -22,7 +22,8 @@ export function registerConversion(h: ConversionHook): void { hooks.push(h); }
 
 const def = (t: Type): TypeDef | undefined => (t.k === 'named' ? t.def : undefined);
 const IMPLICIT_NUMERIC: ReadonlyMap<TypeDef, TypeDef[]> = new Map([
-  [BYTE, [INT, LONG, DECIMAL, DOUBLE]],
+  [BYTE, [SHORT, INT, LONG, DECIMAL, DOUBLE]],
+  [SHORT, [INT, LONG, DECIMAL, DOUBLE]],
   [CHAR, [INT, LONG, DECIMAL, DOUBLE]],
   [INT, [LONG, DOUBLE, DECIMAL]],
   [LONG, [DOUBLE, DECIMAL]],
@@ -31,10 +32,11 @@ const IMPLICIT_NUMERIC: ReadonlyMap<TypeDef, TypeDef[]> = new Map([
 /** The run-time conversion between two numeric (or char) types; undefined = no change. */
 export function numericFn(from: TypeDef, to: TypeDef): Impl | undefined {
   if (from === to) return undefined;
-  const isNum = (d: TypeDef) => d === INT || d === BYTE || d === DOUBLE || d === DECIMAL;
+  const isNum = (d: TypeDef) => d === INT || d === BYTE || d === SHORT || d === DOUBLE || d === DECIMAL;
   switch (to) {
-    case INT: return from === BYTE ? undefined : from === CHAR ? charCode : from === LONG ? longToInt : toInt;
-    case LONG: return from === CHAR ? (c: string) => BigInt(charCode(c)) : from === INT || from === BYTE ? BigInt : toLong;
+    case INT: return from === BYTE || from === SHORT ? undefined : from === CHAR ? charCode : from === LONG ? longToInt : toInt;
+    case LONG: return from === CHAR ? (c: string) => BigInt(charCode(c)) : from === INT || from === BYTE || from === SHORT ? BigInt : toLong;
+    case SHORT: return from === BYTE ? undefined : from === LONG ? (v: bigint) => Number(BigInt.asIntN(16, v)) : from === CHAR ? (c: string) => (charCode(c) << 16) >> 16 : (v: number) => (toInt(v) << 16) >> 16;
     case DOUBLE: case DECIMAL: return from === LONG ? Number : from === CHAR ? charCode : undefined;
     case BYTE: return from === LONG ? (v: bigint) => Number(v & 255n) : from === CHAR ? (c: string) => charCode(c) & 255 : (v: number) => toInt(v) & 255;
     case CHAR: return from === LONG ? (v: bigint) => fromCode(Number(v & 0xffffn)) : isNum(from) ? (v: number) => fromCode(toInt(v)) : undefined;
@@ -74,6 +76,7 @@ export function implicitConversion(from: Type, to: Type, constant?: unknown): Co
   if (fd && td && fd.numeric && td.numeric) {
     if (IMPLICIT_NUMERIC.get(fd)?.includes(td)) return { cost: numericCost(fd, td), fn: numericFn(fd, td) };
     if (fd === INT && td === BYTE && typeof constant === 'number' && constant >= 0 && constant <= 255) return { cost: 1 };
+    if (fd === INT && td === SHORT && typeof constant === 'number' && constant >= -32768 && constant <= 32767) return { cost: 1 };
     if (fd === INT && td === LONG) return { cost: 1, fn: BigInt };
     return undefined;
   }

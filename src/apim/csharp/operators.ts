@@ -147,7 +147,7 @@ export function resolveUnary(op: string, t: Type): ResolvedOp | undefined {
   const d = def(t);
   if (!d) return undefined;
   if (op === '!') return d === BOOL ? { t, fn: (v) => !v } : undefined;
-  const p = d.numeric ? (d === CHAR || d.name === 'byte' ? INT : d) : undefined;
+  const p = d.numeric ? (d === CHAR || d.name === 'byte' || d.name === 'short' ? INT : d) : undefined;
   if (!p) return undefined;
   const pt: Type = { k: 'named', def: p, args: [] };
   const lconv = numericFn(d, p);
@@ -167,6 +167,7 @@ export function stepFn(op: '++' | '--', t: Type): Impl | undefined {
   else if (d === DOUBLE || d === DECIMAL) fn = (v: number) => v + k;
   else if (d === CHAR) fn = (v: string) => String.fromCharCode((v.charCodeAt(0) + k) & 0xffff);
   else if (d?.name === 'byte') fn = (v: number) => (v + k) & 255;
+  else if (d?.name === 'short') fn = (v: number) => ((v + k) << 16) >> 16;
   if (!fn || t.k !== 'nullable') return fn;
   const inner = fn;
   return (v: unknown) => (v === null ? null : inner(v));

@@ -67,7 +67,7 @@ export abstract class ExprParser {
     let args: TypeNode[] = [];
     if (this.t.kind === 'keyword' && PREDEFINED.has(this.t.text)) {
       const kw = this.toks[this.i++]!;
-      if (['short', 'sbyte', 'uint', 'ulong', 'ushort', 'dynamic'].includes(kw.text)) throw unsupported(`the type '${kw.text}' is not supported`, kw.start);
+      if (['sbyte', 'uint', 'ulong', 'ushort', 'dynamic'].includes(kw.text)) throw unsupported(`the type '${kw.text}' is not supported`, kw.start);
       name = [kw.text];
     } else {
       name = [this.ident().text];

@@ -3,7 +3,7 @@ import { syntaxError, unsupported } from './diagnostics.js';
 import { lex } from './lexer.js';
 import { ExprParser } from './parse-expr.js';
 
-const PREDEFINED_KW = new Set(['bool', 'byte', 'char', 'decimal', 'double', 'float', 'int', 'long', 'object', 'string']);
+const PREDEFINED_KW = new Set(['bool', 'byte', 'short', 'char', 'decimal', 'double', 'float', 'int', 'long', 'object', 'string']);
 const REFUSED_KW = new Set(['goto', 'lock', 'unsafe', 'fixed', 'stackalloc', 'sizeof', 'delegate', 'checked', 'class', 'struct', 'interface', 'enum', 'namespace', 'static', 'dynamic', 'base', 'this', 'yield']);
 
 /** Parses `@(…)` text: one expression. */
@@ -88,7 +88,7 @@ class Parser extends ExprParser {
       this.expect(')');
       return { kind: 'paren', inner, start, end: this.end };
     }
-    if (REFUSED_KW.has(t.text) || ['short', 'sbyte', 'uint', 'ulong', 'ushort'].includes(t.text)) throw unsupported(`'${t.text}' is not supported in policy expressions`, start);
+    if (REFUSED_KW.has(t.text) || ['sbyte', 'uint', 'ulong', 'ushort'].includes(t.text)) throw unsupported(`'${t.text}' is not supported in policy expressions`, start);
     throw syntaxError(`expected an expression but found '${t.text}'`, start);
   }
 

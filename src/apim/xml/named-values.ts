@@ -3,6 +3,9 @@
  * as the service does, so a named value may hold a literal or a whole expression. Only names made
  * of letters, digits, `.`, `-` and `_` are references; text inside XML comments and inside liquid
  * bodies (`<set-body template="liquid">`, where `{{body.x}}` is liquid's own syntax) is left alone.
+ * A value is the literal text of the place it fills: in a literal attribute or element text its
+ * `&`, `<` and quotes are escaped (a JSON value in `value="{{config}}"` stays one attribute), in an
+ * expression (an attribute or text that starts with `@`) it is inserted as it is.
  */
 
 export interface Substitution {
@@ -52,8 +55,9 @@ export function substituteNamedValues(src: string, values: ReadonlyMap<string, s
         continue;
       }
       copyTo(m.index);
-      segments.push({ at: out.length, orig: m.index, len: value.length, replaced: true });
-      out += value;
+      const text = !value.trimStart().startsWith('@') && inLiteral(src, m.index) ? escapeLiteral(value) : value;
+      segments.push({ at: out.length, orig: m.index, len: text.length, replaced: true });
+      out += text;
       copied = m.index + m[0].length;
     }
   }
@@ -72,4 +76,22 @@ export function substituteNamedValues(src: string, values: ReadonlyMap<string, s
     return s.replaced ? s.orig : s.orig + Math.min(offset - s.at, s.len);
   };
   return { text: out, toOriginal, undefined: undefinedRefs };
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const escapeLiteral = (v: string) => (/[&<>"']/.test(v) ? v.replace(/[&<>"']/g, (c) => ESCAPES[c]!) : v);
+
+/**
+ * Whether the reference at `at` sits in literal text rather than in an expression: the nearest
+ * `<` or `>` before it tells a tag (attribute value) from element text; an attribute or text whose
+ * value starts with `@`, or a tag that has an expression before the reference, is an expression.
+ */
+function inLiteral(src: string, at: number): boolean {
+  const lt = src.lastIndexOf('<', at), gt = src.lastIndexOf('>', at);
+  if (lt > gt) {
+    const tag = src.slice(lt, at);
+    if (tag.includes('@(') || tag.includes('@{')) return false;
+    return /=\s*["'][^"']*$/.test(tag);
+  }
+  return !src.slice(gt + 1, at).trimStart().startsWith('@');
 }

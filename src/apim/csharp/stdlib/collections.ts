@@ -14,6 +14,11 @@ addMembers(ARRAY, [
   ['static IndexOf<T>(T[], T): int', (a: unknown[], v: unknown) => a.findIndex((x) => csEquals(x, v))],
   ['static Empty<T>(): T[]', () => []],
   ['static Reverse<T>(T[]): void', (a: unknown[]) => { a.reverse(); }],
+  ['static Exists<T>(T[], Func<T, bool>): bool', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.some((x) => p(x)))],
+  ['static TrueForAll<T>(T[], Func<T, bool>): bool', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.every((x) => p(x)))],
+  ['static Find<T>(T[], Func<T, bool>): T', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.find((x) => p(x)) ?? null)],
+  ['static FindIndex<T>(T[], Func<T, bool>): int', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.findIndex((x) => p(x)))],
+  ['static FindAll<T>(T[], Func<T, bool>): T[]', (a: unknown[], p: (x: unknown) => boolean) => (charge(a.length), a.filter((x) => p(x)))],
 ]);
 
 export const indexOfValue = (a: ArrayLike<unknown>, v: unknown): number => {

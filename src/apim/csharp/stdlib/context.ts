@@ -44,6 +44,7 @@ export const VARIABLES = def('ContextVariables', isObj, { elementOf: () => named
 addMembers(VARIABLES, [
   ...mapSpecs('object'),
   ['this[string]: object', (m: ApimMap<unknown>, k: string) => { const v = m.get(k); return v === undefined ? keyNotFound(k) : v; }],
+  ['GetValueOrDefault(string): object', (m: ApimMap<unknown>, k: string) => m.get(k) ?? null],
   ['GetValueOrDefault<T>(string): T', { bind: ([t]: Type[]) => { const c = castFn(t!), z = zero(t!); return (m: ApimMap<unknown>, k: string) => { const v = m.get(k); return v === undefined ? z : c(v); }; } }],
   ['GetValueOrDefault<T>(string, T): T', { bind: ([t]: Type[]) => { const c = castFn(t!); return (m: ApimMap<unknown>, k: string, d: unknown) => { const v = m.get(k); return v === undefined ? d : c(v); }; } }],
 ]);

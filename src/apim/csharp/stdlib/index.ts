@@ -7,6 +7,7 @@ import './linq.js';
 import './datetime.js';
 import './web.js';
 import './json.js';
+import './xml.js';
 import './regex.js';
 import './crypto.js';
 import './exceptions.js';

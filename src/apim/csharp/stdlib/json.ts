@@ -31,7 +31,7 @@ export const JTOKEN_TYPE = defineType({
 });
 export const FORMATTING = defineType({ name: 'Formatting', ns: 'Newtonsoft.Json', valueType: true, is: (v) => typeof v === 'number', enumValues: { None: 0, Indented: 1 } });
 const JSON_CONVERT = defineType({ name: 'JsonConvert', ns: 'Newtonsoft.Json', is: () => false });
-for (const name of ['XDocument', 'XElement', 'XNode', 'XmlDocument', 'XmlReader', 'XmlNode']) {
+for (const name of ['XNode', 'XmlDocument', 'XmlReader', 'XmlNode']) {
   defineType({ name, ns: name.startsWith('X') && !name.startsWith('Xml') ? 'System.Xml.Linq' : 'System.Xml', is: () => false, refused: `XML documents ('${name}') are not supported in policy expressions; use Body.As<string>() or JSON` });
 }
 

@@ -1,4 +1,4 @@
-import { BOOL, BYTE, DECIMAL, DOUBLE, INT, LONG } from '../builtins.js';
+import { BOOL, BYTE, DECIMAL, DOUBLE, INT, LONG, SHORT } from '../builtins.js';
 import { fail, formatError } from '../runtime/exceptions.js';
 import { formatNumber } from '../runtime/format.js';
 import { checkedInt, checkedLong, formatDouble, parseInteger, parseReal, roundEven } from '../runtime/numbers.js';
@@ -96,6 +96,7 @@ const numberSpecs = (name: string, parse: (s: string | null, styles?: number) =>
 addMembers(INT, numberSpecs('int', parseInt32, 0, -2147483648, 2147483647));
 addMembers(LONG, numberSpecs('long', parseInt64, 0n, -9223372036854775808n, 9223372036854775807n));
 addMembers(BYTE, numberSpecs('byte', (s) => { const v = parseInt32(s); return v < 0 || v > 255 ? fail('OverflowException', 'Value was either too large or too small for an unsigned byte.') : v; }, 0, 0, 255));
+addMembers(SHORT, numberSpecs('short', (s) => { const v = parseInt32(s); return v < -32768 || v > 32767 ? fail('OverflowException', 'Value was either too large or too small for an Int16.') : v; }, 0, -32768, 32767));
 addMembers(DOUBLE, [
   ...numberSpecs('double', parseDouble, 0, -1.7976931348623157e308, 1.7976931348623157e308),
   ['static NaN: double', () => NaN],

@@ -183,6 +183,8 @@ const specs: MemberSpec[] = [
   ['Split(string): string[]', (s: string, sep: string | null) => split(s, sep === null ? null : [sep])],
   ['Split(string, StringSplitOptions): string[]', (s: string, sep: string, o: number) => split(s, [sep], undefined, o)],
   ['Split(string[], StringSplitOptions): string[]', (s: string, seps: string[], o: number) => split(s, seps, undefined, o)],
+  ['Split(string[], int, StringSplitOptions): string[]', (s: string, seps: string[], n: number, o: number) => split(s, seps, n, o)],
+  ['Split(char[], int, StringSplitOptions): string[]', (s: string, seps: string[], n: number, o: number) => split(s, seps, n, o)],
   ['Split(string, int, StringSplitOptions = 0): string[]', (s: string, sep: string, n: number, o: number) => split(s, [sep], n, o)],
   ['PadLeft(int): string', (s: string, n: number) => pad(s, n, ' ', true)],
   ['PadLeft(int, char): string', (s: string, n: number, c: string) => pad(s, n, c, true)],

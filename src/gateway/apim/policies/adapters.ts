@@ -13,7 +13,7 @@ import { contentOf, intAttr, literalAttr, strAttr } from '../values.js';
  * with failed-validation-httpcode).
  */
 
-async function viaYaml(name: string, config: Record<string, unknown>, el: XmlElement, ctx: XCompile) {
+export async function viaYaml(name: string, config: Record<string, unknown>, el: XmlElement, ctx: XCompile) {
   const def = POLICY_BY_NAME.get(name)!;
   const parsed = def.schema.safeParse(config);
   if (!parsed.success) {
@@ -27,7 +27,7 @@ async function viaYaml(name: string, config: Record<string, unknown>, el: XmlEle
   }
 }
 
-const texts = (el: XmlElement | undefined, child: string): string[] =>
+export const texts = (el: XmlElement | undefined, child: string): string[] =>
   el === undefined ? [] : childElements(el).filter((c) => c.name === child).map((c) => String(content(c) ?? '').trim());
 
 const child = (el: XmlElement, name: string) => childElements(el).find((c) => c.name === name);

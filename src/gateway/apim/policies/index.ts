@@ -9,3 +9,4 @@ import './throttle.js';
 import './ai.js';
 import './convert.js';
 import './identity.js';
+import './validate.js';

@@ -2,7 +2,7 @@ import { attribute, childElements, type XmlElement } from '../../../apim/index.j
 import { PolicyRunError } from '../block.js';
 import { backendsForUrls } from '../backends.js';
 import type { ExchangeContext } from '../context.js';
-import { loadError, registerPolicy, type XCompile } from '../registry.js';
+import { loadError, registerPolicy, type XCompile, type XStep } from '../registry.js';
 import { contentOf, boolAttr, literalAttr, strAttr, type Get } from '../values.js';
 import type { Headers } from '../../reply.js';
 
@@ -18,6 +18,21 @@ function valuesOf(el: XmlElement, ctx: XCompile): Get<string>[] {
   return childElements(el).filter((c) => c.name === 'value').map((v) => contentOf(v, ctx) ?? (() => ''));
 }
 
+/** `set-header name="Host"` on the request: the Host the backend gets (a single value; delete restores the default). */
+function backendHost(el: XmlElement, ctx: XCompile): XStep {
+  const action = existsAction(el);
+  const values = valuesOf(el, ctx);
+  if (action !== 'delete' && values.length !== 1) throw loadError('unsupported-attribute', 'Host takes exactly one <value>', el.pos);
+  return (c) => {
+    if (action === 'delete') { c.ex.backendHost = undefined; return undefined; }
+    if (action === 'skip' && c.ex.backendHost !== undefined) return undefined;
+    const v = values[0]!(c).trim();
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(v)) throw new PolicyRunError('InvalidHeaderValue', 'the value of header host is not a host name');
+    c.ex.backendHost = v;
+    return undefined;
+  };
+}
+
 function existsAction(el: XmlElement): string {
   const a = (literalAttr(el, 'exists-action') ?? 'override').toLowerCase();
   if (!['override', 'skip', 'append', 'delete'].includes(a)) throw loadError('unsupported-attribute', `exists-action is override, skip, append or delete, not "${a}"`, attribute(el, 'exists-action')!.valuePos);
@@ -30,6 +45,7 @@ registerPolicy({
     const name = literalAttr(el, 'name')!.toLowerCase();
     // the gateway frames bodies itself: a document that sets them (after set-body, say) is obeyed by the framing it needs
     if (FRAMING.has(name)) return () => undefined;
+    if (name === 'host' && (ctx.section === 'inbound' || ctx.section === 'backend')) return backendHost(el, ctx);
     if (PROTECTED.has(name)) throw loadError('unsupported-attribute', `${name} is managed by the gateway and cannot be set`, attribute(el, 'name')!.valuePos);
     if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw loadError('unsupported-attribute', `"${name}" is not a header name`, attribute(el, 'name')!.valuePos);
     const action = existsAction(el);

@@ -1,4 +1,4 @@
-import { attribute, childElements, content, type ApimResponse } from '../../../apim/index.js';
+import { attribute, childElements, content, type ApimResponse, type XmlNode } from '../../../apim/index.js';
 import { compileLiquid } from '../liquid.js';
 import type { ExchangeContext } from '../context.js';
 import type { UpstreamResponse } from '../../exchange.js';
@@ -34,7 +34,7 @@ registerPolicy({
 });
 
 registerPolicy({
-  name: 'set-body', sections: ALL, attributes: ['template', 'xsl-template', 'parse-date'],
+  name: 'set-body', sections: ALL, attributes: ['template', 'xsl-template', 'parse-date'], children: 'any',
   compile(el, ctx) {
     const template = literalAttr(el, 'template');
     if (template !== undefined && template !== 'none' && template !== 'liquid') {
@@ -42,9 +42,10 @@ registerPolicy({
     }
     if (attribute(el, 'xsl-template')) throw loadError('unsupported-attribute', 'xsl-template is not supported', attribute(el, 'xsl-template')!.pos);
     const onRequest = ctx.section === 'inbound' || ctx.section === 'backend';
-    let get = contentOf(el, ctx) ?? (() => '');
+    const inline = childElements(el).length > 0 ? markup(el.children) : undefined;
+    let get = inline !== undefined && template !== 'liquid' ? () => inline : contentOf(el, ctx) ?? (() => '');
     if (template === 'liquid') {
-      const text = content(el);
+      const text = inline ?? content(el);
       if (typeof text !== 'string') throw loadError('unsupported-attribute', 'a liquid template is text, not an expression', el.pos);
       const render = compileLiquid(text, el.pos);
       const body = (c: ExchangeContext) => () => {
@@ -72,6 +73,20 @@ registerPolicy({
     };
   },
 });
+
+/** A body written as XML inside set-body: its markup, text as written (a liquid template's tags and holes included). */
+function markup(nodes: readonly XmlNode[]): string {
+  let out = '';
+  for (const n of nodes) {
+    if (n.kind === 'text') out += n.value;
+    else if (n.kind === 'expression') out += n.block ? `@{${n.code}}` : `@(${n.code})`;
+    else {
+      const attrs = n.attributes.map((a) => ` ${a.name}="${(typeof a.value === 'string' ? a.value : `@(${a.value.code})`).replace(/"/g, '&quot;')}"`).join('');
+      out += n.children.length === 0 ? `<${n.name}${attrs} />` : `<${n.name}${attrs}>${markup(n.children)}</${n.name}>`;
+    }
+  }
+  return out;
+}
 
 function toReply(r: UpstreamResponse): Reply {
   const body = r.body;
