@@ -8,9 +8,10 @@ import { SubscriptionStore } from '../src/identity/subscriptions/store.js';
  * The subscription-key scenario for `npm run bench subscriptions` (issue 16): an API in a product
  * that requires keys, called with a valid key (a cache hit: SHA-256 of the key, a map lookup, a
  * constant-time compare, the key removed from the forwarded headers). The product has no policies,
- * so the difference to the no-policy gateway is the key check alone.
+ * so the difference to the no-policy gateway is the key check alone. `pollInterval`: the
+ * subscriptions' poll of the database (default 0.25 s).
  */
-export async function subscriptionScenario(backendUrl: string): Promise<{ name: string; yaml: string; headers: Record<string, string> }> {
+export async function subscriptionScenario(backendUrl: string, o: { pollInterval?: string } = {}): Promise<{ name: string; yaml: string; headers: Record<string, string> }> {
   const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-subs-')), 'identity.db')}`;
   const db = await openDb(url, '/');
   try {
@@ -25,7 +26,7 @@ products:
   - { id: bench, name: Bench, apis: [bench] }
 apis:
   - { name: bench, path: /, backend: b }
-subscriptions: { database: "${url}" }
+subscriptions: { database: "${url}"${o.pollInterval === undefined ? '' : `, poll-interval: ${o.pollInterval}`} }
 `,
       headers: { 'ocp-apim-subscription-key': made.primaryKey },
     };

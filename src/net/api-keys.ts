@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Subscription keys: 256 random bits, shown to their owner once (at creation or regeneration) and
@@ -19,13 +19,24 @@ export function generateKey(): string {
 
 /** The stored form of a key: lower-case hex SHA-256 of its UTF-8 bytes. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  // one-shot: no Hash object per call (a subscription-key check runs this on every request)
+  return hash('sha256', key, 'hex');
+}
+
+/** The bytes `sameHashBytes` compares: a hex hash as Latin-1 (one byte per hex digit). */
+export function hashBytes(hexHash: string): Buffer {
+  return Buffer.from(hexHash, 'latin1');
 }
 
 /** True when `a` and `b` (hex hashes of equal length) are equal; the time taken does not depend on where they differ. */
 export function sameHash(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+}
+
+/** `sameHash` on the bytes of two hashes (`hashBytes`), made once and kept: nothing is allocated per comparison. */
+export function sameHashBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The last four characters of a key, kept in clear so that an owner can tell keys apart. */

@@ -10,7 +10,7 @@ import type { CompiledOperation } from '../../src/gateway/runtime.js';
 import { checkSubscription } from '../../src/gateway/subscriptions/check.js';
 import type { SubscriptionRecord, SubscriptionSource } from '../../src/gateway/subscriptions/source.js';
 import { compileTemplate } from '../../src/gateway/template.js';
-import { generateKey, hashKey, KEY_LENGTH, sameHash } from '../../src/net/api-keys.js';
+import { generateKey, hashBytes, hashKey, KEY_LENGTH, sameHash, sameHashBytes } from '../../src/net/api-keys.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { testExchange } from '../helpers/exchange.js';
 
@@ -134,6 +134,23 @@ describe('the subscription-key check', () => {
     assert.equal(compileTemplate('{user.id}', { claimsAvailable: false }).render(q.ex), undefined, 'a client owner is no user');
   });
 
+  it('remembers the hash of an accepted key, never its validity: suspended or removed afterwards, it is refused at once', async () => {
+    const key = generateKey();
+    assert.equal(code((await run({ 'ocp-apim-subscription-key': key }, '', { [key]: sub({}) })).r), undefined);
+    assert.equal(code((await run({ 'ocp-apim-subscription-key': key }, '', { [key]: sub({ state: 'suspended' }) })).r), 'subscription-inactive');
+    assert.equal(code((await run({ 'ocp-apim-subscription-key': key })).r), 'subscription-key-invalid');
+    // the source gets the hash and its bytes, and does the constant-time comparison itself
+    const seen: [string, Uint8Array | undefined][] = [];
+    const spy: SubscriptionSource = { lookup: (h, b) => { seen.push([h, b]); return undefined; }, loaded: () => true, stale: () => undefined };
+    const rt = await compile(PRODUCTS, spy);
+    const api = rt.apis[0]!;
+    const ex = testExchange({ headers: { 'ocp-apim-subscription-key': key }, upstream: true, api });
+    assert.equal(code(checkSubscription(api, api.subscription!, spy, ex, api.pipeline)), 'subscription-key-invalid');
+    await rt.close();
+    assert.equal(seen[0]![0], hashKey(key));
+    assert.deepEqual(seen[0]![1], hashBytes(hashKey(key)));
+  });
+
   it('refuses a key given twice', async () => {
     assert.equal(code((await run({ 'ocp-apim-subscription-key': KEY }, `subscription-key=${KEY}`, { [KEY]: sub({}) })).r), 'subscription-key-ambiguous');
     assert.equal(code((await run({}, `subscription-key=${KEY}&subscription-key=${KEY}`, { [KEY]: sub({}) })).r), 'subscription-key-ambiguous');
@@ -172,5 +189,8 @@ describe('subscription keys', () => {
     assert.equal(sameHash(h, h.slice(0, 63) + (h[63] === '0' ? '1' : '0')), false);
     assert.equal(sameHash(h, h.slice(0, 32)), false);
     assert.equal(sameHash(h, ''), false);
+    assert.equal(sameHashBytes(hashBytes(h), hashBytes(hashKey('ghk_x'))), true);
+    assert.equal(sameHashBytes(hashBytes(h), hashBytes(hashKey('ghk_y'))), false);
+    assert.equal(sameHashBytes(hashBytes(h), hashBytes(h.slice(0, 32))), false);
   });
 });

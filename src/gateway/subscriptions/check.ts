@@ -1,4 +1,4 @@
-import { hashKey } from '../../net/api-keys.js';
+import { hashBytes, hashKey } from '../../net/api-keys.js';
 import type { Exchange } from '../exchange.js';
 import { stripQueryParam } from '../jwt/http.js';
 import { problem } from '../problems.js';
@@ -43,16 +43,35 @@ export interface RequestSubscription {
 /** keys longer than this are not hashed: they cannot be ours */
 const MAX_KEY = 512;
 
+/**
+ * The hashes of keys that were accepted lately, by key: a key sent again is not hashed again. Only
+ * the hash is remembered, never whether the key is valid: every request still finds the
+ * subscription by hash in the source's current state and compares the stored hash in constant
+ * time, so a suspended, revoked or regenerated key is refused as soon as the source knows of it.
+ * Only keys that matched a subscription are added (unknown keys cannot fill it); past `MEMO_SIZE`
+ * the oldest goes.
+ */
+interface KeyHash { readonly hex: string; readonly bytes: Buffer }
+const MEMO_SIZE = 10_000;
+const memo = new Map<string, KeyHash>();
+
+function remember(key: string, h: KeyHash): void {
+  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
+  memo.set(key, h);
+}
+
 /** The key of the request (removed from the backend's request), `''` when none, or an ambiguity problem. */
 function takeKey(plan: SubscriptionPlan, ex: Exchange): string | Reply {
   let key = '';
   let count = 0;
   const h = ex.req.headers[plan.header];
   // (the header is not in ex.upstreamHeaders: forwardRules.dropHeader keeps it out)
-  if (h !== undefined) {
-    const values = Array.isArray(h) ? h : [h];
-    count += values.length;
-    key = values[0] ?? '';
+  if (typeof h === 'string') {
+    count = 1;
+    key = h;
+  } else if (h !== undefined) {
+    count = h.length;
+    key = h[0] ?? '';
   }
   if (ex.query !== '') {
     const q = ex.queryParams.getAll(plan.query);
@@ -79,7 +98,14 @@ export function checkSubscription(api: CompiledApi, plan: SubscriptionPlan, sour
   if (source === undefined || !source.loaded()) {
     return problem('subscription-store-unavailable', 'Subscription keys cannot be checked yet.', { headers: { 'retry-after': '1' } });
   }
-  const sub = key.length > MAX_KEY ? undefined : source.lookup(hashKey(key));
+  let sub;
+  if (key.length <= MAX_KEY) {
+    const known = memo.get(key);
+    const hex = known?.hex ?? hashKey(key);
+    const bytes = known?.bytes ?? hashBytes(hex);
+    sub = source.lookup(hex, bytes);
+    if (sub !== undefined && known === undefined) remember(key, { hex, bytes });
+  }
   if (sub === undefined || !(sub.scope === 'all' || (sub.scope === 'api' ? sub.target === api.name : plan.products.has(sub.target!)))) {
     return problem('subscription-key-invalid', 'The subscription key is not valid for this API.');
   }

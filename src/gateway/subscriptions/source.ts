@@ -29,9 +29,10 @@ export interface SubscriptionRecord {
 export interface SubscriptionSource {
   /**
    * The subscription one of whose keys hashes to `keyHash`, after the stored hash was compared in
-   * constant time; undefined when none does.
+   * constant time; undefined when none does. `keyHashBytes`: `hashBytes(keyHash)` when the caller
+   * has it already (net/api-keys.ts), so that the comparison allocates nothing.
    */
-  lookup(keyHash: string): SubscriptionRecord | undefined;
+  lookup(keyHash: string, keyHashBytes?: Uint8Array): SubscriptionRecord | undefined;
   /** true once the subscriptions were loaded at least once (they are served from memory afterwards) */
   loaded(): boolean;
   /** the store could not be read on the last attempt: the gateway serves the last known state */

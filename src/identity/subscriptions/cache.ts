@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { sameHash } from '../../net/api-keys.js';
+import { hashBytes, sameHashBytes } from '../../net/api-keys.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Db } from '../db.js';
 import type { SubscriptionNotifier } from './redis-notify.js';
@@ -27,7 +27,8 @@ export interface CachedSubscription {
   readonly createdAt?: number;
 }
 
-interface Entry { sub: CachedSubscription; primaryHash: string; secondaryHash: string }
+/** the stored hashes also as bytes (`hashBytes`), for the constant-time comparison of every lookup */
+interface Entry { sub: CachedSubscription; primaryHash: string; secondaryHash: string; primaryBytes: Buffer; secondaryBytes: Buffer }
 
 export interface CacheOptions {
   /** opens the database (and runs its migrations) */
@@ -64,11 +65,12 @@ export class SubscriptionCache {
     this.count = opts.metrics.gauge('gatehouse_subscriptions_cached', 'Subscriptions held in memory by this gateway process');
   }
 
-  lookup(keyHash: string): CachedSubscription | undefined {
+  lookup(keyHash: string, keyHashBytes?: Uint8Array): CachedSubscription | undefined {
     const e = this.byHash.get(keyHash);
     if (e === undefined) return undefined;
     // found by hash; the stored hash is still compared in constant time
-    return sameHash(keyHash, e.primaryHash) || sameHash(keyHash, e.secondaryHash) ? e.sub : undefined;
+    const b = keyHashBytes ?? hashBytes(keyHash);
+    return sameHashBytes(b, e.primaryBytes) || sameHashBytes(b, e.secondaryBytes) ? e.sub : undefined;
   }
 
   loaded(): boolean { return this.everLoaded; }
@@ -135,6 +137,8 @@ export class SubscriptionCache {
       sub: { id: row.id, scope: row.scope, target: row.target, state: row.storedState, ownerType: row.owner.type, ownerId: row.owner.id, expiresAt: row.expiresAt, name: row.name, createdAt: row.createdAt },
       primaryHash: row.primaryHash,
       secondaryHash: row.secondaryHash,
+      primaryBytes: hashBytes(row.primaryHash),
+      secondaryBytes: hashBytes(row.secondaryHash),
     };
     this.byId.set(row.id, e);
     this.byHash.set(e.primaryHash, e);
