@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { util, type Dispatcher } from 'undici';
 import type { CancelSignal } from './exchange.js';
+import { connectionListed, HOP_BY_HOP_RESPONSE } from '../net/headers.js';
 
 /**
  * The backend's response written straight to the client's response from undici's `dispatch`
@@ -73,7 +74,7 @@ export class DirectResponse {
   onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
     if (status < 200) return true; // 1xx (103 Early Hints): not forwarded, the final head follows
     this.statusCode = status;
-    this.headers = util.parseHeaders(raw) as IncomingHttpHeaders;
+    this.headers = responseHeaders(raw);
     this.resumeFn = resume;
     this.state = 1;
     this.resolveHead(this);
@@ -144,6 +145,33 @@ export class DirectResponse {
     if (this.discarded > DRAIN_LIMIT) this.abort(new Error('response dropped'));
     else this.resumeFn!();
   }
+}
+
+/**
+ * The backend's response headers as the client gets them, from undici's raw pairs in one pass:
+ * what `downstreamResponseHeaders(util.parseHeaders(raw))` gives (lower-case names, repeated
+ * headers as arrays, hop-by-hop headers and those named in Connection left out), without the
+ * intermediate object (issue 19).
+ */
+function responseHeaders(raw: Buffer[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  let connection: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = util.headerNameToString(raw[i]!);
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP_RESPONSE.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : [...(typeof connection === 'string' ? [connection] : connection), value];
+      continue;
+    }
+    if (name === '__proto__') continue; // never forwarded before either (assigning it set nothing)
+    const prior = Object.hasOwn(out, name) ? out[name] : undefined;
+    if (prior === undefined) out[name] = value;
+    else if (typeof prior === 'string') out[name] = [prior, value];
+    else prior.push(value);
+  }
+  const listed = connectionListed(connection);
+  if (listed !== undefined) for (const name of listed) delete out[name];
+  return out as IncomingHttpHeaders;
 }
 
 /** the most of a body held before `start` (then the backend waits) */

@@ -78,7 +78,7 @@ export async function forward(ex: Exchange, backend: Backend, hasBody: boolean, 
       const r = direct ? await DirectResponse.dispatch(backend.dispatcher, opts, ex.signal) : await backend.dispatcher.request(opts);
       if (span !== undefined) backendTried(span, (opts.origin as string | undefined) ?? backend.origin, tries, r.statusCode);
       decision = retry?.onResponse(r.statusCode, r.headers['retry-after'] as string | undefined);
-      if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
+      if (decision === undefined || !decision.retry) return { status: r.statusCode, headers: direct ? r.headers as Record<string, string | string[]> : downstreamResponseHeaders(r.headers as IncomingHttpHeaders), body: r.body };
       discard(r.body);
     } catch (err) {
       if (span !== undefined) backendTried(span, (opts.origin as string | undefined) ?? backend.origin, tries, undefined);

@@ -47,6 +47,8 @@ const NOT_CONNECTION_OPTIONS = new Set(['authorization', 'content-type', 'conten
 
 export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // the usual values name nothing to drop: no split, no set
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const v = Array.isArray(value) ? value.join(',') : value;
   let set: Set<string> | undefined;
   for (const t of v.split(',')) {
