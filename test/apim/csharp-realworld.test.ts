@@ -13,8 +13,8 @@ test('Guid.ToByteArray and new Guid(byte[]) use .NET byte order (an IV made from
   assert.equal(block(`
     var iv = Guid.Parse("6f1c2a4e-1b2c-4d3e-8f90-0123456789ab").ToByteArray();
     var key = Convert.FromBase64String("AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=");
-    var sealed = Encoding.UTF8.GetBytes("session.1").Encrypt("Aes", key, iv);
-    return Encoding.UTF8.GetString(sealed.Decrypt("Aes", key, iv));`), 'session.1');
+    var cipher = Encoding.UTF8.GetBytes("session.1").Encrypt("Aes", key, iv);
+    return Encoding.UTF8.GetString(cipher.Decrypt("Aes", key, iv));`), 'session.1');
 });
 
 test('unchecked blocks and expressions, and Array.Copy (a sequential Guid from the clock)', () => {

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { checkDocument } from '../../src/app/apim-check.js';
+import { deploymentModel } from '../../src/gateway/apim/env.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'apim-snippets-'));
+const check = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return checkDocument(join(dir, name), {
+    namedValues: {}, fragments: new Map(), deploymentModel: deploymentModel(undefined),
+    logger: pino({ level: 'silent' }), loggers: undefined, backendIds: undefined,
+  });
+};
+
+test('apim check loads a snippet (policies with no <policies> root) like a fragment', async () => {
+  const r = await check('canary.xml', [
+    '<!-- Copy this snippet into the inbound element -->',
+    '<set-variable name="canaryPercentage" value="@(15)"/>',
+    '<choose>',
+    '    <when condition="@(new Random().Next(100) < context.Variables.GetValueOrDefault<int>("canaryPercentage"))">',
+    '        <set-backend-service base-url="https://canary.example.org"/>',
+    '    </when>',
+    '</choose>',
+  ].join('\n'));
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.equal(r.expressions, 2);
+  const bad = await check('bad.xml', '<set-variable name="a" value="1"/>\n<set-hedaer name="b"/>');
+  assert.equal(bad.error?.code, 'unsupported-policy');
+  assert.equal(bad.error?.line, 2);
+});
+
+test('validate-jwt: an expression in <key>, <audience> or <issuer> is a load error naming the line', async () => {
+  const r = await check('jwt.xml', [
+    '<policies><inbound><base />',
+    '  <validate-jwt header-name="Authorization">',
+    '    <issuer-signing-keys>',
+    '      <key>@((string)context.Variables["signingKey"])</key>',
+    '    </issuer-signing-keys>',
+    '  </validate-jwt>',
+    '</inbound></policies>',
+  ].join('\n'));
+  assert.equal(r.error?.code, 'unsupported-expression');
+  assert.equal(r.error?.line, 4);
+  assert.match(r.error!.message, /<key>/);
+});
