@@ -47,3 +47,19 @@ test('validate-jwt: an expression in <key>, <audience> or <issuer> is a load err
   assert.equal(r.error?.line, 4);
   assert.match(r.error!.message, /<key>/);
 });
+
+test('apim check loads a fragment in the section its policies belong to (forward-request: backend)', async () => {
+  const r = await check('backend-fragment.xml', [
+    '<fragment>',
+    '  <retry condition="@(context.Response.StatusCode == 429)" count="3" interval="1">',
+    '    <set-variable name="attempt" value="@(context.Variables.GetValueOrDefault<int>(&quot;attempt&quot;) + 1)" />',
+    '    <forward-request timeout="120" />',
+    '  </retry>',
+    '</fragment>',
+  ].join('\n'));
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.equal(r.expressions, 2);
+  const mixed = await check('mixed.xml', '<fragment>\n  <forward-request />\n  <set-status code="200" />\n  <validate-jwt header-name="Authorization"><issuer-signing-keys><key>c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==</key></issuer-signing-keys></validate-jwt>\n</fragment>');
+  assert.equal(mixed.error?.code, 'misplaced-policy');
+  assert.equal(mixed.error?.line, 2, 'the error reported is the one for inbound');
+});
