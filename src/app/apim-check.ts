@@ -84,15 +84,16 @@ export async function checkDocument(file: string, env: Omit<ApimEnv, 'warn'>): P
   try {
     const doc: PolicyDocument = readPolicyDocument(readFileSync(file, 'utf8'), { file, namedValues: env.namedValues });
     const runs: Array<{ section: Section; elements: XmlElement[] }> = [];
-    if (doc.kind === 'fragment') runs.push({ section: 'inbound', elements: doc.policies });
-    else {
-      for (const [name, s] of Object.entries(doc.sections)) {
-        runs.push({ section: name as Section, elements: s.policies });
-        if (s.baseIndex < 0) warn({ code: 'base-omitted', message: `<${name}> has no <base/>: the policies of the outer scopes do not run here`, pos: s.element.pos });
-      }
+    if (doc.kind === 'fragment') {
+      await checkFragment(doc.policies, file, env, warn, result, closers);
+      result.ok = true;
+      return result;
+    }
+    for (const [name, s] of Object.entries(doc.sections)) {
+      runs.push({ section: name as Section, elements: s.policies });
+      if (s.baseIndex < 0) warn({ code: 'base-omitted', message: `<${name}> has no <base/>: the policies of the outer scopes do not run here`, pos: s.element.pos });
     }
     for (const r of runs) {
-      // a fragment may sit in any section: check it where its policies are allowed most widely
       const section = r.section;
       await compileSteps(r.elements, {
         section, scope: 'api', env: { ...env, warn }, policy: checkContext(dirname(file), section, closers),
@@ -107,6 +108,32 @@ export async function checkDocument(file: string, env: Omit<ApimEnv, 'warn'>): P
     for (const c of closers) await c().catch(() => {});
   }
   return result;
+}
+
+/**
+ * A fragment (or snippet) may sit in any section: it loads when its policies load in one of them,
+ * tried in the order inbound, backend, outbound, on-error (a fragment with forward-request is a
+ * backend fragment). The error reported is the one for inbound.
+ */
+async function checkFragment(elements: XmlElement[], file: string, env: Omit<ApimEnv, 'warn'>, warn: (w: Warning) => void, result: CheckResult, closers: Array<() => Promise<void>>): Promise<void> {
+  let first: unknown;
+  for (const section of ['inbound', 'backend', 'outbound', 'on-error'] as const) {
+    let policies = 0;
+    let expressions = 0;
+    try {
+      await compileSteps(elements, {
+        section, scope: 'api', env: { ...env, warn }, policy: checkContext(dirname(file), section, closers),
+        counted: (n) => { expressions += n; }, policies: (n) => { policies += n; },
+      });
+      result.policies = policies;
+      result.expressions = expressions;
+      return;
+    } catch (err) {
+      if (!(err instanceof ApimLoadError) || err.code !== 'misplaced-policy') throw first ?? err;
+      first ??= err;
+    }
+  }
+  throw first;
 }
 
 function settingsOf(o: Options): { apim: ApimConfig; dir: string; backendIds: ReadonlySet<string> | undefined } {

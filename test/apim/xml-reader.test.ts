@@ -40,8 +40,24 @@ test('reads <fragment> documents and refuses <base/> in them', () => {
   fail('<policies><inbound><base/><base/></inbound></policies>', 'misplaced-policy', '1:27');
 });
 
+test('reads a snippet with no <policies> root as a fragment', () => {
+  const one = readPolicyDocument('<!-- copy into the outbound section -->\n<choose>\n  <when condition="@(true)"><set-status code="200"/></when>\n</choose>');
+  assert.equal(one.kind, 'fragment');
+  if (one.kind !== 'fragment') return;
+  assert.equal(one.snippet, true);
+  assert.deepEqual(one.policies.map((p) => p.name), ['choose']);
+  const many = readPolicyDocument('<set-variable name="p" value="@(15)"/>\n<set-header name="x" exists-action="override">\n  <value>@(context.User.Id)</value>\n</set-header>');
+  assert.equal(many.kind, 'fragment');
+  if (many.kind !== 'fragment') return;
+  assert.deepEqual(many.policies.map((p) => [p.name, p.pos.line]), [['set-variable', 1], ['set-header', 2]]);
+  assert.equal(many.expressions.length, 2);
+  fail('<set-variable name="a" value="1"/>\n<base/>', 'misplaced-policy', '2:1');
+  fail('<set-variable name="a" value="1"/>\ntext', 'xml-malformed', '2:1');
+});
+
 test('structural errors of <policies>', () => {
-  fail('<policy/>', 'xml-malformed', '1:1');
+  fail('<inbound/>', 'xml-malformed', '1:1');
+  fail('<policies><inbound/></policies>\n<policies/>', 'xml-malformed', '2:1');
   fail('<policies>\n  <inbund/>\n</policies>', 'unsupported-policy', '2:3');
   fail('<policies><inbound/><inbound/></policies>', 'xml-malformed', '1:21');
   fail('<policies id="x"/>', 'unsupported-attribute', '1:11');

@@ -68,6 +68,11 @@ class Parser extends ExprParser {
     if (t.text === 'null') { this.i++; return { kind: 'literal', type: 'null', value: null, start, end: t.end }; }
     if (PREDEFINED_KW.has(t.text)) return { kind: 'predefined', type: this.type(), start, end: this.end };
     if (t.text === 'new') return this.creation();
+    if (t.text === 'unchecked' && this.is('(', 1)) {
+      // arithmetic is unchecked already (C#'s default), so unchecked(x) is x
+      this.i++;
+      return this.paren();
+    }
     if (t.text === 'default') {
       this.i++;
       if (!this.eat('(')) return { kind: 'default', start, end: this.end };
@@ -250,6 +255,7 @@ class Parser extends ExprParser {
         this.expect(';');
         return { kind: 'throw', value, start, end: this.end };
       }
+      case 'unchecked': if (this.is('{', 1)) { this.i++; return this.block(); } break;
       case 'try': return this.tryStatement();
       case 'using': return this.usingStatement();
       case 'switch': return this.switchStatement();

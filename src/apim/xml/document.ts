@@ -33,6 +33,8 @@ export interface FragmentDocument {
   root: XmlElement;
   policies: XmlElement[];
   expressions: XmlExpression[];
+  /** A snippet: policy elements with no `<fragment>` root, read as a fragment. */
+  snippet?: boolean;
 }
 
 export type PolicyDocument = PoliciesDocument | FragmentDocument;
@@ -41,7 +43,22 @@ export function readPolicyDocument(source: string, options: ReadOptions = {}): P
   const root = readXml(source, options);
   if (root.name === 'policies') return policies(root);
   if (root.name === 'fragment') return fragment(root);
-  throw new ApimLoadError('xml-malformed', `the root element must be <policies> or <fragment>, not <${root.name}>`, root.pos);
+  return snippet(root);
+}
+
+/**
+ * A snippet, as the service's samples publish them ("copy this into the inbound section"): one or
+ * more policy elements with no `<policies>` or `<fragment>` around them. It is read as a fragment.
+ */
+function snippet(root: XmlElement): FragmentDocument {
+  const list = root.name === '#snippet' ? childElements(root) : [root];
+  for (const p of list) {
+    if ((SECTIONS as readonly string[]).includes(p.name)) {
+      throw new ApimLoadError('xml-malformed', `the section <${p.name}> must be inside <policies>`, p.pos);
+    }
+    noNestedBase(p, true);
+  }
+  return { kind: 'fragment', root, policies: list, expressions: expressionsOf(root), snippet: true };
 }
 
 function policies(root: XmlElement): PoliciesDocument {

@@ -46,8 +46,13 @@ class Reader {
     throw new ApimLoadError(code, message, this.at(offset));
   }
 
+  /**
+   * The root element. A snippet (policies meant to be pasted into a section, with no `<policies>`
+   * or `<fragment>` around them) may have several top-level elements: they come back as the
+   * children of a `#snippet` element.
+   */
   document(): XmlElement {
-    let root: XmlElement | undefined;
+    const roots: XmlElement[] = [];
     const s = this.s;
     while (this.i < s.length) {
       const lt = s.indexOf('<', this.i);
@@ -58,11 +63,14 @@ class Reader {
       this.i = lt;
       if (this.skipMarkup()) continue;
       if (s[lt + 1] === '/') this.fail('xml-malformed', 'an end tag without a start tag', lt);
-      if (root) this.fail('xml-malformed', 'more than one root element', lt);
-      root = this.element();
+      roots.push(this.element());
     }
-    if (!root) this.fail('xml-malformed', 'the document has no root element', s.length);
-    return root;
+    if (roots.length === 0) this.fail('xml-malformed', 'the document has no root element', s.length);
+    if (roots.length === 1) return roots[0]!;
+    for (const r of roots) {
+      if (r.name === 'policies' || r.name === 'fragment') this.fail('xml-malformed', 'more than one root element', this.offsetOf(roots[1]!));
+    }
+    return { kind: 'element', name: '#snippet', attributes: [], children: roots, pos: roots[0]!.pos };
   }
 
   /** Skips a comment, processing instruction or XML declaration at `i`; refuses a DOCTYPE. */

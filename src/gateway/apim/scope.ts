@@ -46,7 +46,7 @@ export function xmlSections(file: string, dir: string, scope: string, env: ApimE
   try {
     const doc = readPolicyDocument(text, { file: full, namedValues: env.namedValues });
     if (doc.kind !== 'policies') {
-      fail(path, `${file} is a <fragment>; policy-xml names a <policies> document (fragments go in apim.fragments)`);
+      fail(path, `${file} is a ${doc.snippet === true ? 'snippet with no <policies> root' : '<fragment>'}; policy-xml names a <policies> document (fragments go in apim.fragments)`);
       return undefined;
     }
     const out: PolicySections = {};

@@ -14,12 +14,21 @@ addMembers(ARRAY, [
   ['static IndexOf<T>(T[], T): int', (a: unknown[], v: unknown) => a.findIndex((x) => csEquals(x, v))],
   ['static Empty<T>(): T[]', () => []],
   ['static Reverse<T>(T[]): void', (a: unknown[]) => { a.reverse(); }],
+  ['static Copy<T>(T[], T[], int): void', (a: unknown[], b: unknown[], n: number) => arrayCopy(a, 0, b, 0, n)],
+  ['static Copy<T>(T[], int, T[], int, int): void', arrayCopy],
   ['static Exists<T>(T[], Func<T, bool>): bool', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.some((x) => p(x)))],
   ['static TrueForAll<T>(T[], Func<T, bool>): bool', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.every((x) => p(x)))],
   ['static Find<T>(T[], Func<T, bool>): T', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.find((x) => p(x)) ?? null)],
   ['static FindIndex<T>(T[], Func<T, bool>): int', (a: unknown[], p: (x: unknown) => boolean) => (ticks(a.length), a.findIndex((x) => p(x)))],
   ['static FindAll<T>(T[], Func<T, bool>): T[]', (a: unknown[], p: (x: unknown) => boolean) => (charge(a.length), a.filter((x) => p(x)))],
 ]);
+
+function arrayCopy(a: unknown[] | null, from: number, b: unknown[] | null, to: number, n: number): void {
+  if (a === null || b === null) return fail('ArgumentNullException', `Value cannot be null. (Parameter '${a === null ? 'sourceArray' : 'destinationArray'}')`);
+  if (from < 0 || to < 0 || n < 0 || from + n > a.length || to + n > b.length) fail('ArgumentException', 'Destination array was not long enough. Check the destination index, length, and the array\'s lower bounds.');
+  ticks(n);
+  for (let i = 0; i < n; i++) b[to + i] = a[from + i];
+}
 
 export const indexOfValue = (a: ArrayLike<unknown>, v: unknown): number => {
   ticks(a.length);

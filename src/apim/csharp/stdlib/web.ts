@@ -26,6 +26,17 @@ export class CsGuid {
   }
   csEquals(o: unknown): boolean { return o instanceof CsGuid && o.value === this.value; }
   csKey(): unknown { return `guid:${this.value}`; }
+  /** .NET's byte order: the first three groups little-endian, the last two as written. */
+  toBytes(): Uint8Array {
+    const h = Buffer.from(this.value.replace(/-/g, ''), 'hex');
+    return new Uint8Array([h[3]!, h[2]!, h[1]!, h[0]!, h[5]!, h[4]!, h[7]!, h[6]!, ...h.subarray(8)]);
+  }
+  static fromBytes(b: Uint8Array | null): CsGuid {
+    if (b === null) return fail('ArgumentNullException', "Value cannot be null. (Parameter 'b')");
+    if (b.length !== 16) return fail('ArgumentException', "Byte array for Guid must be exactly 16 bytes long. (Parameter 'b')");
+    const h = Buffer.from([b[3]!, b[2]!, b[1]!, b[0]!, b[5]!, b[4]!, b[7]!, b[6]!, ...b.subarray(8)]).toString('hex');
+    return CsGuid.parse(h);
+  }
 }
 
 const EMPTY = new CsGuid('00000000-0000-0000-0000-000000000000');
@@ -36,6 +47,8 @@ addMembers(GUID, [
   ['static Parse(string): Guid', CsGuid.parse],
   ['static TryParse(string, out Guid): bool', (s: string | null) => { try { OUT[0] = CsGuid.parse(s); return true; } catch { OUT[0] = EMPTY; return false; } }],
   ['new(string)', CsGuid.parse],
+  ['new(byte[])', CsGuid.fromBytes],
+  ['ToByteArray(): byte[]', (g: CsGuid) => g.toBytes()],
   ['ToString(): string', (g: CsGuid) => g.value],
   ['ToString(string): string', (g: CsGuid, f: string | null) => g.csFormat(f ?? '')],
   ['Equals(Guid): bool', (a: CsGuid, b: CsGuid) => a.csEquals(b)],

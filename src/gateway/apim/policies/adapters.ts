@@ -30,6 +30,13 @@ export async function viaYaml(name: string, config: Record<string, unknown>, el:
 export const texts = (el: XmlElement | undefined, child: string): string[] =>
   el === undefined ? [] : childElements(el).filter((c) => c.name === child).map((c) => String(content(c) ?? '').trim());
 
+/** The text of a validate-jwt key, audience or issuer: these are fixed when the policy loads. */
+function loadTimeText(el: XmlElement): string {
+  const c = content(el);
+  if (c !== undefined && typeof c !== 'string') throw loadError('unsupported-expression', `<validate-jwt> reads <${el.name}> when it loads: write the value (or a {{named value}}), not an expression`, c.pos);
+  return (c ?? '').trim();
+}
+
 const child = (el: XmlElement, name: string) => childElements(el).find((c) => c.name === name);
 
 function literalNumber(el: XmlElement, name: string): number | undefined {
@@ -55,7 +62,7 @@ registerPolicy({
       const e = literalAttr(k, 'e');
       if (n !== undefined && e !== undefined) return { jwk: { kty: 'RSA', n, e }, ...(literalAttr(k, 'id') ? { kid: literalAttr(k, 'id') } : {}) };
       if (literalAttr(k, 'certificate-id') !== undefined) throw loadError('cloud-only-policy', 'certificate-id keys live in the cloud service; write the key (n and e, or a base64 secret)', k.pos);
-      return { secret: String(content(k) ?? '').trim(), ...(literalAttr(k, 'id') ? { kid: literalAttr(k, 'id') } : {}) };
+      return { secret: loadTimeText(k), ...(literalAttr(k, 'id') ? { kid: literalAttr(k, 'id') } : {}) };
     });
     const claims = childElements(child(el, 'required-claims') ?? el).filter((c) => c.name === 'claim').map((c) => ({
       name: literalAttr(c, 'name') ?? '', match: literalAttr(c, 'match') ?? 'all',
@@ -71,8 +78,8 @@ registerPolicy({
       ...(query ? { 'query-parameter-name': query } : {}),
       ...(oidc.length ? { 'openid-config': oidc.length === 1 ? oidc[0] : oidc } : {}),
       'issuer-signing-keys': keys,
-      audiences: texts(child(el, 'audiences'), 'audience'),
-      issuers: texts(child(el, 'issuers'), 'issuer'),
+      audiences: childElements(child(el, 'audiences') ?? el).filter((c) => c.name === 'audience').map(loadTimeText),
+      issuers: childElements(child(el, 'issuers') ?? el).filter((c) => c.name === 'issuer').map(loadTimeText),
       'required-claims': claims,
       'failed-validation-httpcode': status,
       'claims-failure-httpcode': status,
