@@ -1,29 +1,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { assertHtmlAccessible } from '../helpers/axe.js';
 import { freePort, startTestIdentity, type TestIdentity } from '../identity/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'correct horse battery staple';
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 /** the page's HTML in a context that may run axe (the pages' CSP allows no inline script): no serious or critical violation */
 async function axeClean(browser: Browser, issuer: string, page: Page, name: string) {
-  const ctx = await browser.newContext({ bypassCSP: true });
-  const p = await ctx.newPage();
-  await p.goto(`${issuer}/assets/style.css`);
-  await p.setContent((await page.content()).replace(/<script[^>]*><\/script>/g, ''));
-  await p.addScriptTag({ content: axeSource });
-  const violations = await p.evaluate(async () => {
-    // @ts-expect-error axe is injected
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
-  }) as Array<{ id: string; impact: string }>;
-  await ctx.close();
-  assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: ${JSON.stringify(violations)}`);
+  await assertHtmlAccessible(browser, `${issuer}/assets/style.css`, await page.content(), name);
 }
 
 if (!existsSync(CHROMIUM)) {

@@ -1,35 +1,22 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestIdentity, freePort, decodeJwt, type TestIdentity } from '../identity/helpers.js';
 import { ROOT } from '../helpers/gateway.js';
+import { assertAccessible, assertHtmlAccessible } from '../helpers/axe.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'correct horse battery staple';
 const SHOTS = join(ROOT, 'docs/screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 if (!existsSync(CHROMIUM)) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
   console.error(`\n!!! ${CHROMIUM} is missing: SKIPPING the identity browser tests (apt-get install chromium) !!!\n`);
-}
-
-/** run axe-core on the page; fail on serious or critical violations */
-async function assertAccessible(page: Page, name: string) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => {
-    // @ts-expect-error axe is injected
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; impact: string; nodes: unknown[] }) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-  }) as Array<{ id: string; impact: string; nodes: number }>;
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: accessibility violations ${JSON.stringify(result)}`);
 }
 
 let axeBrowser: Browser | undefined;
@@ -39,13 +26,7 @@ async function shot(page: Page, name: string) {
     await assertAccessible(page, name);
   } else {
     // a page rendered with JavaScript off: check the same HTML in a page that may run axe
-    const html = await page.content();
-    const ctx = await axeBrowser!.newContext({ bypassCSP: true });
-    const p2 = await ctx.newPage();
-    await p2.goto(new URL(page.url()).origin + '/auth/assets/style.css');
-    await p2.setContent(html);
-    await assertAccessible(p2, name);
-    await ctx.close();
+    await assertHtmlAccessible(axeBrowser!, new URL(page.url()).origin + '/auth/assets/style.css', await page.content(), name);
   }
   await page.screenshot({ path: join(SHOTS, `identity-${name}.png`), fullPage: true });
 }

@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestIdentity, freePort, decodeJwt, tokenRequest, type TestIdentity } from '../identity/helpers.js';
 import { totpNow } from '../../src/identity/mfa/totp.js';
 import { ACR } from '../../src/identity/mfa/policy.js';
+import { assertHtmlAccessible } from '../helpers/axe.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -14,7 +14,6 @@ const PASSWORD = 'correct horse battery staple';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const now = () => Math.floor(Date.now() / 1000);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 if (!existsSync(CHROMIUM)) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: this is a failure; apt-get install chromium)`);
@@ -75,19 +74,7 @@ describe('MFA in a real browser (Chromium): authenticator app, recovery codes, p
   }
   /** axe-core on the page's HTML (in a context that may inject it: the page's own CSP allows no such script); serious or critical violations fail */
   async function accessible(page: Page, name: string) {
-    const html = await page.content();
-    const ctx = await browser.newContext({ bypassCSP: true });
-    const p = await ctx.newPage();
-    await p.goto(`${issuer}/assets/style.css`);
-    await p.setContent(html.replace(/<script[^>]*><\/script>/g, ''));
-    await p.addScriptTag({ content: axeSource });
-    const violations = await p.evaluate(async () => {
-      // @ts-expect-error axe is injected
-      const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-      return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
-    }) as Array<{ id: string; impact: string }>;
-    await ctx.close();
-    assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: ${JSON.stringify(violations)}`);
+    await assertHtmlAccessible(browser, `${issuer}/assets/style.css`, await page.content(), name);
   }
   const fresh = async (): Promise<{ ctx: BrowserContext; page: Page }> => {
     const ctx = await browser.newContext();

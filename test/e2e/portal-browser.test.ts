@@ -1,8 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -10,6 +9,7 @@ import { CLI, ROOT, scaled, startGateway, type SupervisedGateway } from '../help
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { FAST_HASH, freePort } from '../identity/helpers.js';
 import { openDb } from '../../src/identity/db.js';
+import { assertAccessible } from '../helpers/axe.js';
 
 /**
  * The developer portal and the admin console in Chromium, end to end, across two gateway
@@ -24,7 +24,6 @@ import { openDb } from '../../src/identity/db.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = join(ROOT, 'docs/screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASSWORD = 'a long and quiet passphrase';
 
 if (!existsSync(CHROMIUM)) {
@@ -70,14 +69,7 @@ products:
 `;
 
 async function accessible(page: Page, name: string): Promise<void> {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    // @ts-expect-error axe is injected
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; impact: string; nodes: Array<{ target: unknown }> }) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) }));
-  }) as Array<{ id: string; impact: string }>;
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: accessibility violations ${JSON.stringify(result)}`);
+  await assertAccessible(page, name, 'evaluate');
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 

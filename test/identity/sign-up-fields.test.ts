@@ -2,9 +2,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, csrfOf, actionOf, startTestIdentity, tokenRequest, decodeJwt, waitForMail, EXAMPLE, type TestIdentity } from './helpers.js';
 import { identitySchema } from '../../src/identity/schema.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { assertHtmlAccessible } from '../helpers/axe.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) {
@@ -162,18 +162,7 @@ describe('custom sign-up fields and terms of service', () => {
       assert.equal(await page.getByLabel('Send me the newsletter').isChecked(), true);
       assert.equal(await page.getByLabel(/^Password/).inputValue(), '');
       // axe on the same HTML in a page that may run it
-      const html = await page.content();
-      const axeCtx = await browser.newContext({ bypassCSP: true });
-      const p2 = await axeCtx.newPage();
-      await p2.goto(`${t.issuer}/assets/style.css`);
-      await p2.setContent(html);
-      await p2.addScriptTag({ content: readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8') });
-      const found = await p2.evaluate(async () => {
-        // @ts-expect-error axe is injected
-        const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-        return r.violations.map((v: { id: string; impact: string }) => ({ id: v.id, impact: v.impact }));
-      }) as Array<{ id: string; impact: string }>;
-      assert.deepEqual(found.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], JSON.stringify(found));
+      await assertHtmlAccessible(browser, `${t.issuer}/assets/style.css`, await page.content(), 'sign-up with marked fields');
     } finally {
       await browser.close();
     }
