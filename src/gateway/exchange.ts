@@ -81,6 +81,12 @@ export class Exchange {
   vars: Record<string, unknown> | undefined = undefined;
   /** the backend's response timeout for this request, when a policy set one (forward-request `timeout`) */
   backendTimeoutMs: number | undefined = undefined;
+  /**
+   * Nothing after the forward reads or replaces the backend's body (no outbound policy, no
+   * compression): the response may go from undici's dispatch callbacks straight to the client
+   * (direct.ts). Set when the backend section starts.
+   */
+  forwardDirect = false;
   /** the policy-expression `context` of an XML-defined scope (gateway/apim), created on first use */
   apim: unknown = undefined;
   /** set while outbound policies run */

@@ -146,7 +146,15 @@ const CONTINUE: Stage = {
   },
 };
 
-const BACKEND: Stage = { name: 'backend', policies: (t) => t.pipeline!.backend, run: (t) => runSteps(t.pipeline!.backend, t.ex) };
+const BACKEND: Stage = {
+  name: 'backend',
+  policies: (t) => t.pipeline!.backend,
+  run(t) {
+    // nothing after the forward reads or replaces the body: the backend's response can go straight to the client
+    t.ex.forwardDirect = t.pipeline!.outbound.length === 0 && t.api!.compressor === undefined;
+    return runSteps(t.pipeline!.backend, t.ex);
+  },
+};
 
 const FORWARD: Stage = { name: 'forward', run: forwardStage };
 
@@ -166,9 +174,7 @@ async function forwardStage(t: Turn): Promise<StageResult> {
   if (failed !== undefined) return failed.status === 499 ? GONE : problem(failed.code, failed.detail);
   const t0 = performance.now();
   if (ex.span !== undefined) ex.backendSpan = backendStarted(ex, backend.name);
-  // nothing after this stage reads or replaces the body: the backend's response goes straight to the client
-  const direct = t.pipeline!.outbound.length === 0 && t.api!.compressor === undefined;
-  const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex), direct);
+  const upstream = await (gw.backendCall ?? forward)(ex, backend, t.hasBody, t.rt.hashKeys.get(backend.name)?.render(ex), ex.forwardDirect);
   ex.backendMs = performance.now() - t0;
   if (ex.backendSpan !== undefined) backendEnded(ex.backendSpan, isReply(upstream) ? upstream.code ?? upstream.problem?.code ?? 'error' : undefined);
   if (isReply(upstream)) {

@@ -70,8 +70,11 @@ registerPolicy({
         ex.requestBody = read.body;
       }
       const t0 = performance.now();
-      let r: Sent = await forward(ex, backend, hasBody(c));
-      if (follow(c)) r = await followRedirects(c, r, resolve);
+      const redirects = follow(c);
+      // the backend's response goes straight to the client when nothing reads its body afterwards
+      // (a redirect or an error status is dropped unread, which the direct response allows)
+      let r: Sent = await forward(ex, backend, hasBody(c), undefined, ex.forwardDirect);
+      if (redirects) r = await followRedirects(c, r, resolve);
       ex.backendMs = performance.now() - t0;
       if (isReply(r)) return r;
       if (r.status >= 400 && r.status <= 599 && failOnError(c)) {
