@@ -48,8 +48,8 @@ const MAX_KEY = 512;
  * the hash is remembered, never whether the key is valid: every request still finds the
  * subscription by hash in the source's current state and compares the stored hash in constant
  * time, so a suspended, revoked or regenerated key is refused as soon as the source knows of it.
- * Only keys that matched a subscription are added (unknown keys cannot fill it); past `MEMO_SIZE`
- * the oldest goes.
+ * Only keys that matched a subscription are added (unknown keys cannot fill it); a key that no
+ * longer matches goes at its next use; past `MEMO_SIZE` the oldest goes.
  */
 interface KeyHash { readonly hex: string; readonly bytes: Buffer }
 const MEMO_SIZE = 10_000;
@@ -105,6 +105,8 @@ export function checkSubscription(api: CompiledApi, plan: SubscriptionPlan, sour
     const bytes = known?.bytes ?? hashBytes(hex);
     sub = source.lookup(hex, bytes);
     if (sub !== undefined && known === undefined) remember(key, { hex, bytes });
+    // a key that no longer matches (revoked, regenerated) is not kept in memory
+    else if (sub === undefined && known !== undefined) memo.delete(key);
   }
   if (sub === undefined || !(sub.scope === 'all' || (sub.scope === 'api' ? sub.target === api.name : plan.products.has(sub.target!)))) {
     return problem('subscription-key-invalid', 'The subscription key is not valid for this API.');
