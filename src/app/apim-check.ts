@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { ApimLoadError, readPolicyDocument, type PolicyDocument, type XmlElement } from '../apim/index.js';
@@ -22,27 +23,23 @@ export class ApimUsage extends Error {}
 
 interface Options { config?: string; namedValues?: string; fragments?: string; format: 'text' | 'json'; files: string[] }
 
-function parseArgs(args: readonly string[]): Options {
-  const o: Options = { format: 'text', files: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new ApimUsage(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--config' || a === '-c') o.config = value();
-    else if (a === '--named-values') o.namedValues = value();
-    else if (a === '--fragments') o.fragments = value();
-    else if (a === '--format') {
-      const f = value();
-      if (f !== 'text' && f !== 'json') throw new ApimUsage(`--format is text or json, not ${f}`);
-      o.format = f;
-    } else if (a.startsWith('-')) throw new ApimUsage(`unknown option for apim check: ${a}`);
-    else o.files.push(a);
+function parseOptions(args: readonly string[]): Options {
+  const { values, positionals } = apimArgs(args, {
+    config: { type: 'string', short: 'c' }, 'named-values': { type: 'string' }, fragments: { type: 'string' }, format: { type: 'string', default: 'text' },
+  });
+  const format = values.format as string;
+  if (format !== 'text' && format !== 'json') throw new ApimUsage(`--format is text or json, not ${format}`);
+  if (positionals.length === 0) throw new ApimUsage('name at least one policy document');
+  return { config: values.config as string | undefined, namedValues: values['named-values'] as string | undefined, fragments: values.fragments as string | undefined, format, files: positionals };
+}
+
+/** node:util's parseArgs, strict, its errors as usage errors (exit 2) */
+export function apimArgs(args: readonly string[], options: ParseArgsConfig['options']): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new ApimUsage((e as Error).message);
   }
-  if (o.files.length === 0) throw new ApimUsage('name at least one policy document');
-  return o;
 }
 
 export interface CheckResult {
@@ -147,7 +144,7 @@ function settingsOf(o: Options): { apim: ApimConfig; dir: string; backendIds: Re
 }
 
 export async function apimCheckCommand(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const o = parseArgs(args);
+  const o = parseOptions(args);
   const s = settingsOf(o);
   let env: Omit<ApimEnv, 'warn'>;
   try {

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { ApimLoadError } from '../apim/index.js';
 import { deploymentModel, loadFragments } from '../gateway/apim/env.js';
-import { ApimUsage, checkDocument } from './apim-check.js';
+import { apimArgs, ApimUsage, checkDocument } from './apim-check.js';
 import { ExportError, readExport, type ExportedApi, type ExportedService } from './apim-export.js';
 
 /**
@@ -25,28 +25,12 @@ import { ExportError, readExport, type ExportedApi, type ExportedService } from 
 
 interface Options { dir: string; out: string; force: boolean }
 
-function parseArgs(args: readonly string[]): Options {
-  let dir: string | undefined;
-  let out = 'gatehouse.yaml';
-  let force = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new ApimUsage(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--out' || a === '-o') out = value();
-    else if (a === '--format') {
-      const f = value();
-      if (f !== 'yaml') throw new ApimUsage(`--format is yaml, not ${f}`);
-    } else if (a === '--force') force = true;
-    else if (a.startsWith('-')) throw new ApimUsage(`unknown option for apim import: ${a}`);
-    else if (dir === undefined) dir = a;
-    else throw new ApimUsage(`apim import takes one folder, not also ${a}`);
-  }
-  if (dir === undefined) throw new ApimUsage('name the exported folder to import');
-  return { dir, out, force };
+function parseOptions(args: readonly string[]): Options {
+  const { values, positionals } = apimArgs(args, { out: { type: 'string', short: 'o', default: 'gatehouse.yaml' }, format: { type: 'string', default: 'yaml' }, force: { type: 'boolean', default: false } });
+  if (values.format !== 'yaml') throw new ApimUsage(`--format is yaml, not ${String(values.format)}`);
+  if (positionals.length === 0) throw new ApimUsage('name the exported folder to import');
+  if (positionals.length > 1) throw new ApimUsage(`apim import takes one folder, not also ${positionals[1]}`);
+  return { dir: positionals[0]!, out: values.out as string, force: values.force === true };
 }
 
 /** A name the config accepts (letters, digits, _ . -). */
@@ -247,7 +231,7 @@ async function checkWritten(outDir: string, p: Plan, written: Written[]): Promis
 }
 
 export async function apimImportCommand(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const o = parseArgs(args);
+  const o = parseOptions(args);
   const outFile = resolve(o.out);
   let svc: ExportedService;
   try {

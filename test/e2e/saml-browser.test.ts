@@ -53,32 +53,22 @@ describe('SAML sign-in in a real browser (SimpleSAMLphp on another site), throug
     rp = createServer((_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>RP</title><h1>Signed in</h1>'); });
     await new Promise<void>((r) => rp.listen(rpPort, '127.0.0.1', r));
     const cert = idp.certPem.trim().split('\n').map((l) => `          ${l}`).join('\n');
+    // the same IdP twice: the second connector sends its AuthnRequest by POST instead of redirect
+    const connector = (id: string, name: string, extra?: string) => `    - id: ${id}
+      type: saml
+      display-name: ${name}
+${extra ? `      ${extra}\n` : ''}      idp-sso-url: ${idp.ssoUrl}
+      idp-entity-id: ${idp.entityId}
+      idp-certificates:
+        - |
+${cert}
+      claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
+      roles-from-groups: { staff: [orders-reader] }
+      accounts: { create: true }
+`;
     gw = await startFederatedGateway({
       gwPort, backendUrl: backend.url, callback, connectors: ['corp', 'corppost'],
-      federation: `    - id: corp
-      type: saml
-      display-name: Corp
-      idp-sso-url: ${idp.ssoUrl}
-      idp-entity-id: ${idp.entityId}
-      idp-certificates:
-        - |
-${cert}
-      claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
-      roles-from-groups: { staff: [orders-reader] }
-      accounts: { create: true }
-    - id: corppost
-      type: saml
-      display-name: Corp (POST)
-      authn-request-binding: post
-      idp-sso-url: ${idp.ssoUrl}
-      idp-entity-id: ${idp.entityId}
-      idp-certificates:
-        - |
-${cert}
-      claims: { email: mail, email-verified: true, groups: eduPersonAffiliation }
-      roles-from-groups: { staff: [orders-reader] }
-      accounts: { create: true }
-`,
+      federation: connector('corp', 'Corp') + connector('corppost', 'Corp (POST)', 'authn-request-binding: post'),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
