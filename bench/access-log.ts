@@ -1,5 +1,7 @@
 import pino from 'pino';
+import { openSync } from 'node:fs';
 import { AccessLog, type AccessEntry } from '../src/observability/access-log.js';
+import { LineSink } from '../src/observability/line-sink.js';
 
 /**
  * The access-log line, in-process (issue 19): pino configured as the access log was (JSON, iso
@@ -17,7 +19,7 @@ const entry = (i: number): AccessEntry => ({
 export async function runAccessLogBench(rounds = 7, lines = 100_000): Promise<string> {
   // a destination that only counts: what is measured is making the line, not writing it
   let written = 0;
-  const dest = () => ({ write(s: string) { written += s.length; return true; }, flush() {} });
+  const dest = () => ({ write(s: string) { written += s.length; return true; }, flush: async () => {} });
   const viaPino = pino({ level: 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest());
   const writer = new AccessLog('info', dest());
   const entries = Array.from({ length: 1000 }, (_, i) => entry(i));
@@ -45,12 +47,13 @@ export async function runAccessLogBench(rounds = 7, lines = 100_000): Promise<st
 }
 
 /**
- * `node dist/bench/access-log.js <pino|writer> <lines>` writes that many lines with one of the two
+ * `node dist/bench/access-log.js <pino|writer|stdout> <lines>` writes that many lines with one of the two
  * and nothing else: run it under `valgrind --tool=callgrind` with two line counts, and the
  * difference of the totals ÷ the difference of the counts is the instructions per line.
  */
 function only(which: string, lines: number): void {
-  const sink = { write: (s: string) => s.length, flush() {} };
+  // `stdout`: the writer and its sink (line-sink.ts) writing to /dev/null: making and writing the line
+  const sink = which === 'stdout' ? ((fd) => new LineSink({ fd, slowFd: fd }))(openSync('/dev/null', 'w')) : { write: (s: string) => s.length, flush: async () => {} };
   const log = which === 'pino'
     ? ((l) => (e: AccessEntry) => l.info(e, 'request'))(pino({ level: 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, sink))
     : ((w) => (e: AccessEntry) => w.request(e))(new AccessLog('info', sink));

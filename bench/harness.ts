@@ -54,7 +54,9 @@ export function startGatehouse(yaml: string, env: Record<string, string> = {}, r
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, yaml);
-  return startNode([join(root, 'bin/gatehouse.js'), 'start', '--config', file], { env, listener: 'http' });
+  // BENCH_GATEHOUSE_NODE_FLAGS: Node/V8 flags for the gatehouse processes only (e.g. GC sizes to try)
+  const flags = process.env.BENCH_GATEHOUSE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return startNode([...flags, join(root, 'bin/gatehouse.js'), 'start', '--config', file], { env, listener: 'http' });
 }
 
 /**

@@ -256,6 +256,14 @@ async function haproxySection(backendUrl: string, say: (s: string) => void): Pro
           return { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid!, stop: bare.stop };
         },
       },
+      {
+        // the floor of the Node stack as Gatehouse forwards today: node:http + undici `dispatch`
+        name: 'bare node:http + undici dispatch proxy',
+        start: async () => {
+          const bare = await startNode([join(dist, 'bare-dispatch.js'), backendUrl]);
+          return { url: `http://127.0.0.1:${bare.port}/orders/7`, pid: bare.child.pid!, stop: bare.stop };
+        },
+      },
       haproxyScenario(bin, backendUrl, idp.pem('RS256'), token),
       {
         name: 'gatehouse, same chain (validate-jwt RS256, token cache on)',
@@ -280,7 +288,7 @@ async function haproxySection(backendUrl: string, say: (s: string) => void): Pro
       });
     }
     // the HAProxy chain is checked the same way before any measurement
-    const hap = scenarios[1]!;
+    const hap = scenarios[2]!;
     const start = hap.start.bind(hap);
     hap.start = async () => {
       const h = await start();
@@ -290,7 +298,7 @@ async function haproxySection(backendUrl: string, say: (s: string) => void): Pro
     };
     const rows = await measure(scenarios);
     say('Chain: ip-filter (1,000 networks), RS256 JWT with iss/aud/exp, rate per `sub`, one log line per request on stdout. Checked before measuring: a forged signature, an expired token and no token are refused by both. Target: Gatehouse ≤ 1.5× HAProxy\'s CPU per request.\n');
-    say(table(rows, rows[1]!.name, 'bare node:http + undici proxy'));
+    say(table(rows, rows[2]!.name, 'bare node:http + undici dispatch proxy'));
     say('');
   } finally {
     idp.close();

@@ -274,7 +274,7 @@ export class Gateway {
     const timer = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, deadline);
     await closed;
     clearTimeout(timer);
-    this.accessLog?.flush();
+    await this.accessLog?.flush();
     await this.runtime.close();
   }
 }

@@ -1,4 +1,4 @@
-import pino from 'pino';
+import { LineSink } from './line-sink.js';
 
 /**
  * The access log: one JSON line per request on stdout, the same line pino writes
@@ -6,8 +6,8 @@ import pino from 'pino';
  * knows its fields instead of pino's generic object walk (issue 19: pino's serializer was the
  * largest single cost of the log line). Strings go through JSON.stringify, so any byte a client
  * controls (path, request id) is escaped exactly as before; fields that are undefined are left
- * out, as pino leaves them out. Lines are buffered (4 KiB) and flushed at least twice a second,
- * and on exit (pino's destination).
+ * out, as pino leaves them out. Lines are buffered (line-sink.ts: 4 KiB) and written at least
+ * twice a second, and on exit.
  */
 
 /** The fields of one access-log line, in the order they are written. */
@@ -42,7 +42,7 @@ export class AccessLog {
   private lastSec = NaN;
   private lastPrefix = '';
 
-  constructor(level: string | undefined, private readonly dest: { write(s: string): unknown; flush(cb?: (err?: Error) => void): void } = bufferedStdout()) {
+  constructor(level: string | undefined, private readonly dest: LineDest = stdoutSink()) {
     const l = process.env.GATEHOUSE_LOG_LEVEL || level || 'info';
     this.enabled = (LEVELS[l] ?? 30) <= 30;
     this.head = '{"level":"info","time":"';
@@ -60,9 +60,9 @@ export class AccessLog {
     if (e.api !== undefined) s += ',"api":' + str(e.api);
     if (e.operation !== undefined) s += ',"operation":' + str(e.operation);
     s += ',"status":' + num(e.status);
-    if (e.durationMs !== undefined) s += ',"durationMs":' + num(e.durationMs);
-    if (e.gatewayMs !== undefined) s += ',"gatewayMs":' + num(e.gatewayMs);
-    if (e.backendMs !== undefined) s += ',"backendMs":' + num(e.backendMs);
+    if (e.durationMs !== undefined) s += ',"durationMs":' + ms(e.durationMs);
+    if (e.gatewayMs !== undefined) s += ',"gatewayMs":' + ms(e.gatewayMs);
+    if (e.backendMs !== undefined) s += ',"backendMs":' + ms(e.backendMs);
     s += ',"clientIp":' + str(e.clientIp);
     if (e.bytesIn !== undefined) s += ',"bytesIn":' + num(e.bytesIn);
     if (e.bytesOut !== undefined) s += ',"bytesOut":' + num(e.bytesOut);
@@ -89,9 +89,9 @@ export class AccessLog {
     return this.lastPrefix + (m < 10 ? '00' : m < 100 ? '0' : '') + m + 'Z';
   }
 
-  /** Write out what is buffered (on reload and shutdown). */
-  flush(): void {
-    try { this.dest.flush(); } catch { /* nothing buffered, or stdout gone */ }
+  /** Write out what is buffered (at shutdown); resolves when it is written. */
+  flush(): Promise<void> {
+    return this.dest.flush();
   }
 }
 
@@ -107,14 +107,39 @@ function str(s: string): string {
   return '"' + s + '"';
 }
 
+/**
+ * JSON for a duration in ms rounded to the microsecond (finish.ts), as JSON.stringify writes it
+ * (`12`, `0.5`, `1.234`), from integer arithmetic: formatting a fraction is the costly case of
+ * number-to-string, and every line has three.
+ */
+export function ms(n: number): string {
+  const us = Math.round(n * 1000);
+  if (!(us >= 0 && us < 1e15) || us / 1000 !== n) return num(n); // not a whole number of µs: as JSON.stringify
+  const whole = Math.floor(us / 1000);
+  let frac = us - whole * 1000;
+  if (frac === 0) return '' + whole;
+  let digits = 3;
+  while (frac % 10 === 0) { frac /= 10; digits--; }
+  return whole + (digits === 3 ? (frac < 10 ? '.00' : frac < 100 ? '.0' : '.') : digits === 2 ? (frac < 10 ? '.0' : '.') : '.') + frac;
+}
+
 /** JSON for a number as JSON.stringify writes it (NaN and infinities become null). */
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** stdout, buffered up to 4 KiB and flushed at least twice a second; pino's destination flushes on exit */
-function bufferedStdout(): { write(s: string): unknown; flush(cb?: (err?: Error) => void): void } {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => { try { dest.flush(); } catch { /* nothing to flush yet */ } }, 500).unref();
-  return dest;
+/** Where the lines go: stdout (line-sink.ts), or what a bench or test gives. */
+export interface LineDest {
+  write(line: string): unknown;
+  flush(): Promise<void>;
+}
+
+/** stdout, through one sink per process; what still waits at exit is written synchronously */
+let stdout: LineSink | undefined;
+function stdoutSink(): LineSink {
+  if (stdout === undefined) {
+    const sink = (stdout = new LineSink());
+    process.once('exit', () => sink.flushSync());
+  }
+  return stdout;
 }
