@@ -33,7 +33,7 @@ export class LineSink {
   constructor(
     target: number | StdoutFds = openStdout(),
     /** the most bytes that may wait; beyond it lines are dropped */
-    private readonly max = 1024 * 1024,
+    private readonly max = 4 * 1024 * 1024,
     /** a write starts once this many bytes wait (and at least every `interval` ms) */
     private readonly minLength = 4096,
     interval = 500,

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics.js';
 
 /**
  * The process's Prometheus metrics. Built-in gateway metrics are fields; policies create their
@@ -15,10 +16,11 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
-    this.requests = this.counter('gatehouse_requests_total', 'Requests answered, by API, operation and status', ['api', 'operation', 'status']);
+    // counted on every request: series kept by fast-metrics.ts (no label hashing per call)
+    this.requests = new FastCounter({ name: 'gatehouse_requests_total', help: 'Requests answered, by API, operation and status', labelNames: ['api', 'operation', 'status'], registers: [this.registry] });
     const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-    this.gatewayDuration = this.histogram('gatehouse_gateway_duration_seconds', "The gateway's own time per request (total minus backend)", ['api'], buckets);
-    this.backendDuration = this.histogram('gatehouse_backend_duration_seconds', 'Time to the backend response headers', ['api'], buckets);
+    this.gatewayDuration = new FastHistogram({ name: 'gatehouse_gateway_duration_seconds', help: "The gateway's own time per request (total minus backend)", labelNames: ['api'], buckets, registers: [this.registry] });
+    this.backendDuration = new FastHistogram({ name: 'gatehouse_backend_duration_seconds', help: 'Time to the backend response headers', labelNames: ['api'], buckets, registers: [this.registry] });
     this.rejections = this.counter('gatehouse_policy_rejections_total', 'Requests ended by a policy, by policy and reason code', ['policy', 'code']);
     this.backendErrors = this.counter('gatehouse_backend_errors_total', 'Backend failures by backend and reason code', ['backend', 'code']);
   }

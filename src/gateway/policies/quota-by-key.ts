@@ -6,7 +6,7 @@ import type { Exchange } from '../exchange.js';
 import { duration } from '../../config/units.js';
 import type { QuotaDecision, QuotaLimits } from '../../state/types.js';
 import {
-  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, retryAfterHeader, seconds, storeFallbacks, storeReadiness,
+  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKeys, namespace, retryAfterHeader, seconds, storeFallbacks, storeReadiness,
 } from './kit/counters.js';
 import { keyTemplate } from './kit/fields.js';
 
@@ -72,7 +72,7 @@ export const quotaByKey = definePolicy({
       periodMs: Math.round(config['renewal-period'] * 1000),
       anchorMs: Date.parse(config['first-period-start']),
     };
-    const ns = namespace('q', ctx.location);
+    const keyOf = counterKeys(namespace('q', ctx.location));
     const counts = compileCondition(config['increment-condition']);
     const retryHeader = config['retry-after-header-name'].toLowerCase();
     const denyOnError = config['on-store-error'] === 'deny';
@@ -123,7 +123,7 @@ export const quotaByKey = definePolicy({
     };
 
     return (ex) => {
-      const key = counterKey(ns, keyT.render(ex));
+      const key = keyOf(keyT.render(ex));
       const d = store.quotaHit(key, limits, 1);
       if (d instanceof Promise) return d.then((r) => decide(ex, key, r));
       return decide(ex, key, d);

@@ -7,7 +7,7 @@ import { duration } from '../../config/units.js';
 import { ConfigError } from '../../config/errors.js';
 import type { SlidingDecision } from '../../state/types.js';
 import {
-  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKey, namespace, parseCount, retryAfterHeader, seconds, storeFallbacks,
+  IncrementCondition, OnStoreError, checkWorkers, compileCondition, counterKeys, namespace, parseCount, retryAfterHeader, seconds, storeFallbacks,
   storeReadiness,
 } from './kit/counters.js';
 import { HeaderName, VariableName, keyTemplate } from './kit/fields.js';
@@ -85,7 +85,7 @@ export const rateLimitByKey = definePolicy({
     const calls = config.calls;
     const periodMs = Math.round(config['renewal-period'] * 1000);
     const periodS = Math.round(config['renewal-period']);
-    const ns = namespace('rl', ctx.location);
+    const keyOf = counterKeys(namespace('rl', ctx.location));
     const counts = compileCondition(config['increment-condition']);
     const retryHeader = config['retry-after-header-name'].toLowerCase();
     const remainingHeader = config['remaining-calls-header-name'];
@@ -143,7 +143,7 @@ export const rateLimitByKey = definePolicy({
     };
 
     return (ex) => {
-      const key = counterKey(ns, keyT.render(ex));
+      const key = keyOf(keyT.render(ex));
       const d = store.slidingHit(key, calls, periodMs, weightOf(ex));
       if (d instanceof Promise) return d.then((r) => decide(ex, key, r));
       return decide(ex, key, d);

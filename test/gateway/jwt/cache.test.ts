@@ -44,3 +44,22 @@ test('max-entries 0 disables caching', () => {
   c.set('t', Infinity, key(), 1, 1);
   assert.equal(c.get('t', 0), undefined);
 });
+
+test('a token that shares a cached token\'s signature but differs anywhere else is a miss', () => {
+  const c = new TokenCache<string>(10, 1 << 20);
+  const sig = 'S'.repeat(342);
+  const good = `eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.${sig}`;
+  c.set(good, Infinity, key(), 'alice', 1);
+  assert.equal(c.get(good, 0), 'alice');
+  // the same signature under another payload, another header, or with a byte added
+  assert.equal(c.get(`eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.${sig}`, 0), undefined);
+  assert.equal(c.get(`eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.${sig}`, 0), undefined);
+  assert.equal(c.get(`x${good}`, 0), undefined);
+  assert.equal(c.get(sig, 0), undefined, 'the signature alone is not the token');
+  // a miss leaves the cached token served
+  assert.equal(c.get(good, 0), 'alice');
+  // tokens with a short or no last segment are keyed whole
+  c.set('a.b.', Infinity, key(), 'none-1', 1);
+  assert.equal(c.get('c.d.', 0), undefined);
+  assert.equal(c.get('a.b.', 0), 'none-1');
+});

@@ -28,6 +28,24 @@ export function counterKey(ns: string, rendered: string | undefined): string {
   return ns + '=' + rendered;
 }
 
+/**
+ * `counterKey` for one policy, remembered per rendered value (up to 10,000, then forgotten all at
+ * once): the same caller's key is not concatenated, flattened and hashed again on every request.
+ */
+export function counterKeys(ns: string): (rendered: string | undefined) => string {
+  let memo = new Map<string, string>();
+  return (rendered) => {
+    if (rendered === undefined) return ns + FALLBACK_KEY;
+    let key = memo.get(rendered);
+    if (key === undefined) {
+      key = counterKey(ns, rendered);
+      if (memo.size >= 10_000) memo = new Map();
+      memo.set(rendered, key);
+    }
+    return key;
+  };
+}
+
 /** A short namespace for a policy at `location` (`rl:` / `q:` + 12 chars of its digest). */
 export function namespace(kind: 'rl' | 'q', location: string): string {
   return `${kind}:${createHash('sha256').update(location).digest('base64url').slice(0, 12)}:`;
