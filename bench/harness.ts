@@ -182,6 +182,44 @@ export async function measure(scenarios: Scenario[], rounds = Number(process.env
   }
 }
 
+/**
+ * Side by side: every scenario loaded AT THE SAME TIME, each at the same fixed rate, in `rounds`
+ * rounds; CPU per request of each process per round, and each round's ratio to `baseline`. On a
+ * shared machine whose speed drifts by ±20% within minutes, one after the other (`measure`) lets
+ * the drift land on one scenario; side by side, a slow minute slows all of them, and the ratio of
+ * one round to the same round holds (seen here: per-round ratios within a few percent while the
+ * absolute figures moved by a fifth). Latencies are not reported: the processes share the cores.
+ */
+export async function measureSideBySide(scenarios: Scenario[], baseline: number, opts: { rate?: number; seconds?: number; rounds?: number } = {}): Promise<Array<{ name: string; cpuUs: number; ratio: number; ratios: number[]; errors: number }>> {
+  const rate = opts.rate ?? Number(process.env.BENCH_PAIRED_RATE ?? 1000);
+  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
+  const rounds = opts.rounds ?? Number(process.env.BENCH_PAIRED_ROUNDS ?? 7);
+  const running: Array<Awaited<ReturnType<Scenario['start']>>> = [];
+  try {
+    for (const s of scenarios) running.push(await s.start());
+    const conf = scenarios.map((s, i) => ({ ...(s.load ?? {}), url: running[i]!.url, connections: 16 }));
+    // warm up one at a time (JIT, pools, caches)
+    for (const c of conf) await autocannon({ ...c, duration: 2 } as autocannon.Options);
+    const cpu: number[][] = scenarios.map(() => []);
+    const errors = scenarios.map(() => 0);
+    for (let r = 0; r < rounds; r++) {
+      const c0 = running.map((p) => cpuSeconds(p.pid));
+      const res = await Promise.all(conf.map((c) => autocannon({ ...c, duration: seconds, overallRate: rate } as autocannon.Options)));
+      const c1 = running.map((p) => cpuSeconds(p.pid));
+      res.forEach((x, i) => {
+        cpu[i]!.push(((c1[i]! - c0[i]!) * 1e6) / Math.max(1, x.requests.total));
+        errors[i]! += x.errors + x.timeouts + x.non2xx;
+      });
+    }
+    return scenarios.map((s, i) => {
+      const ratios = cpu[i]!.map((v, r) => v / cpu[baseline]![r]!);
+      return { name: s.name, cpuUs: median(cpu[i]!), ratio: median(ratios), ratios, errors: errors[i]! };
+    });
+  } finally {
+    await Promise.all(running.map((p) => p.stop()));
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { haproxyPath, haproxyScenario, gatehouseChainYaml, checkChain } from './haproxy.js';
 import { jwksServer } from './idp.js';
-import { BASELINE, measure, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
+import { BASELINE, measure, measureSideBySide, startGatehouse, startNode, table, ROOT, type Proc, type Scenario } from './harness.js';
 
 /**
  * `npm run bench [section...]` — sections: gateway, apim, haproxy, memory, capacity, jwt, throttle, validation, tracing, subscriptions, edge, tls, identity, federation, micro;
@@ -298,7 +298,15 @@ async function haproxySection(backendUrl: string, say: (s: string) => void): Pro
     };
     const rows = await measure(scenarios);
     say('Chain: ip-filter (1,000 networks), RS256 JWT with iss/aud/exp, rate per `sub`, one log line per request on stdout. Checked before measuring: a forged signature, an expired token and no token are refused by both. Target: Gatehouse ≤ 1.5× HAProxy\'s CPU per request.\n');
+    say('One after the other (max req/s, latency at a fixed rate, CPU per request):\n');
     say(table(rows, rows[2]!.name, 'bare node:http + undici dispatch proxy'));
+    say('');
+    // the same processes side by side: the ratio that the machine's drift does not move
+    const side = await measureSideBySide(scenarios.slice(1), 1);
+    say(`Side by side (the three loaded at the same time, ${process.env.BENCH_PAIRED_RATE ?? 1000} req/s each, ${side[0]!.ratios.length} rounds; ratio = median of the per-round ratios):\n`);
+    say('| scenario | CPU µs/req (median) | vs haproxy, per round | **vs haproxy** | errors/non-2xx |');
+    say('|---|---:|---|---:|---:|');
+    for (const r of side) say(`| ${r.name} | ${r.cpuUs.toFixed(1)} | ${r.ratios.map((x) => x.toFixed(2)).join(' ')} | **${r.ratio.toFixed(2)}×** | ${r.errors} |`);
     say('');
   } finally {
     idp.close();
