@@ -1,4 +1,4 @@
-import { constants, fstatSync, openSync, write as fsWrite, writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, readFileSync, write as fsWrite, writeSync } from 'node:fs';
 
 /**
  * Whole lines to stdout, for the access log (issue 19). Each line is encoded once into a
@@ -6,13 +6,14 @@ import { constants, fstatSync, openSync, write as fsWrite, writeSync } from 'nod
  * interleave with another writer's lines on the same pipe (the process logger writes to stdout too).
  *
  * How a write goes out depends on what stdout is (`openStdout`):
- * - a pipe (containers, process managers): written from the event loop through stdout reopened
+ * - a pipe or a socket (containers, process managers, journald): written from the event loop,
  *   non-blocking. No thread is woken per write: handing each write to libuv's thread pool (what
  *   pino's destination does) cost about a tenth of the gateway's CPU per request, measured on the
- *   HAProxy chain. Only when the pipe is full (EAGAIN) does the write go to the thread pool, on the
- *   blocking stdout, where it waits for the reader; the event loop never does;
+ *   HAProxy chain. Only when stdout is full (EAGAIN) does the write go to the thread pool, where it
+ *   waits for the reader (or, on a non-blocking stdout, is tried again every 10 ms); the event loop
+ *   never waits;
  * - a file or a terminal: written from the event loop (neither blocks for long);
- * - anything else (a socket): written on the thread pool.
+ * - anything else: written on the thread pool.
  *
  * Bounded: when more than `max` bytes wait (stdout does not take them), new lines are dropped and
  * counted; the count is written as a line of its own once stdout takes data again.
@@ -93,11 +94,12 @@ export class LineSink {
   }
 
   private next(): void {
-    if (this.dropped > 0 && this.len + 256 <= this.buf.length) {
-      this.len += this.buf.write(`{"level":"warn","time":"${new Date().toISOString()}","pid":${process.pid},"dropped":${this.dropped},"msg":"access-log lines dropped: stdout did not take them"}\n`, this.len);
-      this.dropped = 0;
-    }
-    while (this.len > 0) {
+    for (;;) {
+      if (this.dropped > 0 && this.len + 256 <= this.buf.length) {
+        this.len += this.buf.write(`{"level":"warn","time":"${new Date().toISOString()}","pid":${process.pid},"dropped":${this.dropped},"msg":"access-log lines dropped: stdout did not take them"}\n`, this.len);
+        this.dropped = 0;
+      }
+      if (this.len === 0) break;
       const end = this.chunkEnd();
       if (this.fd >= 0) {
         try {
@@ -105,7 +107,7 @@ export class LineSink {
           continue;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') { this.lost(); return; }
-          // the pipe is full: a pool thread waits for the reader instead of the event loop
+          // stdout is full: a pool thread waits for the reader instead of the event loop
         }
       }
       this.out = end;
@@ -129,8 +131,12 @@ export class LineSink {
   }
 
   private readonly written = (err: NodeJS.ErrnoException | null, n: number): void => {
-    this.writing = false;
     this.out = 0;
+    if (err?.code === 'EAGAIN') { // a non-blocking stdout is still full: try again shortly (still `writing`)
+      setTimeout(() => { this.writing = false; this.next(); }, 10);
+      return;
+    }
+    this.writing = false;
     if (err) { this.lost(); return; }
     this.shift(n);
     if (this.len >= this.minLength || (this.len > 0 && this.waiters.length > 0) || this.dropped > 0) this.next();
@@ -153,17 +159,29 @@ const PIPE_BUF = 4096;
 export interface StdoutFds { fd: number; slowFd: number }
 
 /**
- * stdout for the sink: a pipe is opened again through /proc with O_NONBLOCK (its own open file
- * description: fd 1 keeps its flags, so the process logger's writes are unchanged); a file or a
- * terminal is written as it is; anything else goes through the thread pool.
+ * stdout for the sink. A pipe is opened again through /proc with O_NONBLOCK (its own open file
+ * description: fd 1 keeps its flags). A socket (a process spawned by Node, journald) is made
+ * non-blocking the way Node does it for `process.stdout` (the process logger's writes then retry
+ * when the socket is full, as they waited before). A file or a terminal is written as it is.
+ * Anything else goes through the thread pool only.
  */
 export function openStdout(): StdoutFds {
   try {
     const st = fstatSync(1);
-    if (st.isFIFO() && process.platform === 'linux') {
+    if (st.isFile() || st.isCharacterDevice()) return { fd: 1, slowFd: 1 };
+    if (process.platform === 'linux' && st.isFIFO()) {
       return { fd: openSync('/proc/self/fd/1', constants.O_WRONLY | constants.O_NONBLOCK), slowFd: 1 };
     }
-    if (st.isFile() || st.isCharacterDevice()) return { fd: 1, slowFd: 1 };
+    if (process.platform === 'linux' && st.isSocket()) {
+      void process.stdout; // libuv opens it non-blocking
+      if (nonBlocking(1)) return { fd: 1, slowFd: 1 };
+    }
   } catch { /* no /proc, or stdout closed: the thread pool */ }
   return { fd: -1, slowFd: 1 };
+}
+
+/** the descriptor's O_NONBLOCK, from /proc (Linux) */
+function nonBlocking(fd: number): boolean {
+  const m = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m !== null && (parseInt(m[1]!, 8) & constants.O_NONBLOCK) !== 0;
 }

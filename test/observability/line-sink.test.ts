@@ -61,7 +61,16 @@ function checkLines(text: string, lines: number): void {
   assert.equal(others, lines / 100);
 }
 
-test('through a pipe, every line arrives whole and in order, between the process logger\'s lines', async () => {
+test('through a pipe (a FIFO, as container runtimes give), every line arrives whole and in order', async () => {
+  // `| cat` makes the child's stdout a FIFO (Node's own 'pipe' stdio is a socket pair)
+  const child = spawn('sh', ['-c', `"${process.execPath}" --input-type=module -e "$SCRIPT" | cat`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SCRIPT: writerScript(20_000) } });
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+  assert.equal(await new Promise((r) => child.once('exit', r)), 0);
+  checkLines(Buffer.concat(chunks).toString('utf8'), 20_000);
+});
+
+test('through a socket (a child of a Node process, journald), every line arrives whole and in order, between the process logger\'s lines', async () => {
   const { child, done } = run(writerScript(20_000), 'pipe');
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
