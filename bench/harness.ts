@@ -198,8 +198,10 @@ export async function measureSideBySide(scenarios: Scenario[], baseline: number,
   try {
     for (const s of scenarios) running.push(await s.start());
     const conf = scenarios.map((s, i) => ({ ...(s.load ?? {}), url: running[i]!.url, connections: 16 }));
-    // warm up one at a time (JIT, pools, caches)
+    // warm up one at a time (JIT, pools, caches), then once all together at the rate: the first
+    // side-by-side round after a start read 1.4–1.8× the later ones for the Node processes
     for (const c of conf) await autocannon({ ...c, duration: 2 } as autocannon.Options);
+    await Promise.all(conf.map((c) => autocannon({ ...c, duration: seconds, overallRate: rate } as autocannon.Options)));
     const cpu: number[][] = scenarios.map(() => []);
     const errors = scenarios.map(() => 0);
     for (let r = 0; r < rounds; r++) {
