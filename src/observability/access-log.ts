@@ -56,7 +56,17 @@ export class AccessLog {
     if (!this.enabled) return;
     const now = Date.now();
     if (now !== this.lastMs) { this.lastMs = now; this.lastTime = this.isoTime(now); }
-    let s = this.head + this.lastTime + this.tail + ',"requestId":' + str(e.requestId) + ',"method":' + str(e.method) + ',"path":' + JSON.stringify(e.path);
+    let line = this.line(e, MAX_PATH);
+    // at most 4 KiB (PIPE_BUF), so that the line is one atomic write on a pipe: a very long path
+    // (or names full of escapes) is cut further
+    if (line.length > LINE_MAX / 3 && Buffer.byteLength(line) > LINE_MAX) line = this.line(e, 64);
+    this.dest.write(line);
+  }
+
+  private line(e: AccessEntry, maxPath: number): string {
+    const cut = e.path.length > maxPath;
+    let s = this.head + this.lastTime + this.tail + ',"requestId":' + str(e.requestId) + ',"method":' + str(e.method) + ',"path":' + JSON.stringify(cut ? e.path.slice(0, maxPath) : e.path);
+    if (cut) s += ',"pathTruncated":true';
     if (e.api !== undefined) s += ',"api":' + str(e.api);
     if (e.operation !== undefined) s += ',"operation":' + str(e.operation);
     s += ',"status":' + num(e.status);
@@ -70,7 +80,7 @@ export class AccessLog {
     if (e.reason !== undefined) s += ',"reason":' + JSON.stringify(e.reason);
     if (e.traceId !== undefined) s += ',"traceId":' + JSON.stringify(e.traceId);
     if (e.spanId !== undefined) s += ',"spanId":' + JSON.stringify(e.spanId);
-    this.dest.write(s + ',"msg":"request"}\n');
+    return s + ',"msg":"request"}\n';
   }
 
   /**
@@ -127,6 +137,11 @@ export function ms(n: number): string {
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
+
+/** the longest path logged as it is; a longer one is cut there and the line says `"pathTruncated":true` */
+const MAX_PATH = 1024;
+/** the longest line (PIPE_BUF: one atomic write on a pipe) */
+const LINE_MAX = 4096;
 
 /** Where the lines go: stdout (line-sink.ts), or what a bench or test gives. */
 export interface LineDest {
