@@ -22,6 +22,17 @@ function keyOf(names: readonly string[], labels: Labels): string {
   return k;
 }
 
+/** The series of a label set, made on first use (a label not declared is refused, as prom-client does). */
+function seriesIn<S>(series: Map<string, S>, names: readonly string[], labels: Labels, make: (labels: Labels) => S): S {
+  const k = keyOf(names, labels);
+  let s = series.get(k);
+  if (s === undefined) {
+    for (const n of Object.keys(labels)) if (!names.includes(n)) throw new Error(`Added label "${n}" is not included in initial labelset`);
+    series.set(k, (s = make({ ...labels })));
+  }
+  return s;
+}
+
 /** `labels('a', 'b')` or `labels({ name: 'a' })`, as prom-client takes them */
 function labelsArg(names: readonly string[], args: ReadonlyArray<string | number | object>): Labels {
   if (args.length === 1 && typeof args[0] === 'object') return args[0] as Labels;
@@ -55,13 +66,7 @@ export class FastCounter<L extends string> extends client.Counter<L> {
   }
 
   private seriesOf(labels: Labels): CounterSeries {
-    const k = keyOf(this.names, labels);
-    let s = this.series.get(k);
-    if (s === undefined) {
-      for (const n of Object.keys(labels)) if (!this.names.includes(n)) throw new Error(`Added label "${n}" is not included in initial labelset`);
-      this.series.set(k, (s = new CounterSeries({ ...labels })));
-    }
-    return s;
+    return seriesIn(this.series, this.names, labels, (l) => new CounterSeries(l));
   }
 
   override labels(...args: Array<string | number | Partial<Record<L, string | number>>>): ReturnType<client.Counter<L>['labels']> {
@@ -114,13 +119,7 @@ export class FastHistogram<L extends string> extends client.Histogram<L> {
   }
 
   private seriesOf(labels: Labels): HistogramSeries {
-    const k = keyOf(this.names, labels);
-    let s = this.series.get(k);
-    if (s === undefined) {
-      for (const n of Object.keys(labels)) if (!this.names.includes(n)) throw new Error(`Added label "${n}" is not included in initial labelset`);
-      this.series.set(k, (s = new HistogramSeries({ ...labels }, this.bounds)));
-    }
-    return s;
+    return seriesIn(this.series, this.names, labels, (l) => new HistogramSeries(l, this.bounds));
   }
 
   override labels(...args: Array<string | number | Partial<Record<L, string | number>>>): ReturnType<client.Histogram<L>['labels']> {

@@ -20,9 +20,8 @@ import { constants, fstatSync, openSync, readFileSync, write as fsWrite, writeSy
  */
 export class LineSink {
   private buf: Buffer;
-  /** bytes in `buf`: [0, out) are being written (thread pool), [out, len) wait */
+  /** bytes waiting in `buf` (while `writing`, the first chunk of them is out on the thread pool) */
   private len = 0;
-  private out = 0;
   private writing = false;
   private dropped = 0;
   private waiters: Array<() => void> = [];
@@ -110,7 +109,6 @@ export class LineSink {
           // stdout is full: a pool thread waits for the reader instead of the event loop
         }
       }
-      this.out = end;
       this.writing = true;
       fsWrite(this.slowFd, this.buf, 0, end, this.written);
       return;
@@ -131,7 +129,6 @@ export class LineSink {
   }
 
   private readonly written = (err: NodeJS.ErrnoException | null, n: number): void => {
-    this.out = 0;
     if (err?.code === 'EAGAIN') { // a non-blocking stdout is still full: try again shortly (still `writing`)
       setTimeout(() => { this.writing = false; this.next(); }, 10);
       return;
